@@ -1,0 +1,89 @@
+"""The punchbridge error tree: errors are grouped by what the reader should do next.
+
+    PunchbridgeError
+    ├── UserInputError              fix a file, then run again (exit code 2); nothing was written
+    │   ├── ConfigError             a configuration or rules file (YAML) is wrong
+    │   └── InputFileError          a data file (CSV of punches, employees, ...) is unusable
+    └── OutputError                 the result could not be written where asked (exit code 1)
+
+Every `UserInputError` carries one or more `Problem`s, each naming the file, the line (or row) and
+the field it concerns, so a consultant can fix all of them in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "InputFileError",
+    "OutputError",
+    "Problem",
+    "PunchbridgeError",
+    "UserInputError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and what is wrong with it."""
+
+    file: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.field:
+            where += f": {self.field}"
+        return f"{where}: {self.message}"
+
+
+class PunchbridgeError(Exception):
+    """Base class of every error punchbridge raises on purpose."""
+
+    exit_code = 1
+
+
+class UserInputError(PunchbridgeError):
+    """An input the user controls is wrong; the message lists every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem] | Problem | str, *, file: str = "") -> None:
+        if isinstance(problems, str):
+            problems = [Problem(file=file, message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    @classmethod
+    def collect(cls, problems: Iterable[Problem]) -> None:
+        """Raise one error listing `problems`, if there are any."""
+        found = list(problems)
+        if found:
+            raise cls(found)
+
+
+class ConfigError(UserInputError):
+    """A configuration or rules file is invalid (reported with file, line and field path)."""
+
+
+class InputFileError(UserInputError):
+    """A data file cannot be used as a whole (missing column, malformed value, empty file...)."""
+
+
+class OutputError(PunchbridgeError):
+    """The result could not be written (unknown format, unwritable path)."""

@@ -1,0 +1,235 @@
+"""The vectorised rules engine: all employees and days at once, with numpy over flat arrays.
+
+`compute_days` runs the steps of `attendance-rules.md` in order: occurrences (calendar.py), debounce
+and assignment (assign.py), pairing and rounding (pairing.py), then worked time, lateness, overtime,
+status and loss of pay here. It is a pure function of its inputs: the same rows in any order give
+the same output.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from .assign import assign_to_occurrences, debounce, punch_stream
+from .calendar import DAY_TYPES, Occurrences, build_occurrences
+from .clock import NS_PER_DAY, NS_PER_MINUTE, iso_local, local_wall_ns
+from .frames import ANOMALY_CODES, DAY_COLUMNS, AttendanceInputs, DaysResult
+from .pairing import Intervals, pair_intervals, round_first_and_last
+from .settings import RuleSet
+
+__all__ = ["compute_days"]
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
+_FLAG_TEXT = np.array(
+    [";".join(code for bit, code in enumerate(_FLAG_CODES) if mask >> bit & 1) for mask in range(1 << len(_FLAG_CODES))],
+    dtype=object,
+)
+
+
+def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> DaysResult:
+    """Processed days for every employee and date in `[date_from, date_to]`, and off-shift punches."""
+    if date_to < date_from:
+        raise ValueError(f"date_to {date_to} is before date_from {date_from}")
+    occurrences = build_occurrences(inputs, rules, date_from, date_to)
+    zones = [rules.sites[name].timezone for name in occurrences.site_names]
+    stream = punch_stream(inputs.punches, occurrences)
+    kept = debounce(stream, rules.pairing.debounce_seconds)
+    owner = assign_to_occurrences(stream, occurrences)
+
+    held = kept & (owner >= 0)
+    intervals = pair_intervals(
+        owner[held], stream.instant[held], stream.opens[held], occurrences, rules.pairing.direction == "auto"
+    )
+    round_first_and_last(intervals, occurrences, zones)
+    duplicates = np.bincount(owner[~kept & (owner >= 0)], minlength=occurrences.size)
+
+    days = _measure(occurrences, intervals, duplicates)
+    frame = _day_frame(occurrences, days, zones, rules.version())
+
+    unplaced = np.flatnonzero(kept & (owner < 0))
+    in_range = _local_date_in_range(
+        stream.instant[unplaced], stream.employee[unplaced], occurrences, zones, date_from, date_to
+    )
+    off_shift = _quarantine(inputs.punches, stream.row[unplaced[in_range]], "off_shift")
+    unknown = _quarantine(inputs.punches, stream.unknown_rows, "unknown_employee")
+    return DaysResult(days=frame, off_shift=pd.concat([off_shift, unknown], ignore_index=True))
+
+
+def _per_occurrence_sum(intervals: Intervals, values: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(intervals.occurrence, weights=values, minlength=size).astype(np.int64)
+
+
+def _overlap_minutes(start: np.ndarray, end: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.maximum(0, np.minimum(end, hi) - np.maximum(start, lo)) // NS_PER_MINUTE
+
+
+def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[str, np.ndarray]:
+    """Steps 6 to 10 for every occurrence of the grid."""
+    size = occ.size
+    closed = iv.closed
+    start = iv.start
+    end = np.where(closed, iv.end, start)  # an open interval counts nothing
+    gross = _per_occurrence_sum(iv, np.maximum(0, end - start) // NS_PER_MINUTE, size)
+
+    fixed = np.zeros(size, dtype=np.int64)
+    for b in range(occ.break_start.shape[1]):
+        b_start = occ.break_start[iv.occurrence, b]
+        b_end = occ.break_end[iv.occurrence, b]
+        has_break = b_start != np.iinfo(np.int64).min
+        fixed += _per_occurrence_sum(iv, np.where(has_break, _overlap_minutes(start, end, b_start, b_end), 0), size)
+    auto_after = occ.setting(lambda s: s.auto_break.after if s.auto_break else -1)
+    auto_minutes = occ.setting(lambda s: s.auto_break.minutes if s.auto_break else 0)
+    auto = (fixed == 0) & (auto_after >= 0) & (gross >= auto_after)
+    break_minutes = np.where(auto, auto_minutes, fixed)
+    worked = np.maximum(0, gross - break_minutes)
+
+    shift_start = occ.start[iv.occurrence]
+    shift_end = occ.end[iv.occurrence]
+    big = np.iinfo(np.int64).max
+    after = _per_occurrence_sum(iv, _overlap_minutes(start, end, shift_end, np.full_like(start, big)), size)
+    before = _per_occurrence_sum(iv, _overlap_minutes(start, end, np.full_like(start, -big), shift_start), size)
+    workday = occ.day_type == 0
+    early = occ.setting(lambda s: s.ot.early).astype(bool)
+    off_days_ot = occ.setting(lambda s: s.ot.off_days).astype(bool)
+    ot_raw = np.where(workday, after + np.where(early, before, 0), np.where(off_days_ot, worked, 0))
+    ot_min, ot_unit, ot_cap = (occ.setting(lambda s, k=k: getattr(s.ot, k)) for k in ("min", "unit", "cap"))
+    ot = np.where(ot_raw < ot_min, 0, np.minimum(ot_raw // ot_unit * ot_unit, ot_cap))
+    regular = np.maximum(0, worked - ot_raw)
+
+    has_first = iv.first >= 0
+    has_last = iv.last_closed >= 0
+    first_in = np.where(has_first, iv.start[np.maximum(iv.first, 0)], 0)
+    last_out = np.where(has_last, iv.end[np.maximum(iv.last_closed, 0)], 0)
+    grace_in = occ.setting(lambda s: s.grace_in) * NS_PER_MINUTE
+    grace_out = occ.setting(lambda s: s.grace_out) * NS_PER_MINUTE
+    late = np.where(workday & has_first & (first_in > occ.start + grace_in), (first_in - occ.start) // NS_PER_MINUTE, 0)
+    early_exit = np.where(
+        workday & has_last & (last_out < occ.end - grace_out), (occ.end - last_out) // NS_PER_MINUTE, 0
+    )
+
+    status, short_shift = _status(occ, worked, iv.punch_count > 0)
+    on_leave = occ.leave_days >= 1
+    base_lop = np.select([status == "absent", status == "half_day"], [1.0, 0.5], 0.0)
+    flags = (
+        iv.missing_in.astype(np.int64)
+        | iv.missing_out.astype(np.int64) << 1
+        | iv.repeated_in.astype(np.int64) << 2
+        | short_shift.astype(np.int64) << 3
+        | (on_leave & (iv.punch_count > 0)).astype(np.int64) << 4
+    )
+    return {
+        "status": status,
+        "first_in": first_in,
+        "has_first": has_first,
+        "last_out": last_out,
+        "has_last": has_last,
+        "worked_minutes": worked,
+        "regular_minutes": regular,
+        "ot_minutes": ot,
+        "break_minutes": break_minutes,
+        "late_minutes": late,
+        "early_exit_minutes": early_exit,
+        "leave_days": occ.leave_days,
+        "lop_days": np.minimum(1.0, base_lop + occ.unpaid_leave_days),
+        "punch_count": iv.punch_count,
+        "flags": flags,
+        "duplicates": duplicates,
+    }
+
+
+def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 9: the day's status, and whether `short_shift` applies."""
+    absent_below = occ.setting(lambda s: s.absent_below)
+    half_day_below = occ.setting(lambda s: s.half_day_below)
+    full_leave = occ.leave_days >= 1
+    half_leave = occ.leave_days == 0.5
+    off_day = occ.day_type != 0
+    short = worked < absent_below
+    by_worked = np.where(short, "absent", np.where(worked < half_day_below, "half_day", "present"))
+    status = np.select(
+        [
+            full_leave,
+            off_day & has_punch,
+            off_day,
+            half_leave & has_punch & ~short,
+            half_leave,
+            ~has_punch,
+        ],
+        ["on_leave", "present", np.asarray(DAY_TYPES, dtype=object)[occ.day_type], "present", "half_day", "absent"],
+        by_worked,
+    ).astype(object)
+    return status, ~full_leave & ~off_day & has_punch & short
+
+
+def _day_frame(occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], rules_version: str) -> pd.DataFrame:
+    """The output rows: days inside the requested range, in the spec's column order."""
+    grid_day = np.tile(np.arange(occ.n_days), len(occ.employee_ids))
+    rows = np.flatnonzero((grid_day >= occ.first_output_day) & (grid_day <= occ.last_output_day))
+    employee = rows // occ.n_days
+    site = occ.employee_site[employee]
+    dates = np.array([(occ.base_day + timedelta(days=d)).isoformat() for d in range(occ.n_days)], dtype=object)
+
+    first_in = np.full(len(rows), "", dtype=object)
+    last_out = np.full(len(rows), "", dtype=object)
+    for code in np.unique(site).tolist():
+        chosen = site == code
+        picked = rows[chosen]
+        first_in[chosen] = iso_local(days["first_in"][picked], zones[code], days["has_first"][picked])
+        last_out[chosen] = iso_local(days["last_out"][picked], zones[code], days["has_last"][picked])
+
+    anomalies = _FLAG_TEXT[days["flags"][rows]]
+    duplicates = days["duplicates"][rows]
+    counted = np.flatnonzero(duplicates > 0)
+    if counted.size:
+        prefix = np.array([f"duplicates:{n}" for n in duplicates[counted].tolist()], dtype=object)
+        rest = anomalies[counted]
+        anomalies[counted] = np.where(rest == "", prefix, prefix + ";" + rest)
+
+    columns: dict[str, object] = {
+        "employee_id": occ.employee_ids[employee],
+        "work_date": dates[grid_day[rows]],
+        "site": np.asarray(occ.site_names, dtype=object)[site],
+        "shift": np.asarray(occ.shift_names, dtype=object)[occ.shift[rows]],
+        "day_type": np.asarray(DAY_TYPES, dtype=object)[occ.day_type[rows]],
+        "status": days["status"][rows],
+        "first_in": first_in,
+        "last_out": last_out,
+    }
+    for name in DAY_COLUMNS[8:17]:
+        columns[name] = days[name][rows]
+    columns["anomalies"] = anomalies
+    columns["recomputed"] = np.zeros(len(rows), dtype=bool)
+    columns["rules_version"] = np.full(len(rows), rules_version, dtype=object)
+    frame = pd.DataFrame(columns, columns=list(DAY_COLUMNS))
+    for name in ("leave_days", "lop_days"):
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+def _local_date_in_range(
+    instant: np.ndarray,
+    employee: np.ndarray,
+    occ: Occurrences,
+    zones: list[str],
+    date_from: date,
+    date_to: date,
+) -> np.ndarray:
+    inside = np.zeros(len(instant), dtype=bool)
+    site = occ.employee_site[employee] if len(employee) else np.zeros(0, dtype=np.int64)
+    first = date_from.toordinal() - _EPOCH_ORDINAL
+    last = date_to.toordinal() - _EPOCH_ORDINAL
+    for code in np.unique(site).tolist():
+        chosen = site == code
+        local_day = local_wall_ns(instant[chosen], zones[code]) // NS_PER_DAY
+        inside[chosen] = (local_day >= first) & (local_day <= last)
+    return inside
+
+
+def _quarantine(punches: pd.DataFrame, rows: np.ndarray, reason: str) -> pd.DataFrame:
+    picked = punches.iloc[np.asarray(rows, dtype=np.int64)].copy()
+    picked["reason"] = reason
+    return picked.reset_index(drop=True)

@@ -1,0 +1,85 @@
+"""The data the rules engine takes and gives: validated DataFrames with fixed columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = [
+    "ANOMALY_CODES",
+    "ASSIGNMENT_COLUMNS",
+    "DAY_COLUMNS",
+    "DIRECTIONS",
+    "EMPLOYEE_COLUMNS",
+    "LEAVE_COLUMNS",
+    "PUNCH_COLUMNS",
+    "AttendanceInputs",
+    "DaysResult",
+]
+
+PUNCH_COLUMNS = ("employee_id", "instant", "device_id", "direction")
+EMPLOYEE_COLUMNS = ("employee_id", "site", "shift", "weekly_off")
+ASSIGNMENT_COLUMNS = ("employee_id", "shift", "from", "to")
+LEAVE_COLUMNS = ("employee_id", "date", "kind", "paid")
+
+#: Punch directions in the order of the terminal digits 0 to 5.
+DIRECTIONS = ("in", "out", "break_out", "break_in", "ot_in", "ot_out")
+#: Directions that open an interval; the others close one.
+OPENING_DIRECTIONS = frozenset({"in", "break_in", "ot_in"})
+
+#: Output columns of a processed day, in the spec's order.
+DAY_COLUMNS = (
+    "employee_id",
+    "work_date",
+    "site",
+    "shift",
+    "day_type",
+    "status",
+    "first_in",
+    "last_out",
+    "worked_minutes",
+    "regular_minutes",
+    "ot_minutes",
+    "break_minutes",
+    "late_minutes",
+    "early_exit_minutes",
+    "leave_days",
+    "lop_days",
+    "punch_count",
+    "anomalies",
+    "recomputed",
+    "rules_version",
+)
+
+#: Anomaly codes in their sorted output order (`duplicates` carries a count: `duplicates:2`).
+ANOMALY_CODES = (
+    "duplicates",
+    "missing_in",
+    "missing_out",
+    "repeated_in",
+    "short_shift",
+    "worked_on_leave",
+)
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass
+class AttendanceInputs:
+    """The four validated input tables of the rules engine (see docs/rules.md for their columns)."""
+
+    punches: pd.DataFrame
+    employees: pd.DataFrame
+    assignments: pd.DataFrame = field(default_factory=lambda: _empty(ASSIGNMENT_COLUMNS))
+    leaves: pd.DataFrame = field(default_factory=lambda: _empty(LEAVE_COLUMNS))
+
+
+@dataclass
+class DaysResult:
+    """What the engine produced: processed days, and the kept punches that no shift window holds."""
+
+    days: pd.DataFrame
+    off_shift: pd.DataFrame

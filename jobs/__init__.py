@@ -1,0 +1,1 @@
+"""Scheduled punchbridge jobs: nightly sync, reconciliation and payroll cut-off."""
