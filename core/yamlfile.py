@@ -145,9 +145,7 @@ def problems_from_validation(exc: ValidationError, doc: YamlDocument, prefix: Lo
             message = "unknown setting (check the spelling against the documentation)"
         elif err["type"] == "missing":
             message = "required setting is missing"
-        problems.append(
-            Problem(file=str(doc.path), message=message, line=doc.line_of(loc), field=_dotted(loc))
-        )
+        problems.append(Problem(file=str(doc.path), message=message, line=doc.line_of(loc), field=_dotted(loc)))
     return problems
 
 

@@ -70,9 +70,7 @@ def _day_index(days: pd.Series, base_day: date) -> np.ndarray:
     return ordinals - base_day.toordinal()
 
 
-def build_occurrences(
-    inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date
-) -> Occurrences:
+def build_occurrences(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> Occurrences:
     """Lay out every employee's shift occurrences from `date_from - 2` to `date_to + 2`."""
     employees = inputs.employees.sort_values("employee_id", kind="stable")
     employee_ids = employees["employee_id"].astype(str).to_numpy(dtype=object)
@@ -201,9 +199,7 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def _leave_days(
-    leaves: pd.DataFrame, employee_ids: np.ndarray, base_day: date, n_days: int
-) -> dict[str, np.ndarray]:
+def _leave_days(leaves: pd.DataFrame, employee_ids: np.ndarray, base_day: date, n_days: int) -> dict[str, np.ndarray]:
     size = len(employee_ids) * n_days
     leave = np.zeros(size)
     unpaid = np.zeros(size)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "NS_PER_MINUTE",
@@ -83,19 +85,16 @@ def _offset_text(seconds: int) -> str:
     return text + (f":{secs:02d}" if secs else "")
 
 
-def iso_local(instant_ns: np.ndarray, zone: str, present: np.ndarray | None = None) -> np.ndarray:
+def iso_local(instant_ns: np.ndarray, zone: str, present: np.ndarray | None = None) -> pa.Array:
     """Local ISO-8601 text (to the second, offset as `+05:30`) of instants; '' where not `present`."""
     instant_ns = np.asarray(instant_ns, dtype=np.int64)
-    out = np.full(instant_ns.shape, "", dtype=object)
-    mask = np.ones(instant_ns.shape, dtype=bool) if present is None else np.asarray(present, bool)
-    if not mask.any():
-        return out
-    chosen = instant_ns[mask]
-    wall = local_wall_ns(chosen, zone)
-    offsets = (wall - chosen) // NS_PER_SECOND
-    seconds = np.floor_divide(wall, NS_PER_SECOND).astype("datetime64[s]")
-    text = np.datetime_as_string(seconds, unit="s").astype(object)
+    wall = local_wall_ns(instant_ns, zone)
+    offsets = (wall - instant_ns) // NS_PER_SECOND
     unique, inverse = np.unique(offsets, return_inverse=True)
-    suffix = np.array([_offset_text(int(s)) for s in unique], dtype=object)[inverse]
-    out[mask] = text + suffix
-    return out
+    suffix = pa.array([_offset_text(int(s)) for s in unique], type=pa.string()).take(pa.array(inverse.ravel()))
+    seconds = pa.array(np.floor_divide(wall, NS_PER_SECOND).astype("datetime64[s]"))
+    text = pc.replace_substring(pc.cast(seconds, pa.string()), " ", "T", max_replacements=1)
+    joined = pc.binary_join_element_wise(text, suffix, "")
+    if present is None:
+        return joined
+    return pc.if_else(pa.array(np.asarray(present, dtype=bool)), joined, "")

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .assign import assign_to_occurrences, debounce, punch_stream
 from .calendar import DAY_TYPES, Occurrences, build_occurrences
@@ -25,7 +26,10 @@ __all__ = ["compute_days"]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
-    [";".join(code for bit, code in enumerate(_FLAG_CODES) if mask >> bit & 1) for mask in range(1 << len(_FLAG_CODES))],
+    [
+        ";".join(code for bit, code in enumerate(_FLAG_CODES) if mask >> bit & 1)
+        for mask in range(1 << len(_FLAG_CODES))
+    ],
     dtype=object,
 )
 
@@ -56,7 +60,12 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
     )
     off_shift = _quarantine(inputs.punches, stream.row[unplaced[in_range]], "off_shift")
     unknown = _quarantine(inputs.punches, stream.unknown_rows, "unknown_employee")
-    return DaysResult(days=frame, off_shift=pd.concat([off_shift, unknown], ignore_index=True))
+    resent = _quarantine(inputs.punches, stream.resent_rows, "duplicate_punch")
+    if len(resent):
+        resent["same_as"] = stream.resent_of
+    held = [part for part in (off_shift, unknown, resent) if len(part)]
+    quarantine = pd.concat(held, ignore_index=True) if held else off_shift
+    return DaysResult(days=frame, quarantine=quarantine)
 
 
 def _per_occurrence_sum(intervals: Intervals, values: np.ndarray, size: int) -> np.ndarray:
@@ -102,8 +111,8 @@ def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[st
 
     has_first = iv.first >= 0
     has_last = iv.last_closed >= 0
-    first_in = np.where(has_first, iv.start[np.maximum(iv.first, 0)], 0)
-    last_out = np.where(has_last, iv.end[np.maximum(iv.last_closed, 0)], 0)
+    first_in = _take_or_zero(iv.start, iv.first)
+    last_out = _take_or_zero(iv.end, iv.last_closed)
     grace_in = occ.setting(lambda s: s.grace_in) * NS_PER_MINUTE
     grace_out = occ.setting(lambda s: s.grace_out) * NS_PER_MINUTE
     late = np.where(workday & has_first & (first_in > occ.start + grace_in), (first_in - occ.start) // NS_PER_MINUTE, 0)
@@ -141,6 +150,13 @@ def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[st
     }
 
 
+def _take_or_zero(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """`values[index]` where index >= 0, else 0 (also when `values` is empty)."""
+    if len(values) == 0:
+        return np.zeros(len(index), dtype=np.int64)
+    return np.where(index >= 0, values[np.maximum(index, 0)], 0)
+
+
 def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Step 9: the day's status, and whether `short_shift` applies."""
     absent_below = occ.setting(lambda s: s.absent_below)
@@ -166,48 +182,69 @@ def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tupl
 
 
 def _day_frame(occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], rules_version: str) -> pd.DataFrame:
-    """The output rows: days inside the requested range, in the spec's column order."""
+    """The output rows: days inside the requested range, in the spec's column order.
+
+    Text columns with few distinct values are categoricals and the times are Arrow-backed text:
+    building 10^5 rows of Python strings would cost more than the whole rules computation.
+    """
     grid_day = np.tile(np.arange(occ.n_days), len(occ.employee_ids))
     rows = np.flatnonzero((grid_day >= occ.first_output_day) & (grid_day <= occ.last_output_day))
     employee = rows // occ.n_days
     site = occ.employee_site[employee]
-    dates = np.array([(occ.base_day + timedelta(days=d)).isoformat() for d in range(occ.n_days)], dtype=object)
+    dates = [(occ.base_day + timedelta(days=d)).isoformat() for d in range(occ.n_days)]
 
-    first_in = np.full(len(rows), "", dtype=object)
-    last_out = np.full(len(rows), "", dtype=object)
-    for code in np.unique(site).tolist():
-        chosen = site == code
-        picked = rows[chosen]
-        first_in[chosen] = iso_local(days["first_in"][picked], zones[code], days["has_first"][picked])
-        last_out[chosen] = iso_local(days["last_out"][picked], zones[code], days["has_last"][picked])
-
-    anomalies = _FLAG_TEXT[days["flags"][rows]]
-    duplicates = days["duplicates"][rows]
-    counted = np.flatnonzero(duplicates > 0)
-    if counted.size:
-        prefix = np.array([f"duplicates:{n}" for n in duplicates[counted].tolist()], dtype=object)
-        rest = anomalies[counted]
-        anomalies[counted] = np.where(rest == "", prefix, prefix + ";" + rest)
+    def text(codes: np.ndarray, names: list[str] | tuple[str, ...] | np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(np.asarray(codes), categories=pd.Index(list(names), dtype=object))
 
     columns: dict[str, object] = {
-        "employee_id": occ.employee_ids[employee],
-        "work_date": dates[grid_day[rows]],
-        "site": np.asarray(occ.site_names, dtype=object)[site],
-        "shift": np.asarray(occ.shift_names, dtype=object)[occ.shift[rows]],
-        "day_type": np.asarray(DAY_TYPES, dtype=object)[occ.day_type[rows]],
-        "status": days["status"][rows],
-        "first_in": first_in,
-        "last_out": last_out,
+        "employee_id": text(employee, occ.employee_ids),
+        "work_date": text(grid_day[rows], dates),
+        "site": text(site, occ.site_names),
+        "shift": text(occ.shift[rows], occ.shift_names),
+        "day_type": text(occ.day_type[rows], DAY_TYPES),
+        "status": text(*_factorize(days["status"][rows])),
+        "first_in": _local_times(days["first_in"][rows], days["has_first"][rows], site, zones),
+        "last_out": _local_times(days["last_out"][rows], days["has_last"][rows], site, zones),
     }
     for name in DAY_COLUMNS[8:17]:
         columns[name] = days[name][rows]
-    columns["anomalies"] = anomalies
+    columns["anomalies"] = text(*_anomaly_texts(days["flags"][rows], days["duplicates"][rows]))
     columns["recomputed"] = np.zeros(len(rows), dtype=bool)
-    columns["rules_version"] = np.full(len(rows), rules_version, dtype=object)
+    columns["rules_version"] = text(np.zeros(len(rows), dtype=np.int64), [rules_version])
     frame = pd.DataFrame(columns, columns=list(DAY_COLUMNS))
     for name in ("leave_days", "lop_days"):
         frame[name] = frame[name].astype(float)
     return frame
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    names, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.ravel(), names.tolist()
+
+
+def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';')."""
+    combined = flags.astype(np.int64) + (duplicates.astype(np.int64) << 8)
+    unique, codes = np.unique(combined, return_inverse=True)
+    names = []
+    for value in unique.tolist():
+        parts = [f"duplicates:{value >> 8}"] if value >> 8 else []
+        flag_text = _FLAG_TEXT[value & 0xFF]
+        names.append(";".join([*parts, flag_text]) if flag_text else ";".join(parts))
+    return codes.ravel(), names
+
+
+def _local_times(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> pd.Series:
+    """Local ISO-8601 texts per row in the zone of its site ('' where not present)."""
+    pieces, positions = [], []
+    for code in np.unique(site).tolist():
+        chosen = np.flatnonzero(site == code)
+        pieces.append(iso_local(instants[chosen], zones[code], present[chosen]))
+        positions.append(chosen)
+    if not pieces:
+        return pd.Series([], dtype=object)
+    combined = pa.concat_arrays(pieces).take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+    return combined.to_pandas()
 
 
 def _local_date_in_range(

@@ -79,7 +79,12 @@ class AttendanceInputs:
 
 @dataclass
 class DaysResult:
-    """What the engine produced: processed days, and the kept punches that no shift window holds."""
+    """What the engine produced: processed days, and the punches it held back.
+
+    `quarantine` holds the input punch rows (all their columns) plus `reason`: `off_shift` (no shift
+    window holds it), `unknown_employee`, or `duplicate_punch` (an exact re-send: same employee,
+    device and instant as the punch at input position `same_as`, which was used).
+    """
 
     days: pd.DataFrame
-    off_shift: pd.DataFrame
+    quarantine: pd.DataFrame

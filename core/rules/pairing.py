@@ -117,7 +117,12 @@ def pair_intervals(
 
 
 def _round_on_local_grid(
-    instants: np.ndarray, occ: np.ndarray, modes: np.ndarray, units: np.ndarray, occurrences: Occurrences, zones: list[str]
+    instants: np.ndarray,
+    occ: np.ndarray,
+    modes: np.ndarray,
+    units: np.ndarray,
+    occurrences: Occurrences,
+    zones: list[str],
 ) -> np.ndarray:
     """Move instants to the local grid of `units` minutes by `modes` ('up', 'down', 'nearest')."""
     site = occurrences.employee_site[occ // occurrences.n_days]
