@@ -60,7 +60,7 @@ def generate(folder: Path, employees: int, days: int, seed: int = 7, first_day: 
         midnight + start + np.timedelta64(9 * 3600, "s") + jitter(900),
     ]
     keep_last = rng.random(n) > 0.02
-    stamps = np.concatenate(times[:3] + [times[3][keep_last]])
+    stamps = np.concatenate([*times[:3], times[3][keep_last]])
     owners = np.concatenate([emp, emp, emp, emp[keep_last]])
     doubled = rng.random(len(stamps)) < 0.03
     stamps = np.concatenate([stamps, stamps[doubled] + rng.integers(5, 90, doubled.sum()).astype("timedelta64[s]")])

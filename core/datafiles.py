@@ -302,7 +302,6 @@ def read_punches(
                 f"{direction_words[direction_codes[row]]!r} is not a direction ({', '.join(DIRECTIONS)} or 0-5)",
             )
         )
-    InputFileError.collect(problems)
 
     employee_codes, employee_names = table.encoded("employee_id")
     zone_by_employee = _employee_zones(employees, rules)
@@ -310,9 +309,10 @@ def read_punches(
     name_zone = np.array([zones.index(zone_by_employee[n]) if n in zone_by_employee else -1 for n in employee_names])
     row_zone = name_zone[employee_codes]
     if all_aware is None:
-        instant, unplaceable = _instants(table, texts, has_offset, row_zone, zones)
+        instant, unplaceable = _instants(table, texts, has_offset, well_formed, row_zone, zones, problems)
     else:
         instant, unplaceable = all_aware, np.zeros(len(table), dtype=bool)
+    InputFileError.collect(problems)
 
     oldest, newest = _plausible_span(rules, employees, date_from, date_to)
     name_oldest = np.array([oldest.get(n, 0) for n in employee_names], dtype=np.int64)
@@ -386,21 +386,30 @@ def _timestamp_forms(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _instants(
-    table: CsvTable, texts: pa.Array, has_offset: np.ndarray, row_zone: np.ndarray, zones: list[str]
+    table: CsvTable,
+    texts: pa.Array,
+    has_offset: np.ndarray,
+    well_formed: np.ndarray,
+    row_zone: np.ndarray,
+    zones: list[str],
+    problems: list[Problem],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """UTC instants (int64 ns) of the timestamps, and which could not be placed at all."""
+    """UTC instants (int64 ns) of well-formed timestamps, and which could not be placed at all.
+
+    Values that look right but are not (hour 25, 30 February) are added to `problems`.
+    """
     n = len(table)
     instant = np.zeros(n, dtype=np.int64)
-    unplaceable = np.zeros(n, dtype=bool)
+    unplaceable = ~well_formed
     for aware, unit in ((True, pa.timestamp("ns", "UTC")), (False, pa.timestamp("ns"))):
-        rows = np.flatnonzero(has_offset == aware)
+        rows = np.flatnonzero((has_offset == aware) & well_formed)
         if not rows.size:
             continue
         subset = texts if rows.size == n else texts.take(pa.array(rows))
         try:
             values = np.asarray(pc.cast(subset, unit).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            values, bad = _instants_one_by_one(table, rows, aware)
+            values, bad = _instants_one_by_one(table, rows, aware, problems)
             unplaceable[rows[bad]] = True
         instant[rows] = values
     naive = ~has_offset & ~unplaceable
@@ -410,11 +419,12 @@ def _instants(
     return instant, unplaceable
 
 
-def _instants_one_by_one(table: CsvTable, rows: np.ndarray, aware: bool) -> tuple[np.ndarray, np.ndarray]:
+def _instants_one_by_one(
+    table: CsvTable, rows: np.ndarray, aware: bool, problems: list[Problem]
+) -> tuple[np.ndarray, np.ndarray]:
     """Slow path after the fast parser refused a value: find which rows are bad and say why."""
     values = np.zeros(len(rows), dtype=np.int64)
     out_of_range = np.zeros(len(rows), dtype=bool)
-    problems = []
     texts = table.arrow("timestamp")
     for i, row in enumerate(rows.tolist()):
         text = texts[row].as_py()
@@ -422,15 +432,13 @@ def _instants_one_by_one(table: CsvTable, rows: np.ndarray, aware: bool) -> tupl
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
             problems.append(table.problem(row, "timestamp", f"{text!r} is not a valid date and time ({exc})"))
+            out_of_range[i] = True
             continue
         try:
             stamp = pd.Timestamp(moment)
             values[i] = (stamp.tz_convert("UTC") if aware else stamp).as_unit("ns").value
         except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
             out_of_range[i] = True
-        if len(problems) >= MAX_REPORTED:
-            break
-    InputFileError.collect(problems)
     return values, out_of_range
 
 

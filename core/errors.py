@@ -71,8 +71,8 @@ class UserInputError(PunchbridgeError):
 
     @classmethod
     def collect(cls, problems: Iterable[Problem]) -> None:
-        """Raise one error listing `problems`, if there are any."""
-        found = list(problems)
+        """Raise one error listing `problems` (in file and line order), if there are any."""
+        found = sorted(problems, key=lambda p: (p.file, p.line or 0))
         if found:
             raise cls(found)
 
