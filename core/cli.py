@@ -107,17 +107,17 @@ def process(
     inputs.punches = punch_file.punches
 
     result = compute_days(inputs, rule_set, date_from, date_to)
-    held_back = [punch_file.quarantine]
+    parts = [punch_file.quarantine]
     engine_rows = result.quarantine
     for reason, detail in (("off_shift", "no shift window holds this punch"), ("unknown_employee", "")):
         rows = engine_rows.loc[engine_rows["reason"] == reason, "row"].to_numpy()
-        held_back.append(punch_file.quarantine_rows(rows, reason, detail))
+        parts.append(punch_file.quarantine_rows(rows, reason, detail))
     resent = engine_rows[engine_rows["reason"] == "duplicate_punch"]
     if len(resent):
         kept_lines = punch_file.table.lines[inputs.punches["row"].to_numpy()[resent["same_as"].to_numpy()]]
         details = [f"same employee, device and instant as line {line}" for line in kept_lines.tolist()]
-        held_back.append(punch_file.quarantine_rows(resent["row"].to_numpy(), "duplicate_punch", details))
-    held_back = pd.concat([part for part in held_back if len(part)] or held_back[:1], ignore_index=True)
+        parts.append(punch_file.quarantine_rows(resent["row"].to_numpy(), "duplicate_punch", details))
+    held_back = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
     held_back = held_back.sort_values("line", kind="stable").reset_index(drop=True)
 
     tables = {destinations[0]: result.days}

@@ -212,19 +212,19 @@ def read_leaves(path: str | Path, employees: pd.DataFrame) -> pd.DataFrame:
     InputFileError.collect(problems)
     problems += _duplicates(table, ["employee_id", "date", "kind"], "leave")
     frame = pd.DataFrame({"employee_id": table.column("employee_id"), "date": days, "kind": kinds, "paid": paid})
-    full_days = frame[frame["kind"] == "full"].groupby(["employee_id", "date"]).size()
-    per_day = frame.groupby(["employee_id", "date"]).size()
-    for (employee, day), count in per_day.items():
-        if count > 1 and (employee, day) in full_days.index:
-            rows = np.flatnonzero(((frame["employee_id"] == employee) & (frame["date"] == day)).to_numpy())
-            problems.append(
-                table.problem(
-                    int(rows[-1]),
-                    "kind",
-                    f"a full-day leave for {employee!r} on {day} is given with other leaves"
-                    f" (lines {_lines(table, rows)})",
-                )
+    key = frame["employee_id"].astype(str) + "|" + frame["date"].astype(str)
+    with_full = set(key[frame["kind"] == "full"])
+    shared = key.duplicated(keep=False).to_numpy()
+    for leave_key in sorted(set(key[shared]) & with_full):
+        employee, day = leave_key.split("|", 1)
+        rows = np.flatnonzero((key == leave_key).to_numpy())
+        problems.append(
+            table.problem(
+                int(rows[-1]),
+                "kind",
+                f"a full-day leave for {employee!r} on {day} is given with other leaves (lines {_lines(table, rows)})",
             )
+        )
     InputFileError.collect(problems)
     return frame
 
@@ -328,10 +328,12 @@ def read_punches(
     direction_index = np.array([DIRECTIONS.index(c) if c else -1 for c in canonical], dtype=np.int64)
     punches = pd.DataFrame(
         {
-            "employee_id": pd.Categorical.from_codes(employee_codes[good], categories=employee_names),
+            "employee_id": pd.Categorical.from_codes(employee_codes[good], categories=pd.Index(employee_names)),
             "instant": pd.DatetimeIndex(instant[good].view("datetime64[ns]")).tz_localize("UTC"),
-            "device_id": pd.Categorical.from_codes(device_codes[good], categories=device_names),
-            "direction": pd.Categorical.from_codes(direction_index[direction_codes[good]], categories=list(DIRECTIONS)),
+            "device_id": pd.Categorical.from_codes(device_codes[good], categories=pd.Index(device_names)),
+            "direction": pd.Categorical.from_codes(
+                direction_index[direction_codes[good]], categories=pd.Index(list(DIRECTIONS))
+            ),
             "row": good,
         }
     )

@@ -37,7 +37,7 @@ def _instants_ns(column: pd.Series) -> np.ndarray:
     return np.asarray(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
 
 
-def _codes(values: pd.Series, names: Sequence[str]) -> np.ndarray:
+def _codes(values: pd.Series, names: Sequence[str] | np.ndarray) -> np.ndarray:
     """Position of each value in `names` (-1 when absent or missing), via categories: fast for 10^6 rows."""
     categorical = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
     lookup = np.append(pd.Index(names).get_indexer(categorical.cat.categories.astype(str)), -1)

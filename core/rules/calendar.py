@@ -56,13 +56,13 @@ class Occurrences:
         """Number of occurrences in the grid."""
         return len(self.employee_ids) * self.n_days
 
-    def setting(self, getter: Callable[[Shift], float | int | bool]) -> np.ndarray:
+    def setting(self, getter: Callable[[Shift], object]) -> np.ndarray:
         """Per occurrence, one setting of its shift (`getter` reads it from a `Shift`)."""
         return np.array([getter(s) for s in self.shifts])[self.shift]
 
 
 def _codes(values: pd.Series, names: list[str]) -> np.ndarray:
-    return np.asarray(pd.Index(names).get_indexer(values.astype(str)), dtype=np.int64)
+    return np.asarray(pd.Index(names).get_indexer(pd.Index(values.astype(str))), dtype=np.int64)
 
 
 def _day_index(days: pd.Series, base_day: date) -> np.ndarray:

@@ -63,8 +63,8 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
     resent = _quarantine(inputs.punches, stream.resent_rows, "duplicate_punch")
     if len(resent):
         resent["same_as"] = stream.resent_of
-    held = [part for part in (off_shift, unknown, resent) if len(part)]
-    quarantine = pd.concat(held, ignore_index=True) if held else off_shift
+    parts = [part for part in (off_shift, unknown, resent) if len(part)]
+    quarantine = pd.concat(parts, ignore_index=True) if parts else off_shift
     return DaysResult(days=frame, quarantine=quarantine)
 
 
@@ -105,7 +105,9 @@ def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[st
     early = occ.setting(lambda s: s.ot.early).astype(bool)
     off_days_ot = occ.setting(lambda s: s.ot.off_days).astype(bool)
     ot_raw = np.where(workday, after + np.where(early, before, 0), np.where(off_days_ot, worked, 0))
-    ot_min, ot_unit, ot_cap = (occ.setting(lambda s, k=k: getattr(s.ot, k)) for k in ("min", "unit", "cap"))
+    ot_min = occ.setting(lambda s: s.ot.min)
+    ot_unit = occ.setting(lambda s: s.ot.unit)
+    ot_cap = occ.setting(lambda s: s.ot.cap)
     ot = np.where(ot_raw < ot_min, 0, np.minimum(ot_raw // ot_unit * ot_unit, ot_cap))
     regular = np.maximum(0, worked - ot_raw)
 
