@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .errors import PunchbridgeError
+from .errors import Problem, PunchbridgeError, UserInputError
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 
 class _Group(click.Group):
@@ -97,14 +101,27 @@ def process(
         raise click.BadParameter("--quarantine must be a different file from --out", param_hint="--quarantine")
 
     rule_set = load_rules(rules)
-    employee_frame = read_employees(employees, rule_set)
-    inputs = AttendanceInputs(punches=pd.DataFrame(), employees=employee_frame)
-    if assignments:
-        inputs.assignments = read_assignments(assignments, employee_frame, rule_set)
-    if leaves:
-        inputs.leaves = read_leaves(leaves, employee_frame)
-    punch_file = read_punches(punches, employee_frame, rule_set, date_from, date_to)
-    inputs.punches = punch_file.punches
+    problems: list[Problem] = []
+
+    def attempt(read: Callable[..., T], *args: object) -> T | None:
+        try:
+            return read(*args)
+        except UserInputError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    employee_frame = attempt(read_employees, employees, rule_set)
+    staff = employee_frame if employee_frame is not None else pd.DataFrame(columns=["employee_id", "site", "shift"])
+    assignment_frame = attempt(read_assignments, assignments, employee_frame, rule_set) if assignments else None
+    leave_frame = attempt(read_leaves, leaves, employee_frame) if leaves else None
+    punch_file = attempt(read_punches, punches, staff, rule_set, date_from, date_to)
+    UserInputError.collect(problems)
+    assert employee_frame is not None and punch_file is not None  # collect() raised otherwise
+    inputs = AttendanceInputs(punches=punch_file.punches, employees=employee_frame)
+    if assignment_frame is not None:
+        inputs.assignments = assignment_frame
+    if leave_frame is not None:
+        inputs.leaves = leave_frame
 
     result = compute_days(inputs, rule_set, date_from, date_to)
     parts = [punch_file.quarantine]
@@ -114,7 +131,8 @@ def process(
         parts.append(punch_file.quarantine_rows(rows, reason, detail))
     resent = engine_rows[engine_rows["reason"] == "duplicate_punch"]
     if len(resent):
-        kept_lines = punch_file.table.lines[inputs.punches["row"].to_numpy()[resent["same_as"].to_numpy()]]
+        kept_positions = resent["same_as"].to_numpy().astype(np.int64)
+        kept_lines = punch_file.table.lines[inputs.punches["row"].to_numpy()[kept_positions]]
         details = [f"same employee, device and instant as line {line}" for line in kept_lines.tolist()]
         parts.append(punch_file.quarantine_rows(resent["row"].to_numpy(), "duplicate_punch", details))
     held_back = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
@@ -135,7 +153,8 @@ def _summarise(days: pd.DataFrame, held_back: pd.DataFrame, out: Path, quarantin
         reasons = Counter(held_back["reason"].tolist())
         detail = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
         where = f"written to {quarantine}" if quarantine else "not written: pass --quarantine FILE to see them"
-        click.echo(f"quarantined {len(held_back)} punches ({detail}); {where}", err=True)
+        noun = "punch" if len(held_back) == 1 else "punches"
+        click.echo(f"quarantined {len(held_back)} {noun} ({detail}); {where}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

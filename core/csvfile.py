@@ -92,8 +92,7 @@ def read_csv_table(
     except UnicodeDecodeError:
         raise InputFileError(Problem(name, "is not UTF-8 text (save it as UTF-8 CSV)", line=1)) from None
     header = _header(name, header_text, required, optional)
-    body = pa.py_buffer(raw).slice(end_of_header + 1) if newline >= 0 else pa.py_buffer(b"")
-    table = _parse_body(name, raw, body, header)
+    table = _parse_body(name, raw, end_of_header + 1, header)
     if not allow_empty and len(table) == 0:
         raise InputFileError(Problem(name, "has a header but no rows"))
     return table
@@ -132,7 +131,11 @@ def _header(name: str, first_line: str, required: Sequence[str], optional: Seque
     return header
 
 
-def _parse_body(name: str, raw: bytes, body: pa.Buffer, header: list[str]) -> CsvTable:
+def _parse_body(name: str, raw: bytes, body_start: int, header: list[str]) -> CsvTable:
+    if _NON_SPACE.search(raw, body_start) is None:  # a header and nothing else: no rows
+        empty = pa.array([], type=pa.string())
+        return CsvTable(path=name, columns=dict.fromkeys(header, empty), lines=np.zeros(0, dtype=np.int64))
+    body = pa.py_buffer(raw).slice(body_start)
     invalid: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -158,7 +161,11 @@ def _parse_body(name: str, raw: bytes, body: pa.Buffer, header: list[str]) -> Cs
         raise InputFileError(Problem(name, f"{len(invalid)} row(s) do not have {len(header)} fields"))
 
     columns = {column: pc.utf8_trim_whitespace(table.column(column).combine_chunks()) for column in header}
-    lines = np.arange(2, len(table) + 2, dtype=np.int64)
+    physical_lines = raw.count(b"\n", body_start) + (0 if raw.endswith(b"\n") else 1)
+    if physical_lines == len(table):
+        lines = np.arange(2, len(table) + 2, dtype=np.int64)
+    else:  # a quoted value spans lines: count them the slow, exact way
+        lines = _record_lines(_text_for_errors(name, raw), len(table))
     if len(table):
         blank = np.ones(len(table), dtype=bool)
         for values in columns.values():
@@ -168,6 +175,20 @@ def _parse_body(name: str, raw: bytes, body: pa.Buffer, header: list[str]) -> Cs
             columns = {c: v.filter(keep) for c, v in columns.items()}
             lines = lines[~blank]
     return CsvTable(path=name, columns=columns, lines=lines)
+
+
+def _record_lines(text: str, records: int) -> np.ndarray:
+    """The line on which each record after the header starts, when quoted values hold line breaks."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts = []
+    previous_end = 0
+    for _ in reader:
+        starts.append(previous_end + 1)
+        previous_end = reader.line_num
+    starts = starts[1:]
+    if len(starts) != records:  # the two parsers disagree; fall back to counting records
+        return np.arange(2, records + 2, dtype=np.int64)
+    return np.asarray(starts, dtype=np.int64)
 
 
 def _report_malformed_rows(name: str, text: str, header: list[str]) -> None:

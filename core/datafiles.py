@@ -56,15 +56,29 @@ def load_rules(path: str | Path) -> RuleSet:
     sites = data.get("sites")
     if isinstance(sites, dict):
         data["sites"] = {k: dict(v) if isinstance(v, dict) else v for k, v in sites.items()}
-        for site in data["sites"].values():
+        for site_id, site in data["sites"].items():
             holidays = site.get("holidays") if isinstance(site, dict) else None
             if isinstance(holidays, str):
                 try:
                     site["holidays"] = _read_holidays(doc.path.parent / holidays)
                 except InputFileError as exc:
+                    loc = ("sites", site_id, "holidays")
+                    problems.append(
+                        Problem(
+                            str(doc.path),
+                            f"the holiday file {holidays!r} cannot be used; its problems are listed under its name",
+                            line=doc.line_of(loc),
+                            field=f"sites.{site_id}.holidays",
+                        )
+                    )
                     problems.extend(exc.problems)
+                    site["holidays"] = []
+    try:
+        rules = validate_document(RuleSet, doc, data)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     ConfigError.collect(problems)
-    return validate_document(RuleSet, doc, data)
+    return rules
 
 
 def _read_holidays(path: Path) -> list[date]:
@@ -143,7 +157,9 @@ def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
     )
 
 
-def _known_employees(table: CsvTable, employees: pd.DataFrame) -> list[Problem]:
+def _known_employees(table: CsvTable, employees: pd.DataFrame | None) -> list[Problem]:
+    if employees is None:  # the employees file itself was unusable: its problems are reported instead
+        return []
     ids = table.column("employee_id")
     unknown = np.flatnonzero((ids != "") & ~np.isin(ids, employees["employee_id"].to_numpy()))
     return [
@@ -152,7 +168,7 @@ def _known_employees(table: CsvTable, employees: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def read_assignments(path: str | Path, employees: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+def read_assignments(path: str | Path, employees: pd.DataFrame | None, rules: RuleSet) -> pd.DataFrame:
     """Dated shift assignments `employee_id,shift,from,to` (inclusive); overlaps are errors."""
     table = read_csv_table(path, ["employee_id", "shift", "from", "to"])
     problems = _require_values(table, ["employee_id", "shift", "from", "to"]) + _known_employees(table, employees)
@@ -190,7 +206,7 @@ def read_assignments(path: str | Path, employees: pd.DataFrame, rules: RuleSet) 
     return frame.drop(columns="_line")
 
 
-def read_leaves(path: str | Path, employees: pd.DataFrame) -> pd.DataFrame:
+def read_leaves(path: str | Path, employees: pd.DataFrame | None) -> pd.DataFrame:
     """Leaves `employee_id,date,kind,paid`: kind full/first_half/second_half, paid true/false."""
     table = read_csv_table(path, ["employee_id", "date", "kind", "paid"])
     problems = _require_values(table, ["employee_id", "date", "kind", "paid"]) + _known_employees(table, employees)

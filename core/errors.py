@@ -35,12 +35,20 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
-        where = self.file
+        where = _shorten(self.file, 300)
         if self.line is not None:
             where += f":{self.line}"
         if self.field:
-            where += f": {self.field}"
-        return f"{where}: {self.message}"
+            where += f": {_shorten(self.field, 200)}"
+        return f"{where}: {_shorten(self.message, 600)}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text`, or its start and end around a note of what was left out (hostile inputs can be huge)."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}...({len(text) - 2 * keep} characters omitted)...{text[-keep:]}"
 
 
 class PunchbridgeError(Exception):

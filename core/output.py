@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .errors import OutputError
+from .errors import OutputError, Problem, UserInputError
 
 __all__ = ["FORMATS", "check_destination", "write_tables"]
 
@@ -27,15 +27,17 @@ FORMATS = (".csv", ".json", ".parquet")
 
 
 def check_destination(path: str | Path) -> Path:
-    """Fail early (before any work) when `path` has an unknown extension or an unwritable folder."""
+    """Fail early (before any work, exit code 2) when `path` has an unknown extension or unusable folder."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise OutputError(f"{path}: unknown output format {path.suffix or '(none)'!r}; use {', '.join(FORMATS)}")
+        raise UserInputError(
+            Problem(str(path), f"unknown output format {path.suffix or '(none)'!r}; use {', '.join(FORMATS)}")
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"{path}: folder {folder} does not exist")
+        raise UserInputError(Problem(str(path), f"folder {folder} does not exist"))
     if not os.access(folder, os.W_OK):
-        raise OutputError(f"{path}: folder {folder} is not writable")
+        raise UserInputError(Problem(str(path), f"folder {folder} is not writable"))
     return path
 
 
@@ -70,6 +72,16 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
                 continue  # a value holds a comma, quote or line break: quote text values
 
 
+def _mode_for(path: Path) -> int:
+    """Keep the mode of the file being replaced; a new file gets the usual 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_tables(tables: Mapping[Path, pd.DataFrame]) -> None:
     """Write every table to its path, all or nothing."""
     staged: list[tuple[Path, Path]] = []
@@ -79,6 +91,7 @@ def write_tables(tables: Mapping[Path, pd.DataFrame]) -> None:
             os.close(handle)
             staged.append((Path(name), path))
             _write_one(frame, path, Path(name))
+            os.chmod(name, _mode_for(path))
         for temporary, path in staged:
             os.replace(temporary, path)
     except OSError as exc:

@@ -74,32 +74,55 @@ def load_yaml(path: str | Path) -> YamlDocument:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(Problem(name, "file not found")) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(Problem(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+    except IsADirectoryError:
+        raise ConfigError(Problem(name, "is a directory, expected a YAML file")) from None
     except OSError as exc:
         raise ConfigError(Problem(name, f"cannot be read: {exc.strerror}")) from None
-    loader = _Loader(text)
     try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(Problem(name, "is not UTF-8 text (save it as UTF-8)", line=line)) from None
+    last_line = text.count("\n") + 1
+    loader = None
+    try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         doc = YamlDocument(path=path, data=None)
         if node is None:
             raise ConfigError(Problem(name, "the file is empty"))
-        doc.data = _build(loader, node, (), doc, name)
+        doc.data = _build(loader, node, (), doc, name, {})
         return doc
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(
+            Problem(
+                name,
+                f"contains a character YAML does not allow ({exc.reason})",
+                line=text[: exc.position].count("\n") + 1,
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(Problem(name, f"YAML syntax: {exc.problem}", line=line)) from None
+        mark = min(exc.problem_mark.line + 1, last_line) if exc.problem_mark else None
+        raise ConfigError(Problem(name, f"YAML syntax: {exc.problem}", line=mark)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(name, f"YAML syntax: {exc}")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
-def _build(loader: _Loader, node: yaml.Node, loc: Loc, doc: YamlDocument, name: str) -> Any:
+def _build(loader: _Loader, node: yaml.Node, loc: Loc, doc: YamlDocument, name: str, built: dict[int, Any]) -> Any:
     doc.lines[loc] = node.start_mark.line + 1
+    if id(node) in built:  # an alias: share the value already built (linear, even for alias bombs)
+        return built[id(node)]
+    built[id(node)] = _build_new(loader, node, loc, doc, name, built)
+    return built[id(node)]
+
+
+def _build_new(loader: _Loader, node: yaml.Node, loc: Loc, doc: YamlDocument, name: str, built: dict[int, Any]) -> Any:
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
@@ -118,10 +141,10 @@ def _build(loader: _Loader, node: yaml.Node, loc: Loc, doc: YamlDocument, name: 
                         field=_dotted((*loc, key)),
                     )
                 )
-            result[key] = _build(loader, value_node, (*loc, key), doc, name)
+            result[key] = _build(loader, value_node, (*loc, key), doc, name, built)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*loc, i), doc, name) for i, item in enumerate(node.value)]
+        return [_build(loader, item, (*loc, i), doc, name, built) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -140,7 +163,7 @@ def problems_from_validation(exc: ValidationError, doc: YamlDocument, prefix: Lo
     problems = []
     for err in exc.errors(include_url=False):
         loc = (*prefix, *(p for p in err["loc"] if not _is_union_tag(p)))
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown setting (check the spelling against the documentation)"
         elif err["type"] == "missing":
