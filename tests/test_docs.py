@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 import pytest
-
 from punchbridge.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

@@ -57,7 +57,7 @@ def _sort_rank(values: pd.Series) -> np.ndarray:
 def _break_ties(
     order: np.ndarray, employee: np.ndarray, instant: np.ndarray, device: np.ndarray, direction: np.ndarray
 ) -> None:
-    """Within runs of equal (employee, instant), order by device then direction, in place."""
+    """Within runs of equal (employee, instant), order by device, direction, then input row, in place."""
     e, t = employee[order], instant[order]
     tied = np.zeros(len(order), dtype=bool)
     tied[1:] = (e[1:] == e[:-1]) & (t[1:] == t[:-1])
@@ -68,7 +68,9 @@ def _break_ties(
     positions = np.flatnonzero(members)
     subset = order[positions]
     # Runs keep their places: their (employee, instant) keys already sort them.
-    order[positions] = subset[np.lexsort((direction[subset], device[subset], instant[subset], employee[subset]))]
+    # Exact copies (same device and direction too) keep input order: the earliest row is the one used.
+    keys = (subset, direction[subset], device[subset], instant[subset], employee[subset])
+    order[positions] = subset[np.lexsort(keys)]
 
 
 def punch_stream(punches: pd.DataFrame, occurrences: Occurrences) -> PunchStream:
