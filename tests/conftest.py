@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from oracle import oracle_compute_days
+from punchbridge.rules import DaysResult, compute_days
 
 
 @pytest.fixture(params=["oracle", "vectorised"])
-def compute(request: pytest.FixtureRequest):
+def compute(request: pytest.FixtureRequest) -> Callable[..., DaysResult]:
     """`compute(inputs, rules, date_from, date_to) -> DaysResult`: the oracle, then the fast engine."""
-    if request.param == "oracle":
-        return oracle_compute_days
-    try:
-        from punchbridge.rules import compute_days
-    except ImportError:
-        pytest.skip("vectorised engine not importable yet")
-    return compute_days
+    return oracle_compute_days if request.param == "oracle" else compute_days
