@@ -90,8 +90,9 @@ def process(
     Every input is checked before anything is written; problems are listed with file, line and
     column, and the exit code is 2.
     """
-    from .datafiles import load_rules, read_assignments, read_employees, read_leaves, read_punches
+    from .datafiles import load_rules, read_assignments, read_employees, read_leaves
     from .output import check_destination, write_tables
+    from .punchfile import read_punches
     from .rules import AttendanceInputs, compute_days
 
     if date_to < date_from:

@@ -8,7 +8,7 @@ moved to a Europe/Berlin site (their timestamps become local wall times across t
 spring-forward), directions on some employees (words and terminal digits), punches at the very same
 instant on another device, exact re-sends (same employee, device and instant, with the same or a
 different direction), dated shift assignments and leaves. Everything is read back through the
-`punchbridge.datafiles` readers, as `punchbridge process` does.
+`punchbridge.datafiles` and `punchbridge.punchfile` readers, as `punchbridge process` does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
-from punchbridge.datafiles import load_rules, read_assignments, read_employees, read_leaves, read_punches
+from punchbridge.datafiles import load_rules, read_assignments, read_employees, read_leaves
+from punchbridge.punchfile import read_punches
 from punchbridge.rules import compute_days
 from punchbridge.rules.frames import DAY_COLUMNS, AttendanceInputs, DaysResult
 from punchbridge.rules.settings import RuleSet

@@ -13,6 +13,7 @@ MODULES = [
     "punchbridge.rules.settings",
     "punchbridge.rules.frames",
     "punchbridge.datafiles",
+    "punchbridge.punchfile",
     "punchbridge.csvfile",
     "punchbridge.yamlfile",
     "punchbridge.output",
