@@ -7,8 +7,10 @@ from .errors import (
     OutputError,
     Problem,
     PunchbridgeError,
+    StoreError,
     UserInputError,
 )
+from .hookspecs import hookimpl
 
 __all__ = [
     "ConfigError",
@@ -16,6 +18,8 @@ __all__ = [
     "OutputError",
     "Problem",
     "PunchbridgeError",
+    "StoreError",
     "UserInputError",
     "__version__",
+    "hookimpl",
 ]

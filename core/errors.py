@@ -4,7 +4,8 @@
     ├── UserInputError              fix a file, then run again (exit code 2); nothing was written
     │   ├── ConfigError             a configuration or rules file (YAML) is wrong
     │   └── InputFileError          a data file (CSV of punches, employees, ...) is unusable
-    └── OutputError                 the result could not be written where asked (exit code 1)
+    ├── OutputError                 the result could not be written where asked (exit code 1)
+    └── StoreError                  the store cannot be opened or written (exit code 1)
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file, the line (or row) and
 the field it concerns, so a consultant can fix all of them in one pass.
@@ -21,6 +22,7 @@ __all__ = [
     "OutputError",
     "Problem",
     "PunchbridgeError",
+    "StoreError",
     "UserInputError",
 ]
 
@@ -94,4 +96,8 @@ class InputFileError(UserInputError):
 
 
 class OutputError(PunchbridgeError):
-    """The result could not be written (unknown format, unwritable path)."""
+    """The result could not be written (disk full, permissions changed during the run)."""
+
+
+class StoreError(PunchbridgeError):
+    """The store cannot be opened or written; the message names the URL with the password redacted."""

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUBPACKAGES = ["punchbridge", "punchbridge.rules", "punchbridge.plugins", "punchbridge.jobs"]
+SUBPACKAGES = [
+    "punchbridge",
+    "punchbridge.rules",
+    "punchbridge.store",
+    "punchbridge.testing",
+    "punchbridge.plugins",
+    "punchbridge.jobs",
+]
 
 
 @pytest.fixture(scope="module")
