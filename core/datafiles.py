@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,47 +18,63 @@ import pandas as pd
 from .csvfile import MAX_REPORTED, CsvTable, read_csv_table
 from .errors import ConfigError, InputFileError, Problem
 from .rules.settings import RuleSet, parse_weekdays
-from .yamlfile import load_yaml, validate_document
+from .yamlfile import YamlDocument, load_yaml, validate_document
 
-__all__ = ["load_rules", "read_assignments", "read_employees", "read_leaves", "require_values"]
+__all__ = ["inline_holiday_files", "load_rules", "read_assignments", "read_employees", "read_leaves", "require_values"]
 
 _TRUE = {"true", "yes", "y", "1", "paid"}
 _FALSE = {"false", "no", "n", "0", "unpaid"}
 
 
+#: Top-level keys that only a main configuration file has (see `punchbridge.config`).
+MAIN_CONFIG_KEYS = frozenset({"store", "sources", "targets", "jobs", "employees", "assignments", "leaves", "sync"})
+
+
 def load_rules(path: str | Path) -> RuleSet:
-    """Read a rules file (`sites:`, `shifts:`, `pairing:`); holiday CSV paths are read relative to it."""
+    """Read the rules (`sites:`, `shifts:`, `pairing:`) from a rules file or a main configuration file.
+
+    Holiday CSV paths are read relative to the file.
+    """
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(Problem(str(doc.path), "expected a mapping with sites:, shifts: and pairing:", line=1))
     data = dict(doc.data)
-    problems: list[Problem] = []
-    sites = data.get("sites")
-    if isinstance(sites, dict):
-        data["sites"] = {k: dict(v) if isinstance(v, dict) else v for k, v in sites.items()}
-        for site_id, site in data["sites"].items():
-            holidays = site.get("holidays") if isinstance(site, dict) else None
-            if isinstance(holidays, str):
-                try:
-                    site["holidays"] = _read_holidays(doc.path.parent / holidays)
-                except InputFileError as exc:
-                    loc = ("sites", site_id, "holidays")
-                    problems.append(
-                        Problem(
-                            str(doc.path),
-                            f"the holiday file {holidays!r} cannot be used; its problems are listed under its name",
-                            line=doc.line_of(loc),
-                            field=f"sites.{site_id}.holidays",
-                        )
-                    )
-                    problems.extend(exc.problems)
-                    site["holidays"] = []
+    if MAIN_CONFIG_KEYS & set(data):  # a main configuration file: its rules sections are the rules
+        data = {key: value for key, value in data.items() if key in ("sites", "shifts", "pairing")}
+    data, problems = inline_holiday_files(doc, data)
     try:
         rules = validate_document(RuleSet, doc, data)
     except ConfigError as exc:
         problems.extend(exc.problems)
     ConfigError.collect(problems)
     return rules
+
+
+def inline_holiday_files(doc: YamlDocument, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Replace each site's `holidays: FILE.csv` by the dates in that file (read relative to `doc`)."""
+    problems: list[Problem] = []
+    sites = data.get("sites")
+    if not isinstance(sites, dict):
+        return data, problems
+    data["sites"] = {k: dict(v) if isinstance(v, dict) else v for k, v in sites.items()}
+    for site_id, site in data["sites"].items():
+        holidays = site.get("holidays") if isinstance(site, dict) else None
+        if not isinstance(holidays, str):
+            continue
+        try:
+            site["holidays"] = _read_holidays(doc.path.parent / holidays)
+        except InputFileError as exc:
+            problems.append(
+                Problem(
+                    str(doc.path),
+                    f"the holiday file {holidays!r} cannot be used; its problems are listed under its name",
+                    line=doc.line_of(("sites", site_id, "holidays")),
+                    field=f"sites.{site_id}.holidays",
+                )
+            )
+            problems.extend(exc.problems)
+            site["holidays"] = []
+    return data, problems
 
 
 def _read_holidays(path: Path) -> list[date]:
@@ -106,8 +123,8 @@ def _duplicates(table: CsvTable, keys: list[str], what: str) -> list[Problem]:
 
 
 def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
-    """Employees `employee_id,site,shift[,weekly_off]`; unknown sites or shifts are errors."""
-    table = read_csv_table(path, ["employee_id", "site", "shift"], ["weekly_off"], allow_empty=False)
+    """Employees `employee_id,site,shift[,weekly_off][,department]`; unknown sites or shifts are errors."""
+    table = read_csv_table(path, ["employee_id", "site", "shift"], ["weekly_off", "department"], allow_empty=False)
     problems = require_values(table, ["employee_id", "site", "shift"])
     problems += _duplicates(table, ["employee_id"], "employee")
     for field, known in (("site", rules.sites), ("shift", rules.shifts)):
@@ -133,6 +150,7 @@ def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
             "site": table.column("site"),
             "shift": table.column("shift"),
             "weekly_off": weekly_off,
+            "department": table.column("department"),
         }
     )
 

@@ -69,7 +69,7 @@ class UserInputError(PunchbridgeError):
             problems = [Problem(file=file, message=problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
-        self.problems: list[Problem] = list(problems)
+        self.problems: list[Problem] = sorted(problems, key=lambda p: (p.file, p.line or 0))
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -82,7 +82,7 @@ class UserInputError(PunchbridgeError):
     @classmethod
     def collect(cls, problems: Iterable[Problem]) -> None:
         """Raise one error listing `problems` (in file and line order), if there are any."""
-        found = sorted(problems, key=lambda p: (p.file, p.line or 0))
+        found = list(problems)
         if found:
             raise cls(found)
 

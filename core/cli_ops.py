@@ -1,0 +1,331 @@
+"""Operator commands: `sync`, `validate`, `config schema`, `plugins`, `mappings check`, `dlq`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .cli import main
+from .config import PluginSettings
+from .errors import ConfigError, Problem, UserInputError
+
+__all__: list[str] = []
+
+_config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration file (YAML).",
+)
+_err = Console(stderr=True, highlight=False)
+EXIT_DEAD_LETTERS = 3
+
+
+def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param=param) from None
+
+
+def _load(config_path: Path, *, check_files: bool = False) -> tuple[Any, Any, Any]:
+    """Configuration, its document and the plugin registry; every problem reported at once."""
+    from .config import read_config
+    from .registry import load_plugins, validate_plugin_settings
+
+    config, doc, data, problems = read_config(config_path)
+    registry = load_plugins()
+    for kind, lookup in (("sources", registry.sources), ("targets", registry.targets)):
+        entries = data.get(kind) if isinstance(data.get(kind), dict) else {}
+        for name, raw in entries.items():
+            if not isinstance(raw, dict) or not isinstance(raw.get("plugin"), str):
+                continue  # reported by the model validation
+            settings = PluginSettings.model_validate(
+                {k: v for k, v in raw.items() if k not in ("mapping", "enabled", "batch_size")}
+            )
+            loc = (kind, name)
+            if settings.plugin not in lookup:
+                broken = [p for p in registry.plugins if p.name == settings.plugin and p.error]
+                why = f" (it failed to load: {broken[0].error})" if broken else ""
+                problems.append(
+                    Problem(
+                        str(doc.path),
+                        f"unknown plugin {settings.plugin!r}{why}; available: {', '.join(sorted(lookup)) or 'none'}",
+                        line=doc.line_of((*loc, "plugin")),
+                        field=f"{kind}.{name}.plugin",
+                    )
+                )
+                continue
+            try:
+                validate_plugin_settings(
+                    lookup[settings.plugin].settings_model, settings.plugin_settings(), doc, loc, doc.path.parent
+                )
+            except UserInputError as exc:
+                problems.extend(exc.problems)
+    if check_files and config is not None:
+        problems.extend(_check_files(config, registry))
+    ConfigError.collect(problems)
+    return config, doc, registry
+
+
+def _check_files(config: Any, registry: Any) -> list[Problem]:
+    from .datafiles import read_assignments, read_employees, read_leaves
+    from .mapping_files import load_mapping
+
+    problems: list[Problem] = []
+    employees = None
+    try:
+        employees = read_employees(config.employees, config.rules)
+    except UserInputError as exc:
+        problems.extend(exc.problems)
+    for path, read in ((config.assignments, read_assignments), (config.leaves, read_leaves)):
+        if path is None:
+            continue
+        try:
+            read(path, employees, config.rules) if read is read_assignments else read(path, employees)  # type: ignore[operator]
+        except UserInputError as exc:
+            problems.extend(exc.problems)
+    for target in config.targets.values():
+        try:
+            load_mapping(target.mapping, registry.transforms)
+        except UserInputError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def _open_store(config: Any) -> Any:
+    from .store import Store
+
+    return Store.open(config.store)
+
+
+@main.command()
+@_config_option
+def validate(config_path: Path) -> None:
+    """Check a configuration file, the plugins it names, its mappings and data files; write nothing."""
+    config, _doc, _registry = _load(config_path, check_files=True)
+    click.echo(
+        f"{config_path}: OK ({len(config.sources)} source(s), {len(config.targets)} target(s), "
+        f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s))"
+    )
+
+
+@main.group("config")
+def config_group() -> None:
+    """Work with the configuration file format."""
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the configuration file (for editor completion and checks)."""
+    from .config import Config
+
+    schema = Config.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "punchbridge configuration"
+    click.echo(json.dumps(schema, indent=2, sort_keys=True))
+
+
+@main.command("plugins")
+def plugins_command() -> None:
+    """List the plugins found, their versions, what they registered, and any that failed to load."""
+    from .registry import load_plugins
+
+    registry = load_plugins()
+    table = Table(title="punchbridge plugins")
+    for column in ("entry point", "module", "distribution", "version", "status"):
+        table.add_column(column)
+    for plugin in registry.plugins:
+        table.add_row(plugin.name, plugin.module, plugin.distribution, plugin.version, plugin.error or "loaded")
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(f"targets: {', '.join(sorted(registry.targets)) or 'none'}")
+    console.print(f"sources: {', '.join(sorted(registry.sources)) or 'none'}")
+    console.print(f"transforms: {', '.join(sorted(registry.transforms)) or 'none'}")
+    for conflict in registry.conflicts:
+        console.print(f"[yellow]conflict:[/] {conflict}")
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--target", "targets", multiple=True, help="Only this target (repeatable). Default: every enabled target."
+)
+@click.option("--from", "date_from", callback=_day, help="First work date (YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=_day, help="Last work date (YYYY-MM-DD), inclusive.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing anywhere.")
+def sync(
+    config_path: Path, targets: tuple[str, ...], date_from: date | None, date_to: date | None, dry_run: bool
+) -> None:
+    """Ingest new punches, recompute what changed, and deliver new or changed records to the targets.
+
+    Exit code 0 when everything was delivered, 3 when some records were refused (see `punchbridge dlq
+    list`), 1 when a target could not be served, 2 for configuration or input problems.
+    """
+    from .sync import SyncEngine
+
+    config, doc, registry = _load(config_path)
+    store = _open_store(config)
+    try:
+        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run)
+        try:
+            report = engine.run(list(targets) or None, date_from, date_to)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--target") from None
+    finally:
+        store.close()
+    _print_report(report)
+    if report.failed:
+        sys.exit(1)
+    if report.dead_lettered:
+        sys.exit(EXIT_DEAD_LETTERS)
+
+
+def _print_report(report: Any) -> None:
+    console = Console(highlight=False)
+    mode = "dry run: nothing was written" if report.dry_run else "sync"
+    console.print(
+        f"{mode} {report.date_from} to {report.date_to}: {report.ingested} new punch(es), "
+        f"{report.duplicates} already stored, {report.quarantined} quarantined; "
+        f"{report.days_computed} day(s) computed, {report.days_new} new, {report.days_changed} changed"
+    )
+    table = Table(title="delivery" if not report.dry_run else "would deliver")
+    for column in (
+        "target",
+        "new",
+        "changed",
+        "unchanged",
+        "held back",
+        "delivered",
+        "refused",
+        "batches",
+        "where / error",
+    ):
+        table.add_column(column, justify="right" if column not in ("target", "where / error") else "left")
+    for t in report.targets:
+        where = t.error or ", ".join(t.locations[:3]) + (" ..." if len(t.locations) > 3 else "")
+        table.add_row(
+            t.name,
+            str(t.new),
+            str(t.changed),
+            str(t.unchanged),
+            str(t.held_back),
+            str(t.delivered),
+            str(t.rejected),
+            str(t.batches),
+            where,
+        )
+    console.print(table)
+    for t in report.targets:
+        if t.sample is not None and len(t.sample):
+            sample = Table(title=f"{t.name}: first {len(t.sample)} record(s) that would be sent")
+            for column in t.sample.columns:
+                sample.add_column(str(column))
+            for row in t.sample.itertuples(index=False):
+                sample.add_row(*("" if v is None else str(v) for v in row))
+            console.print(sample)
+        if not report.dry_run and t.new + t.changed == 0 and not t.error and not t.resumed_batches:
+            console.print(f"{t.name}: nothing new to send")
+
+
+@main.group()
+def mappings() -> None:
+    """Check mappings against the data before a sync writes anything."""
+
+
+@mappings.command("check")
+@_config_option
+@click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
+def mappings_check(config_path: Path, targets: tuple[str, ...]) -> None:
+    """List unmapped ids, unused lookup rows and rules, and unmapped values, per target."""
+    from .datafiles import read_employees
+    from .mapping import check_mapping, format_report
+    from .mapping_files import load_mapping
+
+    config, _doc, registry = _load(config_path)
+    store = _open_store(config)
+    try:
+        employees = read_employees(config.employees, config.rules)
+        first, last = config.sync.from_ or date.min, config.sync.to or date.max
+        days = store.load_days(
+            first if first != date.min else date(1900, 1, 1), last if last != date.max else date(2999, 12, 31)
+        )
+    finally:
+        store.close()
+    if not len(days):
+        _err.print("no processed days in the store yet: run `punchbridge sync --dry-run` or `punchbridge sync` first")
+    for name, target in config.targets.items():
+        if targets and name not in targets:
+            continue
+        mapping = load_mapping(target.mapping, registry.transforms)
+        click.echo(f"== {name} ({target.mapping})")
+        click.echo(format_report(check_mapping(mapping, days, employees)))
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters: records a target refused, with the target's message."""
+
+
+@dlq.command("list")
+@_config_option
+@click.option("--target", help="Only this target.")
+def dlq_list(config_path: Path, target: str | None) -> None:
+    """List dead letters (id, target, record, attempts, the target's message)."""
+    config, _doc, _registry = _load(config_path)
+    store = _open_store(config)
+    try:
+        letters = store.dead_letters(target)
+    finally:
+        store.close()
+    table = Table(title=f"dead letters ({len(letters)})")
+    for column in ("id", "target", "record", "attempts", "message"):
+        table.add_column(column)
+    for row in letters.itertuples(index=False):
+        table.add_row(str(row.id), row.target, row.record_key, str(row.attempts), str(row.message))
+    Console(highlight=False).print(table)
+
+
+@dlq.command("retry")
+@_config_option
+@click.option("--target", help="Only this target.")
+def dlq_retry(config_path: Path, target: str | None) -> None:
+    """Send dead letters again as they are now (the next sync also resends any whose day changed)."""
+    from .sync import SyncEngine
+
+    config, doc, registry = _load(config_path)
+    store = _open_store(config)
+    try:
+        engine = SyncEngine(config, doc, registry, store)
+        report = engine.retry_dead_letters(target)
+    finally:
+        store.close()
+    _print_report(report)
+    if report.dead_lettered:
+        sys.exit(EXIT_DEAD_LETTERS)
+
+
+@dlq.command("drop")
+@_config_option
+@click.argument("ids", nargs=-1, type=int, required=True)
+def dlq_drop(config_path: Path, ids: tuple[int, ...]) -> None:
+    """Remove dead letters by id (they will not be retried)."""
+    config, _doc, _registry = _load(config_path)
+    store = _open_store(config)
+    try:
+        dropped = store.drop_dead_letters(list(ids))
+        store.audit("dlq.drop", {"ids": list(ids), "dropped": dropped})
+    finally:
+        store.close()
+    click.echo(f"dropped {dropped} dead letter(s)")

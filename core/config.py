@@ -1,0 +1,200 @@
+"""The main configuration file: one YAML document, validated by pydantic, with secrets from the environment.
+
+    store: sqlite:///punchbridge.db          # or postgresql+psycopg://user:${PGPASSWORD}@host/db
+    sources:  {NAME: {plugin: csv_folder, folder: inbox}}
+    employees: employees.csv                  # employee_id,site,shift[,weekly_off][,department]
+    assignments: assignments.csv              # optional
+    leaves: leaves.csv                        # optional
+    sites / shifts / pairing                  # the rules, as in `punchbridge process`
+    sync:     {from: 2025-03-01, to: 2025-03-31}   # optional; default: from the first punch to yesterday
+    targets:  {NAME: {plugin: local_csv, mapping: mappings/payroll.yaml, ...plugin settings}}
+    jobs:     {NAME: {cron: "30 1 * * *", timezone: Asia/Kolkata, run: sync}}
+
+`${VAR}` (or `${VAR:-default}`) anywhere in a value is replaced from the environment; a variable
+that is not set is a problem reported with its line. Relative paths are read from the folder of the
+configuration file. Every problem in the file is reported at once with file, line and field path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .datafiles import inline_holiday_files
+from .errors import ConfigError, Problem
+from .rules.settings import Pairing, RuleSet, Shift, Site
+from .yamlfile import YamlDocument, load_yaml, problems_from_validation
+
+__all__ = ["Config", "JobSettings", "PluginSettings", "SyncSettings", "TargetSettings", "load_config", "read_config"]
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PluginSettings(BaseModel):
+    """A configured plugin instance: `plugin:` names it; the other keys are the plugin's own settings."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    plugin: str = Field(min_length=1)
+
+    def plugin_settings(self) -> dict[str, Any]:
+        """The keys beside `plugin:` (and `mapping:`), for the plugin's own settings model."""
+        return dict(self.model_extra or {})
+
+
+class TargetSettings(PluginSettings):
+    """A delivery target: its plugin, its mapping file, and the plugin's settings."""
+
+    mapping: Path
+    enabled: bool = True
+    batch_size: int | None = Field(default=None, gt=0)
+
+
+class SyncSettings(_Strict):
+    """Which work dates a sync covers (both optional)."""
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SyncSettings:
+        if self.from_ and self.to and self.to < self.from_:
+            raise ValueError("sync.to is before sync.from")
+        return self
+
+
+class JobSettings(_Strict):
+    """A scheduled job (run by `punchbridge jobs run`, one scheduler process per store)."""
+
+    cron: str
+    timezone: str
+    run: Literal["sync", "reconcile", "cutoff"]
+    target: str | None = None
+    period: str | None = None
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> JobSettings:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=self.timezone)
+        except (ValueError, LookupError) as exc:
+            raise ValueError(f"cron {self.cron!r} with timezone {self.timezone!r}: {exc}") from None
+        return self
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    store: str = "sqlite:///punchbridge.db"
+    sources: dict[str, PluginSettings] = {}
+    employees: Path
+    assignments: Path | None = None
+    leaves: Path | None = None
+    sites: dict[str, Site]
+    shifts: dict[str, Shift]
+    pairing: Pairing = Pairing()
+    sync: SyncSettings = SyncSettings()
+    targets: dict[str, TargetSettings] = {}
+    jobs: dict[str, JobSettings] = {}
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+")):
+            raise ValueError("store must be a sqlite:/// or postgresql:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _jobs_name_targets(self) -> Config:
+        for name, job in self.jobs.items():
+            if job.target and job.target not in self.targets:
+                raise ValueError(f"job {name!r} names target {job.target!r}, which is not configured")
+        return self
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set (sites, shifts, pairing) for the rules engine."""
+        return RuleSet(sites=self.sites, shifts=self.shifts, pairing=self.pairing)
+
+
+def _substitute(value: Any, loc: tuple[str | int, ...], doc: YamlDocument, problems: list[Problem]) -> Any:
+    """Replace `${VAR}` from the environment in every string of `value`."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*loc, k), doc, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*loc, i), doc, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        problems.append(
+            Problem(
+                str(doc.path),
+                f"environment variable {name} is not set (secrets come from the environment, never the file)",
+                line=doc.line_of(loc),
+                field=".".join(str(p) for p in loc),
+            )
+        )
+        return ""
+
+    return _VARIABLE.sub(replace, value)
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def resolve(path: Path | None) -> Path | None:
+        return None if path is None or path.is_absolute() else base / path
+
+    targets = {
+        name: target.model_copy(update={"mapping": resolve(target.mapping)}) for name, target in config.targets.items()
+    }
+    return config.model_copy(
+        update={
+            "employees": resolve(config.employees),
+            "assignments": resolve(config.assignments),
+            "leaves": resolve(config.leaves),
+            "targets": targets,
+        }
+    )
+
+
+def load_config(path: str | Path) -> tuple[Config, YamlDocument]:
+    """Read and validate a configuration file; raise `ConfigError` listing every problem."""
+    config, doc, _data, problems = read_config(path)
+    ConfigError.collect(problems)
+    assert config is not None  # no problems means the model validated
+    return config, doc
+
+
+def read_config(path: str | Path) -> tuple[Config | None, YamlDocument, dict[str, Any], list[Problem]]:
+    """Parse and validate without raising for content problems: (config or None, doc, raw data, problems).
+
+    Callers that check more (plugins, mappings) add their problems so all are reported together.
+    """
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(Problem(str(doc.path), "expected a mapping (store:, sources:, sites:, targets: ...)", line=1))
+    problems: list[Problem] = []
+    data = _substitute(doc.data, (), doc, problems)
+    data, holiday_problems = inline_holiday_files(doc, data)
+    problems.extend(holiday_problems)
+    config: Config | None = None
+    try:
+        config = _resolve_paths(Config.model_validate(data), doc.path.parent)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, doc))
+    return config, doc, data, problems

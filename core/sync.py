@@ -1,0 +1,511 @@
+"""The sync engine: new punches in, processed days recomputed where they changed, records delivered once.
+
+One run, in order:
+
+1. **Ingest** every configured source; the store keeps one copy of each punch.
+2. **Recompute** only what changed: the employee-days around new punches, and days of the range not
+   computed before (a new night, a wider range). Rules or employee changes recompute the range.
+3. **Deliver** to each target: resume batches a crash left open; map the candidate days; compare
+   with the ledger; record each batch in the store *before* sending it; push it with retries; save
+   the per-record outcomes and the ledger in one transaction. A record the target refuses goes to
+   the dead letters with the target's message; the rest goes on.
+
+A dry run does all the reading and computing, writes nothing anywhere and reports what it would send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import stamina
+
+from .config import Config
+from .datafiles import read_assignments, read_employees, read_leaves
+from .mapping import apply_mapping
+from .mapping_files import load_mapping
+from .registry import PluginRegistry, validate_plugin_settings
+from .rules import AttendanceInputs, compute_days
+from .rules.clock import NS_PER_DAY, local_wall_ns
+from .sources import SourceContext
+from .store import Store
+from .targets import Batch, CredentialsError, FatalTargetError, Outcome, Record, Target, TransientError
+from .yamlfile import YamlDocument
+
+__all__ = ["SyncEngine", "SyncReport", "TargetReport"]
+
+RETRY_ATTEMPTS = 5
+RETRY_TIMEOUT_SECONDS = 300.0
+_COMPUTED_CURSOR = "rules:computed"
+_PUNCH_CURSOR = "rules:last_punch_id"
+
+
+@dataclass
+class TargetReport:
+    """What happened for one target."""
+
+    name: str
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    held_back: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    resumed_batches: int = 0
+    batches: int = 0
+    locations: list[str] = field(default_factory=list)
+    error: str | None = None
+    sample: pd.DataFrame | None = None
+
+
+@dataclass
+class SyncReport:
+    """What a sync run did (or, for a dry run, would do)."""
+
+    dry_run: bool
+    date_from: date
+    date_to: date
+    ingested: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    days_computed: int = 0
+    days_new: int = 0
+    days_changed: int = 0
+    targets: list[TargetReport] = field(default_factory=list)
+
+    @property
+    def dead_lettered(self) -> int:
+        """Records refused by a target in this run."""
+        return sum(t.rejected for t in self.targets)
+
+    @property
+    def failed(self) -> bool:
+        """True when a target could not be served (credentials, fatal error, retries exhausted)."""
+        return any(t.error for t in self.targets)
+
+
+def _day_keys(days: pd.DataFrame) -> pd.Series:
+    return days["employee_id"].astype(str) + "|" + days["work_date"].astype(str)
+
+
+def _period_of(work_date: str) -> tuple[date, date]:
+    """The payroll period (calendar month) a work date belongs to."""
+    day = date.fromisoformat(work_date)
+    first = day.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class SyncEngine:
+    """Runs syncs for one configuration against one store."""
+
+    def __init__(
+        self,
+        config: Config,
+        document: YamlDocument,
+        registry: PluginRegistry,
+        store: Store,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+        today: date | None = None,
+    ) -> None:
+        self.config = config
+        self.document = document
+        self.registry = registry
+        self.store = store
+        self.dry_run = dry_run
+        self.progress = progress or (lambda _label, _done, _total: None)
+        self.today = today or datetime.now(UTC).date()
+        self.rules = config.rules
+        self.employees = read_employees(config.employees, self.rules)
+        self.assignments = (
+            read_assignments(config.assignments, self.employees, self.rules) if config.assignments else None
+        )
+        self.leaves = read_leaves(config.leaves, self.employees) if config.leaves else None
+
+    # -- range -------------------------------------------------------------------------------------
+
+    def resolve_range(self, date_from: date | None, date_to: date | None) -> tuple[date, date]:
+        """The work dates this run covers: arguments, then `sync:` in the config, then the data."""
+        date_to = date_to or self.config.sync.to or self.today - timedelta(days=1)
+        date_from = date_from or self.config.sync.from_
+        if date_from is None:
+            first = self.store.punches_between(0, 2**62, None).head(1) if self.store.punch_count() else None
+            date_from = first["instant"].iloc[0].date() if first is not None and len(first) else date_to
+        return date_from, max(date_from, date_to)
+
+    # -- the run -----------------------------------------------------------------------------------
+
+    def run(
+        self, targets: Sequence[str] | None = None, date_from: date | None = None, date_to: date | None = None
+    ) -> SyncReport:
+        """One sync: ingest, recompute what changed, deliver to `targets` (default: every enabled one)."""
+        date_from, date_to = self.resolve_range(date_from, date_to)
+        report = SyncReport(dry_run=self.dry_run, date_from=date_from, date_to=date_to)
+        chosen = [
+            name
+            for name, t in self.config.targets.items()
+            if (targets is None and t.enabled) or (targets and name in targets)
+        ]
+        unknown = sorted(set(targets or ()) - set(self.config.targets))
+        if unknown:
+            raise KeyError(f"no target named {', '.join(unknown)}; configured: {', '.join(self.config.targets)}")
+        run_id = None if self.dry_run else self.store.start_run("sync")
+        self.registry.hook.run_started(kind="sync", targets=chosen)
+        fresh = self._ingest(report, date_from, date_to)
+        changed = self._recompute(report, date_from, date_to, fresh)
+        for name in chosen:
+            report.targets.append(self._deliver(name, changed, date_from, date_to))
+        summary = {
+            "ingested": report.ingested,
+            "days_changed": report.days_changed + report.days_new,
+            "dead_lettered": report.dead_lettered,
+            "targets": {
+                t.name: {"delivered": t.delivered, "rejected": t.rejected, "error": t.error} for t in report.targets
+            },
+        }
+        if run_id is not None:
+            status = "failed" if report.failed else ("partial" if report.dead_lettered else "ok")
+            self.store.finish_run(run_id, status, summary)
+        self.registry.hook.run_finished(kind="sync", summary=summary)
+        return report
+
+    def retry_dead_letters(self, target_name: str | None = None) -> SyncReport:
+        """Send dead letters again exactly as recorded; still-refused ones stay, with the new message."""
+        letters = self.store.dead_letters(target_name)
+        report = SyncReport(dry_run=False, date_from=self.today, date_to=self.today)
+        for name in sorted(set(letters["target"])):
+            target_report = TargetReport(name)
+            target = self._target(name)
+            rows = letters[letters["target"] == name]
+            records = [
+                Record(key, _fields(fields), content_hash)
+                for key, fields, content_hash in zip(
+                    rows["record_key"], rows["fields"], rows["content_hash"], strict=True
+                )
+            ]
+            try:
+                target.open()
+                for (period_start, period_end), chunk in _by_period(records):
+                    batch = self.store.open_batch(name, period_start, period_end, list(chunk[0].fields), chunk)
+                    self._send(target, batch, target_report)
+            except (CredentialsError, FatalTargetError, TransientError) as exc:
+                target_report.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                target.close()
+            report.targets.append(target_report)
+        return report
+
+    # -- 1. ingest ---------------------------------------------------------------------------------
+
+    def _ingest(self, report: SyncReport, date_from: date, date_to: date) -> pd.DataFrame:
+        """Read every source; store what is new. Returns the punches read (all of them on a dry run)."""
+        context = SourceContext(self.employees, self.rules, date_from, date_to)
+        read: list[pd.DataFrame] = []
+        for name, settings in self.config.sources.items():
+            source_class = self.registry.source_class(settings.plugin)
+            validated = validate_plugin_settings(
+                source_class.settings_model,
+                settings.plugin_settings(),
+                self.document,
+                ("sources", name),
+                self.document.path.parent,
+            )
+            source = source_class(name, validated)
+            cursor_name = f"source:{name}"
+            fetched = source.fetch(context, self.store.get_cursor(cursor_name))
+            if len(fetched.quarantine):
+                report.quarantined += len(fetched.quarantine)
+                if not self.dry_run:
+                    self.store.add_quarantine(fetched.quarantine.rename(columns={"file": "source"}))
+            if len(fetched.punches):
+                read.append(fetched.punches)
+                if not self.dry_run:
+                    result = self.store.add_punches(fetched.punches, source=name)
+                    report.ingested += result.inserted
+                    report.duplicates += result.duplicates
+                else:
+                    report.ingested += len(fetched.punches)
+            if not self.dry_run and fetched.cursor is not None:
+                self.store.set_cursor(cursor_name, fetched.cursor)
+        return pd.concat(read, ignore_index=True) if read else pd.DataFrame(columns=["employee_id", "instant"])
+
+    # -- 2. recompute ------------------------------------------------------------------------------
+
+    def _recompute(self, report: SyncReport, date_from: date, date_to: date, fresh: pd.DataFrame) -> pd.DataFrame:
+        """Compute the days that may have changed; save them. Returns the new or changed days."""
+        state = _fingerprint(
+            self.rules.version(), self.employees.to_json(), _frame_json(self.assignments), _frame_json(self.leaves)
+        )
+        previous = json.loads(self.store.get_cursor(_COMPUTED_CURSOR) or "{}")
+        same_state = previous.get("state") == state
+        known_from = date.fromisoformat(previous["from"]) if same_state else None
+        known_to = date.fromisoformat(previous["to"]) if same_state else None
+
+        pieces: list[tuple[list[str] | None, date, date]] = []
+        if known_from is None or known_to is None:
+            pieces.append((None, date_from, date_to))
+        else:
+            if date_from < known_from:
+                pieces.append((None, date_from, min(date_to, known_from - timedelta(days=1))))
+            if date_to > known_to:
+                pieces.append((None, max(date_from, known_to + timedelta(days=1)), date_to))
+        last_id = int(self.store.get_cursor(_PUNCH_CURSOR) or 0)
+        new_punches = fresh if self.dry_run else self.store.punches_after(last_id)
+        if len(new_punches) and known_from is not None:
+            employees, first, last = self._touched(new_punches)
+            first, last = max(first, date_from), min(last, date_to)
+            if first <= last:
+                pieces.append((employees, first, last))
+
+        changed: list[pd.DataFrame] = []
+        for employees, first, last in pieces:
+            days = self._compute(employees, first, last, fresh if self.dry_run else None)
+            report.days_computed += len(days)
+            changes = self._classify(days)
+            report.days_new += int((changes["change"] == "new").sum())
+            report.days_changed += int((changes["change"] == "changed").sum())
+            moved = changes["change"].to_numpy() != "same"
+            changed.append(days[moved])
+        if not self.dry_run:
+            self.store.set_cursor(_PUNCH_CURSOR, str(self.store.last_punch_id()))
+            covered_from = min(date_from, known_from) if known_from else date_from
+            covered_to = max(date_to, known_to) if known_to else date_to
+            self.store.set_cursor(
+                _COMPUTED_CURSOR,
+                json.dumps({"state": state, "from": covered_from.isoformat(), "to": covered_to.isoformat()}),
+            )
+        return pd.concat(changed, ignore_index=True) if changed else pd.DataFrame()
+
+    def _touched(self, punches: pd.DataFrame) -> tuple[list[str], date, date]:
+        """The employees with new punches, and the local dates those punches may belong to (±1 day)."""
+        zones = {site_id: site.timezone for site_id, site in self.rules.sites.items()}
+        site_of = dict(zip(self.employees["employee_id"], self.employees["site"], strict=True))
+        instants = pd.DatetimeIndex(punches["instant"]).as_unit("ns").asi8
+        employee_ids = punches["employee_id"].astype(str).to_numpy()
+        first_day, last_day = None, None
+        for site_id, zone in zones.items():
+            chosen = pd.Series(employee_ids).map(site_of).to_numpy() == site_id
+            if not chosen.any():
+                continue
+            local_days = local_wall_ns(instants[chosen], zone) // NS_PER_DAY
+            low, high = int(local_days.min()), int(local_days.max())
+            first_day = low if first_day is None else min(first_day, low)
+            last_day = high if last_day is None else max(last_day, high)
+        epoch = date(1970, 1, 1)
+        if first_day is None or last_day is None:
+            return [], date.max, date.min
+        touched = sorted(set(employee_ids) & set(site_of))
+        return touched, epoch + timedelta(days=first_day - 1), epoch + timedelta(days=last_day + 1)
+
+    def _compute(
+        self, employees: list[str] | None, first: date, last: date, extra: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        staff = self.employees if employees is None else self.employees[self.employees["employee_id"].isin(employees)]
+        start_ns = int(pd.Timestamp(first - timedelta(days=3)).value)
+        end_ns = int(pd.Timestamp(last + timedelta(days=4)).value)
+        punches = self.store.punches_between(start_ns, end_ns, employees)
+        if extra is not None and len(extra):
+            punches = pd.concat([punches, extra[punches.columns.intersection(extra.columns)]], ignore_index=True)
+        inputs = AttendanceInputs(punches=punches, employees=staff.reset_index(drop=True))
+        if self.assignments is not None:
+            inputs.assignments = self.assignments
+        if self.leaves is not None:
+            inputs.leaves = self.leaves
+        result = compute_days(inputs, self.rules, first, last)
+        return result.days.astype(
+            {
+                c: object
+                for c in (
+                    "employee_id",
+                    "work_date",
+                    "site",
+                    "shift",
+                    "day_type",
+                    "status",
+                    "anomalies",
+                    "rules_version",
+                )
+            }
+        )
+
+    def _classify(self, days: pd.DataFrame) -> pd.DataFrame:
+        """Save (or, dry, compare) the days; the `change` of each: new, changed or same."""
+        if not self.dry_run:
+            return self.store.save_days(days)
+        stored = self.store.load_days(
+            date.fromisoformat(days["work_date"].min()),
+            date.fromisoformat(days["work_date"].max()),
+            days["employee_id"].unique().tolist(),
+        )
+        hashes = dict(zip(_day_keys(stored), stored["content_hash"], strict=True))
+        mine = Store.day_content_hash(days)
+        keys = _day_keys(days)
+        change = [
+            ("new" if key not in hashes else ("same" if hashes[key] == h else "changed"))
+            for key, h in zip(keys, mine, strict=True)
+        ]
+        return pd.DataFrame({"change": change})
+
+    # -- 3. deliver --------------------------------------------------------------------------------
+
+    def _target(self, name: str) -> Target:
+        settings = self.config.targets[name]
+        target_class = self.registry.target_class(settings.plugin)
+        validated = validate_plugin_settings(
+            target_class.settings_model,
+            settings.plugin_settings(),
+            self.document,
+            ("targets", name),
+            self.document.path.parent,
+        )
+        return target_class(name, validated)
+
+    def _deliver(self, name: str, changed: pd.DataFrame, date_from: date, date_to: date) -> TargetReport:
+        report = TargetReport(name)
+        settings = self.config.targets[name]
+        mapping = load_mapping(settings.mapping, self.registry.transforms)
+        target = self._target(name)
+        clean_cursor = f"deliver:{name}"
+        try:
+            target.open()
+            if not self.dry_run:
+                for batch in self.store.open_batches(name):
+                    report.resumed_batches += 1
+                    self._send(target, batch, report)
+            backlog = self.store.get_cursor(clean_cursor) != "clean"
+            days = self.store.load_days(date_from, date_to) if backlog else changed
+            if self.dry_run and backlog and len(changed):
+                days = pd.concat([days[~_day_keys(days).isin(_day_keys(changed))], changed], ignore_index=True)
+            if not self.dry_run:
+                self.store.set_cursor(clean_cursor, "dirty")
+            pending = self._pending(mapping, days, name, report)
+            size = min(settings.batch_size or target.max_batch_size, target.max_batch_size)
+            if self.dry_run:
+                report.sample = pd.DataFrame([dict(r.fields) for r in pending[:10]])
+            else:
+                for (period_start, period_end), records in _by_period(pending):
+                    for chunk in _chunks(records, size):
+                        batch = self.store.open_batch(name, period_start, period_end, list(chunk[0].fields), chunk)
+                        self._send(target, batch, report)
+                self.store.set_cursor(clean_cursor, "clean")
+        except (CredentialsError, FatalTargetError, TransientError) as exc:
+            report.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            target.close()
+        return report
+
+    def _pending(self, mapping: Any, days: pd.DataFrame, name: str, report: TargetReport) -> list[Record]:
+        """Map the candidate days; keep the records the target does not hold as they are now."""
+        if days is None or len(days) == 0:
+            return []
+        canonical = days.assign(recomputed=False)
+        mapped = apply_mapping(mapping, canonical, self.employees)
+        report.held_back += len(mapped.held_back)
+        if len(mapped.held_back) and not self.dry_run:
+            held = mapped.held_back
+            self.store.add_quarantine(
+                pd.DataFrame(
+                    {
+                        "source": f"target:{name}",
+                        "line": None,
+                        "employee_id": held["employee_id"],
+                        "timestamp": held["work_date"],
+                        "device_id": "",
+                        "direction": "",
+                        "reason": held["reason"],
+                        "detail": held["detail"],
+                    }
+                )
+            )
+        ledger = self.store.ledger(name, [r.key for r in mapped.records])
+        held_hash = dict(zip(ledger["record_key"], ledger["content_hash"], strict=True))
+        held_status = dict(zip(ledger["record_key"], ledger["status"], strict=True))
+        pending, resend_keys = [], set()
+        for record in mapped.records:
+            if record.key not in held_hash:
+                report.new += 1
+                pending.append(record)
+            elif held_hash[record.key] == record.content_hash:
+                report.unchanged += 1
+            else:
+                report.changed += 1
+                pending.append(record)
+                if held_status[record.key] == "delivered":
+                    resend_keys.add(record.key)
+        if resend_keys:
+            # The target already holds an older version: send these with `recomputed` true, keeping the
+            # canonical hash (computed with recomputed false) so the next run compares like with like.
+            flagged = days[(_day_keys(days) + "|day").isin(resend_keys)].assign(recomputed=True)
+            fields = {r.key: r.fields for r in apply_mapping(mapping, flagged, self.employees).records}
+            pending = [Record(r.key, fields.get(r.key, r.fields), r.content_hash) for r in pending]
+        return pending
+
+    def _send(self, target: Target, batch: Batch, report: TargetReport) -> None:
+        self.registry.hook.before_batch(target=target, batch=batch)
+        outcomes = _push_with_retries(target, batch)
+        self.store.complete_batch(batch.batch_id, outcomes)
+        self.registry.hook.after_batch(target=target, batch=batch, outcomes=outcomes)
+        report.batches += 1
+        for outcome in outcomes:
+            if outcome.ok:
+                report.delivered += 1
+                if outcome.remote_id and outcome.remote_id not in report.locations:
+                    report.locations.append(outcome.remote_id)
+            else:
+                report.rejected += 1
+                self.registry.hook.on_dead_letter(
+                    target=target.name, record_key=outcome.key, message=outcome.message or ""
+                )
+        self.progress(target.name, report.delivered + report.rejected, 0)
+
+
+def _push_with_retries(target: Target, batch: Batch) -> list[Outcome]:
+    """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped."""
+
+    def backoff(exc: Exception) -> bool | float:
+        if isinstance(exc, TransientError):
+            return float(exc.retry_after) if exc.retry_after is not None else True
+        return False
+
+    for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
+        with attempt:
+            outcomes = target.push(batch)
+    keys = {record.key for record in batch.records}
+    answered = {outcome.key for outcome in outcomes}
+    if answered != keys:
+        missing = sorted(keys - answered)[:5]
+        raise FatalTargetError(
+            f"{target.name} answered {len(answered)} of {len(keys)} records (missing e.g. {missing})"
+        )
+    return outcomes
+
+
+def _by_period(records: Sequence[Record]) -> Iterator[tuple[tuple[date, date], list[Record]]]:
+    groups: dict[tuple[date, date], list[Record]] = {}
+    for record in records:
+        groups.setdefault(_period_of(record.key.rsplit("|", 2)[1]), []).append(record)
+    yield from sorted(groups.items())
+
+
+def _chunks(records: list[Record], size: int) -> Iterator[list[Record]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _frame_json(frame: pd.DataFrame | None) -> str:
+    return "" if frame is None else frame.to_json(date_format="iso")

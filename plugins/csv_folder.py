@@ -1,0 +1,60 @@
+"""Source `csv_folder`: punch CSV files dropped in a folder (`employee_id,timestamp,device_id[,direction]`).
+
+Each file is read whole with the same checks as `punchbridge process`; a file that is unusable stops
+the sync with its problems listed (nothing is stored from it). Files already read, with the same
+size and modification time, are skipped; a changed file is read again (the store keeps one copy of
+each punch).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from punchbridge import hookimpl
+from punchbridge.punchfile import read_punches
+from punchbridge.sources import Fetched, Source, SourceContext
+
+__all__ = ["CsvFolderSettings", "CsvFolderSource"]
+
+
+class CsvFolderSettings(BaseModel):
+    """Settings of a `csv_folder` source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: Path
+    pattern: str = "*.csv"
+
+
+class CsvFolderSource(Source):
+    """Reads every matching CSV file in a folder that changed since the last run."""
+
+    settings_model = CsvFolderSettings
+
+    def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
+        """Read new or changed files; the cursor remembers (size, mtime) of each file read."""
+        assert isinstance(self.settings, CsvFolderSettings)
+        seen: dict[str, list[int]] = json.loads(cursor) if cursor else {}
+        punches, held = [], []
+        for path in sorted(self.settings.folder.glob(self.settings.pattern)):
+            stat = path.stat()
+            signature = [stat.st_size, stat.st_mtime_ns]
+            if seen.get(path.name) == signature:
+                continue
+            read = read_punches(path, context.employees, context.rules, context.date_from, context.date_to)
+            punches.append(read.punches.drop(columns=["row"]))
+            held.append(read.quarantine)
+            seen[path.name] = signature
+        frame = pd.concat(punches, ignore_index=True) if punches else pd.DataFrame()
+        quarantine = pd.concat(held, ignore_index=True) if held else pd.DataFrame()
+        return Fetched(punches=frame, quarantine=quarantine, cursor=json.dumps(seen, sort_keys=True))
+
+
+@hookimpl
+def register_sources(register) -> None:  # type: ignore[no-untyped-def]
+    """Register the `csv_folder` source."""
+    register("csv_folder", CsvFolderSource)
