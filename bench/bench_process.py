@@ -66,6 +66,7 @@ def best_of(runs: int, work: Callable[[], T]) -> tuple[float, T]:
 def engine_against_oracle(employees: int = 500) -> dict[str, float]:
     import pandas as pd
     from oracle import oracle_compute_days
+
     from punchbridge.datafiles import load_rules, read_employees
     from punchbridge.punchfile import read_punches
     from punchbridge.rules import AttendanceInputs, compute_days

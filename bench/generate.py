@@ -31,13 +31,24 @@ pairing: {debounce_seconds: 120, direction: auto}
 """
 
 
-def generate(folder: Path, employees: int, days: int, seed: int = 7, first_day: date = date(2025, 3, 1)) -> int:
-    """Write rules.yaml, employees.csv and punches.csv into `folder`; return the number of punches."""
+def generate(
+    folder: Path,
+    employees: int,
+    days: int,
+    seed: int = 7,
+    first_day: date = date(2025, 3, 1),
+    night_seed: int | None = None,
+) -> int:
+    """Write rules.yaml, employees.csv and punches.csv into `folder`; return the number of punches.
+
+    `night_seed` fixes who works nights independently of `seed`, so several months generated with
+    different seeds describe the same workforce.
+    """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yaml").write_text(RULES)
     ids = np.array([f"E{i:06d}" for i in range(employees)], dtype=object)
-    night = rng.random(employees) < 0.10
+    night = (rng if night_seed is None else np.random.default_rng(night_seed)).random(employees) < 0.10
     pd.DataFrame({"employee_id": ids, "site": "blr", "shift": np.where(night, "night", "general")}).to_csv(
         folder / "employees.csv", index=False
     )

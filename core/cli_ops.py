@@ -47,7 +47,8 @@ def _load(config_path: Path, *, check_files: bool = False) -> tuple[Any, Any, An
     config, doc, data, problems = read_config(config_path)
     registry = load_plugins()
     for kind, lookup in (("sources", registry.sources), ("targets", registry.targets)):
-        entries = data.get(kind) if isinstance(data.get(kind), dict) else {}
+        section = data.get(kind)
+        entries: dict[str, Any] = section if isinstance(section, dict) else {}
         for name, raw in entries.items():
             if not isinstance(raw, dict) or not isinstance(raw.get("plugin"), str):
                 continue  # reported by the model validation
@@ -89,13 +90,13 @@ def _check_files(config: Any, registry: Any) -> list[Problem]:
         employees = read_employees(config.employees, config.rules)
     except UserInputError as exc:
         problems.extend(exc.problems)
-    for path, read in ((config.assignments, read_assignments), (config.leaves, read_leaves)):
-        if path is None:
-            continue
-        try:
-            read(path, employees, config.rules) if read is read_assignments else read(path, employees)  # type: ignore[operator]
-        except UserInputError as exc:
-            problems.extend(exc.problems)
+    try:
+        if config.assignments:
+            read_assignments(config.assignments, employees, config.rules)
+        if config.leaves:
+            read_leaves(config.leaves, employees)
+    except UserInputError as exc:
+        problems.extend(exc.problems)
     for target in config.targets.values():
         try:
             load_mapping(target.mapping, registry.transforms)
@@ -104,9 +105,16 @@ def _check_files(config: Any, registry: Any) -> list[Problem]:
     return problems
 
 
-def _open_store(config: Any) -> Any:
+def _open_store(config: Any, *, dry_run: bool = False) -> Any:
+    """The configured store; a dry run against a SQLite file that does not exist yet uses an empty
+    in-memory store, so that it creates nothing."""
+    from sqlalchemy.engine import make_url
+
     from .store import Store
 
+    url = make_url(config.store)
+    if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return Store.open("sqlite://")
     return Store.open(config.store)
 
 
@@ -148,7 +156,7 @@ def plugins_command() -> None:
         table.add_column(column)
     for plugin in registry.plugins:
         table.add_row(plugin.name, plugin.module, plugin.distribution, plugin.version, plugin.error or "loaded")
-    console = Console(highlight=False)
+    console = _console()
     console.print(table)
     console.print(f"targets: {', '.join(sorted(registry.targets)) or 'none'}")
     console.print(f"sources: {', '.join(sorted(registry.sources)) or 'none'}")
@@ -176,7 +184,7 @@ def sync(
     from .sync import SyncEngine
 
     config, doc, registry = _load(config_path)
-    store = _open_store(config)
+    store = _open_store(config, dry_run=dry_run)
     try:
         engine = SyncEngine(config, doc, registry, store, dry_run=dry_run)
         try:
@@ -192,8 +200,14 @@ def sync(
         sys.exit(EXIT_DEAD_LETTERS)
 
 
-def _print_report(report: Any) -> None:
+def _console() -> Console:
+    """A console as wide as the terminal, and 160 columns when writing to a file or pipe."""
     console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=160)
+
+
+def _print_report(report: Any) -> None:
+    console = _console()
     mode = "dry run: nothing was written" if report.dry_run else "sync"
     console.print(
         f"{mode} {report.date_from} to {report.date_to}: {report.ingested} new punch(es), "
@@ -294,7 +308,7 @@ def dlq_list(config_path: Path, target: str | None) -> None:
         table.add_column(column)
     for row in letters.itertuples(index=False):
         table.add_row(str(row.id), row.target, row.record_key, str(row.attempts), str(row.message))
-    Console(highlight=False).print(table)
+    _console().print(table)
 
 
 @dlq.command("retry")

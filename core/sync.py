@@ -269,8 +269,8 @@ class SyncEngine:
                 pieces.append((employees, first, last))
 
         changed: list[pd.DataFrame] = []
-        for employees, first, last in pieces:
-            days = self._compute(employees, first, last, fresh if self.dry_run else None)
+        for staff, first, last in pieces:
+            days = self._compute(staff, first, last, fresh if self.dry_run else None)
             report.days_computed += len(days)
             changes = self._classify(days)
             report.days_new += int((changes["change"] == "new").sum())

@@ -1,1 +1,10 @@
-"""The durable store of punches, processed days, the delivery ledger and run history (SQLAlchemy Core)."""
+"""The durable store of punches, processed days, the delivery ledger and run history (SQLAlchemy Core).
+
+`Store.open(url)` connects (SQLite by default, PostgreSQL by URL) and migrates the database; every
+method is one transaction. docs/store.md is the contract.
+"""
+
+from .punches import IngestResult
+from .store import DEFAULT_URL, Store
+
+__all__ = ["DEFAULT_URL", "IngestResult", "Store"]

@@ -1,0 +1,286 @@
+"""Delivery bookkeeping: the ledger (what each target holds), batches (the outbox), dead letters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Row, delete, func, select, update
+
+from ..errors import StoreError
+from ..targets import Batch, Outcome, Record
+from .database import chunks, dialect_insert, dumps_json
+from .schema import batches, dead_letters, ledger
+
+__all__ = [
+    "DEAD_LETTER_COLUMNS",
+    "LEDGER_COLUMNS",
+    "complete_batch",
+    "drop_batch",
+    "drop_dead_letters",
+    "list_dead_letters",
+    "open_batch",
+    "open_batches",
+    "read_ledger",
+]
+
+LEDGER_COLUMNS = ("record_key", "content_hash", "remote_id", "status", "attempts", "last_error", "batch_id")
+DEAD_LETTER_COLUMNS = (
+    "id",
+    "target",
+    "record_key",
+    "content_hash",
+    "fields",
+    "message",
+    "attempts",
+    "batch_id",
+    "created_at_ns",
+)
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str], ints: Collection[str] = ()) -> pd.DataFrame:
+    data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
+    for column in ints:
+        frame[column] = frame[column].astype("Int64") if frame[column].isna().any() else frame[column].astype("int64")
+    return frame
+
+
+def read_ledger(connection: Connection, target: str, keys: Collection[str] | None) -> pd.DataFrame:
+    query = select(*(ledger.c[c] for c in LEDGER_COLUMNS)).where(ledger.c.target == target)
+    rows: list[Any] = []
+    if keys is None:
+        rows = list(connection.execute(query.order_by(ledger.c.record_key)).all())
+    else:
+        wanted = sorted(set(keys))
+        for part in chunks(len(wanted), 2000):
+            chunk_query = query.where(ledger.c.record_key.in_(wanted[part])).order_by(ledger.c.record_key)
+            rows += connection.execute(chunk_query).all()
+    return _frame(rows, LEDGER_COLUMNS, ints=("attempts", "batch_id"))
+
+
+def _records_json(records: Sequence[Record]) -> tuple[str, list[Record]]:
+    """The records as stored, and as they read back from what is stored (which must equal them)."""
+    plain = []
+    seen: set[str] = set()
+    for record in records:
+        if not isinstance(record.key, str) or not isinstance(record.content_hash, str):
+            raise ValueError(f"record {record.key!r}: key and content_hash must be text")
+        if record.key in seen:
+            raise ValueError(f"record key {record.key!r} appears twice in one batch")
+        seen.add(record.key)
+        plain.append({"key": record.key, "content_hash": record.content_hash, "fields": dict(record.fields)})
+    stored = dumps_json(plain, "the batch's records")
+    rebuilt = _records_from_json(stored)
+    for original, back in zip(plain, rebuilt, strict=True):
+        if original["fields"] != back.fields or list(original["fields"]) != list(back.fields):
+            raise ValueError(
+                f"record {back.key!r}: its fields do not survive JSON unchanged (use str, int, float, bool, "
+                "None, or lists and dicts with text keys of those)"
+            )
+    return stored, rebuilt
+
+
+def _records_from_json(stored: str) -> list[Record]:
+    return [Record(key=r["key"], fields=r["fields"], content_hash=r["content_hash"]) for r in json.loads(stored)]
+
+
+def _batch(row: Row[Any]) -> Batch:
+    return Batch(
+        target=row.target,
+        batch_id=row.id,
+        period_start=date.fromisoformat(row.period_start),
+        period_end=date.fromisoformat(row.period_end),
+        seq=row.seq,
+        records=tuple(_records_from_json(row.records)),
+        columns=tuple(json.loads(row.columns)),
+    )
+
+
+def open_batch(
+    connection: Connection,
+    target: str,
+    period_start: date,
+    period_end: date,
+    columns: Sequence[str],
+    records: Sequence[Record],
+    now_ns: int,
+) -> Batch:
+    if period_end < period_start:
+        raise ValueError(f"batch period ends ({period_end}) before it starts ({period_start})")
+    stored_records, _ = _records_json(records)
+    stored_columns = dumps_json([str(c) for c in columns], "the batch's columns")
+    if connection.dialect.name == "postgresql":
+        # Serialise sequence allocation (SQLite writers already are, by BEGIN IMMEDIATE).
+        connection.exec_driver_sql("LOCK TABLE batches IN SHARE ROW EXCLUSIVE MODE")
+    start, end = period_start.isoformat(), period_end.isoformat()
+    highest = connection.execute(
+        select(func.max(batches.c.seq)).where(
+            batches.c.target == target, batches.c.period_start == start, batches.c.period_end == end
+        )
+    ).scalar_one()
+    inserted = connection.execute(
+        batches.insert()
+        .values(
+            target=target,
+            period_start=start,
+            period_end=end,
+            seq=(highest or 0) + 1,
+            status="open",
+            columns=stored_columns,
+            records=stored_records,
+            created_at_ns=now_ns,
+        )
+        .returning(*batches.c)
+    ).one()
+    return _batch(inserted)
+
+
+def open_batches(connection: Connection, target: str) -> list[Batch]:
+    query = select(batches).where(batches.c.target == target, batches.c.status == "open").order_by(batches.c.id)
+    return [_batch(row) for row in connection.execute(query)]
+
+
+def _lock_batch(connection: Connection, batch_id: int) -> Row[Any]:
+    row = connection.execute(select(batches).where(batches.c.id == batch_id).with_for_update()).one_or_none()
+    if row is None:
+        raise StoreError(f"there is no batch {batch_id}")
+    return row
+
+
+def complete_batch(connection: Connection, batch_id: int, outcomes: Sequence[Outcome], now_ns: int) -> None:
+    row = _lock_batch(connection, batch_id)
+    if row.status != "open":
+        raise StoreError(f"batch {batch_id} of {row.target} is {row.status}, not open: it cannot be completed again")
+    records = {record.key: record for record in _records_from_json(row.records)}
+    seen: set[str] = set()
+    for outcome in outcomes:
+        if outcome.key not in records:
+            raise ValueError(f"outcome for {outcome.key!r}, which is not in batch {batch_id}")
+        if outcome.key in seen:
+            raise ValueError(f"two outcomes for {outcome.key!r} in batch {batch_id}")
+        seen.add(outcome.key)
+    delivered = [o for o in outcomes if o.ok]
+    rejected = [o for o in outcomes if not o.ok]
+    target = row.target
+    insert = dialect_insert(connection, ledger)
+    if delivered:
+        upsert = insert.on_conflict_do_update(
+            index_elements=["target", "record_key"],
+            set_={
+                "content_hash": insert.excluded.content_hash,
+                "remote_id": func.coalesce(insert.excluded.remote_id, ledger.c.remote_id),
+                "status": "delivered",
+                "attempts": ledger.c.attempts + 1,
+                "last_error": None,
+                "batch_id": batch_id,
+                "updated_at_ns": now_ns,
+            },
+        )
+        connection.execute(
+            upsert,
+            [
+                {
+                    "target": target,
+                    "record_key": o.key,
+                    "content_hash": records[o.key].content_hash,
+                    "remote_id": o.remote_id,
+                    "status": "delivered",
+                    "attempts": 1,
+                    "last_error": None,
+                    "batch_id": batch_id,
+                    "updated_at_ns": now_ns,
+                }
+                for o in delivered
+            ],
+        )
+        keys = [o.key for o in delivered]
+        for part in chunks(len(keys), 2000):
+            connection.execute(
+                delete(dead_letters).where(dead_letters.c.target == target, dead_letters.c.record_key.in_(keys[part]))
+            )
+    if rejected:
+        upsert = insert.on_conflict_do_update(
+            index_elements=["target", "record_key"],
+            set_={
+                "status": "rejected",
+                "attempts": ledger.c.attempts + 1,
+                "last_error": insert.excluded.last_error,
+                "batch_id": batch_id,
+                "updated_at_ns": now_ns,
+            },
+        )
+        connection.execute(
+            upsert,
+            [
+                {
+                    "target": target,
+                    "record_key": o.key,
+                    "content_hash": None,
+                    "remote_id": None,
+                    "status": "rejected",
+                    "attempts": 1,
+                    "last_error": o.message,
+                    "batch_id": batch_id,
+                    "updated_at_ns": now_ns,
+                }
+                for o in rejected
+            ],
+        )
+        letters = dialect_insert(connection, dead_letters)
+        replace = letters.on_conflict_do_update(
+            index_elements=["target", "record_key"],
+            set_={
+                "content_hash": letters.excluded.content_hash,
+                "fields": letters.excluded.fields,
+                "message": letters.excluded.message,
+                "attempts": dead_letters.c.attempts + 1,
+                "batch_id": batch_id,
+                "created_at_ns": now_ns,
+            },
+        )
+        connection.execute(
+            replace,
+            [
+                {
+                    "target": target,
+                    "record_key": o.key,
+                    "content_hash": records[o.key].content_hash,
+                    "fields": dumps_json(records[o.key].fields, "fields"),
+                    "message": o.message,
+                    "attempts": 1,
+                    "batch_id": batch_id,
+                    "created_at_ns": now_ns,
+                }
+                for o in rejected
+            ],
+        )
+    connection.execute(update(batches).where(batches.c.id == batch_id).values(status="done", finished_at_ns=now_ns))
+
+
+def drop_batch(connection: Connection, batch_id: int, now_ns: int) -> None:
+    row = _lock_batch(connection, batch_id)
+    if row.status == "dropped":
+        return
+    if row.status != "open":
+        raise StoreError(f"batch {batch_id} of {row.target} is {row.status}: only an open batch can be dropped")
+    connection.execute(update(batches).where(batches.c.id == batch_id).values(status="dropped", finished_at_ns=now_ns))
+
+
+def list_dead_letters(connection: Connection, target: str | None) -> pd.DataFrame:
+    query = select(*(dead_letters.c[c] for c in DEAD_LETTER_COLUMNS)).order_by(dead_letters.c.id)
+    if target is not None:
+        query = query.where(dead_letters.c.target == target)
+    rows = [(*row[:4], json.loads(row.fields), *row[5:]) for row in connection.execute(query)]
+    return _frame(rows, DEAD_LETTER_COLUMNS, ints=("id", "attempts", "batch_id", "created_at_ns"))
+
+
+def drop_dead_letters(connection: Connection, ids: Collection[int]) -> int:
+    wanted = sorted({int(i) for i in ids})
+    removed = 0
+    for part in chunks(len(wanted), 2000):
+        removed += connection.execute(delete(dead_letters).where(dead_letters.c.id.in_(wanted[part]))).rowcount
+    return removed

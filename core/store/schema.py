@@ -1,0 +1,230 @@
+"""The store's tables (SQLAlchemy Core). docs/store.md describes them; the migrations create them.
+
+This module is the schema the code reads and writes; `migrations/versions/` holds the frozen steps that
+build it (a test checks that the migrated database equals this metadata on both dialects).
+
+Choices beyond docs/store.md:
+
+- The punches' uniqueness is declared on (`employee_id`, `instant_ns`, `device_id`): the same set of
+  columns as the contract's unique (`device_id`, `employee_id`, `instant_ns`), ordered so that its
+  index *is* the (`employee_id`, `instant_ns`) index the range queries use. A separate index on the
+  same leading columns would only slow ingestion (measured: 1,000,000 punches into a store of five
+  million took 24 s with three indexes, 12 s with this one). `instant_ns` has its own index for
+  queries over every employee.
+- Identity texts (employee, device, date, target and record keys) compare bytewise on PostgreSQL
+  (`COLLATE "C"`), as SQLite's default does, so both databases sort them in the same order.
+- JSON is stored as text written by the store (`json.dumps`, key order kept), so what was recorded
+  comes back byte for byte.
+- `batches.status` also takes `dropped` (see `Store.drop_batch`): a dropped batch keeps its row so its
+  sequence number is never given out again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
+
+__all__ = [
+    "BATCH_STATUSES",
+    "LEDGER_STATUSES",
+    "RUN_STATUSES",
+    "audit",
+    "batches",
+    "cursors",
+    "dead_letters",
+    "ledger",
+    "metadata",
+    "processed_days",
+    "punches",
+    "quarantine",
+    "runs",
+]
+
+LEDGER_STATUSES = ("delivered", "rejected")
+BATCH_STATUSES = ("open", "done", "dropped")
+RUN_STATUSES = ("running", "ok", "failed", "partial")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _id() -> TypeEngine[int]:
+    """BIGINT key; on SQLite `INTEGER PRIMARY KEY` (the rowid, assigned in insertion order)."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _key() -> TypeEngine[str]:
+    """Text compared bytewise on both databases."""
+    return Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+punches = Table(
+    "punches",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("employee_id", _key(), nullable=False),
+    Column("instant_ns", BigInteger, nullable=False),
+    Column("device_id", _key(), nullable=False),
+    Column("direction", Text, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("ingested_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("employee_id", "instant_ns", "device_id"),
+    Index(None, "instant_ns"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("line", BigInteger, nullable=True),
+    Column("employee_id", Text, nullable=True),
+    Column("timestamp", Text, nullable=True),
+    Column("device_id", Text, nullable=True),
+    Column("direction", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Index(None, "reason"),
+)
+
+#: processed_days value columns by kind (DAY_COLUMNS without employee_id and work_date).
+DAY_TEXT_COLUMNS = ("site", "shift", "day_type", "status", "first_in", "last_out", "anomalies", "rules_version")
+DAY_INT_COLUMNS = (
+    "worked_minutes",
+    "regular_minutes",
+    "ot_minutes",
+    "break_minutes",
+    "late_minutes",
+    "early_exit_minutes",
+    "punch_count",
+)
+DAY_FLOAT_COLUMNS = ("leave_days", "lop_days")
+DAY_BOOL_COLUMNS = ("recomputed",)
+
+processed_days = Table(
+    "processed_days",
+    metadata,
+    Column("employee_id", _key(), primary_key=True),
+    Column("work_date", _key(), primary_key=True),
+    Column("site", Text, nullable=True),
+    Column("shift", Text, nullable=True),
+    Column("day_type", Text, nullable=True),
+    Column("status", Text, nullable=True),
+    Column("first_in", Text, nullable=True),
+    Column("last_out", Text, nullable=True),
+    *(Column(name, BigInteger, nullable=False) for name in DAY_INT_COLUMNS[:6]),
+    Column("leave_days", Double, nullable=False),
+    Column("lop_days", Double, nullable=False),
+    Column("punch_count", BigInteger, nullable=False),
+    Column("anomalies", Text, nullable=True),
+    Column("recomputed", Boolean, nullable=False),
+    Column("rules_version", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("computed_at_ns", BigInteger, nullable=False),
+    Index(None, "work_date"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("target", _key(), primary_key=True),
+    Column("record_key", _key(), primary_key=True),
+    Column("content_hash", Text, nullable=True),  # what the target holds; NULL if it never took the record
+    Column("remote_id", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("batch_id", BigInteger, nullable=True),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    _one_of("status", LEDGER_STATUSES, "status"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("target", _key(), nullable=False),
+    Column("period_start", _key(), nullable=False),
+    Column("period_end", _key(), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("columns", Text, nullable=False),
+    Column("records", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("finished_at_ns", BigInteger, nullable=True),
+    UniqueConstraint("target", "period_start", "period_end", "seq"),
+    Index(None, "target", "status"),
+    _one_of("status", BATCH_STATUSES, "status"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("target", _key(), nullable=False),
+    Column("record_key", _key(), nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("message", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("batch_id", BigInteger, nullable=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("target", "record_key"),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", _key(), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("target", Text, nullable=True),
+    Column("started_at_ns", BigInteger, nullable=False),
+    Column("finished_at_ns", BigInteger, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("summary", Text, nullable=True),
+    Index(None, "kind", "status"),
+    _one_of("status", RUN_STATUSES, "status"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("at_ns", BigInteger, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+)

@@ -1,0 +1,335 @@
+"""`Store`: the only code that talks to the database (docs/store.md is its contract).
+
+Every public method is one transaction. Database failures become `StoreError` naming the store's URL
+with the password redacted; malformed arguments (a frame missing a column, an outcome for a record
+that is not in the batch) raise `ValueError` before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, desc, func, select, update
+
+from ..errors import StoreError
+from ..targets import Batch, Outcome, Record
+from . import days as _days
+from . import delivery as _delivery
+from . import punches as _punches
+from .database import (
+    DATABASE_ERRORS,
+    OPEN_ERRORS,
+    connect,
+    describe_error,
+    describe_store,
+    dialect_insert,
+    dumps_json,
+    migrate,
+    redact_url,
+    transaction,
+)
+from .days import text_values
+from .punches import IngestResult
+from .schema import RUN_STATUSES, audit, cursors, quarantine, runs
+
+__all__ = ["DEFAULT_URL", "IngestResult", "Store"]
+
+DEFAULT_URL = "sqlite:///punchbridge.db"
+
+QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail")
+RUN_COLUMNS = ("id", "kind", "target", "started_at_ns", "finished_at_ns", "status", "summary")
+
+
+class Store:
+    """The durable store. Open it with `Store.open(url)`; close it (or use it as a context manager)."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        """Use `Store.open`: it migrates the database first."""
+        self._engine: Engine | None = engine
+        self._url = url
+        self.url_for_display: str = redact_url(url)
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> Store:
+        """Connect to `url` and migrate the database to the newest schema.
+
+        Raises StoreError (naming the URL, password redacted) when the URL is malformed or names an
+        unsupported database, the server cannot be reached, the SQLite file is not a database, or the
+        schema is newer than this code.
+        """
+        display = describe_store(url)
+        engine: Engine | None = None
+        try:
+            engine = connect(url)
+            migrate(engine)
+        except StoreError:
+            if engine is not None:
+                engine.dispose()
+            raise
+        except OPEN_ERRORS as exc:
+            if engine is not None:
+                engine.dispose()
+            raise StoreError(f"cannot open the store {display}: {describe_error(exc, url)}") from exc
+        return cls(engine, url)
+
+    def close(self) -> None:
+        """Release the connections (the store cannot be used afterwards; closing twice is fine)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url_for_display!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tools and tests that inspect the database; writes go through methods)."""
+        if self._engine is None:
+            raise StoreError(f"the store {self.url_for_display} is closed")
+        return self._engine
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        engine = self.engine
+        try:
+            with transaction(engine, write=write) as connection:
+                yield connection
+        except DATABASE_ERRORS as exc:
+            doing = "write to" if write else "read from"
+            raise StoreError(
+                f"cannot {doing} the store {self.url_for_display}: {describe_error(exc, self._url)}"
+            ) from exc
+
+    # -- punches --------------------------------------------------------------------------------
+
+    def add_punches(self, punches: pd.DataFrame, source: str) -> IngestResult:
+        """Store new punches; a punch already stored (same device, employee, instant), or repeated in
+        `punches`, is not stored again. Ids follow the rows' order: the ingest order."""
+        columns = _punches.punch_columns(punches, source, time.time_ns())
+        if len(punches) == 0:
+            return IngestResult(0, 0, None, None)
+        with self._transaction(write=True) as connection:
+            return _punches.insert_punches(connection, columns)
+
+    def punches_between(self, start_ns: int, end_ns: int, employee_ids: Collection[str] | None = None) -> pd.DataFrame:
+        """Punches with instant in [start_ns, end_ns), ordered by employee_id, instant, device_id."""
+        with self._transaction(write=False) as connection:
+            return _punches.punches_between(connection, start_ns, end_ns, employee_ids)
+
+    def punches_after(self, punch_id: int) -> pd.DataFrame:
+        """Punches with id > punch_id, in ingest order."""
+        with self._transaction(write=False) as connection:
+            return _punches.punches_after(connection, punch_id)
+
+    def last_punch_id(self) -> int:
+        """The highest punch id (0 when there are none)."""
+        with self._transaction(write=False) as connection:
+            highest = connection.execute(select(func.max(_punches.punches.c.id))).scalar_one()
+        return int(highest or 0)
+
+    def punch_count(self) -> int:
+        with self._transaction(write=False) as connection:
+            return int(connection.execute(select(func.count()).select_from(_punches.punches)).scalar_one())
+
+    # -- cursors --------------------------------------------------------------------------------
+
+    def get_cursor(self, name: str) -> str | None:
+        with self._transaction(write=False) as connection:
+            value = connection.execute(select(cursors.c.value).where(cursors.c.name == name)).scalar_one_or_none()
+        return value
+
+    def set_cursor(self, name: str, value: str) -> None:
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            insert = dialect_insert(connection, cursors).values(name=name, value=str(value), updated_at_ns=now)
+            connection.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": insert.excluded.value, "updated_at_ns": now}
+                )
+            )
+
+    # -- quarantine -----------------------------------------------------------------------------
+
+    def add_quarantine(self, rows: pd.DataFrame) -> int:
+        """Store quarantined rows (columns as the table; only `source` and `reason` are required)."""
+        missing = [c for c in ("source", "reason") if c not in rows.columns]
+        if missing:
+            raise ValueError(f"quarantine: missing columns {missing}")
+        if len(rows) == 0:
+            return 0
+        values: dict[str, list[Any]] = {}
+        for name in QUARANTINE_COLUMNS:
+            if name not in rows.columns:
+                values[name] = [None] * len(rows)
+            elif name == "line":
+                lines = pd.to_numeric(rows[name]).astype("Int64")
+                values[name] = [None if pd.isna(v) else int(v) for v in lines.tolist()]
+            else:
+                values[name] = text_values(rows[name], name, required=name in ("source", "reason"), what="quarantine")
+        values["created_at_ns"] = [time.time_ns()] * len(rows)
+        with self._transaction(write=True) as connection:
+            names = list(values)
+            connection.execute(
+                quarantine.insert(), [dict(zip(names, row, strict=True)) for row in zip(*values.values(), strict=True)]
+            )
+        return len(rows)
+
+    def quarantine_rows(self, reason: str | None = None) -> pd.DataFrame:
+        """Quarantined rows (all of them, or those with `reason`) in the order they were stored."""
+        columns = ("id", *QUARANTINE_COLUMNS, "created_at_ns")
+        query = select(*(quarantine.c[c] for c in columns)).order_by(quarantine.c.id)
+        if reason is not None:
+            query = query.where(quarantine.c.reason == reason)
+        with self._transaction(write=False) as connection:
+            rows = connection.execute(query).all()
+        data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+        frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
+        for name in ("id", "created_at_ns"):
+            frame[name] = frame[name].astype(np.int64)
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    # -- processed days -------------------------------------------------------------------------
+
+    def save_days(self, days: pd.DataFrame) -> pd.DataFrame:
+        """Upsert days by (employee_id, work_date), versioned by content hash.
+
+        Returns employee_id, work_date, version, content_hash and change (`new`, `changed`, `same`),
+        indexed like `days`. A changed row gets version + 1 and its values replaced; a row with an
+        equal hash is left as it is (also its `recomputed` flag and `computed_at_ns`).
+        """
+        now = time.time_ns()
+        _days.normalise_days(days.iloc[:0])  # the columns are there (before opening a transaction)
+        with self._transaction(write=True) as connection:
+            return _days.save_days(connection, days, now)
+
+    def load_days(self, date_from: date, date_to: date, employee_ids: Collection[str] | None = None) -> pd.DataFrame:
+        """Stored days with work_date in [date_from, date_to]: DAY_COLUMNS + version + content_hash."""
+        with self._transaction(write=False) as connection:
+            return _days.load_days(connection, date_from, date_to, employee_ids)
+
+    @staticmethod
+    def day_content_hash(days: pd.DataFrame) -> pd.Series:
+        """The content hash save_days uses (see `punchbridge.store.days.day_content_hash`)."""
+        return _days.day_content_hash(days)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    def ledger(self, target: str, keys: Collection[str] | None = None) -> pd.DataFrame:
+        """What `target` holds: record_key, content_hash, remote_id, status, attempts, last_error,
+        batch_id, ordered by record_key (only `keys` when given)."""
+        with self._transaction(write=False) as connection:
+            return _delivery.read_ledger(connection, target, keys)
+
+    def open_batch(
+        self,
+        target: str,
+        period_start: date,
+        period_end: date,
+        columns: Sequence[str],
+        records: Sequence[Record],
+    ) -> Batch:
+        """Record a batch durably before it is sent, with seq = 1 + the highest seq ever used for
+        (target, period). The returned Batch holds the records as stored (read back from JSON), so
+        the first send and any resend see the same values."""
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            return _delivery.open_batch(connection, target, period_start, period_end, columns, records, now)
+
+    def open_batches(self, target: str) -> list[Batch]:
+        """Batches of `target` recorded but not completed nor dropped, oldest first."""
+        with self._transaction(write=False) as connection:
+            return _delivery.open_batches(connection, target)
+
+    def complete_batch(self, batch_id: int, outcomes: Sequence[Outcome]) -> None:
+        """Apply a batch's outcomes to the ledger and dead letters and mark it done, in one transaction.
+
+        ok: ledger `delivered` with the record's content hash and the remote id (the previous one is
+        kept when the target gave none), attempts + 1, no error; its dead letter is removed.
+        failed: ledger `rejected`, attempts + 1, last_error = message (content_hash and remote_id
+        stay what the target holds); the dead letter for the key is replaced (its attempts count the
+        failures since the last delivery). Records without an outcome are left as they were.
+        StoreError when the batch does not exist or is not open; ValueError (nothing written) for an
+        outcome whose key is not in the batch or appears twice.
+        """
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            _delivery.complete_batch(connection, batch_id, outcomes, now)
+
+    def drop_batch(self, batch_id: int) -> None:
+        """Give up an open batch that will not be sent. It stays recorded as `dropped` (so its seq is
+        never reused); dropping it again does nothing; a completed batch cannot be dropped."""
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            _delivery.drop_batch(connection, batch_id, now)
+
+    def dead_letters(self, target: str | None = None) -> pd.DataFrame:
+        """Dead letters (of `target`, or all): id, target, record_key, content_hash, fields (dict),
+        message, attempts, batch_id, created_at_ns, oldest first."""
+        with self._transaction(write=False) as connection:
+            return _delivery.list_dead_letters(connection, target)
+
+    def drop_dead_letters(self, ids: Collection[int]) -> int:
+        """Remove dead letters by id; returns how many there were."""
+        with self._transaction(write=True) as connection:
+            return _delivery.drop_dead_letters(connection, ids)
+
+    # -- runs and audit -------------------------------------------------------------------------
+
+    def start_run(self, kind: str, target: str | None = None) -> int:
+        """Record a run as `running`; returns its id."""
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            statement = runs.insert().values(kind=kind, target=target, started_at_ns=now, status="running")
+            return int(connection.execute(statement.returning(runs.c.id)).scalar_one())
+
+    def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
+        """Record how a run ended (`ok`, `failed` or `partial`) and its summary (JSON)."""
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"run status must be one of ok, failed, partial, not {status!r}")
+        stored = dumps_json(dict(summary), "the run summary")
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            statement = update(runs).where(runs.c.id == run_id)
+            done = connection.execute(statement.values(status=status, summary=stored, finished_at_ns=now))
+            if done.rowcount != 1:
+                raise StoreError(f"there is no run {run_id} in the store {self.url_for_display}")
+
+    def last_run(self, kind: str, status: str | None = None) -> dict[str, Any] | None:
+        """The most recently started run of `kind` (with `status`, when given) as a dict of its
+        columns (summary decoded), or None."""
+        query = select(*(runs.c[c] for c in RUN_COLUMNS)).where(runs.c.kind == kind)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with self._transaction(write=False) as connection:
+            row = connection.execute(query.order_by(desc(runs.c.id)).limit(1)).one_or_none()
+        if row is None:
+            return None
+        found = dict(row._mapping)
+        found["summary"] = None if found["summary"] is None else json.loads(found["summary"])
+        return found
+
+    def audit(self, event: str, detail: Mapping[str, Any]) -> None:
+        """Append an audit event with its detail (JSON)."""
+        stored = dumps_json(dict(detail), "the audit detail")
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            connection.execute(audit.insert().values(at_ns=now, event=event, detail=stored))
