@@ -1,0 +1,127 @@
+"""A target that refuses records or asks to slow down: dead letters, retries and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner, Result
+from pydantic import BaseModel, ConfigDict
+
+from punchbridge import registry as registry_module
+from punchbridge.cli import main
+from punchbridge.targets import Batch, CredentialsError, Outcome, RateLimited, Target
+
+
+class FussySettings(BaseModel):
+    """Which employees the fake payroll refuses, and how many times it says 429 first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refuse: list[str] = []
+    rate_limited_first: int = 0
+    bad_credentials: bool = False
+
+
+class FussyTarget(Target):
+    """Accepts records except those of refused employees; can ask to slow down or refuse login."""
+
+    settings_model = FussySettings
+    max_batch_size = 5000
+    received: ClassVar[list[str]] = []
+    calls: ClassVar[int] = 0
+
+    def push(self, batch: Batch) -> list[Outcome]:
+        """One outcome per record; 429 with Retry-After for the first calls when configured."""
+        settings: Any = self.settings
+        FussyTarget.calls += 1
+        if settings.bad_credentials:
+            raise CredentialsError("401 invalid_client")
+        if FussyTarget.calls <= settings.rate_limited_first:
+            raise RateLimited("429 Too Many Requests", retry_after=0.01)
+        outcomes = []
+        for record in batch.records:
+            employee = record.key.split("|")[0]
+            if employee in settings.refuse:
+                outcomes.append(Outcome(record.key, ok=False, message=f"employee {employee} is not on the payroll"))
+            else:
+                FussyTarget.received.append(record.key)
+                outcomes.append(Outcome(record.key, ok=True, remote_id=f"id-{record.key}"))
+        return outcomes
+
+
+@pytest.fixture
+def fussy(demo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The demo with its target replaced by the fussy fake (registered as plugin `fussy`)."""
+    real = registry_module.load_plugins
+
+    def with_fussy(only: set[str] | None = None) -> registry_module.PluginRegistry:
+        loaded = real(only)
+        loaded.targets["fussy"] = FussyTarget
+        return loaded
+
+    monkeypatch.setattr(registry_module, "load_plugins", with_fussy)
+    FussyTarget.received.clear()
+    FussyTarget.calls = 0
+    text = demo.read_text().replace(
+        "    plugin: local_csv\n", "    plugin: fussy\n    refuse: [E0002]\n    rate_limited_first: 2\n"
+    )
+    text = "\n".join(
+        line for line in text.splitlines() if not line.strip().startswith(("folder: ../", "create_folder", "prefix:"))
+    )
+    demo.write_text(text + "\n")
+    yield demo
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_refused_records_become_dead_letters_and_the_rest_is_delivered(fussy: Path) -> None:
+    result = _run("sync", "-c", str(fussy))
+    assert result.exit_code == 3, result.output
+    assert FussyTarget.calls == 2 + 2, "two 429 answers, then the two batches (5,000 + 1,169 records)"
+    assert len(FussyTarget.received) == 199 * 31 - 31
+    assert not [key for key in FussyTarget.received if key.startswith("E0002|")]
+    listed = _run("dlq", "list", "-c", str(fussy))
+    assert "dead letters (31)" in listed.output
+    assert "employee E0002 is not on the payroll" in listed.output
+
+
+def test_dead_letters_are_not_resent_by_the_next_sync_but_by_dlq_retry(fussy: Path) -> None:
+    assert _run("sync", "-c", str(fussy)).exit_code == 3
+    FussyTarget.received.clear()
+    again = _run("sync", "-c", str(fussy))
+    assert again.exit_code == 0, again.output
+    assert FussyTarget.received == []
+    fussy.write_text(fussy.read_text().replace("refuse: [E0002]", "refuse: []"))
+    retried = _run("dlq", "retry", "-c", str(fussy))
+    assert retried.exit_code == 0, retried.output
+    assert len(FussyTarget.received) == 31
+    assert "dead letters (0)" in _run("dlq", "list", "-c", str(fussy)).output
+
+
+def test_dlq_drop_removes_dead_letters_by_id(fussy: Path) -> None:
+    _run("sync", "-c", str(fussy))
+    listed = _run("dlq", "list", "-c", str(fussy)).output
+    first_id = next(line.split()[1] for line in listed.splitlines() if "E0002|" in line)
+    dropped = _run("dlq", "drop", "-c", str(fussy), first_id)
+    assert "dropped 1 dead letter" in dropped.output
+    assert "dead letters (30)" in _run("dlq", "list", "-c", str(fussy)).output
+
+
+def test_bad_credentials_stop_the_target_without_retrying(fussy: Path) -> None:
+    fussy.write_text(fussy.read_text().replace("rate_limited_first: 2", "bad_credentials: true"))
+    result = _run("sync", "-c", str(fussy))
+    assert result.exit_code == 1, result.output
+    assert "CredentialsError" in result.output and "401 invalid_client" in result.output
+    assert FussyTarget.calls == 1, "credentials errors are not retried"
+
+
+def test_mappings_check_lists_the_unmapped_id(demo: Path) -> None:
+    assert _run("sync", "-c", str(demo)).exit_code == 0
+    report = _run("mappings", "check", "-c", str(demo))
+    assert report.exit_code == 0, report.output
+    assert "E0200" in report.output
