@@ -181,14 +181,28 @@ def sync(
     Exit code 0 when everything was delivered, 3 when some records were refused (see `punchbridge dlq
     list`), 1 when a target could not be served, 2 for configuration or input problems.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from .sync import SyncEngine
 
     config, doc, registry = _load(config_path)
     store = _open_store(config, dry_run=dry_run)
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=_err, transient=True, disable=not _err.is_terminal,
+    )  # fmt: skip
+    tasks: dict[str, Any] = {}
+
+    def progress(target: str, done: int, total: int) -> None:
+        if target not in tasks:
+            tasks[target] = bar.add_task(f"sending to {target}", total=total)
+        bar.update(tasks[target], completed=done, total=total)
+
     try:
-        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run)
+        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run, progress=progress)
         try:
-            report = engine.run(list(targets) or None, date_from, date_to)
+            with bar:
+                report = engine.run(list(targets) or None, date_from, date_to)
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--target") from None
     finally:

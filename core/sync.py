@@ -126,6 +126,7 @@ class SyncEngine:
         self.dry_run = dry_run
         self.progress = progress or (lambda _label, _done, _total: None)
         self.today = today or datetime.now(UTC).date()
+        self._total = 0  # records to send to the current target (for progress)
         self.rules = config.rules
         self.employees = read_employees(config.employees, self.rules)
         self.assignments = (
@@ -394,6 +395,8 @@ class SyncEngine:
             if self.dry_run:
                 report.sample = pd.DataFrame([dict(r.fields) for r in pending[:10]])
             else:
+                self._total = len(pending)
+                self.progress(name, 0, self._total)
                 for (period_start, period_end), records in _by_period(pending):
                     for chunk in _chunks(records, size):
                         batch = self.store.open_batch(name, period_start, period_end, list(chunk[0].fields), chunk)
@@ -467,7 +470,9 @@ class SyncEngine:
                 self.registry.hook.on_dead_letter(
                     target=target.name, record_key=outcome.key, message=outcome.message or ""
                 )
-        self.progress(target.name, report.delivered + report.rejected, 0)
+        self.progress(
+            target.name, report.delivered + report.rejected, max(self._total, report.delivered + report.rejected)
+        )
 
 
 def _push_with_retries(target: Target, batch: Batch) -> list[Outcome]:

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select
 
 from ..rules.frames import DAY_COLUMNS
-from .database import bulk_execute, chunks, dialect_insert
+from .database import bulk_execute, chunks, dialect_insert, fetch_rows
 from .schema import DAY_BOOL_COLUMNS, DAY_FLOAT_COLUMNS, DAY_INT_COLUMNS, DAY_TEXT_COLUMNS, processed_days
 
 __all__ = ["HASHED_COLUMNS", "day_content_hash", "load_days", "normalise_days", "save_days", "text_values"]
@@ -38,8 +38,13 @@ def text_values(series: pd.Series, column: str, *, required: bool = False, what:
         categories = [_as_text(value) for value in series.cat.categories.tolist()]
         codes = series.cat.codes.to_numpy()
         return [categories[code] if code >= 0 else None for code in codes.tolist()]
-    values = series.astype(object).tolist()
-    return [None if gone else _as_text(value) for value, gone in zip(values, missing.tolist(), strict=True)]
+    values: list[Any] = series.astype(object).tolist()
+    for row in np.flatnonzero(missing).tolist():
+        values[row] = None
+    if not isinstance(series.dtype, pd.StringDtype):  # a text dtype holds only str (and missing values)
+        for row in [i for i, value in enumerate(values) if type(value) is not str and value is not None]:
+            values[row] = _as_text(values[row])
+    return values
 
 
 def _as_text(value: Any) -> str:
@@ -172,10 +177,10 @@ def _existing(connection: Connection, employee_ids: list[str], work_dates: list[
     wanted = sorted(set(employee_ids))
     rows: list[Any] = []
     if len(wanted) > _BY_RANGE_ABOVE:
-        rows = list(connection.execute(query).tuples())
+        rows = fetch_rows(connection, query)
     else:
         for part in chunks(len(wanted), 1000):
-            rows += connection.execute(query.where(table.c.employee_id.in_(wanted[part]))).tuples().all()
+            rows += fetch_rows(connection, query.where(table.c.employee_id.in_(wanted[part])))
     return {(employee, work_date): (version, content_hash) for employee, work_date, version, content_hash in rows}
 
 
@@ -243,13 +248,13 @@ def load_days(
     rows: list[Any] = []
     if employee_ids is None:
         # By the date index, sorted here: cheaper than the database sorting whole rows.
-        rows = sorted(connection.execute(query).tuples(), key=itemgetter(0, 1))
+        rows = sorted(fetch_rows(connection, query), key=itemgetter(0, 1))
     else:
         # By the primary key, in its order; sorted chunks of sorted ids stay in order.
         ordered = query.order_by(table.c.employee_id, table.c.work_date)
         wanted = sorted(set(employee_ids))
         for part in chunks(len(wanted), 1000):
-            rows += connection.execute(ordered.where(table.c.employee_id.in_(wanted[part]))).tuples().all()
+            rows += fetch_rows(connection, ordered.where(table.c.employee_id.in_(wanted[part])))
     data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     frame: dict[str, Any] = {}
     for name, column in zip(columns, data, strict=True):

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, Text, bindparam, column, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .database import bulk_execute, chunks
+from .database import bulk_execute, chunks, fetch_rows
 from .days import text_values
 from .schema import punches
 
@@ -177,16 +177,16 @@ def punches_between(
         .order_by(punches.c.employee_id, punches.c.instant_ns, punches.c.device_id)
     )
     if employee_ids is None:
-        return punch_frame(list(connection.execute(query).all()))
+        return punch_frame(fetch_rows(connection, query))
     # Sorted chunks, each ordered: their concatenation is in order too (texts compare bytewise on both
     # databases, as Python compares str).
     wanted = sorted({str(e) for e in employee_ids})
     rows: list[Any] = []
     for part in chunks(len(wanted), 1000):
-        rows += connection.execute(query.where(punches.c.employee_id.in_(wanted[part]))).all()
+        rows += fetch_rows(connection, query.where(punches.c.employee_id.in_(wanted[part])))
     return punch_frame(rows)
 
 
 def punches_after(connection: Connection, punch_id: int) -> pd.DataFrame:
     query = select(*_SELECTED).where(punches.c.id > int(punch_id)).order_by(punches.c.id)
-    return punch_frame(list(connection.execute(query).all()))
+    return punch_frame(fetch_rows(connection, query))
