@@ -15,20 +15,18 @@ or the log.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import errno
-import hashlib
+import importlib
 import logging
 import posixpath
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import paramiko
-from paramiko.sftp import CMD_VERSION
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from punchbridge import hookimpl
@@ -53,6 +51,29 @@ from punchbridge.targets import (
 )
 
 __all__ = ["SftpCsvSettings", "SftpCsvTarget", "register_targets"]
+
+
+class _Lazy:
+    """A module imported on first attribute access (paramiko costs 0.2 s at start-up otherwise)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from punchbridge.plugins._sftp_session import SftpClient
+else:
+    paramiko = _Lazy("paramiko")
+
+
+def _session() -> ModuleType:
+    return importlib.import_module("punchbridge.plugins._sftp_session")
+
 
 log = logging.getLogger(__name__)
 
@@ -89,47 +110,6 @@ class SftpCsvSettings(BaseModel):
         return self
 
 
-def _fingerprint(key: paramiko.PKey) -> str:
-    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode("ascii").rstrip("=")
-    return f"{key.get_name()} SHA256:{digest}"
-
-
-class _UnknownHostKey(paramiko.SSHException):
-    """The server's host key is not pinned in the known_hosts file."""
-
-    def __init__(self, hostname: str, key: paramiko.PKey) -> None:
-        super().__init__(f"host key of {hostname} is not in known_hosts")
-        self.hostname = hostname
-        self.key = key
-
-
-class _PinnedHostKeys(paramiko.RejectPolicy):
-    """RejectPolicy that keeps the offered key, so the operator is told exactly what to check."""
-
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
-        raise _UnknownHostKey(hostname, key)
-
-
-class _SftpClient(paramiko.SFTPClient):
-    """paramiko's SFTP client, keeping the extensions the server announced (paramiko discards them)."""
-
-    server_extensions: frozenset[str] = frozenset()
-
-    def _read_packet(self) -> tuple[int, bytes]:
-        kind, data = super()._read_packet()
-        if kind == CMD_VERSION:  # the reply to INIT, once per session
-            names = set()
-            reply = paramiko.Message(data[4:])
-            try:
-                while reply.get_remainder():
-                    names.add(reply.get_string().decode("ascii", "replace"))
-                    reply.get_string()
-            except Exception:  # a malformed list only costs us the optional extensions
-                log.debug("could not read the SFTP server's extension list")
-            self.server_extensions = frozenset(names)
-        return kind, data
-
-
 class SftpCsvTarget(Target):
     """Uploads each batch as a CSV file plus manifest to a folder on an SFTP server (pinned host key)."""
 
@@ -141,7 +121,7 @@ class SftpCsvTarget(Target):
         self.config: SftpCsvSettings = settings_of(SftpCsvSettings, settings)
         self.settings = self.config
         self._client: paramiko.SSHClient | None = None
-        self._sftp: _SftpClient | None = None
+        self._sftp: SftpClient | None = None
 
     def describe(self) -> str:
         """`sftp_csv NAME -> user@host:port/folder` (no secrets)."""
@@ -167,7 +147,7 @@ class SftpCsvTarget(Target):
                 f"{self._where}: known_hosts file {config.known_hosts} cannot be read ({exc.strerror}); create it "
                 "with the server's host key, checked with the server's administrator"
             ) from None
-        client.set_missing_host_key_policy(_PinnedHostKeys())
+        client.set_missing_host_key_policy(_session().PinnedHostKeys())
         password = config.password.get_secret_value() if config.password is not None else None
         try:
             client.connect(
@@ -185,7 +165,7 @@ class SftpCsvTarget(Target):
             )
             transport = client.get_transport()
             assert transport is not None
-            sftp = _SftpClient.from_transport(transport, window_size=WINDOW_SIZE)
+            sftp = _session().SftpClient.from_transport(transport, window_size=WINDOW_SIZE)
             if sftp is None:
                 raise paramiko.SSHException("the server did not start an SFTP session")
             sftp.get_channel().settimeout(config.timeout)
@@ -217,20 +197,21 @@ class SftpCsvTarget(Target):
 
     def _connect_error(self, exc: BaseException) -> BaseException:
         """The TargetError a failed connection attempt means (never quoting credentials)."""
+        fingerprint = _session().fingerprint
         known_hosts = self.config.known_hosts
         if isinstance(exc, TargetError | KeyboardInterrupt | SystemExit):
             return exc
-        if isinstance(exc, _UnknownHostKey):
+        if isinstance(exc, _session().UnknownHostKey):
             line = f"{exc.hostname} {exc.key.get_name()} {exc.key.get_base64()}"
             return FatalTargetError(
-                f"{self._where}: the server's host key ({_fingerprint(exc.key)}) is not in {known_hosts}; nothing "
+                f"{self._where}: the server's host key ({fingerprint(exc.key)}) is not in {known_hosts}; nothing "
                 f"was sent. Check this fingerprint with the server's administrator, then add the key to {known_hosts}:"
                 f"\n    {line}"
             )
         if isinstance(exc, paramiko.BadHostKeyException):
             return FatalTargetError(
-                f"{self._where}: the server's host key changed: {known_hosts} pins {_fingerprint(exc.expected_key)}, "
-                f"the server offered {_fingerprint(exc.key)}; nothing was sent. This is a server reinstall or "
+                f"{self._where}: the server's host key changed: {known_hosts} pins {fingerprint(exc.expected_key)}, "
+                f"the server offered {fingerprint(exc.key)}; nothing was sent. This is a server reinstall or "
                 f"someone in between: check with the server's administrator, and only then replace the key in "
                 f"{known_hosts}"
             )
@@ -260,7 +241,7 @@ class SftpCsvTarget(Target):
         if client is not None:
             client.close()
 
-    def _session(self) -> _SftpClient:
+    def _session(self) -> SftpClient:
         if self._sftp is None:
             self.open()
         assert self._sftp is not None
@@ -271,7 +252,7 @@ class SftpCsvTarget(Target):
         return transport is not None and transport.is_active()
 
     @contextmanager
-    def _remote(self, action: str, *, creating: bool = False) -> Iterator[_SftpClient]:
+    def _remote(self, action: str, *, creating: bool = False) -> Iterator[SftpClient]:
         """Run one step on the server, turning paramiko's errors into what the engine should do next.
 
         `creating`: the step creates a file, so "no such file" means the remote folder is missing.

@@ -10,11 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -56,7 +51,7 @@ WRITE = "punchbridge_write"
 MIGRATION_LOCK = 0x70756E6368  # "punch"
 
 #: Exceptions that mean "the database said no" (as opposed to a bug in the caller).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, CommandError)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
 #: ...and what else opening a store can meet (a missing driver, an unreadable file).
 OPEN_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError, ImportError)
 
@@ -164,8 +159,31 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             yield connection
 
 
+#: The newest migration in `migrations/versions` (a test keeps it equal to Alembic's head).
+HEAD_REVISION = "0001"
+
+
+def _at_head(engine: Engine) -> bool:
+    """True when the schema is already current: checked with one query, without importing Alembic."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                HEAD_REVISION
+            ]
+    except SQLAlchemyError:
+        return False  # a new database, or not ours: the full check below says which
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema this code knows (nothing to do when it is there)."""
+    if _at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     script = ScriptDirectory.from_config(config)
@@ -183,7 +201,10 @@ def migrate(engine: Engine) -> None:
                 "newer than this punchbridge knows: upgrade punchbridge"
             )
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:
+            raise StoreError(f"the store {redact_url(engine.url)} could not be migrated: {exc}") from None
 
 
 def dialect_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
