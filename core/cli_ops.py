@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .cli import main
+from .cli import _date, main
 from .config import PluginSettings
 from .errors import ConfigError, Problem, UserInputError
 
@@ -28,15 +28,6 @@ _config_option = click.option(
 )
 _err = Console(stderr=True, highlight=False)
 EXIT_DEAD_LETTERS = 3
-
-
-def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param=param) from None
 
 
 def _load(config_path: Path, *, check_files: bool = False) -> tuple[Any, Any, Any]:
@@ -170,8 +161,8 @@ def plugins_command() -> None:
 @click.option(
     "--target", "targets", multiple=True, help="Only this target (repeatable). Default: every enabled target."
 )
-@click.option("--from", "date_from", callback=_day, help="First work date (YYYY-MM-DD).")
-@click.option("--to", "date_to", callback=_day, help="Last work date (YYYY-MM-DD), inclusive.")
+@click.option("--from", "date_from", callback=_date, help="First work date (YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=_date, help="Last work date (YYYY-MM-DD), inclusive.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing anywhere.")
 def sync(
     config_path: Path, targets: tuple[str, ...], date_from: date | None, date_to: date | None, dry_run: bool

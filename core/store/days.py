@@ -252,7 +252,7 @@ def load_days(
     else:
         # By the primary key, in its order; sorted chunks of sorted ids stay in order.
         ordered = query.order_by(table.c.employee_id, table.c.work_date)
-        wanted = sorted(set(employee_ids))
+        wanted = sorted({str(e) for e in employee_ids})
         for part in chunks(len(wanted), 1000):
             rows += fetch_rows(connection, ordered.where(table.c.employee_id.in_(wanted[part])))
     data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]

@@ -55,7 +55,7 @@ def read_ledger(connection: Connection, target: str, keys: Collection[str] | Non
     if keys is None:
         rows = list(connection.execute(query.order_by(ledger.c.record_key)).all())
     else:
-        wanted = sorted(set(keys))
+        wanted = sorted({str(k) for k in keys})
         for part in chunks(len(wanted), 2000):
             chunk_query = query.where(ledger.c.record_key.in_(wanted[part])).order_by(ledger.c.record_key)
             rows += connection.execute(chunk_query).all()

@@ -117,6 +117,10 @@ class Store:
             raise StoreError(
                 f"cannot {doing} the store {self.url_for_display}: {describe_error(exc, self._url)}"
             ) from exc
+        except StoreError as exc:  # the store does not hold what was asked for (a batch, a run)
+            if self.url_for_display in str(exc):
+                raise
+            raise StoreError(f"the store {self.url_for_display}: {exc}") from exc
 
     # -- punches --------------------------------------------------------------------------------
 
@@ -311,7 +315,7 @@ class Store:
             statement = update(runs).where(runs.c.id == run_id)
             done = connection.execute(statement.values(status=status, summary=stored, finished_at_ns=now))
             if done.rowcount != 1:
-                raise StoreError(f"there is no run {run_id} in the store {self.url_for_display}")
+                raise StoreError(f"there is no run {run_id}")
 
     def last_run(self, kind: str, status: str | None = None) -> dict[str, Any] | None:
         """The most recently started run of `kind` (with `status`, when given) as a dict of its
