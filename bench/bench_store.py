@@ -65,6 +65,10 @@ def month_of_punches(first: date, days: int, seed: int, resent: float = 0.0) -> 
     )
 
 
+def _times(dates: list[str], day: np.ndarray, hour: int, minutes: np.ndarray) -> list[str]:
+    return [f"{dates[d]}T{hour:02d}:{m:02d}:00+05:30" for d, m in zip(day.tolist(), minutes.tolist(), strict=True)]
+
+
 def days_frame(first: date, days: int, seed: int) -> pd.DataFrame:
     """Processed days shaped like the engine's output (categoricals for the repeated texts)."""
     from punchbridge.rules.frames import DAY_COLUMNS
@@ -82,8 +86,8 @@ def days_frame(first: date, days: int, seed: int) -> pd.DataFrame:
             "shift": pd.Categorical(rng.choice(["G", "N"], n)),
             "day_type": pd.Categorical(["workday"] * n),
             "status": pd.Categorical(rng.choice(["present", "half_day", "absent"], n, p=[0.9, 0.05, 0.05])),
-            "first_in": [f"{dates[d]}T09:{m:02d}:00+05:30" for d, m in zip(work_date, rng.integers(0, 60, n))],
-            "last_out": [f"{dates[d]}T18:{m:02d}:00+05:30" for d, m in zip(work_date, rng.integers(0, 60, n))],
+            "first_in": _times(dates, work_date, 9, rng.integers(0, 60, n)),
+            "last_out": _times(dates, work_date, 18, rng.integers(0, 60, n)),
             "worked_minutes": worked,
             "regular_minutes": np.minimum(worked, 480),
             "ot_minutes": np.maximum(worked - 480, 0),

@@ -174,9 +174,10 @@ def sync(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .sync import SyncEngine
+    from .sync import SyncEngine, SyncInputs
 
     config, doc, registry = _load(config_path)
+    inputs = SyncInputs.load(config, registry)  # every input checked before the store is touched
     store = _open_store(config, dry_run=dry_run)
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -190,7 +191,7 @@ def sync(
         bar.update(tasks[target], completed=done, total=total)
 
     try:
-        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run, progress=progress)
+        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run, progress=progress, inputs=inputs)
         try:
             with bar:
                 report = engine.run(list(targets) or None, date_from, date_to)

@@ -37,7 +37,7 @@ from .store import Store
 from .targets import Batch, CredentialsError, FatalTargetError, Outcome, Record, Target, TransientError
 from .yamlfile import YamlDocument
 
-__all__ = ["SyncEngine", "SyncReport", "TargetReport"]
+__all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport"]
 
 RETRY_ATTEMPTS = 5
 RETRY_TIMEOUT_SECONDS = 300.0
@@ -105,6 +105,27 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@dataclass
+class SyncInputs:
+    """Everything a sync reads besides the store; loaded (and so checked) before anything is written."""
+
+    employees: pd.DataFrame
+    assignments: pd.DataFrame | None
+    leaves: pd.DataFrame | None
+    mappings: dict[str, Any]
+
+    @classmethod
+    def load(cls, config: Config, registry: PluginRegistry) -> SyncInputs:
+        """Read the employee, assignment and leave files and every target's mapping."""
+        employees = read_employees(config.employees, config.rules)
+        return cls(
+            employees=employees,
+            assignments=read_assignments(config.assignments, employees, config.rules) if config.assignments else None,
+            leaves=read_leaves(config.leaves, employees) if config.leaves else None,
+            mappings={name: load_mapping(t.mapping, registry.transforms) for name, t in config.targets.items()},
+        )
+
+
 class SyncEngine:
     """Runs syncs for one configuration against one store."""
 
@@ -118,6 +139,7 @@ class SyncEngine:
         dry_run: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
         today: date | None = None,
+        inputs: SyncInputs | None = None,
     ) -> None:
         self.config = config
         self.document = document
@@ -128,11 +150,11 @@ class SyncEngine:
         self.today = today or datetime.now(UTC).date()
         self._total = 0  # records to send to the current target (for progress)
         self.rules = config.rules
-        self.employees = read_employees(config.employees, self.rules)
-        self.assignments = (
-            read_assignments(config.assignments, self.employees, self.rules) if config.assignments else None
-        )
-        self.leaves = read_leaves(config.leaves, self.employees) if config.leaves else None
+        inputs = inputs or SyncInputs.load(config, registry)
+        self.employees = inputs.employees
+        self.assignments = inputs.assignments
+        self.leaves = inputs.leaves
+        self.mappings = inputs.mappings
 
     # -- range -------------------------------------------------------------------------------------
 
@@ -375,7 +397,7 @@ class SyncEngine:
     def _deliver(self, name: str, changed: pd.DataFrame, date_from: date, date_to: date) -> TargetReport:
         report = TargetReport(name)
         settings = self.config.targets[name]
-        mapping = load_mapping(settings.mapping, self.registry.transforms)
+        mapping = self.mappings[name]
         target = self._target(name)
         clean_cursor = f"deliver:{name}"
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection
 from datetime import date
 from json.encoder import encode_basestring
@@ -61,12 +62,24 @@ def _date_values(series: pd.Series) -> list[Any]:
             raise _problem("work_date", "missing dates")
         return series.dt.strftime("%Y-%m-%d").tolist()
     values = text_values(series, "work_date", required=True)
-    dates = pd.Series(values, dtype=object)
-    bad = ~dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _problem("work_date", f"expected YYYY-MM-DD, got {values[first]!r} at row {first}")
+    bad = {value for value in set(values) if not _is_iso_date(value)}
+    if bad:
+        first = next(row for row, value in enumerate(values) if value in bad)
+        raise _problem("work_date", f"expected a YYYY-MM-DD date, got {values[first]!r} at row {first}")
     return values
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _ISO_DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _int_values(series: pd.Series, column: str) -> list[int]:

@@ -8,9 +8,9 @@ Choices beyond docs/store.md:
 - The punches' uniqueness is declared on (`employee_id`, `instant_ns`, `device_id`): the same set of
   columns as the contract's unique (`device_id`, `employee_id`, `instant_ns`), ordered so that its
   index *is* the (`employee_id`, `instant_ns`) index the range queries use. A separate index on the
-  same leading columns would only slow ingestion (measured: 1,000,000 punches into a store of five
-  million took 24 s with three indexes, 12 s with this one). `instant_ns` has its own index for
-  queries over every employee.
+  same leading columns would only slow ingestion (measured on SQLite: 1,000,000 punches in time order
+  into a store of five million took 21 s with the contract's two indexes, 12 s with this one plus the
+  `instant_ns` index). `instant_ns` has its own index for queries over every employee.
 - Identity texts (employee, device, date, target and record keys) compare bytewise on PostgreSQL
   (`COLLATE "C"`), as SQLite's default does, so both databases sort them in the same order.
 - JSON is stored as text written by the store (`json.dumps`, key order kept), so what was recorded

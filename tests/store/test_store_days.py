@@ -170,6 +170,8 @@ def test_malformed_days_are_refused_and_nothing_is_written(store: Store) -> None
         store.save_days(days([day("E1", "2025-03-03", worked_minutes=1.5)]))
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         store.save_days(days([day("E1", "3/3/2025")]))
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        store.save_days(days([day("E1", "2025-02-30")]))
     assert store.load_days(date(2000, 1, 1), date(2100, 1, 1)).empty
 
 

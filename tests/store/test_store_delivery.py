@@ -250,8 +250,9 @@ def test_a_batch_is_completed_once(store: Store) -> None:
 
     with pytest.raises(StoreError, match="done, not open"):
         store.complete_batch(batch.batch_id, [Outcome(batch.records[0].key, ok=True)])
-    with pytest.raises(StoreError, match="no batch 9999"):
+    with pytest.raises(StoreError, match="no batch 9999") as missing:
         store.complete_batch(9999, [])
+    assert store.url_for_display in str(missing.value)
     with pytest.raises(StoreError, match="only an open batch"):
         store.drop_batch(batch.batch_id)
     assert store.ledger("erp")["attempts"].tolist() == [1]

@@ -11,7 +11,7 @@ import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from store_data import punches
 
 from punchbridge.errors import StoreError
@@ -85,6 +85,24 @@ def test_sqlite_connections_use_wal_full_sync_foreign_keys_and_a_busy_timeout(tm
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
     assert (tmp_path / "store.db").exists()
+
+
+def test_sqlite_writes_take_the_write_lock_up_front_and_reads_do_not(tmp_path: Path) -> None:
+    # BEGIN IMMEDIATE waits (busy_timeout) for other writers instead of failing when a read upgrades.
+    begun: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        event.listen(store.engine, "before_cursor_execute", capture)
+        store.set_cursor("device:D1", "1")
+        store.get_cursor("device:D1")
+        store.add_punches(punches([("E1", "2025-03-03T09:00:00Z", "D1", "in")]), source="file")
+        store.punch_count()
+
+    assert begun == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
 
 
 def test_the_default_url_is_a_sqlite_file_in_the_working_folder(

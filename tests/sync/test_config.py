@@ -31,7 +31,7 @@ jobs:
 
 def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str]:
     config = tmp_path / "punchbridge.yaml"
-    config.write_text(text)
+    config.write_text(text.replace("sqlite:///store.db", f"sqlite:///{tmp_path / 'store.db'}"))
     (tmp_path / "employees.csv").write_text("employee_id,site,shift\nE1,blr,general\n")
     (tmp_path / "inbox").mkdir(exist_ok=True)
     result = CliRunner().invoke(main, [*args, "-c", str(config)], catch_exceptions=False)
@@ -143,3 +143,14 @@ def test_process_reads_the_rules_sections_of_a_main_config(tmp_path: Path) -> No
          "--out", str(tmp_path / "d.csv")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_a_broken_mapping_stops_the_sync_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "mapping.yaml").write_text(
+        "fields:\n  - {name: a, from: status}\nfields:\n  - {name: b, from: status}\n"
+    )
+    code, output = _run(tmp_path, VALID, "sync")
+    assert code == 2, output
+    assert "mapping.yaml:3" in output and "appears twice" in output
+    assert not (tmp_path / "store.db").exists()
+    assert not (tmp_path / "out").exists()
