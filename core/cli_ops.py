@@ -269,28 +269,27 @@ def mappings() -> None:
 @click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
 def mappings_check(config_path: Path, targets: tuple[str, ...]) -> None:
     """List unmapped ids, unused lookup rows and rules, and unmapped values, per target."""
-    from .datafiles import read_employees
     from .mapping import check_mapping, format_report
-    from .mapping_files import load_mapping
+    from .sync import SyncEngine, SyncInputs
 
-    config, _doc, registry = _load(config_path)
-    store = _open_store(config)
+    config, doc, registry = _load(config_path)
+    inputs = SyncInputs.load(config, registry)
+    store = _open_store(config, dry_run=True)
     try:
-        employees = read_employees(config.employees, config.rules)
-        first, last = config.sync.from_ or date.min, config.sync.to or date.max
-        days = store.load_days(
-            first if first != date.min else date(1900, 1, 1), last if last != date.max else date(2999, 12, 31)
-        )
+        engine = SyncEngine(config, doc, registry, store, dry_run=True, inputs=inputs)
+        first, last = engine.resolve_range(None, None)
+        days = store.load_days(first, last)
+        if not len(days):
+            _err.print("no processed days in the store yet: checking against the days the sources would give now")
+            days = engine.preview_days(first, last)
     finally:
         store.close()
-    if not len(days):
-        _err.print("no processed days in the store yet: run `punchbridge sync --dry-run` or `punchbridge sync` first")
+    employees = inputs.employees
     for name, target in config.targets.items():
         if targets and name not in targets:
             continue
-        mapping = load_mapping(target.mapping, registry.transforms)
         click.echo(f"== {name} ({target.mapping})")
-        click.echo(format_report(check_mapping(mapping, days, employees)))
+        click.echo(format_report(check_mapping(inputs.mappings[name], days, employees)))
 
 
 @main.group()

@@ -203,6 +203,18 @@ class SyncEngine:
         self.registry.hook.run_finished(kind="sync", summary=summary)
         return report
 
+    def preview_days(self, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+        """The processed days a sync would compute now (stored punches plus what the sources hold), in
+        memory; nothing is written. For checking mappings before the first sync."""
+        first, last = self.resolve_range(date_from, date_to)
+        report = SyncReport(dry_run=True, date_from=first, date_to=last)
+        dry, self.dry_run = self.dry_run, True
+        try:
+            fresh = self._ingest(report, first, last)
+            return self._compute(None, first, last, fresh)
+        finally:
+            self.dry_run = dry
+
     def retry_dead_letters(self, target_name: str | None = None) -> SyncReport:
         """Send dead letters again exactly as recorded; still-refused ones stay, with the new message."""
         letters = self.store.dead_letters(target_name)

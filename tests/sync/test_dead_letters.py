@@ -125,3 +125,10 @@ def test_mappings_check_lists_the_unmapped_id(demo: Path) -> None:
     report = _run("mappings", "check", "-c", str(demo))
     assert report.exit_code == 0, report.output
     assert "E0200" in report.output
+
+
+def test_mappings_check_works_before_the_first_sync_and_writes_nothing(demo: Path) -> None:
+    report = _run("mappings", "check", "-c", str(demo))
+    assert report.exit_code == 0, report.output
+    assert "E0200" in report.output
+    assert not list(demo.parent.parent.glob("punchbridge-demo.db*"))
