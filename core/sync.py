@@ -149,6 +149,7 @@ class SyncEngine:
         self.progress = progress or (lambda _label, _done, _total: None)
         self.today = today or datetime.now(UTC).date()
         self._total = 0  # records to send to the current target (for progress)
+        self._off_shift: list[pd.DataFrame] = []  # punches no shift window holds, from each computation
         self.rules = config.rules
         inputs = inputs or SyncInputs.load(config, registry)
         self.employees = inputs.employees
@@ -312,6 +313,7 @@ class SyncEngine:
             report.days_changed += int((changes["change"] == "changed").sum())
             moved = changes["change"].to_numpy() != "same"
             changed.append(days[moved])
+        report.quarantined += self._record_off_shift(last_id)
         if not self.dry_run:
             self.store.set_cursor(_PUNCH_CURSOR, str(self.store.last_punch_id()))
             covered_from = min(date_from, known_from) if known_from else date_from
@@ -321,6 +323,32 @@ class SyncEngine:
                 json.dumps({"state": state, "from": covered_from.isoformat(), "to": covered_to.isoformat()}),
             )
         return pd.concat(changed, ignore_index=True) if changed else pd.DataFrame()
+
+    def _record_off_shift(self, last_id: int) -> int:
+        """Quarantine the punches no shift window holds, once: only those that arrived in this run."""
+        found = [frame for frame in self._off_shift if len(frame)]
+        self._off_shift = []
+        if not found:
+            return 0
+        held = pd.concat(found, ignore_index=True)
+        if "id" in held:
+            held = held[held["id"].isna() | (held["id"] > last_id)].drop_duplicates("id")
+        if len(held) and not self.dry_run:
+            self.store.add_quarantine(
+                pd.DataFrame(
+                    {
+                        "source": "rules",
+                        "line": None,
+                        "employee_id": held["employee_id"].astype(str),
+                        "timestamp": pd.DatetimeIndex(held["instant"]).strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "device_id": held["device_id"].astype(str),
+                        "direction": held["direction"].astype(object).where(held["direction"].notna(), ""),
+                        "reason": "off_shift",
+                        "detail": "no shift window holds this punch",
+                    }
+                )
+            )
+        return len(held)
 
     def _touched(self, punches: pd.DataFrame) -> tuple[list[str], date, date]:
         """The employees with new punches, and the local dates those punches may belong to (±1 day)."""
@@ -358,6 +386,7 @@ class SyncEngine:
         if self.leaves is not None:
             inputs.leaves = self.leaves
         result = compute_days(inputs, self.rules, first, last)
+        self._off_shift.append(result.quarantine[result.quarantine["reason"] == "off_shift"])
         return result.days.astype(
             {
                 c: object
@@ -450,7 +479,7 @@ class SyncEngine:
         mapped = apply_mapping(mapping, canonical, self.employees)
         report.held_back += len(mapped.held_back)
         if len(mapped.held_back) and not self.dry_run:
-            held = mapped.held_back
+            held = self._not_yet_quarantined(mapped.held_back, f"target:{name}")
             self.store.add_quarantine(
                 pd.DataFrame(
                     {
@@ -487,6 +516,17 @@ class SyncEngine:
             fields = {r.key: r.fields for r in apply_mapping(mapping, flagged, self.employees).records}
             pending = [Record(r.key, fields.get(r.key, r.fields), r.content_hash) for r in pending]
         return pending
+
+    def _not_yet_quarantined(self, held: pd.DataFrame, source: str) -> pd.DataFrame:
+        """The held-back days not already in the quarantine for the same reason (a rerun adds none)."""
+        known = self.store.quarantine_rows()
+        known = known[known["source"] == source]
+        seen = set(zip(known["employee_id"], known["timestamp"], known["reason"], strict=True))
+        keep = [
+            (e, d, r) not in seen
+            for e, d, r in zip(held["employee_id"], held["work_date"], held["reason"], strict=True)
+        ]
+        return held[keep]
 
     def _send(self, target: Target, batch: Batch, report: TargetReport) -> None:
         self.registry.hook.before_batch(target=target, batch=batch)

@@ -70,3 +70,16 @@ def test_dry_run_writes_nothing_anywhere(demo: Path) -> None:
     workdir = demo.parent.parent
     assert not (workdir / "demo-payroll").exists()
     assert not list(workdir.glob("punchbridge-demo.db*"))
+
+
+def test_quarantine_records_each_problem_once_across_runs(demo: Path) -> None:
+    import sqlite3
+
+    assert _sync(demo).exit_code == 0
+    store = demo.parent.parent / "punchbridge-demo.db"
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE cursors SET value = 'dirty' WHERE name = 'deliver:payroll'")
+    assert _sync(demo).exit_code == 0  # re-checks the whole range against the ledger
+    with sqlite3.connect(store) as connection:
+        reasons = dict(connection.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason").fetchall())
+    assert reasons == {"unknown_employee": 1, "off_shift": 1, "unmapped_id": 31}
