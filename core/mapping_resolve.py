@@ -11,6 +11,7 @@ starting on or before a day is the only candidate, and it matches when its last 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -71,10 +72,8 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not ISO text: the conversions below may still read it
             return date.fromisoformat(value)
-        except ValueError:
-            pass
     if isinstance(value, np.datetime64):
         return pd.Timestamp(value).date()
     raise ValueError(f"work_date {value!r} is not a date")

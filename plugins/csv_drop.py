@@ -11,6 +11,7 @@ over SFTP.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import errno
@@ -194,9 +195,8 @@ def _fsync_folder(folder: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; the rename stands
+            os.fsync(descriptor)
     finally:
         os.close(descriptor)
 
