@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
 from punchbridge.rules.frames import (
     ASSIGNMENT_COLUMNS,
     EMPLOYEE_COLUMNS,

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
 from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS, AttendanceInputs, DaysResult
 from punchbridge.rules.settings import WEEKDAYS, RuleSet, Shift, Site, parse_weekdays
 

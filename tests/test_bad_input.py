@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
 from punchbridge.cli import main
 
 # --------------------------------------------------------------------------------------------------

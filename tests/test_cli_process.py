@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+
 from punchbridge import __version__
 from punchbridge.cli import main
 

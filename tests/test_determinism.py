@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+
 from punchbridge.datafiles import load_rules, read_assignments, read_employees, read_leaves
 from punchbridge.punchfile import read_punches
 from punchbridge.rules import compute_days

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 import pytest
+
 from punchbridge.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

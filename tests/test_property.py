@@ -29,6 +29,7 @@ from builders import BERLIN, KOLKATA, assignments_frame, leaves_frame, make_inpu
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from oracle import oracle_compute_days
+
 from punchbridge.rules import compute_days
 from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS, EMPLOYEE_COLUMNS, AttendanceInputs, DaysResult
 from punchbridge.rules.settings import WEEKDAYS, AutoBreak, Break, Overtime, Pairing, Rounding, RuleSet, Shift, Site

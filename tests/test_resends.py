@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+
 from punchbridge.rules import AttendanceInputs, RuleSet, compute_days
 
 RULES = RuleSet.model_validate(

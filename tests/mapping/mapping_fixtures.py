@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from punchbridge.errors import Problem, UserInputError
 from punchbridge.mapping import MappedRecords, TargetMapping, apply_mapping
 from punchbridge.mapping_files import load_mapping

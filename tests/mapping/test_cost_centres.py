@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from mapping_fixtures import day, employees_frame, fields_of, held, mapping_from, month, problems_in, run
+
 from punchbridge.errors import ConfigError
 from punchbridge.mapping import CostCentreRule, CostCentres, MappedRecords
 

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from mapping_fixtures import day, days_frame, employees_frame, fields_of, held, mapping_from, run, write
+
 from punchbridge.errors import ConfigError
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping
 from punchbridge.mapping_files import load_mapping

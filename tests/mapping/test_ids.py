@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from mapping_fixtures import OCT_1, day, fields_of, held, mapping_from, problems_in, run
+
 from punchbridge.errors import ConfigError
 
 FIELDS = """

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from mapping_fixtures import day, days_frame, employees_frame, write
+
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping
 from punchbridge.mapping_files import load_mapping

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mapping_fixtures import day, days_frame, employees_frame, mapping_from, month, run
+
 from punchbridge.mapping import HELD_BACK_COLUMNS, TargetMapping, apply_mapping, record_hash
 
 YAML = """
