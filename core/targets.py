@@ -12,22 +12,30 @@ engine. Errors a target raises say what to do next:
 
 A record the target refuses on its own (bad value, unknown employee there) is not an exception: it
 is an `Outcome` with `ok=False` and the target's message, and it goes to the dead letters.
+
+Besides `push`, a target states its `capabilities` and may offer the other direction:
+`pull_employees` (the target as system of record for employee sync) and `read_back` (what the
+target holds for a period, for reconciliation). `check_columns` lets `punchbridge validate` and
+`mappings check` say, before anything is sent, that a mapping lacks a column the target needs.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 __all__ = [
+    "CAPABILITIES",
     "Batch",
     "CredentialsError",
+    "Employee",
     "FatalTargetError",
+    "HeldRecord",
     "Outcome",
     "RateLimited",
     "Record",
@@ -73,6 +81,45 @@ class Outcome:
     message: str | None = None  # the target's own words when ok is False
 
 
+@dataclass(frozen=True)
+class Employee:
+    """One employee as a system of record (the target) holds them, for employee sync.
+
+    `target_id` is the target's own employee id (Zoho `EmployeeID`, Odoo `hr.employee` id);
+    `badge` the terminal user id the target knows (Zoho `mapId`, Odoo `barcode`), if any.
+    `active` is False for a leaver (pull them too: employee sync removes leavers from terminals).
+    """
+
+    target_id: str
+    name: str
+    active: bool = True
+    email: str | None = None
+    badge: str | None = None
+    pin: str | None = None
+    department: str | None = None
+    site: str | None = None  # company, location or site, as the target names it
+    modified_at: datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeldRecord:
+    """What the target holds for one employee and day, for reconciliation.
+
+    `employee` is the target's employee id (the value of the mapping's id column), `fields` uses
+    the mapping's column names for the columns the target can show back (others are absent).
+    """
+
+    employee: str
+    work_date: date
+    fields: Mapping[str, Any]
+    remote_id: str | None = None
+
+
+#: What a target can do (see the module docstring and `../docs/plugins.md`).
+CAPABILITIES = frozenset({"push_attendance", "push_punches", "pull_employees", "read_back"})
+
+
 class TargetError(Exception):
     """Base of the errors a target raises for a whole batch."""
 
@@ -105,6 +152,8 @@ class Target(ABC):
     #: The pydantic model of this target's settings in the configuration file (the keys beside
     #: `plugin:` and `mapping:`). `punchbridge validate` checks them with file, line and field.
     settings_model: ClassVar[type[BaseModel] | None] = None
+    #: What this target can do, a subset of `CAPABILITIES`.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"push_attendance"})
 
     def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
         self.name = name
@@ -119,6 +168,29 @@ class Target(ABC):
     @abstractmethod
     def push(self, batch: Batch) -> list[Outcome]:
         """Deliver `batch`; return one outcome per record. Must be safe to call again with the same batch."""
+
+    @classmethod
+    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
+        """What is wrong with a mapping's output `columns` for this target (empty: nothing).
+
+        Called by `punchbridge validate` and `mappings check` before anything is sent; each text
+        names the column and says what the target needs, e.g. "no column `check_in`: ...".
+        """
+        return []
+
+    def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
+        """Every employee the target holds, leavers included (only those changed after `since`).
+
+        Pages to the end. Targets without the `pull_employees` capability raise FatalTargetError.
+        """
+        raise FatalTargetError(f"{self.describe()} cannot pull employees")
+
+    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+        """What the target holds for the days `start`..`end` (inclusive), optionally for some employees only.
+
+        Targets without the `read_back` capability raise FatalTargetError.
+        """
+        raise FatalTargetError(f"{self.describe()} cannot read back what it holds")
 
     def describe(self) -> str:
         """A one-line description for reports (never includes secrets)."""

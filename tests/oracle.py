@@ -383,6 +383,7 @@ def process_day(occ: Occurrence, employee: Employee, leave: list[tuple[str, bool
         "anomalies": format_anomalies(anomalies | more, occ.duplicates),
         "recomputed": False,
         "rules_version": rules.version(),
+        "intervals": ";".join(f"{local_iso(iv.start, zone)}/{local_iso(iv.end, zone)}" for iv in intervals),
     }
 
 

@@ -49,6 +49,7 @@ SPEC_COLUMNS = [
     "anomalies",
     "recomputed",
     "rules_version",
+    "intervals",  # beyond the spec's columns: every worked interval, for targets that take them
 ]
 QUARANTINE_COLUMNS = ["file", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail"]
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .assign import assign_to_occurrences, debounce, punch_stream
 from .calendar import DAY_TYPES, Occurrences, build_occurrences
@@ -52,7 +53,7 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
     duplicates = np.bincount(owner[~kept & (owner >= 0)], minlength=occurrences.size)
 
     days = _measure(occurrences, intervals, duplicates)
-    frame = _day_frame(occurrences, days, zones, rules.version())
+    frame = _day_frame(occurrences, days, zones, rules.version(), intervals)
 
     unplaced = np.flatnonzero(kept & (owner < 0))
     in_range = _local_date_in_range(
@@ -183,7 +184,9 @@ def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tupl
     return status, ~full_leave & ~off_day & has_punch & short
 
 
-def _day_frame(occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], rules_version: str) -> pd.DataFrame:
+def _day_frame(
+    occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], rules_version: str, intervals: Intervals
+) -> pd.DataFrame:
     """The output rows: days inside the requested range, in the spec's column order.
 
     Text columns with few distinct values are categoricals and the times are Arrow-backed text:
@@ -213,10 +216,27 @@ def _day_frame(occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], 
     columns["anomalies"] = text(*_anomaly_texts(days["flags"][rows], days["duplicates"][rows]))
     columns["recomputed"] = np.zeros(len(rows), dtype=bool)
     columns["rules_version"] = text(np.zeros(len(rows), dtype=np.int64), [rules_version])
+    columns["intervals"] = _interval_texts(intervals, occ, zones).take(pa.array(rows)).to_pandas()
     frame = pd.DataFrame(columns, columns=list(DAY_COLUMNS))
     for name in ("leave_days", "lop_days"):
         frame[name] = frame[name].astype(float)
     return frame
+
+
+def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str]) -> pa.Array:
+    """Per occurrence, its worked intervals as `start/end` local ISO-8601 texts joined by ';'.
+
+    An open interval ends in '/' with nothing after it; an occurrence without intervals gets ''.
+    Built with Arrow list arrays: one Python string per interval would cost more than pairing.
+    """
+    site = occ.employee_site[intervals.occurrence // occ.n_days] if len(intervals.occurrence) else np.zeros(0, int)
+    every = np.ones(len(site), dtype=bool)
+    starts = pa.array(_local_times(intervals.start, every, site, zones), type=pa.string())
+    ends = pa.array(_local_times(intervals.end, intervals.closed, site, zones), type=pa.string())
+    pieces = pc.binary_join_element_wise(starts, ends, "/")
+    counts = np.bincount(intervals.occurrence, minlength=occ.size)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), pieces), ";")
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -50,6 +50,7 @@ DAY_COLUMNS = (
     "anomalies",
     "recomputed",
     "rules_version",
+    "intervals",
 )
 
 #: Anomaly codes in their sorted output order (`duplicates` carries a count: `duplicates:2`).

@@ -113,7 +113,17 @@ quarantine = Table(
 )
 
 #: processed_days value columns by kind (DAY_COLUMNS without employee_id and work_date).
-DAY_TEXT_COLUMNS = ("site", "shift", "day_type", "status", "first_in", "last_out", "anomalies", "rules_version")
+DAY_TEXT_COLUMNS = (
+    "site",
+    "shift",
+    "day_type",
+    "status",
+    "first_in",
+    "last_out",
+    "anomalies",
+    "rules_version",
+    "intervals",
+)
 DAY_INT_COLUMNS = (
     "worked_minutes",
     "regular_minutes",
@@ -144,6 +154,7 @@ processed_days = Table(
     Column("anomalies", Text, nullable=True),
     Column("recomputed", Boolean, nullable=False),
     Column("rules_version", Text, nullable=True),
+    Column("intervals", Text, nullable=True),  # migration 0002
     Column("version", Integer, nullable=False),
     Column("content_hash", Text, nullable=False),
     Column("computed_at_ns", BigInteger, nullable=False),

@@ -53,6 +53,7 @@ def day(employee_id: str, work_date: str, **values: Any) -> dict[str, Any]:
         "anomalies": "",
         "recomputed": False,
         "rules_version": "r1",
+        "intervals": f"{work_date}T09:02:00+05:30/{work_date}T18:01:00+05:30",
     }
     unknown = set(values) - set(row)
     assert not unknown, unknown

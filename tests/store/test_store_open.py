@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from datetime import date
 from pathlib import Path
 
 import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from store_data import punches
 
 from punchbridge.errors import StoreError
 from punchbridge.store import Store
+from punchbridge.store.database import HEAD_REVISION, MIGRATIONS
 from punchbridge.store.schema import metadata
 
 TABLES = {"punches", "quarantine", "processed_days", "ledger", "batches", "dead_letters", "cursors", "runs", "audit"}
@@ -25,7 +28,7 @@ def test_opening_migrates_a_new_database_to_the_newest_schema(store: Store) -> N
     tables = set(inspect(store.engine).get_table_names())
     assert tables == TABLES | {"alembic_version"}
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_heads() == ("0001",)
+        assert MigrationContext.configure(connection).get_current_heads() == (HEAD_REVISION,)
 
 
 def test_the_migrated_database_is_exactly_the_schema_the_code_uses(store: Store) -> None:
@@ -45,6 +48,34 @@ def test_a_second_open_migrates_nothing_and_keeps_the_data(store_url: str, monke
     monkeypatch.setattr(alembic.command, "upgrade", no_upgrade)
     with Store.open(store_url) as store:
         assert store.punch_count() == 1
+
+
+def test_a_store_of_the_first_release_is_upgraded_keeping_its_days(store_url: str) -> None:
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic.command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO processed_days (employee_id, work_date, site, shift, day_type, status, first_in,"
+                " last_out, worked_minutes, regular_minutes, ot_minutes, break_minutes, late_minutes,"
+                " early_exit_minutes, leave_days, lop_days, punch_count, anomalies, recomputed, rules_version,"
+                " version, content_hash, computed_at_ns) VALUES ('E1', '2025-03-03', 'PUNE', 'G', 'workday',"
+                " 'present', '2025-03-03T09:00:00+05:30', '2025-03-03T18:00:00+05:30', 540, 480, 0, 60, 0, 0,"
+                " 0, 0, 2, '', false, 'r1', 1, 'old-hash', 0)"
+            )
+        )
+    engine.dispose()
+
+    with Store.open(store_url) as store:
+        held = store.load_days(date(2025, 3, 3), date(2025, 3, 3))
+        with store.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_heads() == (HEAD_REVISION,)
+    assert held["worked_minutes"].tolist() == [540]
+    assert held["content_hash"].tolist() == ["old-hash"]
+    assert held["intervals"].isna().tolist() == [True]  # filled in when the day is next recomputed
 
 
 def test_processes_opening_a_new_store_at_once_migrate_it_once(store_url: str) -> None:

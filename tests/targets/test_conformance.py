@@ -61,5 +61,9 @@ class TestSftpCsvConformance(TargetConformance):
         return lambda: _current_view(tmp_path / "remote" / "drop")
 
     @pytest.fixture
+    def bad_credentials(self) -> dict[str, Any]:
+        return {"username": "not-the-user"}
+
+    @pytest.fixture
     def deliveries(self, tmp_path: Path) -> Callable[[], int]:
         return lambda: _rows_written(tmp_path / "remote" / "drop")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import punchbridge.testing.conformance  # noqa: F401  (imported here, so the in-process runs share one CLI)
+
 pytest_plugins = ["pytester"]
 
 SLOPPY_PLUGIN_TESTS = '''
@@ -74,3 +76,131 @@ def test_kit_fails_a_target_whose_resend_is_not_idempotent(pytester: pytest.Pyte
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "crash")
     result.assert_outcomes(failed=1)
     assert "the resent batch must not create duplicates" in result.stdout.str()
+
+
+MEMORY_PLUGIN_TESTS = '''
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from punchbridge import registry
+from punchbridge.targets import CredentialsError, FatalTargetError, Outcome, Target, TransientError
+from punchbridge.testing.conformance import TargetConformance
+
+STATE = {}
+FLAW = "__FLAW__"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str
+
+
+class MemoryTarget(Target):
+    """A target in memory with per-record outcomes and an employee pull, and one flaw (or none)."""
+
+    settings_model = Settings
+    capabilities = frozenset({"push_attendance", "pull_employees"})
+
+    def open(self):
+        if self.settings.password != "right-password":
+            if FLAW == "login_as_transient":
+                raise TransientError("login refused")
+            raise CredentialsError("login refused")
+
+    def push(self, batch):
+        refused = [r for r in batch.records if r.fields["employee"] in STATE["refuse"]]
+        if refused and FLAW == "all_or_nothing":
+            raise FatalTargetError("the batch was refused")
+        outcomes = []
+        for record in batch.records:
+            if record in refused:
+                outcomes.append(Outcome(record.key, False, message="employee is archived"))
+                continue
+            if STATE["held"].get(record.key) != dict(record.fields):
+                STATE["writes"] += 1
+            STATE["held"][record.key] = dict(record.fields)
+            outcomes.append(Outcome(record.key, True))
+        return outcomes
+
+    def pull_employees(self, since=None):
+        chosen = [e for e in STATE["employees"] if since is None or e.modified_at > since]
+        pages = [chosen[i : i + 200] for i in range(0, len(chosen), 200)]
+        if FLAW == "first_page_only":
+            pages = pages[:1]
+        if FLAW == "active_only":
+            pages = [[e for e in page if e.active] for page in pages]
+        for page in pages:
+            yield from page
+
+
+@pytest.fixture(autouse=True)
+def memory_plugin(monkeypatch):
+    STATE.clear()
+    STATE.update(held={}, writes=0, refuse=set(), employees=[])
+    real = registry.load_plugins
+
+    def load(only=None):
+        loaded = real(only)
+        loaded.targets["memory"] = MemoryTarget
+        return loaded
+
+    monkeypatch.setattr(registry, "load_plugins", load)
+
+
+class TestMemory(TargetConformance):
+    plugin = "memory"
+    mapping_fields = [{"name": "employee", "from": "target_id"}, {"name": "worked", "from": "worked_minutes"}]
+
+    @pytest.fixture
+    def target_settings(self):
+        return {"password": "right-password"}
+
+    @pytest.fixture
+    def read_back(self):
+        return lambda: dict(STATE["held"])
+
+    @pytest.fixture
+    def deliveries(self):
+        return lambda: STATE["writes"]
+
+    @pytest.fixture
+    def refuse_employee(self):
+        def refuse(target_id):
+            STATE["refuse"].add(target_id)
+            return "archived"
+
+        return refuse
+
+    @pytest.fixture
+    def seed_employees(self):
+        return lambda employees: STATE["employees"].extend(employees)
+
+    @pytest.fixture
+    def bad_credentials(self):
+        return {"password": "wrong-password"}
+'''
+
+
+def _run_kit(pytester: pytest.Pytester, flaw: str, selection: str) -> pytest.RunResult:
+    pytester.makepyfile(test_memory=MEMORY_PLUGIN_TESTS.replace("__FLAW__", flaw))
+    return pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", selection)
+
+
+def test_kit_passes_a_correct_target_on_every_check(pytester: pytest.Pytester) -> None:
+    result = _run_kit(pytester, "", "")
+    result.assert_outcomes(passed=9)
+
+
+@pytest.mark.parametrize(
+    ("flaw", "check", "message"),
+    [
+        ("all_or_nothing", "partial", "dead letters must give exit code 3"),
+        ("first_page_only", "employee_pull", "missing ['T-P0201'"),
+        ("active_only", "employee_pull", "missing ['T-P0007'"),
+        ("login_as_transient", "credentials", "CredentialsError"),
+    ],
+)
+def test_kit_fails_a_target_with_a_flaw(pytester: pytest.Pytester, flaw: str, check: str, message: str) -> None:
+    result = _run_kit(pytester, flaw, check)
+    result.assert_outcomes(failed=1)
+    assert message in result.stdout.str()
