@@ -88,11 +88,15 @@ def _check_files(config: Any, registry: Any) -> list[Problem]:
             read_leaves(config.leaves, employees)
     except UserInputError as exc:
         problems.extend(exc.problems)
-    for target in config.targets.values():
+    from .sync import target_column_problems
+
+    mappings = {}
+    for name, target in config.targets.items():
         try:
-            load_mapping(target.mapping, registry.transforms)
+            mappings[name] = load_mapping(target.mapping, registry.transforms)
         except UserInputError as exc:
             problems.extend(exc.problems)
+    problems.extend(target_column_problems(config, registry, mappings))
     return problems
 
 
@@ -107,6 +111,29 @@ def _open_store(config: Any, *, dry_run: bool = False) -> Any:
     if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return Store.open("sqlite://")
     return Store.open(config.store)
+
+
+@main.group("plugin")
+def plugin_group() -> None:
+    """Write your own plugin."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+    help="Folder to create the package in.",
+)  # fmt: skip
+def plugin_new(name: str, parent: Path) -> None:
+    """Write a target plugin package NAME whose tests already run the conformance kit."""
+    from .plugin_template import write_plugin
+
+    written = write_plugin(name, parent)
+    root = parent / name
+    click.echo(f"wrote {len(written)} files to {root}:")
+    for path in written:
+        click.echo(f"  {path.relative_to(root)}")
+    click.echo(f'next: cd {root} && pip install -e ".[test]" && pytest')
 
 
 @main.command()

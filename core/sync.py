@@ -27,6 +27,7 @@ import stamina
 
 from .config import Config
 from .datafiles import read_assignments, read_employees, read_leaves
+from .errors import ConfigError, Problem
 from .mapping import apply_mapping
 from .mapping_files import load_mapping
 from .registry import PluginRegistry, validate_plugin_settings
@@ -118,12 +119,36 @@ class SyncInputs:
     def load(cls, config: Config, registry: PluginRegistry) -> SyncInputs:
         """Read the employee, assignment and leave files and every target's mapping."""
         employees = read_employees(config.employees, config.rules)
+        mappings = {name: load_mapping(t.mapping, registry.transforms) for name, t in config.targets.items()}
+        ConfigError.collect(target_column_problems(config, registry, mappings))
         return cls(
             employees=employees,
             assignments=read_assignments(config.assignments, employees, config.rules) if config.assignments else None,
             leaves=read_leaves(config.leaves, employees) if config.leaves else None,
-            mappings={name: load_mapping(t.mapping, registry.transforms) for name, t in config.targets.items()},
+            mappings=mappings,
         )
+
+
+def target_column_problems(config: Config, registry: PluginRegistry, mappings: dict[str, Any]) -> list[Problem]:
+    """What each target's `check_columns` says about its mapping's output columns (before anything is sent)."""
+    problems = []
+    for name, mapping in mappings.items():
+        settings = config.targets[name]
+        target_class = registry.targets.get(settings.plugin)
+        if target_class is None:
+            continue  # reported where the plugin names are checked
+        raw = settings.plugin_settings()
+        model = target_class.settings_model
+        try:
+            plugin_settings: Any = model.model_validate(raw) if model is not None else raw
+        except ValueError:
+            continue  # reported by the settings check, with line numbers
+        columns = [f.name for f in mapping.fields]
+        for text in target_class.check_columns(columns, plugin_settings):
+            problems.append(
+                Problem(str(settings.mapping), f"target {name!r} ({settings.plugin}): {text}", field="fields")
+            )
+    return problems
 
 
 class SyncEngine:
