@@ -9,6 +9,9 @@
     sync:     {from: 2025-03-01, to: 2025-03-31}   # optional; default: from the first punch to yesterday
     targets:  {NAME: {plugin: local_csv, mapping: mappings/payroll.yaml, ...plugin settings}}
     jobs:     {NAME: {cron: "30 1 * * *", timezone: Asia/Kolkata, run: sync}}
+    minop:    {base_url: https://minop.example.com, api_token: ${MINOP_TOKEN}}   # device commands
+    devices:  {device001: {site: blr, push_token: ${DEVICE001_PUSH}, auth_token: ${DEVICE001_AUTH}}}
+    receiver: {port: 8080, webhook_secrets: [${MINOP_WEBHOOK_SECRET}]}   # `punchbridge serve`
 
 `${VAR}` (or `${VAR:-default}`) anywhere in a value is replaced from the environment; a variable
 that is not set is a problem reported with its line. Relative paths are read from the folder of the
@@ -23,14 +26,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .datafiles import inline_holiday_files
 from .errors import ConfigError, Problem
 from .rules.settings import Pairing, RuleSet, Shift, Site
 from .yamlfile import YamlDocument, load_yaml, problems_from_validation
 
-__all__ = ["Config", "JobSettings", "PluginSettings", "SyncSettings", "TargetSettings", "load_config", "read_config"]
+__all__ = [
+    "Config",
+    "DeviceSettings",
+    "JobSettings",
+    "MinopSettings",
+    "PluginSettings",
+    "ReceiverSettings",
+    "SyncSettings",
+    "TargetSettings",
+    "load_config",
+    "read_config",
+]
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -92,6 +106,42 @@ class JobSettings(_Strict):
         return self
 
 
+class DeviceSettings(_Strict):
+    """One terminal, by its Minop tag (`stgid`): where it stands and the tokens it uses."""
+
+    site: str = Field(description="The site the terminal stands in: its time zone reads LogTime without an offset")
+    push_token: SecretStr | None = Field(
+        default=None, description="The token the terminal sends with its pushes (query token= or Bearer)"
+    )
+    auth_token: SecretStr | None = Field(default=None, description="The AuthToken of device commands (/api/v1/execute)")
+    enabled: bool = True
+
+
+class MinopSettings(_Strict):
+    """The Minop cloud's device command API (`punchbridge device ...`, employee sync)."""
+
+    base_url: str = Field(description="e.g. https://minop.example.com (commands go to {base_url}/api/v1/execute)")
+    api_token: SecretStr = Field(description="The Bearer token of the command API")
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per request")
+
+
+class ReceiverSettings(_Strict):
+    """`punchbridge serve`: the listener terminals push to, and the webhook endpoint of the cloud."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    nested_reply: str = Field(default='{"status": "1"}', description="The reply body to the nested RealTime shape")
+    webhook_secrets: list[SecretStr] = Field(
+        default_factory=list, description="Webhook signing secrets; several while a key is rotated"
+    )
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    replay_window_hours: int = Field(default=76, ge=76, description="How long event ids are kept against replays")
+    plausible_past_days: int = Field(default=400, ge=1)
+    plausible_future_minutes: int = Field(default=10, ge=0)
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    max_json_depth: int = Field(default=8, ge=2)
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -106,6 +156,9 @@ class Config(_Strict):
     sync: SyncSettings = SyncSettings()
     targets: dict[str, TargetSettings] = {}
     jobs: dict[str, JobSettings] = {}
+    minop: MinopSettings | None = None
+    devices: dict[str, DeviceSettings] = {}
+    receiver: ReceiverSettings = ReceiverSettings()
 
     @field_validator("store")
     @classmethod
@@ -119,6 +172,13 @@ class Config(_Strict):
         for name, job in self.jobs.items():
             if job.target and job.target not in self.targets:
                 raise ValueError(f"job {name!r} names target {job.target!r}, which is not configured")
+        return self
+
+    @model_validator(mode="after")
+    def _devices_name_sites(self) -> Config:
+        for name, device in self.devices.items():
+            if device.site not in self.sites:
+                raise ValueError(f"device {name!r} names site {device.site!r}, which is not configured")
         return self
 
     @property

@@ -7,7 +7,7 @@ copy of each punch (device, employee, instant), so reading the same thing twice 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -51,3 +51,12 @@ class Source(ABC):
     @abstractmethod
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Read what arrived since `cursor` (None on the first run)."""
+
+    def fetch_pages(self, context: SourceContext, cursor: str | None) -> Iterator[Fetched]:
+        """Read what arrived since `cursor` page by page (default: one page, `fetch`).
+
+        A paged source (a cloud API with cursors) overrides this: the engine stores each page's
+        punches and then saves that page's cursor before asking for the next, so an interrupted
+        backfill resumes where it stopped.
+        """
+        yield self.fetch(context, cursor)

@@ -284,21 +284,23 @@ class SyncEngine:
             )
             source = source_class(name, validated)
             cursor_name = f"source:{name}"
-            fetched = source.fetch(context, self.store.get_cursor(cursor_name))
-            if len(fetched.quarantine):
-                report.quarantined += len(fetched.quarantine)
-                if not self.dry_run:
-                    self.store.add_quarantine(fetched.quarantine.rename(columns={"file": "source"}))
-            if len(fetched.punches):
-                read.append(fetched.punches)
-                if not self.dry_run:
-                    result = self.store.add_punches(fetched.punches, source=name)
-                    report.ingested += result.inserted
-                    report.duplicates += result.duplicates
-                else:
-                    report.ingested += len(fetched.punches)
-            if not self.dry_run and fetched.cursor is not None:
-                self.store.set_cursor(cursor_name, fetched.cursor)
+            # Page by page: each page's punches are stored before its cursor is saved, so a run that
+            # stops half-way resumes from the last stored page (a page read twice is stored once).
+            for fetched in source.fetch_pages(context, self.store.get_cursor(cursor_name)):
+                if len(fetched.quarantine):
+                    report.quarantined += len(fetched.quarantine)
+                    if not self.dry_run:
+                        self.store.add_quarantine(fetched.quarantine.rename(columns={"file": "source"}))
+                if len(fetched.punches):
+                    read.append(fetched.punches)
+                    if not self.dry_run:
+                        result = self.store.add_punches(fetched.punches, source=name)
+                        report.ingested += result.inserted
+                        report.duplicates += result.duplicates
+                    else:
+                        report.ingested += len(fetched.punches)
+                if not self.dry_run and fetched.cursor is not None:
+                    self.store.set_cursor(cursor_name, fetched.cursor)
         return pd.concat(read, ignore_index=True) if read else pd.DataFrame(columns=["employee_id", "instant"])
 
     # -- 2. recompute ------------------------------------------------------------------------------
