@@ -15,6 +15,7 @@ SUBPACKAGES = [
     "punchbridge.rules",
     "punchbridge.store",
     "punchbridge.testing",
+    "punchbridge.receiver",
     "punchbridge.plugins",
     "punchbridge.jobs",
 ]

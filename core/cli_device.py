@@ -1,0 +1,1 @@
+"""`punchbridge device ...` (commands to terminals through the Minop cloud) and `punchbridge emulate minop`."""

@@ -1,0 +1,1 @@
+"""`punchbridge serve`: run the receiver (terminal pushes and cloud webhooks)."""

@@ -1,0 +1,1 @@
+"""The receiver: the HTTP listener terminals push punches to, and the Minop cloud's webhook endpoint."""
