@@ -201,7 +201,7 @@ def sync(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .sync import SyncEngine, SyncInputs
+    from .sync import SyncEngine, SyncInputs, UnknownTargetError
 
     config, doc, registry = _load(config_path)
     inputs = SyncInputs.load(config, registry)  # every input checked before the store is touched
@@ -222,7 +222,7 @@ def sync(
         try:
             with bar:
                 report = engine.run(list(targets) or None, date_from, date_to)
-        except KeyError as exc:
+        except UnknownTargetError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--target") from None
     finally:
         store.close()

@@ -1,13 +1,17 @@
-"""The source plugin surface: where punches come from (a CSV folder now; the Minop cloud later).
+"""The source plugin surface: where punches come from (a CSV folder, the Minop cloud).
 
 A source returns what arrived since its own cursor. It does not deduplicate: the store keeps one
 copy of each punch (device, employee, instant), so reading the same thing twice is harmless.
+
+A source whose own system also computes attendance (the Minop cloud with `processing: cloud`) returns
+those processed days in `Fetched.days` and names the employees it covers in `covered_employees`: the
+engine saves its days as they are (`recomputed` kept) and does not compute those employees itself.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -32,11 +36,13 @@ class SourceContext:
 
 @dataclass
 class Fetched:
-    """Punches a source read (engine columns), rows it held back, and its new cursor."""
+    """Punches a source read (engine columns), rows it held back, its new cursor, and processed days
+    computed by the source's own system (None for a source of punches only)."""
 
     punches: pd.DataFrame  # employee_id, instant (UTC), device_id, direction
     quarantine: pd.DataFrame  # punchbridge.punchfile.QUARANTINE_COLUMNS
-    cursor: str | None  # saved only after the punches are stored
+    cursor: str | None  # saved only after the punches (and days) are stored
+    days: pd.DataFrame | None = None  # punchbridge.rules.frames.DAY_COLUMNS, for covered employees
 
 
 class Source(ABC):
@@ -47,6 +53,11 @@ class Source(ABC):
     def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
         self.name = name
         self.settings = settings
+
+    def covered_employees(self, context: SourceContext) -> Collection[str]:
+        """The employees whose processed days this source supplies in `Fetched.days`; the engine does not
+        compute their days with its own rules. Default: none (a source of punches only)."""
+        return frozenset()
 
     @abstractmethod
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:

@@ -2,9 +2,11 @@
 
 One run, in order:
 
-1. **Ingest** every configured source; the store keeps one copy of each punch.
+1. **Ingest** every configured source; the store keeps one copy of each punch. Processed days a source
+   computed itself (the Minop cloud with `processing: cloud`) are saved as they are.
 2. **Recompute** only what changed: the employee-days around new punches, and days of the range not
    computed before (a new night, a wider range). Rules or employee changes recompute the range.
+   Employees whose days a source supplies are left to that source.
 3. **Deliver** to each target: resume batches a crash left open; map the candidate days; compare
    with the ledger; record each batch in the store *before* sending it; push it with retries; save
    the per-record outcomes and the ledger in one transaction. A record the target refuses goes to
@@ -33,12 +35,13 @@ from .mapping_files import load_mapping
 from .registry import PluginRegistry, validate_plugin_settings
 from .rules import AttendanceInputs, compute_days
 from .rules.clock import NS_PER_DAY, local_wall_ns
+from .rules.frames import DAY_COLUMNS
 from .sources import SourceContext
 from .store import Store
 from .targets import Batch, CredentialsError, FatalTargetError, Outcome, Record, Target, TransientError
 from .yamlfile import YamlDocument
 
-__all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport"]
+__all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError"]
 
 RETRY_ATTEMPTS = 5
 RETRY_TIMEOUT_SECONDS = 300.0
@@ -60,6 +63,7 @@ class TargetReport:
     resumed_batches: int = 0
     batches: int = 0
     locations: list[str] = field(default_factory=list)
+    seen_locations: set[str] = field(default_factory=set, repr=False)  # `locations` as a set: O(1) membership
     error: str | None = None
     sample: pd.DataFrame | None = None
 
@@ -104,6 +108,10 @@ def _period_of(work_date: str) -> tuple[date, date]:
 
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class UnknownTargetError(KeyError):
+    """`--target` named a target the configuration does not have."""
 
 
 @dataclass
@@ -175,6 +183,9 @@ class SyncEngine:
         self.today = today or datetime.now(UTC).date()
         self._total = 0  # records to send to the current target (for progress)
         self._off_shift: list[pd.DataFrame] = []  # punches no shift window holds, from each computation
+        self._covered: set[str] = set()  # employees whose days a source supplies (not computed here)
+        self._source_days: list[pd.DataFrame] = []  # days sources supplied in this run: new or changed
+        self._fetched_days: list[pd.DataFrame] = []  # every day sources supplied in this run
         self.rules = config.rules
         inputs = inputs or SyncInputs.load(config, registry)
         self.employees = inputs.employees
@@ -208,7 +219,9 @@ class SyncEngine:
         ]
         unknown = sorted(set(targets or ()) - set(self.config.targets))
         if unknown:
-            raise KeyError(f"no target named {', '.join(unknown)}; configured: {', '.join(self.config.targets)}")
+            raise UnknownTargetError(
+                f"no target named {', '.join(unknown)}; configured: {', '.join(self.config.targets)}"
+            )
         run_id = None if self.dry_run else self.store.start_run("sync")
         self.registry.hook.run_started(kind="sync", targets=chosen)
         fresh = self._ingest(report, date_from, date_to)
@@ -237,7 +250,8 @@ class SyncEngine:
         dry, self.dry_run = self.dry_run, True
         try:
             fresh = self._ingest(report, first, last)
-            return self._compute(None, first, last, fresh)
+            computed = self._compute(None, first, last, fresh)
+            return pd.concat([computed, *self._fetched_days], ignore_index=True) if self._fetched_days else computed
         finally:
             self.dry_run = dry
 
@@ -273,6 +287,7 @@ class SyncEngine:
         """Read every source; store what is new. Returns the punches read (all of them on a dry run)."""
         context = SourceContext(self.employees, self.rules, date_from, date_to)
         read: list[pd.DataFrame] = []
+        self._covered, self._source_days, self._fetched_days = set(), [], []
         for name, settings in self.config.sources.items():
             source_class = self.registry.source_class(settings.plugin)
             validated = validate_plugin_settings(
@@ -283,6 +298,7 @@ class SyncEngine:
                 self.document.path.parent,
             )
             source = source_class(name, validated)
+            self._covered.update(str(employee) for employee in source.covered_employees(context))
             cursor_name = f"source:{name}"
             # Page by page: each page's punches are stored before its cursor is saved, so a run that
             # stops half-way resumes from the last stored page (a page read twice is stored once).
@@ -299,9 +315,21 @@ class SyncEngine:
                         report.duplicates += result.duplicates
                     else:
                         report.ingested += len(fetched.punches)
+                if fetched.days is not None and len(fetched.days):
+                    self._save_source_days(report, fetched.days)
                 if not self.dry_run and fetched.cursor is not None:
                     self.store.set_cursor(cursor_name, fetched.cursor)
         return pd.concat(read, ignore_index=True) if read else pd.DataFrame(columns=["employee_id", "instant"])
+
+    def _save_source_days(self, report: SyncReport, days: pd.DataFrame) -> None:
+        """Save (or, dry, compare) days a source computed itself, `recomputed` as the source said."""
+        days = days.reset_index(drop=True)
+        changes = self._classify(days)["change"].to_numpy()
+        report.days_computed += len(days)
+        report.days_new += int((changes == "new").sum())
+        report.days_changed += int((changes == "changed").sum())
+        self._fetched_days.append(days)
+        self._source_days.append(days[changes != "same"])
 
     # -- 2. recompute ------------------------------------------------------------------------------
 
@@ -310,6 +338,8 @@ class SyncEngine:
         state = _fingerprint(
             self.rules.version(), self.employees.to_json(), _frame_json(self.assignments), _frame_json(self.leaves)
         )
+        if self._covered:  # who is left to a source's own processing is part of what was computed
+            state = _fingerprint(state, sorted(self._covered))
         previous = json.loads(self.store.get_cursor(_COMPUTED_CURSOR) or "{}")
         same_state = previous.get("state") == state
         known_from = date.fromisoformat(previous["from"]) if same_state else None
@@ -334,6 +364,8 @@ class SyncEngine:
         changed: list[pd.DataFrame] = []
         for staff, first, last in pieces:
             days = self._compute(staff, first, last, fresh if self.dry_run else None)
+            if len(days) == 0:
+                continue
             report.days_computed += len(days)
             changes = self._classify(days)
             report.days_new += int((changes["change"] == "new").sum())
@@ -349,6 +381,7 @@ class SyncEngine:
                 _COMPUTED_CURSOR,
                 json.dumps({"state": state, "from": covered_from.isoformat(), "to": covered_to.isoformat()}),
             )
+        changed += [days for days in self._source_days if len(days)]
         return pd.concat(changed, ignore_index=True) if changed else pd.DataFrame()
 
     def _record_off_shift(self, last_id: int) -> int:
@@ -407,6 +440,11 @@ class SyncEngine:
         punches = self.store.punches_between(start_ns, end_ns, employees)
         if extra is not None and len(extra):
             punches = pd.concat([punches, extra[punches.columns.intersection(extra.columns)]], ignore_index=True)
+        if self._covered:  # a source supplies these employees' days
+            staff = staff[~staff["employee_id"].astype(str).isin(self._covered)]
+            punches = punches[~punches["employee_id"].astype(str).isin(self._covered)].reset_index(drop=True)
+            if len(staff) == 0:
+                return pd.DataFrame(columns=list(DAY_COLUMNS))
         inputs = AttendanceInputs(punches=punches, employees=staff.reset_index(drop=True))
         if self.assignments is not None:
             inputs.assignments = self.assignments
@@ -536,6 +574,10 @@ class SyncEngine:
                 pending.append(record)
                 if held_status[record.key] == "delivered":
                     resend_keys.add(record.key)
+        if "recomputed" in days.columns and days["recomputed"].astype(bool).any():
+            # A source's own processing said it re-ran its rules for these days: they go out flagged too.
+            by_source = set(_day_keys(days[days["recomputed"].astype(bool)]) + "|day")
+            resend_keys |= by_source & {record.key for record in pending}
         if resend_keys:
             # The target already holds an older version: send these with `recomputed` true, keeping the
             # canonical hash (computed with recomputed false) so the next run compares like with like.
@@ -564,7 +606,8 @@ class SyncEngine:
         for outcome in outcomes:
             if outcome.ok:
                 report.delivered += 1
-                if outcome.remote_id and outcome.remote_id not in report.locations:
+                if outcome.remote_id and outcome.remote_id not in report.seen_locations:
+                    report.seen_locations.add(outcome.remote_id)
                     report.locations.append(outcome.remote_id)
             else:
                 report.rejected += 1
