@@ -1,0 +1,260 @@
+"""What the `sap_successfactors` target sends: ExternalTimeData or clock events, keyed so a resend is harmless."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from sap_builders import INTERVALS, batch_of, day_record, intervals_record
+
+from punchbridge.plugins.sap_successfactors import SuccessFactorsTarget, external_code
+from punchbridge.targets import Employee
+from punchbridge.testing.sap import ManualClock, SapEmulator
+
+DAY = "2025-10-06"
+
+
+def test_a_day_becomes_one_external_time_data_record_in_site_time(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    record = day_record("T-1", DAY, "09:02", "18:15", hours=8.75, cost_centre="CC-9")
+    (outcome,) = target.push(batch_of([record], ("employee", "check_in", "check_out", "hours", "cost_centre")))
+    assert outcome.ok and outcome.remote_id == "PB-T-1-20251006-day"
+    assert emulator.time_data()["PB-T-1-20251006-day"] == {
+        "externalCode": "PB-T-1-20251006-day",
+        "userId": "T-1",
+        "startDate": "/Date(1759708800000)/",
+        "endDate": "/Date(1759708800000)/",
+        "startTime": "PT09H02M00S",
+        "endTime": "PT18H15M00S",
+        "hours": "8.75",
+        "timeType": "ATTENDANCE",
+        "costCenter": "CC-9",
+    }
+
+
+def test_a_night_shift_ends_on_the_next_date(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
+    record = day_record("T-1", DAY, "22:00", "", hours=8)
+    record.fields["check_out"] = "2025-10-07T06:00:00+05:30"  # type: ignore[index]
+    assert target.push(batch_of([record]))[0].ok
+    (held,) = emulator.time_data().values()
+    assert held["startDate"] == "/Date(1759708800000)/"  # 6 October
+    assert (held["endDate"], held["endTime"]) == ("/Date(1759795200000)/", "PT06H00M00S")  # 7 October, 06:00
+
+
+def test_a_resent_batch_writes_nothing_new_and_a_changed_day_is_updated_in_place(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    batch = batch_of([day_record("T-1", DAY), day_record("T-2", DAY)])
+    target.push(batch)
+    target.push(batch)
+    assert emulator.deliveries == 2 and len(emulator.time_data()) == 2
+    target.push(batch_of([day_record("T-1", DAY, "07:30")], batch_id=2))
+    assert emulator.deliveries == 3 and len(emulator.time_data()) == 2
+    assert emulator.time_data()["PB-T-1-20251006-day"]["startTime"] == "PT07H30M00S"
+
+
+def test_records_go_in_calls_of_records_per_call(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    emulator.seed_employees([Employee(f"U{n:03d}", f"P {n}") for n in range(250)])
+    records = [day_record(f"U{n:03d}", DAY) for n in range(250)]
+    outcomes = make_target(records_per_call=100).push(batch_of(records))
+    assert all(o.ok for o in outcomes)
+    assert emulator.calls["upsert"] == 3
+
+
+def test_a_refused_record_is_a_dead_letter_with_successfactors_words_and_the_rest_lands(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    emulator.refuse_user("T-2", "Time sheet is approved and locked")
+    outcomes = target.push(batch_of([day_record("T-1", DAY), day_record("T-2", DAY), day_record("T-9", DAY)]))
+    assert [o.ok for o in outcomes] == [True, False, False]
+    assert "Time sheet is approved and locked" in (outcomes[1].message or "")
+    assert "PB-T-2-20251006-day" in (outcomes[1].message or "")
+    assert "'T-9' is not a known user" in (outcomes[2].message or "")
+    assert set(emulator.time_data()) == {"PB-T-1-20251006-day"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"employee": ""}, "column `employee` is empty"),
+        ({"check_in": "09:00"}, "is not a local ISO-8601 time with offset"),
+        ({"check_in": "2025-10-06T09:00:00"}, "is not a local ISO-8601 time with offset"),
+        ({"check_out": "2025-10-06T08:00:00+05:30"}, "is before check_in"),
+        ({"hours": "lots"}, "is not a number of hours"),
+        ({"hours": 49}, "not between 0 and 48"),
+        ({"employee": "U" * 101}, "longer than 100 characters"),
+    ],
+)
+def test_a_record_that_cannot_be_sent_is_refused_before_sending(
+    target: SuccessFactorsTarget, emulator: SapEmulator, fields: dict, message: str
+) -> None:
+    bad = day_record("T-1", DAY)
+    bad.fields.update(fields)  # type: ignore[attr-defined]
+    outcomes = target.push(batch_of([bad, day_record("T-2", DAY)]))
+    assert not outcomes[0].ok and message in (outcomes[0].message or "")
+    assert outcomes[1].ok
+
+
+def test_an_absent_day_without_hours_is_refused_and_with_hours_is_sent_as_zero(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    absent = day_record("T-1", DAY, "", "", hours=None)
+    (no_hours,) = make_target().push(batch_of([absent], ("employee", "check_in", "check_out")))
+    assert not no_hours.ok and "no check-in and check-out" in (no_hours.message or "")
+    assert make_target().push(batch_of([absent]))[0].ok
+    assert emulator.time_data()["PB-T-1-20251006-day"]["hours"] == "0.00"
+
+
+def test_two_terminal_ids_of_one_user_on_one_day_send_once_or_refuse_when_they_differ(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    first = day_record("T-1", DAY)
+    same = day_record("T-1", DAY)
+    same = type(same)("OTHER|2025-10-06|day", same.fields, same.content_hash)
+    differs = type(same)("THIRD|2025-10-06|day", {**first.fields, "check_in": f"{DAY}T08:00:00+05:30"}, "h")
+    outcomes = target.push(batch_of([first, same, differs]))
+    assert [o.ok for o in outcomes] == [True, True, False]
+    assert "two terminal ids mapped to one userId" in (outcomes[2].message or "")
+    assert emulator.records_received == 1
+
+
+def test_a_long_or_odd_user_id_still_gets_a_key_of_at_most_128_safe_characters(emulator: SapEmulator) -> None:
+    odd = external_code("o'brien/ä" * 20, date(2025, 10, 6), "day")
+    assert len(odd) <= 128 and odd.isascii() and "'" not in odd and "/" not in odd
+    assert odd == external_code("o'brien/ä" * 20, date(2025, 10, 6), "day"), "deterministic"
+    assert external_code("T-1", date(2025, 10, 6), "day") == "PB-T-1-20251006-day"
+
+
+def test_time_type_and_cost_centre_come_from_the_mapping_when_it_has_them(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    record = day_record("T-1", DAY, time_type="OVERTIME")
+    make_target().push(batch_of([record], ("employee", "check_in", "check_out", "hours", "time_type")))
+    assert emulator.time_data()["PB-T-1-20251006-day"]["timeType"] == "OVERTIME"
+
+
+# -- clock events -------------------------------------------------------------------------------------
+
+
+def test_every_interval_becomes_clock_in_break_and_clock_out_events(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    (outcome,) = target.push(batch_of([intervals_record("T-1", DAY, "09:00/13:00;13:30/18:00")], INTERVALS))
+    assert outcome.ok
+    (day,) = emulator.event_days().values()
+    assert [(moment.strftime("%H:%M"), kind) for moment, kind in day] == [
+        ("09:00", "CLOCK_IN"), ("13:00", "BREAK_START"), ("13:30", "BREAK_END"), ("18:00", "CLOCK_OUT")
+    ]  # fmt: skip
+    assert sorted(emulator.events()) == [
+        "PB-T-1-20251006-day-BE1", "PB-T-1-20251006-day-BS1", "PB-T-1-20251006-day-IN1", "PB-T-1-20251006-day-OUT1"
+    ]  # fmt: skip
+
+
+def test_an_open_interval_sends_no_clock_out_yet(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
+    target.push(batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS))
+    assert [kind for _, kind in next(iter(emulator.event_days().values()))] == ["CLOCK_IN"]
+
+
+def test_events_keep_to_200_per_user_per_call_and_1000_per_call(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    emulator.seed_employees([Employee(f"U{n}", f"P {n}") for n in range(6)])
+    first = date(2025, 1, 1)
+    records = [
+        intervals_record(f"U{n}", (first + timedelta(days=d)).isoformat(), "09:00/13:00;14:00/18:00")
+        for n in range(6)
+        for d in range(150)
+    ]  # 6 users x 150 days x 4 events = 3,600 events, 600 per user
+    outcomes = make_target().push(batch_of(records[:900], INTERVALS))
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes if not o.ok][:3]
+    assert len(emulator.events()) == 3600
+    assert emulator.calls["upsert"] == 4, "3,600 events fit in 4 calls of at most 1,000, 200 a user"
+
+
+def test_a_changed_day_moves_its_events_and_a_resend_adds_none(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
+    target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
+    assert emulator.deliveries == 1
+    target.push(batch_of([intervals_record("T-1", DAY, "07:30/18:00")], INTERVALS, batch_id=2))
+    assert emulator.deliveries == 2 and len(emulator.events()) == 2
+    (day,) = emulator.event_days().values()
+    assert [m.strftime("%H:%M") for m, _ in day] == ["07:30", "18:00"]
+
+
+def test_first_in_last_out_can_go_as_events(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    make_target(send="time_events").push(batch_of([day_record("T-1", DAY)]))
+    assert len(emulator.events()) == 2 and emulator.time_data() == {}
+
+
+def test_the_terminal_id_goes_with_each_event_when_configured(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    make_target(time_events={"terminal_id": "GATE-1"}).push(
+        batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS)
+    )
+    assert [row["terminalId"] for row in emulator.events().values()] == ["GATE-1"]
+
+
+# -- the mapping ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("columns", "settings", "problem"),
+    [
+        (["check_in", "check_out", "hours"], {}, "no column `employee`"),
+        (["employee", "check_in"], {"time_type": "A"}, "no columns `check_in` and `check_out` and no `hours`"),
+        (["employee", "hours"], {}, "no `time_type` setting"),
+        (["employee", "intervals"], {"send": "external_time_data", "time_type": "A"}, "ExternalTimeData takes one"),
+        (["employee", "check_in"], {"send": "time_events"}, "no column `intervals`"),
+    ],
+)
+def test_a_mapping_that_does_not_fit_is_reported_before_sending(
+    columns: list[str], settings: dict, problem: str
+) -> None:
+    problems = SuccessFactorsTarget.check_columns(columns, settings)
+    assert any(problem in text for text in problems), problems
+
+
+def test_fitting_mappings_have_no_problems() -> None:
+    assert SuccessFactorsTarget.check_columns(["employee", "check_in", "check_out"], {"time_type": "A"}) == []
+    assert SuccessFactorsTarget.check_columns(["employee", "hours", "time_type"], {}) == []
+    assert SuccessFactorsTarget.check_columns(["employee", "intervals"], {}) == []
+
+
+def test_the_token_is_cached_for_the_process_and_renewed_before_it_expires(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator, clock: ManualClock
+) -> None:
+    for number in range(3):
+        run = make_target()
+        run.push(batch_of([day_record("T-1", f"2025-10-{number + 6:02d}")], batch_id=number))
+        run.close()
+    assert len(emulator.tokens_issued()) == 1
+    clock.advance(86_400 - 30)
+    assert make_target().push(batch_of([day_record("T-2", DAY)]))[0].ok
+    assert len(emulator.tokens_issued()) == 2
+    assert emulator.calls["upsert"] == 4, "no call was wasted on a token about to expire"
+
+
+def test_an_expired_token_is_renewed_once_and_the_write_goes_through(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    target.push(batch_of([day_record("T-1", DAY)]))
+    emulator.expire_tokens()
+    assert target.push(batch_of([day_record("T-2", DAY)], batch_id=2))[0].ok
+    assert len(emulator.tokens_issued()) == 2
+
+
+def test_an_ended_session_gets_a_new_csrf_token_once(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
+    target.push(batch_of([day_record("T-1", DAY)]))
+    emulator.end_sessions()
+    assert target.push(batch_of([day_record("T-2", DAY)], batch_id=2))[0].ok
+    assert emulator.calls["csrf"] == 2
+    assert emulator.calls["upsert"] == 3, "the refused write, then the same write again"
