@@ -19,6 +19,8 @@ MODULES = [
     "punchbridge.testing.http",
     "punchbridge.testing.zoho",
     "punchbridge.testing.odoo",
+    "punchbridge.testing.sap",
+    "punchbridge.testing.minop",
     "punchbridge.plugin_template",
     "punchbridge.targets",
     "punchbridge.sources",
