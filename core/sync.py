@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import stamina
 
@@ -110,6 +111,29 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _with_received_leaves(
+    from_file: pd.DataFrame | None, received: pd.DataFrame, employees: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The leaves file plus leaves approved in the cloud (`leave.approved` webhooks, kept in the store).
+
+    The file wins: a received leave for an employee and date the file already covers is left out, so
+    an operator's correction in the file is never overridden. Received leaves of employees not in the
+    employees file are left out too (they have no days to apply to).
+    """
+    if received is None or len(received) == 0:
+        return from_file
+    known = set(employees["employee_id"].astype(str))
+    received = received[received["employee_id"].astype(str).isin(known)]
+    if from_file is not None and len(from_file):
+        covered = set(zip(from_file["employee_id"].astype(str), from_file["date"].astype(str), strict=True))
+        keys = zip(received["employee_id"].astype(str), received["date"].astype(str), strict=True)
+        received = received.loc[np.fromiter((key not in covered for key in keys), dtype=bool, count=len(received))]
+        combined = pd.concat([from_file, received[list(from_file.columns)]], ignore_index=True)
+    else:
+        combined = received.reset_index(drop=True)
+    return combined if len(combined) else from_file
+
+
 class UnknownTargetError(KeyError):
     """`--target` named a target the configuration does not have."""
 
@@ -190,7 +214,7 @@ class SyncEngine:
         inputs = inputs or SyncInputs.load(config, registry)
         self.employees = inputs.employees
         self.assignments = inputs.assignments
-        self.leaves = inputs.leaves
+        self.leaves = _with_received_leaves(inputs.leaves, store.leaves(), self.employees)
         self.mappings = inputs.mappings
 
     # -- range -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ MODULES = [
     "punchbridge.testing.odoo",
     "punchbridge.testing.sap",
     "punchbridge.testing.minop",
+    "punchbridge.receiver",
     "punchbridge.plugin_template",
     "punchbridge.targets",
     "punchbridge.sources",

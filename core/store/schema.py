@@ -17,6 +17,10 @@ Choices beyond docs/store.md:
   comes back byte for byte.
 - `batches.status` also takes `dropped` (see `Store.drop_batch`): a dropped batch keeps its row so its
   sequence number is never given out again.
+- The receiver's tables (migration 0003): `webhook_events` remembers the ids of webhook events already
+  applied (replay protection; purged after the replay window), `leaves` and `period_locks` hold what
+  `leave.approved` and `payroll.cutoff.locked` events said, and `cloud_events` keeps the payloads of
+  events kept for later use (`attendance.processed`, and types this version does not know).
 """
 
 from __future__ import annotations
@@ -39,23 +43,29 @@ from sqlalchemy.types import TypeEngine
 
 __all__ = [
     "BATCH_STATUSES",
+    "LEAVE_KINDS",
     "LEDGER_STATUSES",
     "RUN_STATUSES",
     "audit",
     "batches",
+    "cloud_events",
     "cursors",
     "dead_letters",
+    "leaves",
     "ledger",
     "metadata",
+    "period_locks",
     "processed_days",
     "punches",
     "quarantine",
     "runs",
+    "webhook_events",
 ]
 
 LEDGER_STATUSES = ("delivered", "rejected")
 BATCH_STATUSES = ("open", "done", "dropped")
 RUN_STATUSES = ("running", "ok", "failed", "partial")
+LEAVE_KINDS = ("full", "first_half", "second_half")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -238,4 +248,53 @@ audit = Table(
     Column("at_ns", BigInteger, nullable=False),
     Column("event", Text, nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+# -- the receiver (migration 0003) ------------------------------------------------------------------
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", _key(), primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("scheme", Text, nullable=False),  # which header set signed it: minop or standard
+    Column("received_at_ns", BigInteger, nullable=False),
+    Index(None, "received_at_ns"),
+)
+
+leaves = Table(
+    "leaves",
+    metadata,
+    Column("employee_id", _key(), primary_key=True),
+    Column("date", _key(), primary_key=True),  # YYYY-MM-DD
+    Column("kind", _key(), primary_key=True),
+    Column("paid", Boolean, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("received_at_ns", BigInteger, nullable=False),
+    _one_of("kind", LEAVE_KINDS, "kind"),
+)
+
+period_locks = Table(
+    "period_locks",
+    metadata,
+    Column("site", _key(), primary_key=True),  # `*`: every site
+    Column("period", _key(), primary_key=True),
+    Column("locked_at", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("received_at_ns", BigInteger, nullable=False),
+)
+
+cloud_events = Table(
+    "cloud_events",
+    metadata,
+    Column("id", _id(), primary_key=True, autoincrement=True),
+    Column("event_id", _key(), nullable=False),
+    Column("event_type", _key(), nullable=False),
+    Column("created_at", Text, nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("received_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("event_id"),
+    Index(None, "event_type"),
 )

@@ -24,6 +24,7 @@ from ..targets import Batch, Outcome, Record
 from . import days as _days
 from . import delivery as _delivery
 from . import punches as _punches
+from . import receiver as _receiver
 from .database import (
     DATABASE_ERRORS,
     OPEN_ERRORS,
@@ -38,6 +39,7 @@ from .database import (
 )
 from .days import text_values
 from .punches import IngestResult
+from .receiver import ReceiverWrite
 from .schema import RUN_STATUSES, audit, cursors, quarantine, runs
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
@@ -295,6 +297,61 @@ class Store:
         """Remove dead letters by id; returns how many there were."""
         with self._transaction(write=True) as connection:
             return _delivery.drop_dead_letters(connection, ids)
+
+    # -- the receiver ---------------------------------------------------------------------------
+
+    def receive(self, writes: Sequence[ReceiverWrite], received_at_ns: int | None = None) -> list[str]:
+        """Apply what the receiver took in, in ONE transaction, and return one outcome per write.
+
+        The receiver groups the requests that arrive together into one call (group commit) and
+        answers each only after this returns: one durable commit covers them all. Outcomes: a punch is
+        `stored` or `duplicate`; a quarantined push `quarantined` or `already_quarantined`; a webhook
+        event `processed` or `replayed` (its id is known: it has no effect). ValueError (nothing
+        written) for a malformed write. `received_at_ns` is the time recorded with them (default now):
+        the receiver passes its own clock, the one its replay window is measured with. See
+        `punchbridge.store.receiver`.
+        """
+        _receiver.check_writes(writes)
+        if not writes:
+            return []
+        now = time.time_ns() if received_at_ns is None else int(received_at_ns)
+        with self._transaction(write=True) as connection:
+            return _receiver.apply_writes(connection, writes, now)
+
+    def leaves(self) -> pd.DataFrame:
+        """Approved leaves received from the cloud, as the rules engine takes them: employee_id,
+        date (datetime.date), kind (full, first_half, second_half), paid (bool); ordered by
+        employee_id, date, kind."""
+        with self._transaction(write=False) as connection:
+            return _receiver.list_leaves(connection)
+
+    def period_locks(self) -> pd.DataFrame:
+        """Payroll periods locked in the cloud: site (`*` for every site), period, locked_at (as
+        sent), event_id, source, received_at_ns; ordered by site and period."""
+        with self._transaction(write=False) as connection:
+            return _receiver.list_period_locks(connection)
+
+    def cloud_events(self, event_type: str | None = None) -> pd.DataFrame:
+        """Webhook payloads kept for later use (of `event_type`, or all): event_id, event_type,
+        created_at, payload (decoded), received_at_ns; in the order they arrived."""
+        with self._transaction(write=False) as connection:
+            return _receiver.list_cloud_events(connection, event_type)
+
+    def webhook_event_seen(self, event_id: str) -> bool:
+        """True when a webhook event with this id was applied (and not yet purged)."""
+        with self._transaction(write=False) as connection:
+            return _receiver.webhook_event_seen(connection, event_id)
+
+    def purge_webhook_events(self, older_than_ns: int) -> int:
+        """Forget the ids of webhook events received before `older_than_ns` (ns since the epoch);
+        returns how many. The receiver keeps them for its replay window first."""
+        with self._transaction(write=True) as connection:
+            return _receiver.purge_webhook_events(connection, older_than_ns)
+
+    def ping(self) -> None:
+        """Read the schema version: StoreError when the database cannot be read (for health checks)."""
+        with self._transaction(write=False) as connection:
+            connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
 
     # -- runs and audit -------------------------------------------------------------------------
 

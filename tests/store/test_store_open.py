@@ -21,7 +21,21 @@ from punchbridge.store import Store
 from punchbridge.store.database import HEAD_REVISION, MIGRATIONS
 from punchbridge.store.schema import metadata
 
-TABLES = {"punches", "quarantine", "processed_days", "ledger", "batches", "dead_letters", "cursors", "runs", "audit"}
+TABLES = {
+    "punches",
+    "quarantine",
+    "processed_days",
+    "ledger",
+    "batches",
+    "dead_letters",
+    "cursors",
+    "runs",
+    "audit",
+    "webhook_events",
+    "leaves",
+    "period_locks",
+    "cloud_events",
+}
 
 
 def test_opening_migrates_a_new_database_to_the_newest_schema(store: Store) -> None:

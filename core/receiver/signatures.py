@@ -1,0 +1,243 @@
+"""Webhook signatures: the Minop header set and the Standard Webhooks header set, several secrets at once.
+
+Minop (spec section 4): `X-Minop-Timestamp: <unix seconds>` and `X-Minop-Signature: v1=<hex>`, the hex
+HMAC-SHA256 of `"{timestamp}.{raw body}"`, keyed with the secret's UTF-8 bytes as written; several
+`v1=` values separated by commas while the sender rotates keys.
+
+Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` (several
+separated by spaces), the HMAC-SHA256 of `"{id}.{timestamp}.{raw body}"`, keyed with the base64-decoded
+secret after its `whsec_` prefix (as the Standard Webhooks libraries do).
+
+A delivery verifies when any of its signatures matches any configured secret (`receiver.webhook_secrets`:
+old and new side by side during a rotation) and its timestamp is within the tolerance of now, either
+way. Every failure is a 401 naming the header and what is wrong with it (missing, malformed, stale,
+matching no secret): these headers are the delivery's credentials, and a sender told 401 knows to look
+at its signing, not at its event.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .fields import header_identifier
+from .rejection import Rejected
+
+__all__ = ["Delivery", "WebhookKeys", "verify_delivery"]
+
+#: More signatures than this in one header is not a rotation but an attempt to make the server work.
+MAX_SIGNATURES = 8
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+
+Scheme = Literal["minop", "standard"]
+
+
+@dataclass(frozen=True)
+class WebhookKeys:
+    """The HMAC keys of each header set, from the configured secrets."""
+
+    minop: tuple[bytes, ...]
+    standard: tuple[bytes, ...]
+
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str]) -> tuple[WebhookKeys, list[str]]:
+        """The keys, and warnings about secrets that cannot serve Standard Webhooks (never the secret)."""
+        minop: list[bytes] = []
+        standard: list[bytes] = []
+        warnings: list[str] = []
+        for index, secret in enumerate(secrets):
+            if not secret:
+                warnings.append(f"receiver.webhook_secrets[{index}] is empty: ignored")
+                continue
+            minop.append(secret.encode("utf-8"))
+            encoded = secret.removeprefix("whsec_").rstrip("=")
+            try:  # padded or not, as the Standard Webhooks libraries accept both
+                standard.append(base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True))
+            except (binascii.Error, ValueError):
+                warnings.append(
+                    f"receiver.webhook_secrets[{index}] is not base64 (after any whsec_ prefix): it verifies "
+                    "X-Minop-Signature deliveries only, not Standard Webhooks ones"
+                )
+        return cls(tuple(minop), tuple(standard)), warnings
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery whose signature verified: which header set, its timestamp, and its id if the set has one."""
+
+    scheme: Scheme
+    timestamp: int
+    message_id: str | None
+
+
+HeaderValues = Callable[[str], list[str]]
+
+
+def _one(values: HeaderValues, name: str) -> str | None:
+    found = values(name)
+    if len(found) > 1:
+        raise Rejected(401, "malformed_signature", "is given more than once", field=name, reason="malformed_signature")
+    return found[0] if found else None
+
+
+def _required(values: HeaderValues, name: str) -> str:
+    value = _one(values, name)
+    if value is None:
+        raise Rejected(401, "malformed_signature", "is missing", field=name, reason="malformed_signature")
+    return value
+
+
+def _timestamp(text: str, name: str, now: float, tolerance: int) -> int:
+    text = text.strip()
+    if not _UNIX_SECONDS.fullmatch(text):
+        raise Rejected(
+            401, "malformed_signature", "must be a unix time in whole seconds", field=name, reason="malformed_signature"
+        )
+    stamp = int(text)
+    drift = now - stamp
+    if drift > tolerance:
+        raise Rejected(
+            401,
+            "stale_timestamp",
+            f"is {int(drift)} s old, more than the tolerance of {tolerance} s (replayed or delayed delivery)",
+            field=name,
+            reason="timestamp_outside_tolerance",
+        )
+    if -drift > tolerance:
+        raise Rejected(
+            401,
+            "stale_timestamp",
+            f"is {int(-drift)} s in the future, more than the tolerance of {tolerance} s (sender's clock?)",
+            field=name,
+            reason="timestamp_outside_tolerance",
+        )
+    return stamp
+
+
+def _matches(expected: list[bytes], presented: list[bytes]) -> bool:
+    found = False
+    for candidate in presented:
+        for wanted in expected:
+            found |= hmac.compare_digest(candidate, wanted)  # every pair compared: no early exit
+    return found
+
+
+def _no_match(name: str) -> Rejected:
+    return Rejected(401, "bad_signature", "matches none of the configured secrets", field=name, reason="bad_signature")
+
+
+def _no_keys() -> Rejected:
+    return Rejected(
+        401, "bad_signature", "no webhook secret is configured here (receiver.webhook_secrets)", reason="no_secret"
+    )
+
+
+def _verify_minop(values: HeaderValues, body: bytes, keys: WebhookKeys, now: float, tolerance: int) -> Delivery:
+    header = _required(values, "X-Minop-Signature")
+    stamp_text = _required(values, "X-Minop-Timestamp")
+    presented: list[bytes] = []
+    items = [item.strip() for item in header.split(",") if item.strip()]
+    if len(items) > MAX_SIGNATURES:
+        raise Rejected(
+            401, "malformed_signature", f"has more than {MAX_SIGNATURES} signatures", field="X-Minop-Signature",
+            reason="malformed_signature",
+        )  # fmt: skip
+    for item in items:
+        version, equals, value = item.partition("=")
+        if not equals:
+            raise Rejected(
+                401, "malformed_signature", "must be v1=<hex>, comma-separated", field="X-Minop-Signature",
+                reason="malformed_signature",
+            )  # fmt: skip
+        if version.strip() != "v1":
+            continue  # a scheme version this receiver does not know: another value may still be v1
+        if not _HEX64.fullmatch(value.strip()):
+            raise Rejected(
+                401, "malformed_signature", "a v1= value must be 64 hex digits (HMAC-SHA256)",
+                field="X-Minop-Signature", reason="malformed_signature",
+            )  # fmt: skip
+        presented.append(value.strip().lower().encode("ascii"))
+    if not presented:
+        raise Rejected(
+            401, "malformed_signature", "has no v1= signature", field="X-Minop-Signature", reason="malformed_signature"
+        )
+    stamp = _timestamp(stamp_text, "X-Minop-Timestamp", now, tolerance)
+    if not keys.minop:
+        raise _no_keys()
+    signed = stamp_text.strip().encode("ascii") + b"." + body
+    expected = [hmac.new(key, signed, hashlib.sha256).hexdigest().encode("ascii") for key in keys.minop]
+    if not _matches(expected, presented):
+        raise _no_match("X-Minop-Signature")
+    return Delivery(scheme="minop", timestamp=stamp, message_id=None)
+
+
+def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: float, tolerance: int) -> Delivery:
+    try:
+        message_id = header_identifier(_required(values, "webhook-id"), "webhook-id")
+    except Rejected as exc:
+        raise Rejected(
+            401, "malformed_signature", exc.message, field="webhook-id", reason="malformed_signature"
+        ) from None
+    stamp_text = _required(values, "webhook-timestamp")
+    header = _required(values, "webhook-signature")
+    presented: list[bytes] = []
+    items = header.split()
+    if len(items) > MAX_SIGNATURES:
+        raise Rejected(
+            401, "malformed_signature", f"has more than {MAX_SIGNATURES} signatures", field="webhook-signature",
+            reason="malformed_signature",
+        )  # fmt: skip
+    for item in items:
+        version, comma, value = item.partition(",")
+        if not comma:
+            raise Rejected(
+                401, "malformed_signature", "must be v1,<base64>, space-separated", field="webhook-signature",
+                reason="malformed_signature",
+            )  # fmt: skip
+        if version != "v1":
+            continue  # e.g. v1a (asymmetric): not verified here
+        try:
+            digest = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            digest = b""
+        if len(digest) != hashlib.sha256().digest_size:
+            raise Rejected(
+                401, "malformed_signature", "a v1, value must be the base64 of 32 bytes (HMAC-SHA256)",
+                field="webhook-signature", reason="malformed_signature",
+            )  # fmt: skip
+        presented.append(digest)
+    if not presented:
+        raise Rejected(
+            401, "malformed_signature", "has no v1, signature", field="webhook-signature", reason="malformed_signature"
+        )
+    stamp = _timestamp(stamp_text, "webhook-timestamp", now, tolerance)
+    if not keys.standard:
+        raise _no_keys()
+    signed = message_id.encode("ascii") + b"." + stamp_text.strip().encode("ascii") + b"." + body
+    expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys.standard]
+    if not _matches(expected, presented):
+        raise _no_match("webhook-signature")
+    return Delivery(scheme="standard", timestamp=stamp, message_id=message_id)
+
+
+def verify_delivery(values: HeaderValues, body: bytes, keys: WebhookKeys, now: float, tolerance: int) -> Delivery:
+    """Verify a delivery by whichever header set it carries (Standard Webhooks first, when both)."""
+    if values("webhook-signature") or values("webhook-id") or values("webhook-timestamp"):
+        return _verify_standard(values, body, keys, now, tolerance)
+    if values("X-Minop-Signature") or values("X-Minop-Timestamp"):
+        return _verify_minop(values, body, keys, now, tolerance)
+    raise Rejected(
+        401,
+        "unsigned",
+        "the delivery is not signed: send X-Minop-Signature and X-Minop-Timestamp, or the Standard Webhooks "
+        "headers webhook-id, webhook-timestamp and webhook-signature",
+        field="X-Minop-Signature",
+        reason="unsigned",
+    )
