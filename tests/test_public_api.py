@@ -20,6 +20,8 @@ MODULES = [
     "punchbridge.testing.zoho",
     "punchbridge.testing.odoo",
     "punchbridge.testing.sap",
+    "punchbridge.testing.salesforce",
+    "punchbridge.testing.erpnext",
     "punchbridge.testing.minop",
     "punchbridge.receiver",
     "punchbridge.plugin_template",

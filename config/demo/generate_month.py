@@ -81,8 +81,12 @@ def _punches(rng: random.Random, staff: list[dict[str, str]]) -> list[dict[str, 
                     }
                 )
         day += timedelta(days=1)
-    rows.append({"employee_id": "E9999", "timestamp": "2025-10-06T09:01:00+05:30", "device_id": "BLR-GATE-1", "direction": ""})
-    rows.append({"employee_id": "E0007", "timestamp": "2025-10-08T03:12:00+05:30", "device_id": "BLR-GATE-1", "direction": ""})
+    rows.append(
+        {"employee_id": "E9999", "timestamp": "2025-10-06T09:01:00+05:30", "device_id": "BLR-GATE-1", "direction": ""}
+    )
+    rows.append(
+        {"employee_id": "E0007", "timestamp": "2025-10-08T03:12:00+05:30", "device_id": "BLR-GATE-1", "direction": ""}
+    )
     rng.shuffle(rows)
     return rows
 
@@ -110,7 +114,11 @@ def main() -> None:
         {"employee_id": "E0150", "date": "2025-10-10", "kind": "full", "paid": "false"},
     ]
     _write(HERE / "leaves.csv", leaves, ["employee_id", "date", "kind", "paid"])
-    ids = [{"employee_id": p["employee_id"], "target_id": f"P-{10000 + i}"} for i, p in enumerate(staff, start=1) if i != 200]
+    ids = [
+        {"employee_id": p["employee_id"], "target_id": f"P-{10000 + i}"}
+        for i, p in enumerate(staff, start=1)
+        if i != 200
+    ]
     _write(HERE / "ids.csv", ids, ["employee_id", "target_id"])
     centres = [
         {"key": "ops", "cost_centre": "CC-OPS", "from": "", "to": ""},
