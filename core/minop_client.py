@@ -28,14 +28,11 @@ Secrets (API key, client secret, tokens) are sent in headers and never appear in
 from __future__ import annotations
 
 import base64
-import email.utils
 import json
-import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -44,6 +41,7 @@ from pydantic import SecretStr
 
 from ._version import __version__
 from .errors import PunchbridgeError
+from .targets import retry_after_seconds as _retry_after_seconds
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -370,22 +368,7 @@ class MinopHttp:
 def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta seconds or an HTTP date), capped; None if absent
     or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+    return _retry_after_seconds(value, MAX_RETRY_AFTER_SECONDS)
 
 
 def _origin(url: str) -> str:

@@ -21,16 +21,19 @@ target holds for a period, for reconciliation). `check_columns` lets `punchbridg
 
 from __future__ import annotations
 
+import email.utils
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 __all__ = [
     "CAPABILITIES",
+    "MAX_RETRY_AFTER_SECONDS",
     "Batch",
     "CredentialsError",
     "Employee",
@@ -42,6 +45,7 @@ __all__ = [
     "Target",
     "TargetError",
     "TransientError",
+    "retry_after_seconds",
 ]
 
 
@@ -118,6 +122,34 @@ class HeldRecord:
 
 #: What a target can do (see the module docstring and `../docs/plugins.md`).
 CAPABILITIES = frozenset({"push_attendance", "push_punches", "pull_employees", "read_back"})
+
+
+#: The longest wait a Retry-After may ask for before a retry (the engine's own retry budget is 300 s).
+MAX_RETRY_AFTER_SECONDS = 300.0
+
+
+def retry_after_seconds(value: str | None, cap: float = MAX_RETRY_AFTER_SECONDS) -> float | None:
+    """Seconds to wait from a `Retry-After` header value (delta seconds or an HTTP date), within 0..`cap`.
+
+    None when the header is absent or unreadable (including `inf` and `nan`), so a target can raise
+    `RateLimited(retry_after=retry_after_seconds(response.headers.get("retry-after")))` as it is.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), cap)
 
 
 class TargetError(Exception):

@@ -22,19 +22,16 @@ reach a message or the log.
 
 from __future__ import annotations
 
-import email.utils
 import html
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError
+from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError, retry_after_seconds
 
 #: The longest Retry-After honoured (seconds).
 MAX_RETRY_AFTER = 300.0
@@ -92,18 +89,8 @@ def frappe_error(response: httpx.Response) -> tuple[str, str]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = (when - datetime.now(when.tzinfo or UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else None
+    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
+    return retry_after_seconds(response.headers.get("retry-after"), MAX_RETRY_AFTER)
 
 
 class FrappeClient:

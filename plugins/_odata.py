@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError
+from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError, retry_after_seconds
 
 __all__ = [
     "CsrfRefused",
@@ -165,12 +165,8 @@ def _kind(response: httpx.Response) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (a number), if any."""
-    text = response.headers.get("retry-after")
-    try:
-        return max(float(text), 0.0) if text is not None else None
-    except ValueError:
-        return None
+    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
+    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def reply_error(api: str, response: httpx.Response, where: str) -> Exception | None:

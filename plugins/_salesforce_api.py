@@ -19,8 +19,6 @@ that would pass the allowance is not started.
 
 from __future__ import annotations
 
-import email.utils
-import math
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -29,7 +27,7 @@ from typing import Any
 import httpx
 
 from punchbridge.plugins._salesforce_auth import SalesforceReplyError, Session, TokenSource, clip
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError
+from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TransientError, retry_after_seconds
 
 #: The longest Retry-After honoured (seconds); longer ones are cut to this.
 MAX_RETRY_AFTER = 300.0
@@ -191,17 +189,5 @@ def _first_error(response: httpx.Response) -> tuple[str, str]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = (when - datetime.now(when.tzinfo or UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
+    return retry_after_seconds(response.headers.get("retry-after"), MAX_RETRY_AFTER)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +9,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from punchbridge.plugins._base_url import checked_url
 
 __all__ = ["EXTERNAL_TIME_DATA", "EventTypes", "SuccessFactorsSettings", "TimeEventApi", "mode_of"]
 
@@ -29,15 +30,6 @@ EXTERNAL_TIME_DATA = {
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 _PATH = r"^/[A-Za-z0-9_./-]*$"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EventTypes(BaseModel):
@@ -106,14 +98,9 @@ class SuccessFactorsSettings(BaseModel):
     @field_validator("api_server")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"api_server must be an https:// URL like https://api4.successfactors.com, got {value!r}")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(f"api_server must use https (plain http only to this machine): {value!r}")
-        if parts.query or parts.fragment or parts.path.strip("/"):
+        if urlsplit(value.strip()).path.strip("/"):
             raise ValueError(f"api_server is the host only, without a path, query or fragment: {value!r}")
-        return value.strip().rstrip("/")
+        return checked_url(value, "api_server")
 
     @field_validator("timezone")
     @classmethod

@@ -23,10 +23,8 @@ request with a timeout; the API key never reaches a message or the log.
 
 from __future__ import annotations
 
-import email.utils
 import itertools
 import logging
-import math
 import re
 import xmlrpc.client
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -55,6 +53,7 @@ from punchbridge.targets import (
     Record,
     Target,
     TransientError,
+    retry_after_seconds,
 )
 
 __all__ = ["OdooReplyError", "OdooSettings", "OdooTarget", "register_targets"]
@@ -1031,21 +1030,8 @@ def _interval_texts(value: Any, key: str) -> list[tuple[str, str]]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (a number or an HTTP date), capped at MAX_RETRY_AFTER; None if absent."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = (when - datetime.now(when.tzinfo or UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
+    return retry_after_seconds(response.headers.get("retry-after"), MAX_RETRY_AFTER)
 
 
 def _reply_text(row: dict[str, Any], name: str, where: str) -> str | None:

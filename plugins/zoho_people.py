@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import math
@@ -51,7 +50,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -59,6 +57,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 
 from punchbridge import hookimpl
 from punchbridge.hookspecs import Register
+from punchbridge.plugins._base_url import checked_url
 from punchbridge.plugins.csv_drop import settings_of
 from punchbridge.targets import (
     Batch,
@@ -72,6 +71,7 @@ from punchbridge.targets import (
     Target,
     TargetError,
     TransientError,
+    retry_after_seconds,
 )
 
 __all__ = [
@@ -121,25 +121,7 @@ DayKey = tuple[str, str]  # (Zoho identifier value, work date ISO)
 
 def _url(value: str | None, setting: str) -> str | None:
     """An http(s) base URL without trailing slash; plain http only to a loopback host."""
-    if value is None:
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{setting} must be an https:// URL, got {value!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ValueError(f"{setting} must use https (plain http only to this machine): {value!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{setting} takes no query or fragment: {value!r}")
-    return value.strip().rstrip("/")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return None if value is None else checked_url(value, setting)
 
 
 class ZohoPeopleSettings(BaseModel):
@@ -1218,11 +1200,8 @@ def _reply(api: str, response: httpx.Response, where: str) -> dict[str, Any] | N
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    text = response.headers.get("retry-after")
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
+    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
+    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def _bulk_results(reply: dict[str, Any] | None, rows: int, where: str) -> list[tuple[bool, str]]:
