@@ -158,7 +158,7 @@ def _summarise(days: pd.DataFrame, held_back: pd.DataFrame, out: Path, quarantin
         click.echo(f"quarantined {len(held_back)} {noun} ({detail}); {where}", err=True)
 
 
-from . import cli_device, cli_ops, cli_serve  # noqa: E402,F401  (each registers its commands on `main`)
+from . import cli_device, cli_employees, cli_jobs, cli_ops, cli_periods, cli_reconcile, cli_serve  # noqa: E402,F401  (each registers its commands on `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -28,7 +28,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from punchbridge.jobs.settings import JobSettings
+
+from .cutoff_settings import AdjustmentSettings, RetentionSettings
 from .datafiles import inline_holiday_files
+from .employees.settings import EmployeeSyncSettings
 from .errors import ConfigError, Problem
 from .rules.settings import Pairing, RuleSet, Shift, Site
 from .yamlfile import YamlDocument, load_yaml, problems_from_validation
@@ -86,26 +90,6 @@ class SyncSettings(_Strict):
         return self
 
 
-class JobSettings(_Strict):
-    """A scheduled job (run by `punchbridge jobs run`, one scheduler process per store)."""
-
-    cron: str
-    timezone: str
-    run: Literal["sync", "reconcile", "cutoff"]
-    target: str | None = None
-    period: str | None = None
-
-    @model_validator(mode="after")
-    def _valid_schedule(self) -> JobSettings:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(self.cron, timezone=self.timezone)
-        except (ValueError, LookupError) as exc:
-            raise ValueError(f"cron {self.cron!r} with timezone {self.timezone!r}: {exc}") from None
-        return self
-
-
 class DeviceSettings(_Strict):
     """One terminal, by its Minop tag (`stgid`): where it stands and the tokens it uses."""
 
@@ -156,6 +140,9 @@ class Config(_Strict):
     sync: SyncSettings = SyncSettings()
     targets: dict[str, TargetSettings] = {}
     jobs: dict[str, JobSettings] = {}
+    employee_sync: EmployeeSyncSettings | None = None
+    retention: RetentionSettings = RetentionSettings()
+    adjustments: AdjustmentSettings | None = None
     minop: MinopSettings | None = None
     devices: dict[str, DeviceSettings] = {}
     receiver: ReceiverSettings = ReceiverSettings()

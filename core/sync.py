@@ -67,6 +67,7 @@ class TargetReport:
     seen_locations: set[str] = field(default_factory=set, repr=False)  # `locations` as a set: O(1) membership
     error: str | None = None
     sample: pd.DataFrame | None = None
+    stopped: bool = False  # a stop was requested before every pending batch was sent
 
 
 @dataclass
@@ -83,6 +84,7 @@ class SyncReport:
     days_new: int = 0
     days_changed: int = 0
     targets: list[TargetReport] = field(default_factory=list)
+    stopped: bool = False  # a stop was requested (SIGTERM): the batch in flight finished, the rest waits
 
     @property
     def dead_lettered(self) -> int:
@@ -197,8 +199,10 @@ class SyncEngine:
         progress: Callable[[str, int, int], None] | None = None,
         today: date | None = None,
         inputs: SyncInputs | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
+        self.should_stop = should_stop or (lambda: False)
         self.document = document
         self.registry = registry
         self.store = store
@@ -251,11 +255,17 @@ class SyncEngine:
         fresh = self._ingest(report, date_from, date_to)
         changed = self._recompute(report, date_from, date_to, fresh)
         for name in chosen:
-            report.targets.append(self._deliver(name, changed, date_from, date_to))
+            if self.should_stop():
+                report.stopped = True
+                break
+            target_report = self._deliver(name, changed, date_from, date_to)
+            report.targets.append(target_report)
+            report.stopped = report.stopped or target_report.stopped
         summary = {
             "ingested": report.ingested,
             "days_changed": report.days_changed + report.days_new,
             "dead_lettered": report.dead_lettered,
+            "stopped": report.stopped,
             "targets": {
                 t.name: {"delivered": t.delivered, "rejected": t.rejected, "error": t.error} for t in report.targets
             },
@@ -551,6 +561,11 @@ class SyncEngine:
                 self.progress(name, 0, self._total)
                 for (period_start, period_end), records in _by_period(pending):
                     for chunk in _chunks(records, size):
+                        if self.should_stop():
+                            # The batch before this one is complete and recorded; the cursor stays
+                            # dirty, so the next run sends what is left.
+                            report.stopped = True
+                            return report
                         batch = self.store.open_batch(name, period_start, period_end, list(chunk[0].fields), chunk)
                         self._send(target, batch, report)
                 self.store.set_cursor(clean_cursor, "clean")

@@ -16,6 +16,8 @@ SUBPACKAGES = [
     "punchbridge.store",
     "punchbridge.testing",
     "punchbridge.receiver",
+    "punchbridge.employees",
+    "punchbridge.reconcile",
     "punchbridge.plugins",
     "punchbridge.jobs",
 ]

@@ -298,3 +298,6 @@ cloud_events = Table(
     UniqueConstraint("event_id"),
     Index(None, "event_type"),
 )
+
+# Tables of later features live in their own modules, on the same metadata (imported for their effect).
+from . import schema_retention, schema_scheduling, schema_terminals  # noqa: E402,F401

@@ -40,6 +40,10 @@ from .database import (
 from .days import text_values
 from .punches import IngestResult
 from .receiver import ReceiverWrite
+from .reconcile import ReconcileStore
+from .retention import RetentionStore
+from .scheduling import SchedulingStore
+from .terminals import TerminalStore
 from .schema import RUN_STATUSES, audit, cursors, quarantine, runs
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
@@ -50,7 +54,7 @@ QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id",
 RUN_COLUMNS = ("id", "kind", "target", "started_at_ns", "finished_at_ns", "status", "summary")
 
 
-class Store:
+class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
     """The durable store. Open it with `Store.open(url)`; close it (or use it as a context manager)."""
 
     def __init__(self, engine: Engine, url: str) -> None:

@@ -1,0 +1,1 @@
+"""Employee sync: HRMS employees to terminal users (issue 7)."""

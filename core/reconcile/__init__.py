@@ -1,0 +1,1 @@
+"""Reconciliation: what a target holds against what punchbridge computed (issue 8)."""

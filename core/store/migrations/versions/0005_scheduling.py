@@ -1,0 +1,25 @@
+"""The scheduler lock and the run history's job columns.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-22
+
+A frozen copy of the tables as first shipped (do not import `punchbridge.store.schema` here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
