@@ -161,4 +161,8 @@ def _summarise(days: pd.DataFrame, held_back: pd.DataFrame, out: Path, quarantin
 from . import cli_device, cli_employees, cli_jobs, cli_ops, cli_periods, cli_reconcile, cli_serve  # noqa: E402,F401  (each registers its commands on `main`)
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m punchbridge.cli`: this file runs as `__main__`, but the command modules registered
+    # their commands on `punchbridge.cli.main`, a second copy of this module: run that one.
+    from punchbridge.cli import main as _registered
+
+    sys.exit(_registered())
