@@ -24,7 +24,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -124,6 +124,12 @@ class ReceiverSettings(_Strict):
     plausible_future_minutes: int = Field(default=10, ge=0)
     max_body_bytes: int = Field(default=65536, ge=1024)
     max_json_depth: int = Field(default=8, ge=2)
+    max_writes_per_commit: int = Field(
+        default=1000, ge=1, le=100_000, description="At most this many waiting writes go into one commit"
+    )
+    max_waiting_writes: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="More writes waiting than this get 503 with Retry-After: 1"
+    )
 
 
 class Config(_Strict):

@@ -72,6 +72,8 @@ class Receiver:
         self.writer = GroupCommitWriter(
             store,
             replay_window_ns=self.settings.replay_window_hours * _NS_PER_HOUR,
+            max_batch=self.settings.max_writes_per_commit,
+            max_pending=self.settings.max_waiting_writes,
             observe_batch=self.metrics.commit_batch.observe,
             clock=clock,
         )
