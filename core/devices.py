@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
+from json.encoder import encode_basestring_ascii as _json_text
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -158,10 +160,20 @@ class DeviceCommand:
         return f"{self.name} {self.entity}" + (f" {who}" if who else "") + span
 
     def operation_id(self, stgid: str, epoch: str) -> str:
-        """The idempotency key: the same device, command, data and epoch give the same id."""
+        """The idempotency key: the same device, command, data and epoch give the same id.
+
+        It is the sha256 of the compact, key-sorted JSON of `[stgid, name, entity, data, epoch]` (a
+        template as `template:{digest}`); the data's JSON is made once per command, so one command
+        sent to many terminals (employee sync) is encoded once.
+        """
+        text = _json_text  # what json.dumps gives for a str
+        parts = (text(stgid), text(self.name), text(self.entity), self._content_json, text(epoch))
+        return "pb-" + hashlib.sha256(("[" + ",".join(parts) + "]").encode()).hexdigest()[:32]
+
+    @cached_property
+    def _content_json(self) -> str:
         content = {k: (f"template:{v.digest()}" if isinstance(v, Template) else v) for k, v in self.data.items()}
-        text = json.dumps([stgid, self.name, self.entity, content, epoch], sort_keys=True, separators=(",", ":"))
-        return "pb-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+        return json.dumps(content, sort_keys=True, separators=(",", ":"))
 
     def body(self, auth_token: str, operation_id: str, *, masked: bool = False) -> dict[str, Any]:
         """The JSON body; `masked` replaces the AuthToken and any template with placeholders (for display)."""

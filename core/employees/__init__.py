@@ -1,1 +1,83 @@
-"""Employee sync: HRMS employees to terminal users (issue 7)."""
+"""Employee sync: HRMS employees to terminal users (issue 7).
+
+    from punchbridge.employees import run_employee_sync
+    report = run_employee_sync(config, document, registry, store, dry_run=False)
+    report.summary()   # counts per terminal, problems, errors (JSON-able)
+
+The system of record (a target with the `pull_employees` capability) says who works where; the
+ledger (`terminal_users` in the store) says what each terminal holds; the plan is the difference,
+sent as `Add User`, `Update AccessTime` and `Delete User` commands with deterministic OperationIDs.
+The pieces: `roster` (who goes where, pure), `plan` (the diff and the safety rule, pure), `send`
+(commands to terminals), `engine` (the run), `report`, `errors`, `settings`. docs/employees.md is
+the user's guide.
+
+The configuration imports `punchbridge.employees.settings` while it is itself being imported, so
+this package imports its engine only when one of the names below is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import EmployeeSync, check_employee_sync, run_employee_sync
+    from .errors import EmployeePullFailed, EmployeeSyncError, EmployeeSyncNotConfigured, MassDeleteRefused
+    from .plan import Plan, PlannedCommand, TerminalPlan, plan_changes, refusals
+    from .report import EmployeeSyncReport, TerminalReport
+    from .roster import Roster, StaffRow, WantedUser, build_roster
+    from .settings import EmployeeSyncSettings
+
+__all__ = [
+    "EmployeePullFailed",
+    "EmployeeSync",
+    "EmployeeSyncError",
+    "EmployeeSyncNotConfigured",
+    "EmployeeSyncReport",
+    "EmployeeSyncSettings",
+    "MassDeleteRefused",
+    "Plan",
+    "PlannedCommand",
+    "Roster",
+    "StaffRow",
+    "TerminalPlan",
+    "TerminalReport",
+    "WantedUser",
+    "build_roster",
+    "check_employee_sync",
+    "plan_changes",
+    "refusals",
+    "run_employee_sync",
+]
+
+_HOMES = {
+    "EmployeeSync": "engine",
+    "check_employee_sync": "engine",
+    "run_employee_sync": "engine",
+    "EmployeePullFailed": "errors",
+    "EmployeeSyncError": "errors",
+    "EmployeeSyncNotConfigured": "errors",
+    "MassDeleteRefused": "errors",
+    "Plan": "plan",
+    "PlannedCommand": "plan",
+    "TerminalPlan": "plan",
+    "plan_changes": "plan",
+    "refusals": "plan",
+    "EmployeeSyncReport": "report",
+    "TerminalReport": "report",
+    "Roster": "roster",
+    "StaffRow": "roster",
+    "WantedUser": "roster",
+    "build_roster": "roster",
+    "EmployeeSyncSettings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their module when first used."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

@@ -33,7 +33,8 @@ It refuses what the real service refuses, so a client that breaks a rule fails h
 Test hooks: `fail_next` (inject failures or malformed replies), `fail_after_pages` / `heal` (the
 cloud goes down part-way through a backfill), `slow_next` (a reply that trickles in),
 `command_reply` (a 2xx whose status is not `done`), `lose_next_reply` (executed, but the caller
-sees a 503), and counters in `stats`.
+sees a 503), `hold_commands` / `release_commands` (commands wait, unanswered, after a number were
+executed: a client can be killed mid-run), and counters in `stats`.
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ class MinopEmulator:
         self._slow: dict[str, _Slow] = {}
         self._command_replies: deque[str] = deque()
         self._lost_replies = 0
+        self._hold_after: int | None = None
+        self._released = threading.Event()
         self._event_seq = 0
         self.app = Starlette(
             routes=[
@@ -402,6 +405,27 @@ class MinopEmulator:
         with self.lock:
             self._command_replies.extend([status] * times)
 
+    def hold_commands(self, after: int) -> None:
+        """Execute `after` more commands, then keep every later one waiting (not executed, not answered)
+        until `release_commands()`; `stats["held_commands"]` counts the commands waiting."""
+        with self.lock:
+            self._hold_after = len(self.executed) + after
+            self._released.clear()
+
+    def release_commands(self) -> None:
+        """Let held commands go on (and hold no more)."""
+        with self.lock:
+            self._hold_after = None
+            self._released.set()
+
+    async def _wait_if_held(self) -> None:
+        with self.lock:
+            held = self._hold_after is not None and len(self.executed) >= self._hold_after
+            if held:
+                self.stats["held_commands"] += 1
+        while held and not self._released.is_set():
+            await anyio.sleep(0.01)
+
     # -- the app ------------------------------------------------------------------------------------------
 
     async def _health(self, _request: Request) -> Response:
@@ -560,6 +584,7 @@ class MinopEmulator:
         injected = self._injected(EXECUTE)
         if injected is not None:
             return injected
+        await self._wait_if_held()
         try:
             body = _parse_command(raw)
             if not hmac.compare_digest(body["AuthToken"].encode(), device.auth_token.encode()):

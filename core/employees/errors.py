@@ -1,0 +1,50 @@
+"""The errors of employee sync, by what the operator does next.
+
+PunchbridgeError
+├── ConfigError
+│   └── EmployeeSyncNotConfigured   add the employee_sync: section (exit code 2)
+└── EmployeeSyncError
+    ├── EmployeePullFailed          the system of record could not be read: nothing new was sent
+    └── MassDeleteRefused           the run would delete too many users: check, then
+                                    --allow-mass-delete (exit code 4); nothing was sent
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import ConfigError, PunchbridgeError
+
+__all__ = ["EmployeePullFailed", "EmployeeSyncError", "EmployeeSyncNotConfigured", "MassDeleteRefused"]
+
+
+class EmployeeSyncNotConfigured(ConfigError):
+    """The configuration has no `employee_sync:` section."""
+
+
+class EmployeeSyncError(PunchbridgeError):
+    """Employee sync could not go on (exit code 1)."""
+
+
+class EmployeePullFailed(EmployeeSyncError):
+    """The system of record's employee list could not be read in full: no new command was planned."""
+
+
+class MassDeleteRefused(EmployeeSyncError):
+    """The run would delete more users than the safety rule allows; nothing was sent (exit code 4).
+
+    `reasons` lists each terminal over the share (and the empty-reply rule), as `refusals` words them.
+    """
+
+    exit_code = 4
+
+    def __init__(self, reasons: Sequence[str], config_path: str = "FILE") -> None:
+        self.reasons = list(reasons)
+        listed = "\n".join(f"  - {reason}" for reason in self.reasons)
+        super().__init__(
+            "employee sync stopped before sending anything: it would delete too many terminal users\n"
+            f"{listed}\n"
+            "Check the HRMS reply and the id mapping (`punchbridge employees sync -c "
+            f"{config_path} --dry-run` shows every change); if these deletions are right, run again with "
+            "--allow-mass-delete, or raise employee_sync.max_delete_share."
+        )
