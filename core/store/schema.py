@@ -64,7 +64,7 @@ __all__ = [
 
 LEDGER_STATUSES = ("delivered", "rejected")
 BATCH_STATUSES = ("open", "done", "dropped")
-RUN_STATUSES = ("running", "ok", "failed", "partial")
+RUN_STATUSES = ("running", "ok", "failed", "partial", "stopped")  # stopped: migration 0005
 LEAVE_KINDS = ("full", "first_half", "second_half")
 
 NAMING_CONVENTION = {
@@ -237,7 +237,14 @@ runs = Table(
     Column("finished_at_ns", BigInteger, nullable=True),
     Column("status", Text, nullable=False),
     Column("summary", Text, nullable=True),
+    # migration 0005: which scheduled job the run was (NULL for a run of a command such as `sync`),
+    # who started it (`schedule`, `catch_up`, `manual`), the fire time it ran for, and why it failed.
+    Column("job", Text, nullable=True),
+    Column("started_by", Text, nullable=True),
+    Column("scheduled_at_ns", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
     Index(None, "kind", "status"),
+    Index(None, "job"),
     _one_of("status", RUN_STATUSES, "status"),
 )
 

@@ -43,15 +43,27 @@ from .receiver import ReceiverWrite
 from .reconcile import ReconcileStore
 from .retention import RetentionStore
 from .scheduling import SchedulingStore
-from .terminals import TerminalStore
 from .schema import RUN_STATUSES, audit, cursors, quarantine, runs
+from .terminals import TerminalStore
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
 
 DEFAULT_URL = "sqlite:///punchbridge.db"
 
 QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail")
-RUN_COLUMNS = ("id", "kind", "target", "started_at_ns", "finished_at_ns", "status", "summary")
+RUN_COLUMNS = (
+    "id",
+    "kind",
+    "target",
+    "started_at_ns",
+    "finished_at_ns",
+    "status",
+    "summary",
+    "job",
+    "started_by",
+    "scheduled_at_ns",
+    "error",
+)
 
 
 class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
@@ -360,30 +372,45 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
     # -- runs and audit -------------------------------------------------------------------------
 
     def start_run(self, kind: str, target: str | None = None) -> int:
-        """Record a run as `running`; returns its id."""
+        """Record a run as `running`; returns its id.
+
+        Inside a scheduled job's run (`begin_job_run` .. `end_job_run` on this store), a run of the
+        job's kind is that job run: its id is returned and no second row is written, so a job run is
+        one row whatever the engine it calls records (see `punchbridge.store.scheduling`).
+        """
+        adopted = self._adopted_run(kind)
+        if adopted is not None:
+            return adopted
         now = time.time_ns()
         with self._transaction(write=True) as connection:
             statement = runs.insert().values(kind=kind, target=target, started_at_ns=now, status="running")
             return int(connection.execute(statement.returning(runs.c.id)).scalar_one())
 
-    def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
-        """Record how a run ended (`ok`, `failed` or `partial`) and its summary (JSON)."""
+    def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any], error: str | None = None) -> None:
+        """Record how a run ended (`ok`, `failed`, `partial` or `stopped`), its summary (JSON) and, for a
+        run that failed, why (`error`, one line)."""
         if status not in RUN_STATUSES or status == "running":
-            raise ValueError(f"run status must be one of ok, failed, partial, not {status!r}")
+            finished = ", ".join(s for s in RUN_STATUSES if s != "running")
+            raise ValueError(f"run status must be one of {finished}, not {status!r}")
         stored = dumps_json(dict(summary), "the run summary")
         now = time.time_ns()
         with self._transaction(write=True) as connection:
             statement = update(runs).where(runs.c.id == run_id)
-            done = connection.execute(statement.values(status=status, summary=stored, finished_at_ns=now))
+            values: dict[str, Any] = {"status": status, "summary": stored, "finished_at_ns": now}
+            if error is not None:
+                values["error"] = error
+            done = connection.execute(statement.values(**values))
             if done.rowcount != 1:
                 raise StoreError(f"there is no run {run_id}")
 
-    def last_run(self, kind: str, status: str | None = None) -> dict[str, Any] | None:
-        """The most recently started run of `kind` (with `status`, when given) as a dict of its
-        columns (summary decoded), or None."""
+    def last_run(self, kind: str, status: str | None = None, *, job: str | None = None) -> dict[str, Any] | None:
+        """The most recently started run of `kind` (with `status`, and of scheduled job `job`, when
+        given) as a dict of its columns (summary decoded), or None."""
         query = select(*(runs.c[c] for c in RUN_COLUMNS)).where(runs.c.kind == kind)
         if status is not None:
             query = query.where(runs.c.status == status)
+        if job is not None:
+            query = query.where(runs.c.job == job)
         with self._transaction(write=False) as connection:
             row = connection.execute(query.order_by(desc(runs.c.id)).limit(1)).one_or_none()
         if row is None:
