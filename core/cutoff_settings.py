@@ -1,19 +1,62 @@
-"""The `retention:` and `adjustments:` sections of the configuration (models only)."""
+"""The `retention:` and `adjustments:` sections of the configuration (models only).
+
+    retention:                 # `punchbridge purge` (docs/retention.md); every key optional
+      punches_days: 1095       # attendance data: punches, processed days, their ledger rows, leaves
+      runs_days: 400           # run history, audit events, finished batches, kept webhook payloads
+      quarantine_days: 180     # quarantined rows
+    adjustments:               # payroll cut-off (docs/cutoff.md)
+      target: payroll-adjustments   # a target of `targets:` that receives adjustment records only
+
+Imported by `punchbridge.config`: only pydantic and the standard library here.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AdjustmentSettings", "RetentionSettings"]
+__all__ = ["MIN_PUNCHES_DAYS", "AdjustmentSettings", "RetentionSettings"]
+
+#: Attendance data is kept at least this long: two payroll months and the late corrections after them.
+MIN_PUNCHES_DAYS = 62
 
 
 class RetentionSettings(BaseModel):
-    """How long punches and run data are kept (`punchbridge purge`)."""
+    """How long punches and run data are kept (`punchbridge purge`; nothing is removed without it).
+
+    A purge never removes what a later sync or reconciliation still needs: attendance data only of
+    whole calendar months that are locked for every site (see docs/retention.md).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    punches_days: int = Field(
+        default=1095,
+        ge=MIN_PUNCHES_DAYS,
+        le=36500,
+        strict=True,
+        description="Days of attendance data kept (punches, processed days, their ledger rows, received leaves)",
+    )
+    runs_days: int = Field(
+        default=400,
+        ge=7,
+        le=36500,
+        strict=True,
+        description="Days of run history, audit events, finished batches and kept webhook payloads",
+    )
+    quarantine_days: int = Field(default=180, ge=7, le=36500, strict=True, description="Days quarantined rows are kept")
 
 
 class AdjustmentSettings(BaseModel):
-    """Where adjustments for locked periods are delivered."""
+    """Where adjustments for locked periods are delivered: a configured target, with its own mapping.
+
+    That target receives adjustment records only (never days), one file or batch per posting period.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s\x00]+$",
+        description="A target of `targets:` (its mapping reads adjustment rows; see docs/cutoff.md)",
+    )

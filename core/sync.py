@@ -12,6 +12,11 @@ One run, in order:
    the per-record outcomes and the ledger in one transaction. A record the target refuses goes to
    the dead letters with the target's message; the rest goes on.
 
+Payroll cut-off (docs/cutoff.md): days of a period locked for their site keep the values the period
+closed with, in the store and in every target; a change to one becomes an adjustment, delivered in
+the next open period to the target named by `adjustments:`. Days before the retention horizon (see
+`punchbridge purge`) are history: never recomputed nor delivered.
+
 A dry run does all the reading and computing, writes nothing anywhere and reports what it would send.
 """
 
@@ -19,94 +24,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import stamina
 
+from .adjustments import adjustment_problems, reposted
 from .config import Config
+from .cutoff import CutOff, Held
 from .datafiles import read_assignments, read_employees, read_leaves
 from .errors import ConfigError, Problem
 from .mapping import apply_mapping
 from .mapping_files import load_mapping
+from .periods import PeriodLocks, period_bounds
 from .registry import PluginRegistry, validate_plugin_settings
 from .rules import AttendanceInputs, compute_days
 from .rules.clock import NS_PER_DAY, local_wall_ns
 from .rules.frames import DAY_COLUMNS
 from .sources import SourceContext
 from .store import Store
-from .targets import Batch, CredentialsError, FatalTargetError, Outcome, Record, Target, TransientError
+from .sync_adjustments import adjustments_waiting, deliver_adjustments
+from .sync_batches import SyncReport, TargetReport, by_period, chunks, push_with_retries
+from .targets import Batch, CredentialsError, FatalTargetError, Record, Target, TransientError
 from .yamlfile import YamlDocument
 
 __all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError"]
 
-RETRY_ATTEMPTS = 5
-RETRY_TIMEOUT_SECONDS = 300.0
 _COMPUTED_CURSOR = "rules:computed"
 _PUNCH_CURSOR = "rules:last_punch_id"
 
 
-@dataclass
-class TargetReport:
-    """What happened for one target."""
-
-    name: str
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    held_back: int = 0
-    delivered: int = 0
-    rejected: int = 0
-    resumed_batches: int = 0
-    batches: int = 0
-    locations: list[str] = field(default_factory=list)
-    seen_locations: set[str] = field(default_factory=set, repr=False)  # `locations` as a set: O(1) membership
-    error: str | None = None
-    sample: pd.DataFrame | None = None
-    stopped: bool = False  # a stop was requested before every pending batch was sent
-
-
-@dataclass
-class SyncReport:
-    """What a sync run did (or, for a dry run, would do)."""
-
-    dry_run: bool
-    date_from: date
-    date_to: date
-    ingested: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    days_computed: int = 0
-    days_new: int = 0
-    days_changed: int = 0
-    targets: list[TargetReport] = field(default_factory=list)
-    stopped: bool = False  # a stop was requested (SIGTERM): the batch in flight finished, the rest waits
-
-    @property
-    def dead_lettered(self) -> int:
-        """Records refused by a target in this run."""
-        return sum(t.rejected for t in self.targets)
-
-    @property
-    def failed(self) -> bool:
-        """True when a target could not be served (credentials, fatal error, retries exhausted)."""
-        return any(t.error for t in self.targets)
-
-
 def _day_keys(days: pd.DataFrame) -> pd.Series:
     return days["employee_id"].astype(str) + "|" + days["work_date"].astype(str)
-
-
-def _period_of(work_date: str) -> tuple[date, date]:
-    """The payroll period (calendar month) a work date belongs to."""
-    day = date.fromisoformat(work_date)
-    first = day.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    return first, last
 
 
 def _fingerprint(*parts: object) -> str:
@@ -220,6 +172,10 @@ class SyncEngine:
         self.assignments = inputs.assignments
         self.leaves = _with_received_leaves(inputs.leaves, store.leaves(), self.employees)
         self.mappings = inputs.mappings
+        line = document.line_of(("adjustments", "target")) if config.adjustments else None
+        ConfigError.collect(adjustment_problems(config, str(document.path), line))
+        self.adjustments_target = config.adjustments.target if config.adjustments else None
+        self.cutoff = CutOff(PeriodLocks(), {}, {})  # read from the store when a run starts
 
     # -- range -------------------------------------------------------------------------------------
 
@@ -230,6 +186,9 @@ class SyncEngine:
         if date_from is None:
             first = self.store.punches_between(0, 2**62, None).head(1) if self.store.punch_count() else None
             date_from = first["instant"].iloc[0].date() if first is not None and len(first) else date_to
+        horizon = self.store.retention_horizon()  # days before it were purged: never computed again
+        if horizon is not None and date_from < horizon:
+            date_from = horizon
         return date_from, max(date_from, date_to)
 
     # -- the run -----------------------------------------------------------------------------------
@@ -252,22 +211,37 @@ class SyncEngine:
             )
         run_id = None if self.dry_run else self.store.start_run("sync")
         self.registry.hook.run_started(kind="sync", targets=chosen)
+        self.cutoff = CutOff.load(self.store, self.employees)
         fresh = self._ingest(report, date_from, date_to)
         changed = self._recompute(report, date_from, date_to, fresh)
         for name in chosen:
             if self.should_stop():
                 report.stopped = True
                 break
-            target_report = self._deliver(name, changed, date_from, date_to)
+            if name == self.adjustments_target:
+                target_report = deliver_adjustments(self, name)
+            else:
+                target_report = self._deliver(name, changed, date_from, date_to)
             report.targets.append(target_report)
             report.stopped = report.stopped or target_report.stopped
+        report.adjustments_waiting = adjustments_waiting(self)
         summary = {
             "ingested": report.ingested,
             "days_changed": report.days_changed + report.days_new,
             "dead_lettered": report.dead_lettered,
             "stopped": report.stopped,
+            "days_locked": report.days_locked,
+            "adjustments_recorded": report.adjustments_recorded,
+            "adjustments_waiting": report.adjustments_waiting,
             "targets": {
-                t.name: {"delivered": t.delivered, "rejected": t.rejected, "error": t.error} for t in report.targets
+                t.name: {
+                    "delivered": t.delivered,
+                    "rejected": t.rejected,
+                    "locked": t.locked,
+                    "adjustments": t.adjustments,
+                    "error": t.error,
+                }
+                for t in report.targets
             },
         }
         if run_id is not None:
@@ -293,6 +267,11 @@ class SyncEngine:
         """Send dead letters again exactly as recorded; still-refused ones stay, with the new message."""
         letters = self.store.dead_letters(target_name)
         report = SyncReport(dry_run=False, date_from=self.today, date_to=self.today)
+        self.cutoff = CutOff.load(self.store, self.employees)
+        recorded = self.store.adjustments()
+        periods = {a.key: a.posting_period for a in recorded}
+        periods.update({moved.key: period for moved, period in reposted(recorded, self.cutoff.locks)})
+        posting = {key: period_bounds(period) for key, period in periods.items()}
         for name in sorted(set(letters["target"])):
             target_report = TargetReport(name)
             target = self._target(name)
@@ -303,9 +282,11 @@ class SyncEngine:
                     rows["record_key"], rows["fields"], rows["content_hash"], strict=True
                 )
             ]
+            target_report.locked = sum(self.cutoff.locked_key(r.key) for r in records)
+            records = [r for r in records if not self.cutoff.locked_key(r.key)]
             try:
                 target.open()
-                for (period_start, period_end), chunk in _by_period(records):
+                for (period_start, period_end), chunk in by_period(records, posting):
                     batch = self.store.open_batch(name, period_start, period_end, list(chunk[0].fields), chunk)
                     self._send(target, batch, target_report)
             except (CredentialsError, FatalTargetError, TransientError) as exc:
@@ -357,9 +338,9 @@ class SyncEngine:
 
     def _save_source_days(self, report: SyncReport, days: pd.DataFrame) -> None:
         """Save (or, dry, compare) days a source computed itself, `recomputed` as the source said."""
-        days = days.reset_index(drop=True)
-        changes = self._classify(days)["change"].to_numpy()
         report.days_computed += len(days)
+        days = self._hold(report, days)
+        changes = self._classify(days)["change"].to_numpy()
         report.days_new += int((changes == "new").sum())
         report.days_changed += int((changes == "changed").sum())
         self._fetched_days.append(days)
@@ -401,6 +382,7 @@ class SyncEngine:
             if len(days) == 0:
                 continue
             report.days_computed += len(days)
+            days = self._hold(report, days)
             changes = self._classify(days)
             report.days_new += int((changes["change"] == "new").sum())
             report.days_changed += int((changes["change"] == "changed").sum())
@@ -417,6 +399,15 @@ class SyncEngine:
             )
         changed += [days for days in self._source_days if len(days)]
         return pd.concat(changed, ignore_index=True) if changed else pd.DataFrame()
+
+    def _hold(self, report: SyncReport, days: pd.DataFrame) -> pd.DataFrame:
+        """The days to save: without erased employees' days, locked periods' days frozen (adjustments
+        recorded for their changes); see `punchbridge.cutoff`."""
+        held: Held = self.cutoff.hold(self.store, days, dry_run=self.dry_run)
+        report.days_locked += held.frozen
+        report.adjustments_recorded += len(held.adjustments)
+        report.days_erased += held.erased
+        return held.days
 
     def _record_off_shift(self, last_id: int) -> int:
         """Quarantine the punches no shift window holds, once: only those that arrived in this run."""
@@ -504,6 +495,8 @@ class SyncEngine:
 
     def _classify(self, days: pd.DataFrame) -> pd.DataFrame:
         """Save (or, dry, compare) the days; the `change` of each: new, changed or same."""
+        if len(days) == 0:  # every day was held back by the cut-off
+            return pd.DataFrame({"change": pd.Series([], dtype=object)})
         if not self.dry_run:
             return self.store.save_days(days)
         stored = self.store.load_days(
@@ -559,8 +552,8 @@ class SyncEngine:
             else:
                 self._total = len(pending)
                 self.progress(name, 0, self._total)
-                for (period_start, period_end), records in _by_period(pending):
-                    for chunk in _chunks(records, size):
+                for (period_start, period_end), records in by_period(pending):
+                    for chunk in chunks(records, size):
                         if self.should_stop():
                             # The batch before this one is complete and recorded; the cursor stays
                             # dirty, so the next run sends what is left.
@@ -575,6 +568,24 @@ class SyncEngine:
             target.close()
         return report
 
+    def _quarantine_held(self, held: pd.DataFrame, name: str) -> None:
+        """Quarantine the days (or adjustments) `name`'s mapping held back, once each."""
+        held = self._not_yet_quarantined(held, f"target:{name}")
+        self.store.add_quarantine(
+            pd.DataFrame(
+                {
+                    "source": f"target:{name}",
+                    "line": None,
+                    "employee_id": held["employee_id"],
+                    "timestamp": held["work_date"],
+                    "device_id": "",
+                    "direction": "",
+                    "reason": held["reason"],
+                    "detail": held["detail"],
+                }
+            )
+        )
+
     def _pending(self, mapping: Any, days: pd.DataFrame, name: str, report: TargetReport) -> list[Record]:
         """Map the candidate days; keep the records the target does not hold as they are now."""
         if days is None or len(days) == 0:
@@ -583,27 +594,17 @@ class SyncEngine:
         mapped = apply_mapping(mapping, canonical, self.employees)
         report.held_back += len(mapped.held_back)
         if len(mapped.held_back) and not self.dry_run:
-            held = self._not_yet_quarantined(mapped.held_back, f"target:{name}")
-            self.store.add_quarantine(
-                pd.DataFrame(
-                    {
-                        "source": f"target:{name}",
-                        "line": None,
-                        "employee_id": held["employee_id"],
-                        "timestamp": held["work_date"],
-                        "device_id": "",
-                        "direction": "",
-                        "reason": held["reason"],
-                        "detail": held["detail"],
-                    }
-                )
-            )
+            self._quarantine_held(mapped.held_back, name)
         ledger = self.store.ledger(name, [r.key for r in mapped.records])
         held_hash = dict(zip(ledger["record_key"], ledger["content_hash"], strict=True))
         held_status = dict(zip(ledger["record_key"], ledger["status"], strict=True))
+        locked = self.cutoff.locked(days)
+        locked_keys = set(_day_keys(days[locked]) + "|day") if locked.any() else set()
         pending, resend_keys = [], set()
         for record in mapped.records:
-            if record.key not in held_hash:
+            if record.key in locked_keys and held_hash.get(record.key, "") != record.content_hash:
+                report.locked += 1  # a locked period is never rewritten, nor added to (docs/cutoff.md)
+            elif record.key not in held_hash:
                 report.new += 1
                 pending.append(record)
             elif held_hash[record.key] == record.content_hash:
@@ -638,7 +639,7 @@ class SyncEngine:
 
     def _send(self, target: Target, batch: Batch, report: TargetReport) -> None:
         self.registry.hook.before_batch(target=target, batch=batch)
-        outcomes = _push_with_retries(target, batch)
+        outcomes = push_with_retries(target, batch)
         self.store.complete_batch(batch.batch_id, outcomes)
         self.registry.hook.after_batch(target=target, batch=batch, outcomes=outcomes)
         report.batches += 1
@@ -656,39 +657,6 @@ class SyncEngine:
         self.progress(
             target.name, report.delivered + report.rejected, max(self._total, report.delivered + report.rejected)
         )
-
-
-def _push_with_retries(target: Target, batch: Batch) -> list[Outcome]:
-    """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped."""
-
-    def backoff(exc: Exception) -> bool | float:
-        if isinstance(exc, TransientError):
-            return float(exc.retry_after) if exc.retry_after is not None else True
-        return False
-
-    for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
-        with attempt:
-            outcomes = target.push(batch)
-    keys = {record.key for record in batch.records}
-    answered = {outcome.key for outcome in outcomes}
-    if answered != keys:
-        missing = sorted(keys - answered)[:5]
-        raise FatalTargetError(
-            f"{target.name} answered {len(answered)} of {len(keys)} records (missing e.g. {missing})"
-        )
-    return outcomes
-
-
-def _by_period(records: Sequence[Record]) -> Iterator[tuple[tuple[date, date], list[Record]]]:
-    groups: dict[tuple[date, date], list[Record]] = {}
-    for record in records:
-        groups.setdefault(_period_of(record.key.rsplit("|", 2)[1]), []).append(record)
-    yield from sorted(groups.items())
-
-
-def _chunks(records: list[Record], size: int) -> Iterator[list[Record]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]
 
 
 def _fields(value: Any) -> dict[str, Any]:

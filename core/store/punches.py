@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import bulk_execute, chunks, fetch_rows
 from .days import text_values
+from .retention import load_tombstones
 from .schema import punches
 
 __all__ = [
@@ -36,12 +37,14 @@ POSTGRESQL_CHUNK = 100_000
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What `Store.add_punches` did: rows stored, rows already there (or repeated), ids given out."""
+    """What `Store.add_punches` did: rows stored, rows already there (or repeated), ids given out, and
+    rows refused because their employee was erased at or after the punch (a re-sent punch)."""
 
     inserted: int
     duplicates: int
     first_id: int | None
     last_id: int | None
+    erased: int = 0
 
 
 def instants_ns(series: pd.Series) -> np.ndarray:
@@ -81,12 +84,30 @@ def insert_punches(connection: Connection, columns: dict[str, list[Any]]) -> Ing
     offered = len(columns["employee_id"])
     if offered == 0:
         return IngestResult(0, 0, None, None)
+    columns, erased = _without_erased(connection, columns)
+    if erased == offered:
+        return IngestResult(0, 0, None, None, erased)
     source, now_ns = columns["source"][0], columns["ingested_at_ns"][0]
     if connection.dialect.name == "postgresql":
         inserted, first, last = _insert_postgresql(connection, columns, source, now_ns)
     else:
         inserted, first, last = _insert_sqlite(connection, columns)
-    return IngestResult(inserted, offered - inserted, first, last)
+    return IngestResult(inserted, offered - erased - inserted, first, last, erased)
+
+
+def _without_erased(connection: Connection, columns: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], int]:
+    """The rows whose employee was not erased after the punch (docs/retention.md), and how many were."""
+    tombstones = load_tombstones(connection)
+    if tombstones is None:
+        return columns, 0
+    keep = [
+        not tombstones.refuses(employee, instant)
+        for employee, instant in zip(columns["employee_id"], columns["instant_ns"], strict=True)
+    ]
+    erased = keep.count(False)
+    if erased == 0:
+        return columns, 0
+    return {name: [v for v, kept in zip(values, keep, strict=True) if kept] for name, values in columns.items()}, erased
 
 
 def _insert_sqlite(connection: Connection, columns: dict[str, list[Any]]) -> tuple[int, int | None, int | None]:

@@ -4,7 +4,8 @@ The receiver commits many requests in one transaction (group commit), so the uni
 writes applied in order inside one transaction, each with its own outcome:
 
 - `PunchWrite`: `stored`, or `duplicate` when the same (device, employee, instant) is already stored
-  (also earlier in the same list);
+  (also earlier in the same list), or the employee was erased at or after the punch (a re-sent punch
+  of an erased person: see `punchbridge.erasure`; acknowledged, not stored);
 - `QuarantineWrite`: `quarantined`, or `already_quarantined` when the same source, device, employee,
   timestamp text and reason are already held (a terminal that did not get the reply sends again);
 - `EventWrite`: `processed`, or `replayed` when the event id is already recorded: a replayed event
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.dialects import sqlite
 
 from .database import dialect_insert, fetch_rows
+from .retention import load_tombstones
 from .schema import LEAVE_KINDS, cloud_events, leaves, period_locks, punches, quarantine, webhook_events
 
 __all__ = [
@@ -192,6 +194,16 @@ class _Applier:
         self.connection = connection
         self.now_ns = now_ns
         self.sqlite = connection.dialect.name == "sqlite"
+        # Erased employees (docs/retention.md): what a sender re-sends about them is acknowledged and
+        # not stored; punches after the erasure (a re-hire) are.
+        self.tombstones = load_tombstones(connection)
+
+    def _erased_before(self, employee_id: str | None, instant_ns: int | None) -> bool:
+        if self.tombstones is None or employee_id is None:
+            return False
+        if instant_ns is None:
+            return self.tombstones.erased_at(employee_id) is not None
+        return self.tombstones.refuses(employee_id, instant_ns)
 
     def apply(self, write: ReceiverWrite) -> str:
         if isinstance(write, EventWrite):
@@ -208,6 +220,8 @@ class _Applier:
         return self.lock(effect, event_id, source)
 
     def punch(self, write: PunchWrite) -> str:
+        if self._erased_before(write.employee_id, write.instant_ns):
+            return "duplicate"
         values = {
             "employee_id": write.employee_id,
             "instant_ns": write.instant_ns,
@@ -224,6 +238,8 @@ class _Applier:
         return "stored" if _inserted(self.connection, statement, punches.c.id) else "duplicate"
 
     def held(self, write: QuarantineWrite) -> str:
+        if self._erased_before(write.employee_id, None):
+            return "already_quarantined"
         same = select(quarantine.c.id).where(
             quarantine.c.reason == write.reason,
             quarantine.c.source == write.source,
@@ -250,6 +266,10 @@ class _Applier:
 
     def leave(self, write: LeaveWrite, event_id: str, source: str) -> str:
         day = write.date.isoformat()
+        if self.tombstones is not None:  # any date: pandas' time range would overflow for year 1
+            end_of_day_ns = ((write.date - date(1970, 1, 1)).days + 1) * 86_400 * 10**9 - 1
+            if self._erased_before(write.employee_id, end_of_day_ns):
+                return "duplicate"
         # The newest approval for a day wins: a full-day leave replaces half days, a half day replaces a
         # full day, so the rules engine never sees a full day together with another leave that day.
         same_day = and_(leaves.c.employee_id == write.employee_id, leaves.c.date == day)
