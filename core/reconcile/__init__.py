@@ -1,1 +1,38 @@
-"""Reconciliation: what a target holds against what punchbridge computed (issue 8)."""
+"""Reconciliation: what a target holds against what punchbridge computed (issue 8).
+
+    report = run_reconcile(config, document, registry, store, target="odoo", period="2026-10", repair=True)
+    report.clean, report.summary(), report.csv_path, report.html_path
+
+`parse_period` reads the period forms (`YYYY-MM`, `YYYY-MM-DD..YYYY-MM-DD`, `last_week`,
+`last_month`); `compare` is the pure key-by-key comparison; docs/reconcile.md is the operator's guide.
+"""
+
+from .compare import STATUSES, ExpectedRecord, Finding, compare, same_value
+from .errors import (
+    PeriodError,
+    ReadBackUnsupportedError,
+    ReconcileError,
+    TargetNotConfiguredError,
+    TargetUnreachableError,
+)
+from .period import parse_period
+from .report import CSV_COLUMNS
+from .run import ACTIONS, ReconcileReport, run_reconcile
+
+__all__ = [
+    "ACTIONS",
+    "CSV_COLUMNS",
+    "STATUSES",
+    "ExpectedRecord",
+    "Finding",
+    "PeriodError",
+    "ReadBackUnsupportedError",
+    "ReconcileError",
+    "ReconcileReport",
+    "TargetNotConfiguredError",
+    "TargetUnreachableError",
+    "compare",
+    "parse_period",
+    "run_reconcile",
+    "same_value",
+]

@@ -187,6 +187,15 @@ def _datetime_text(value: datetime | None) -> str | bool:
     return value.strftime(DATETIME_FORMAT) if value is not None else False
 
 
+def _wire_time(value: datetime | str | None) -> str | bool:
+    """A time as Odoo's wire text (naive UTC), False for none."""
+    if value is None:
+        return False
+    if isinstance(value, datetime):
+        return _naive_utc(value).strftime(DATETIME_FORMAT)
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -359,6 +368,29 @@ class OdooEmulator:
     def rate_limit(self, requests: int, per_seconds: float) -> None:
         """Answer 429 with Retry-After to requests beyond `requests` in any `per_seconds` window."""
         self._rate = (requests, per_seconds)
+
+    # -- editing as a user in Odoo would (tests plant what people change in Odoo itself) -------------
+
+    def add_attendance(
+        self, employee_id: int, check_in: datetime | str, check_out: datetime | str | None = None
+    ) -> int:
+        """Create an attendance as an Odoo user would (same constraints, one transaction); returns its id.
+
+        Times are naive UTC (`datetime` or Odoo's `YYYY-MM-DD HH:MM:SS`); an aware `datetime` is converted.
+        """
+        values = {"employee_id": employee_id, "check_in": _wire_time(check_in), "check_out": _wire_time(check_out)}
+        return int(self._execute(2, "hr.attendance", "create", None, {}, positional=[values]))
+
+    def change_attendance(self, attendance_id: int, **values: Any) -> None:
+        """Write fields of an attendance as an Odoo user would (e.g. `check_in=...`; times as in add_attendance)."""
+        wire = {
+            name: _wire_time(value) if name in ("check_in", "check_out") else value for name, value in values.items()
+        }
+        self._execute(2, "hr.attendance", "write", [attendance_id], {}, positional=[wire])
+
+    def delete_attendance(self, attendance_id: int) -> None:
+        """Delete an attendance as an Odoo user would (MissingError when there is none)."""
+        self._execute(2, "hr.attendance", "unlink", [attendance_id], {})
 
     # -- inspecting -------------------------------------------------------------------------------
 

@@ -338,6 +338,48 @@ class SalesforceEmulator:
         with self._lock:
             self._canned.setdefault(api, deque()).append(_Canned(status, body, content_type))
 
+    # -- editing as a user in Salesforce would (tests plant what people change in the org) ------------
+
+    def add_record(self, values: Mapping[str, Any], object_name: str = "Attendance_Day__c") -> str:
+        """Create a record as a user would (values as the REST API takes them, the external id included); its Id."""
+        with self._lock:
+            schema = self.schemas[object_name]
+            external = next(n for n, s in schema.fields.items() if s.external_id)
+            record_id, _, _ = self._write(schema, external, self._typed(schema, values))
+            return record_id
+
+    def edit_record(self, external_id: str, values: Mapping[str, Any], object_name: str = "Attendance_Day__c") -> None:
+        """Change fields of the record with `external_id` as a user would (KeyError when there is none)."""
+        with self._lock:
+            schema = self.schemas[object_name]
+            record = self._records[object_name][self._id_of(schema, external_id)]
+            record.update(self._typed(schema, values), LastModifiedDate=self._now())
+
+    def delete_record(self, external_id: str, object_name: str = "Attendance_Day__c") -> None:
+        """Delete the record with `external_id` as a user would (KeyError when there is none)."""
+        with self._lock:
+            schema = self.schemas[object_name]
+            record_id = self._id_of(schema, external_id)
+            gone = self._records[object_name].pop(record_id)
+            external = next(n for n, s in schema.fields.items() if s.external_id)
+            self._by_external.pop((object_name, external, gone[external]), None)
+
+    def _id_of(self, schema: SObjectSchema, external_id: str) -> str:
+        external = next(n for n, s in schema.fields.items() if s.external_id)
+        found = self._by_external.get((schema.name, external, external_id))
+        if found is None:
+            raise KeyError(f"no {schema.name} with {external} {external_id!r}")
+        return found
+
+    def _typed(self, schema: SObjectSchema, values: Mapping[str, Any]) -> dict[str, Any]:
+        typed = {}
+        for name, value in values.items():
+            spec = schema.spec(name)
+            if spec is None:
+                raise KeyError(f"{schema.name} has no field {name!r}")
+            typed[name] = _read_value(spec, value)
+        return typed
+
     # -- inspecting ----------------------------------------------------------------------------
 
     def records(self, object_name: str = "Attendance_Day__c") -> list[dict[str, Any]]:

@@ -1,0 +1,388 @@
+"""One reconciliation run: read back a target, compare, report, and repair through the sync engine.
+
+In order: check the target and the period (nothing is recorded when they are wrong); record the run;
+map the processed days of the period through the target's mapping (as a sync does); read back what
+the target holds for the employees punchbridge computed days for (transient failures retried as a
+push is); compare key by key; mark the days of locked payroll periods `locked`; with `repair`, mark
+the ledger rows of the missing and different records as not held and run the sync engine for the
+days concerned, so it resends them with its batches, retries and dead letters; write the CSV and
+HTML report; record how the run ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import stamina
+
+from ..config import Config
+from ..errors import ConfigError, Problem
+from ..mapping import apply_mapping
+from ..mapping_model import TargetMapping
+from ..registry import PluginRegistry, validate_plugin_settings
+from ..store import Store
+from ..sync import SyncEngine, SyncInputs, SyncReport
+from ..sync_batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
+from ..targets import HeldRecord, Target, TargetError, TransientError
+from ..yamlfile import YamlDocument
+from .compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
+from .errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
+from .period import parse_period
+from .report import ReportPage, write_report
+
+__all__ = ["ACTIONS", "ReconcileReport", "run_reconcile"]
+
+#: What happens to a finding: nothing (matched), resend it (found; run with --repair), resent (the
+#: repair delivered it), refused (the target refused the resend: a dead letter), not_sent (the repair
+#: did not get to send it), locked (a locked payroll period: never rewritten), remove_in_target (an
+#: extra record: the operator removes it in the target).
+ACTIONS = ("", "resend", "resent", "refused", "not_sent", "locked", "remove_in_target")
+#: How often (records read back) a stop request is checked while reading.
+_STOP_EVERY = 200
+_ID_SOURCES = ("target_id", "employee_id")
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconciliation found and did; `summary()` is the JSON-able version stored with the run."""
+
+    target: str
+    describe: str
+    start: date
+    end: date
+    repair: bool
+    findings: list[Finding] = field(default_factory=list)
+    expected: int = 0  # records punchbridge computed for the period (mapped)
+    held: int = 0  # records the target showed back
+    held_back: int = 0  # days the mapping held back (unmapped ids...): not expected in the target
+    run_id: int | None = None
+    csv_path: Path | None = None
+    html_path: Path | None = None
+    stopped: bool = False  # a stop was requested: the comparison or the repair did not finish
+    repair_error: str | None = None  # the sync engine's error for the target during the repair
+    sync: SyncReport | None = field(default=None, repr=False)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per status, then locked, resent, refused and remaining differences."""
+        by_status = Counter(f.status for f in self.findings)
+        by_action = Counter(f.action for f in self.findings)
+        counts = {status: by_status.get(status, 0) for status in STATUSES}
+        counts.update(
+            locked=by_action["locked"],
+            resent=by_action["resent"],
+            refused=by_action["refused"],
+            remaining=self.remaining,
+        )
+        return counts
+
+    @property
+    def remaining(self) -> int:
+        """Differences still there after this run (everything found but what the repair delivered)."""
+        return sum(1 for f in self.findings if f.status != "matched" and f.action != "resent")
+
+    @property
+    def clean(self) -> bool:
+        """True when the run finished and no difference remains."""
+        return not self.stopped and self.remaining == 0
+
+    def headline(self) -> str:
+        """One sentence for the operator."""
+        if self.stopped:
+            return "stopped before the reconciliation finished: run it again"
+        if self.clean:
+            fixed = self.counts()["resent"]
+            return "clean: " + (f"{fixed} difference(s) repaired" if fixed else "the target holds what was computed")
+        counts = self.counts()
+        found = ", ".join(f"{counts[s]} {s}" for s in ("missing", "different", "extra") if counts[s])
+        return f"{self.remaining} difference(s) remain ({found}; {counts['locked']} locked)"
+
+    def differing_fields(self) -> dict[str, int]:
+        """How many different records differ in each column."""
+        return dict(Counter(name for f in self.findings if f.status == "different" for name in f.differing))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counts and paths (what `store.finish_run` keeps and a scheduler logs)."""
+        return {
+            "target": self.target,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "repair": self.repair,
+            "expected": self.expected,
+            "held": self.held,
+            "held_back": self.held_back,
+            **self.counts(),
+            "differing_fields": self.differing_fields(),
+            "clean": self.clean,
+            "stopped": self.stopped,
+            "repair_error": self.repair_error,
+            "csv": str(self.csv_path) if self.csv_path else None,
+            "html": str(self.html_path) if self.html_path else None,
+        }
+
+
+def _target(config: Config, document: YamlDocument, registry: PluginRegistry, name: str) -> Target:
+    """The configured target `name`, checked to exist and to read back (errors before anything is recorded)."""
+    if name not in config.targets:
+        configured = ", ".join(sorted(config.targets)) or "none"
+        raise TargetNotConfiguredError(f"no target named {name!r} in {document.path}; configured targets: {configured}")
+    settings = config.targets[name]
+    try:
+        target_class = registry.target_class(settings.plugin)
+    except KeyError as exc:
+        raise TargetNotConfiguredError(f"target {name!r} in {document.path}: {exc.args[0]}") from None
+    if "read_back" not in target_class.capabilities:
+        able = sorted(
+            n for n, t in config.targets.items()
+            if t.plugin in registry.targets and "read_back" in registry.targets[t.plugin].capabilities
+        )  # fmt: skip
+        raise ReadBackUnsupportedError(
+            f"target {name!r} ({settings.plugin}) cannot read back what it holds, so it cannot be reconciled; "
+            f"targets here that can: {', '.join(able) or 'none'}"
+        )
+    validated = validate_plugin_settings(
+        target_class.settings_model, settings.plugin_settings(), document, ("targets", name), document.path.parent
+    )
+    return target_class(name, validated)
+
+
+def _columns(mapping: TargetMapping, name: str) -> tuple[str, set[str]]:
+    """The mapping's id column (what the target calls the employee) and the columns never compared."""
+    id_column = next((f.name for f in mapping.fields if f.source in _ID_SOURCES), None)
+    if id_column is None:
+        raise ConfigError(
+            Problem(
+                mapping.source,
+                f"target {name!r}: no column comes from target_id or employee_id, so what the target holds "
+                "cannot be matched to an employee; add the column the target identifies employees by",
+                field="fields",
+            )
+        )
+    skip = {id_column}
+    skip |= {f.name for f in mapping.fields if f.source in ("work_date", "recomputed")}
+    return id_column, skip
+
+
+def _expected(
+    mapping: TargetMapping, days: pd.DataFrame, employees: pd.DataFrame, id_column: str
+) -> tuple[list[ExpectedRecord], int]:
+    """The records a sync would deliver for `days` (recomputed false, as the ledger hashes them)."""
+    if len(days) == 0:
+        return [], 0
+    mapped = apply_mapping(mapping, days.assign(recomputed=False), employees)
+    expected = []
+    for record in mapped.records:
+        employee_id, work_date, _kind = record.key.rsplit("|", 2)
+        expected.append(
+            ExpectedRecord(
+                key=record.key,
+                employee_id=employee_id,
+                target_employee=str(record.fields.get(id_column, "")).strip(),
+                work_date=date.fromisoformat(work_date),
+                fields=record.fields,
+                content_hash=record.content_hash,
+            )
+        )
+    return expected, len(mapped.held_back)
+
+
+def _read_back(
+    target: Target, start: date, end: date, employees: Sequence[str], stop: Callable[[], bool]
+) -> list[HeldRecord] | None:
+    """Everything the target holds for the period and employees; None when a stop was requested."""
+
+    def backoff(exc: Exception) -> bool | float:
+        if isinstance(exc, TransientError):
+            return float(exc.retry_after) if exc.retry_after is not None else True
+        return False
+
+    where = f"target {target.name!r} ({target.describe()})"
+    try:
+        held: list[HeldRecord] = []
+        for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
+            with attempt:
+                target.open()  # every target's open() is a no-op once connected, and may be tried again
+                held = []
+                for record in target.read_back(start, end, employees):
+                    held.append(record)
+                    if len(held) % _STOP_EVERY == 0 and stop():
+                        return None
+        return held
+    except TargetError as exc:
+        raise TargetUnreachableError(
+            f"cannot read back what {where} holds for {start} to {end}: {type(exc).__name__}: {exc}; "
+            "check the target's address and credentials (punchbridge validate), then run again"
+        ) from exc
+    except (httpx.HTTPError, OSError) as exc:
+        raise TargetUnreachableError(
+            f"cannot reach {where} to read back {start} to {end}: {type(exc).__name__}: {exc}; "
+            "check the network and the target's address, then run again"
+        ) from exc
+    finally:
+        target.close()
+
+
+def _annotate(
+    findings: list[Finding],
+    ledger: pd.DataFrame,
+    site_of: dict[str, str],
+    locks: set[tuple[str, str]],
+    employee_of: dict[str, str],
+) -> list[Finding]:
+    """Fill in the ledger's word, punchbridge's id of extras, locks and the action each finding needs."""
+    status_of = dict(zip(ledger["record_key"], ledger["status"], strict=True))
+    hash_of = dict(zip(ledger["record_key"], ledger["content_hash"], strict=True))
+    annotated = []
+    for finding in findings:
+        employee_id = finding.employee_id or employee_of.get(finding.target_employee)
+        ledger_word = status_of.get(finding.record_key, "") if finding.record_key else ""
+        detail = ""
+        sent = hash_of.get(finding.record_key) if ledger_word == "delivered" else None
+        if finding.status in ("missing", "different") and sent not in (None, finding.content_hash):
+            detail = "punchbridge has a newer version than it sent: the next sync sends it"
+        locked = finding.status != "matched" and is_locked(site_of.get(employee_id or ""), finding.work_date, locks)
+        if finding.status == "matched":
+            action = ""
+        elif locked:
+            action = "locked"
+        elif finding.status == "extra":
+            action = "remove_in_target"
+        else:
+            action = "resend"
+        annotated.append(
+            dataclasses.replace(
+                finding, employee_id=employee_id, ledger=ledger_word, locked=locked, action=action, detail=detail
+            )
+        )
+    return annotated
+
+
+def _repair(
+    report: ReconcileReport,
+    engine: Callable[[], SyncEngine],
+    store: Store,
+    run_id: int,
+) -> None:
+    """Mark the repairable records not held and let the sync engine resend them; record what it did."""
+    chosen = [f for f in report.findings if f.action == "resend" and f.record_key]
+    if not chosen:
+        return
+    for status in ("missing", "different"):
+        keys = [f.record_key for f in chosen if f.status == status and f.record_key]
+        if keys:
+            store.mark_not_held(report.target, keys, f"reconcile run {run_id}: {status} in the target")
+    first, last = min(f.work_date for f in chosen), max(f.work_date for f in chosen)
+    sync = engine().run(targets=[report.target], date_from=first, date_to=last)
+    report.sync = sync
+    served = next((t for t in sync.targets if t.name == report.target), None)
+    report.repair_error = served.error if served is not None else None
+    report.stopped = report.stopped or sync.stopped
+    ledger = store.ledger(report.target, [f.record_key for f in chosen if f.record_key])
+    rows = {row.record_key: row for row in ledger.itertuples(index=False)}
+    why_not = report.repair_error or ("stopped before it was sent" if sync.stopped else "the sync did not send it")
+    repaired = []
+    for finding in report.findings:
+        if finding.action != "resend" or not finding.record_key:
+            repaired.append(finding)
+            continue
+        row = rows.get(finding.record_key)
+        if row is not None and row.status == "delivered" and row.content_hash == finding.content_hash:
+            repaired.append(dataclasses.replace(finding, action="resent", ledger="delivered"))
+        elif row is not None and row.status == "rejected":
+            message = f"the target refused it: {row.last_error} (see punchbridge dlq list)"
+            repaired.append(dataclasses.replace(finding, action="refused", ledger="rejected", detail=message))
+        else:
+            repaired.append(dataclasses.replace(finding, action="not_sent", detail=why_not))
+    report.findings = repaired
+
+
+def _notes(report: ReconcileReport) -> list[str]:
+    notes = []
+    if report.held_back:
+        notes.append(
+            f"{report.held_back} day(s) were held back by the mapping (unmapped ids or cost centres) and are not "
+            "expected in the target: see punchbridge mappings check"
+        )
+    if report.repair_error:
+        notes.append(f"the repair could not reach the target: {report.repair_error}")
+    if not report.repair and any(f.action == "resend" for f in report.findings):
+        notes.append("nothing was changed: run again with --repair to resend the missing and different records")
+    return notes
+
+
+def run_reconcile(
+    config: Config,
+    document: YamlDocument,
+    registry: PluginRegistry,
+    store: Store,
+    *,
+    target: str,
+    period: str,
+    repair: bool = False,
+    out_dir: Path | None = None,
+    today: date | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ReconcileReport:
+    """Reconcile `target` for `period` (see the module docstring); returns the report, files written.
+
+    `out_dir` defaults to `reports/` beside the configuration file; `today` (for `last_week` and
+    `last_month`) to the machine's local date. PeriodError, TargetNotConfiguredError and
+    ReadBackUnsupportedError are raised before anything is recorded; TargetUnreachableError after
+    the run is recorded as failed.
+    """
+    today = today or date.today()
+    stop = should_stop or (lambda: False)
+    start, end = parse_period(period, today)
+    client = _target(config, document, registry, target)
+    inputs = SyncInputs.load(config, registry)
+    mapping = inputs.mappings[target]
+    id_column, skip = _columns(mapping, target)
+    report = ReconcileReport(target=target, describe=client.describe(), start=start, end=end, repair=repair)
+    run_id = store.start_run("reconcile", target)
+    report.run_id = run_id
+    try:
+        expected, report.held_back = _expected(mapping, store.load_days(start, end), inputs.employees, id_column)
+        report.expected = len(expected)
+        employees = sorted({record.target_employee for record in expected if record.target_employee})
+        held = _read_back(client, start, end, employees, stop) if not stop() else None
+        if held is None:
+            report.stopped = True
+            store.finish_run(run_id, "partial", report.summary())
+            return report
+        report.held = len(held)
+        ledger = store.ledger(target, [record.key for record in expected])
+        remote_ids = {k: r for k, r in zip(ledger["record_key"], ledger["remote_id"], strict=True) if r}
+        findings = compare(expected, held, skip=skip, remote_ids=remote_ids)
+        lock_rows = store.period_locks()
+        locks = {(str(s), str(p)) for s, p in zip(lock_rows["site"], lock_rows["period"], strict=True)}
+        staff = inputs.employees
+        site_of = dict(zip(staff["employee_id"].astype(str), staff["site"].astype(str), strict=True))
+        employee_of = {record.target_employee: record.employee_id for record in expected}
+        report.findings = _annotate(findings, ledger, site_of, locks, employee_of)
+        if repair and stop():
+            report.stopped = True  # found, not repaired: the next run repairs
+        elif repair:
+
+            def engine() -> SyncEngine:
+                return SyncEngine(config, document, registry, store, today=today, inputs=inputs, should_stop=stop)
+
+            _repair(report, engine, store, run_id)
+        page = ReportPage(
+            target=target, describe=report.describe, start=start, end=end, counts=report.counts(),
+            headline=report.headline(), repair=repair, clean=report.clean, notes=_notes(report),
+        )  # fmt: skip
+        report.csv_path, report.html_path = write_report(
+            out_dir if out_dir is not None else document.path.parent / "reports", page, report.findings
+        )
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", {**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        raise
+    store.finish_run(run_id, "ok" if report.clean else "partial", report.summary())
+    return report

@@ -1,0 +1,207 @@
+"""A small customer for reconciliation tests: four employees on two sites, ten days of October 2026,
+delivered by a real sync to the Odoo and Salesforce emulators on loopback.
+
+    E1 Asha   site blr   ops        Odoo barcode E1, Salesforce 10001
+    E2 Ben    site blr   finance    Odoo barcode E2, Salesforce 10002
+    E3 Chen   site blr   logistics  Odoo barcode E3, Salesforce 10003
+    E4 Dana   site pune  ops        Odoo barcode E4, Salesforce 10004
+
+Everyone works 09:0x-18:1x Monday to Saturday; Sunday 4 October is the weekly off. The sync covers
+1-10 October; a reconciliation of `2026-10` covers the whole month.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from punchbridge.cli import main
+from punchbridge.config import Config, read_config
+from punchbridge.reconcile import ReconcileReport, run_reconcile
+from punchbridge.registry import PluginRegistry, load_plugins
+from punchbridge.store import Store
+from punchbridge.store.receiver import EventWrite, PeriodLockWrite
+from punchbridge.sync import SyncEngine
+from punchbridge.targets import Employee
+from punchbridge.testing.odoo import OdooEmulator
+from punchbridge.testing.salesforce import SalesforceEmulator
+from punchbridge.yamlfile import YamlDocument
+
+EMPLOYEES = {"E1": ("blr", "ops"), "E2": ("blr", "finance"), "E3": ("blr", "logistics"), "E4": ("pune", "ops")}
+SALESFORCE_IDS = {"E1": "10001", "E2": "10002", "E3": "10003", "E4": "10004"}
+FIRST_DAY, LAST_DAY = date(2026, 10, 1), date(2026, 10, 10)
+TODAY = date(2026, 11, 3)
+
+
+def punches_csv() -> str:
+    """Two punches a working day (none on Sunday 4 October), minutes varying by employee and day."""
+    lines = ["employee_id,timestamp,device_id,direction"]
+    day = FIRST_DAY
+    while day <= LAST_DAY:
+        if day.weekday() != 6:
+            for number, employee in enumerate(EMPLOYEES, start=1):
+                lines.append(f"{employee},{day}T09:0{number % 10}:00+05:30,GATE-1,in")
+                lines.append(f"{employee},{day}T18:1{(number + day.day) % 10}:00+05:30,GATE-1,out")
+        day += timedelta(days=1)
+    return "\n".join(lines) + "\n"
+
+
+def write_config(
+    folder: Path, odoo: OdooEmulator, odoo_url: str, salesforce: SalesforceEmulator, salesforce_url: str, key: Path
+) -> Path:
+    """The configuration and its files in `folder`; returns the configuration's path."""
+    (folder / "inbox").mkdir(parents=True)
+    (folder / "inbox" / "punches-2026-10.csv").write_text(punches_csv(), encoding="utf-8")
+    staff = "\n".join(f"{e},{site},general,sun,{department}" for e, (site, department) in EMPLOYEES.items())
+    (folder / "employees.csv").write_text(f"employee_id,site,shift,weekly_off,department\n{staff}\n", encoding="utf-8")
+    ids = "\n".join(f"{e},{t}" for e, t in SALESFORCE_IDS.items())
+    (folder / "ids.csv").write_text(f"employee_id,target_id\n{ids}\n", encoding="utf-8")
+    (folder / "cost-centres.csv").write_text(
+        "department,cost_centre,from,to\nops,CC-OPS,,\nfinance,CC-FIN,,\nlogistics,CC-LOG,,\n", encoding="utf-8"
+    )
+    (folder / "odoo.yaml").write_text(
+        textwrap.dedent(
+            """\
+            fields:
+              - {name: employee, from: employee_id}
+              - {name: check_in, from: first_in}
+              - {name: check_out, from: last_out}
+            """
+        ),
+        encoding="utf-8",
+    )
+    (folder / "salesforce.yaml").write_text(
+        textwrap.dedent(
+            """\
+            ids: {file: ids.csv, missing: quarantine}
+            cost_centres: {by: department, file: cost-centres.csv, default: CC-GENERAL}
+            fields:
+              - {name: Employee_Id__c, from: target_id}
+              - {name: Work_Date__c, from: work_date}
+              - {name: Status__c, from: status}
+              - {name: First_In__c, from: first_in}
+              - {name: Last_Out__c, from: last_out}
+              - {name: Worked_Minutes__c, from: worked_minutes}
+              - {name: Cost_Centre__c, from: cost_centre}
+              - {name: Recomputed__c, from: recomputed}
+            """
+        ),
+        encoding="utf-8",
+    )
+    config = folder / "punchbridge.yaml"
+    config.write_text(
+        textwrap.dedent(
+            f"""\
+            store: sqlite:///{folder / "store.db"}
+            sources:
+              terminals: {{plugin: csv_folder, folder: inbox}}
+            employees: employees.csv
+            sync: {{from: {FIRST_DAY}, to: {LAST_DAY}}}
+            targets:
+              odoo:
+                plugin: odoo
+                mapping: odoo.yaml
+                url: {odoo_url}
+                database: {odoo.database}
+                login: {odoo.login}
+                api_key: {odoo.api_key}
+                protocol: jsonrpc
+                employee_by: barcode
+                timezone: Asia/Kolkata
+                timeout: 10
+              salesforce:
+                plugin: salesforce
+                mapping: salesforce.yaml
+                login_url: {salesforce_url}
+                client_id: {salesforce.client_id}
+                username: {salesforce.username}
+                audience: {salesforce.audience}
+                private_key: {key}
+                timezone: Asia/Kolkata
+                timeout: 10
+              payroll:
+                plugin: local_csv
+                mapping: odoo.yaml
+                folder: payroll
+                create_folder: true
+            sites:
+              blr: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
+              pune: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
+            shifts:
+              general: {{start: "09:00", end: "18:00", grace_in: 10}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+def seeded_odoo() -> OdooEmulator:
+    """An Odoo whose employees' barcodes are punchbridge's employee ids."""
+    odoo = OdooEmulator()
+    odoo.seed_employees([Employee(target_id=e, name=f"Employee {e}") for e in EMPLOYEES])
+    return odoo
+
+
+@dataclass
+class World:
+    """The configuration, its store, and the two emulators it delivers to."""
+
+    config_path: Path
+    odoo: OdooEmulator
+    salesforce: SalesforceEmulator
+
+    def load(self) -> tuple[Config, YamlDocument, PluginRegistry]:
+        """The configuration, its document and the plugins."""
+        config, document, _data, problems = read_config(self.config_path)
+        assert not problems and config is not None, problems
+        return config, document, load_plugins()
+
+    def store(self) -> Store:
+        """The configured store (close it after use)."""
+        config, _document, _registry = self.load()
+        return Store.open(config.store)
+
+    def sync(self) -> None:
+        """A sync of every target, as the nightly job runs it."""
+        config, document, registry = self.load()
+        with self.store() as store:
+            report = SyncEngine(config, document, registry, store, today=TODAY).run()
+        assert not report.failed and not report.dead_lettered, report
+
+    def reconcile(
+        self, target: str, *, period: str = "2026-10", repair: bool = False, **options: Any
+    ) -> ReconcileReport:
+        """run_reconcile with this world's configuration and store (reports under `reports/`)."""
+        config, document, registry = self.load()
+        options.setdefault("today", TODAY)
+        with self.store() as store:
+            return run_reconcile(
+                config, document, registry, store, target=target, period=period, repair=repair, **options
+            )
+
+    def cli(self, *args: str) -> Result:
+        """`punchbridge ARGS` (the configuration is not added: pass -c)."""
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    def lock(self, site: str, period: str) -> None:
+        """Lock a payroll period as the `payroll.cutoff.locked` webhook does."""
+        with self.store() as store:
+            effect = PeriodLockWrite(site, period, "2026-11-01T00:00:00Z")
+            event = EventWrite(f"lock-{site}-{period}", "payroll.cutoff.locked", "test", "test", effects=(effect,))
+            store.receive([event])
+
+    def odoo_day(self, employee: str, day: date) -> dict[str, Any]:
+        """The one attendance Odoo holds for `employee` (barcode) on local `day`."""
+        india = timedelta(hours=5, minutes=30)
+        local = [
+            a for a in self.odoo.attendances(self.odoo.employee_id(employee))
+            if (datetime.fromisoformat(a["check_in"]).replace(tzinfo=UTC) + india).date() == day
+        ]  # fmt: skip
+        assert len(local) == 1, local
+        return local[0]
