@@ -65,10 +65,27 @@ def _load(config_path: Path, *, check_files: bool = False) -> tuple[Any, Any, An
                 )
             except UserInputError as exc:
                 problems.extend(exc.problems)
+    if config is not None:
+        problems.extend(_cross_section_problems(config, doc, registry))
     if check_files and config is not None:
         problems.extend(_check_files(config, registry))
     ConfigError.collect(problems)
     return config, doc, registry
+
+
+def _cross_section_problems(config: Any, doc: Any, registry: Any) -> list[Problem]:
+    """What one section says about another: jobs, the adjustments target, the employee sync."""
+    from punchbridge.jobs.checks import check_jobs
+
+    from .adjustments import adjustment_problems
+
+    problems = list(check_jobs(config, doc, registry))
+    problems.extend(adjustment_problems(config, str(doc.path), doc.line_of(("adjustments", "target"))))
+    if config.employee_sync is not None:
+        from .employees import check_employee_sync
+
+        problems.extend(check_employee_sync(config, doc, registry))
+    return problems
 
 
 def _check_files(config: Any, registry: Any) -> list[Problem]:
@@ -254,6 +271,7 @@ def _print_report(report: Any) -> None:
         "changed",
         "unchanged",
         "held back",
+        "locked",
         "delivered",
         "refused",
         "batches",
@@ -268,6 +286,7 @@ def _print_report(report: Any) -> None:
             str(t.changed),
             str(t.unchanged),
             str(t.held_back),
+            str(t.locked),
             str(t.delivered),
             str(t.rejected),
             str(t.batches),
@@ -284,6 +303,29 @@ def _print_report(report: Any) -> None:
             console.print(sample)
         if not report.dry_run and t.new + t.changed == 0 and not t.error and not t.resumed_batches:
             console.print(f"{t.name}: nothing new to send")
+        if t.locked:
+            console.print(f"{t.name}: {t.locked} record(s) of locked periods not sent (docs/cutoff.md)")
+        if t.adjustments:
+            verb = "would send" if report.dry_run else "sent"
+            console.print(f"{t.name}: {verb} {t.adjustments} adjustment(s) for locked periods")
+    _print_cutoff(console, report)
+
+
+def _print_cutoff(console: Console, report: Any) -> None:
+    """The payroll cut-off lines of a sync report (nothing when no locked period was touched)."""
+    recorded = getattr(report, "adjustments_recorded", 0)
+    if getattr(report, "days_locked", 0) or recorded:
+        verb = "would be recorded" if report.dry_run else "recorded"
+        console.print(
+            f"cut-off: {report.days_locked} day(s) of locked periods changed: kept as the period closed; "
+            f"{recorded} adjustment(s) {verb}"
+        )
+    waiting = getattr(report, "adjustments_waiting", 0)
+    if waiting:
+        console.print(
+            f"cut-off: {waiting} adjustment(s) not delivered yet (configure `adjustments: {{target: NAME}}`, "
+            "see docs/cutoff.md, or see `punchbridge dlq list`)"
+        )
 
 
 @main.group()

@@ -35,6 +35,12 @@ TABLES = {
     "leaves",
     "period_locks",
     "cloud_events",
+    "terminal_users",
+    "terminal_commands",
+    "scheduler_lock",
+    "adjustments",
+    "tombstones",
+    "erasure_keys",
 }
 
 
