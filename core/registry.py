@@ -61,6 +61,19 @@ class PluginRegistry:
             raise KeyError(f"no target plugin {plugin!r}; loaded: {', '.join(sorted(self.targets)) or 'none'}")
         return self.targets[plugin]
 
+    def configured_target(self, name: str, settings: Any, document: YamlDocument) -> Target:
+        """The target `name` of a configuration (`settings`: its `targets.NAME` entry), built with its
+        plugin's validated settings; problems name the configuration file, line and field."""
+        target_class = self.target_class(settings.plugin)
+        validated = validate_plugin_settings(
+            target_class.settings_model,
+            settings.plugin_settings(),
+            document,
+            ("targets", name),
+            document.path.parent,
+        )
+        return target_class(name, validated)
+
     def source_class(self, plugin: str) -> type[Source]:
         """The source class registered as `plugin` (KeyError with the known names otherwise)."""
         if plugin not in self.sources:

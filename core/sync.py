@@ -516,16 +516,7 @@ class SyncEngine:
     # -- 3. deliver --------------------------------------------------------------------------------
 
     def _target(self, name: str) -> Target:
-        settings = self.config.targets[name]
-        target_class = self.registry.target_class(settings.plugin)
-        validated = validate_plugin_settings(
-            target_class.settings_model,
-            settings.plugin_settings(),
-            self.document,
-            ("targets", name),
-            self.document.path.parent,
-        )
-        return target_class(name, validated)
+        return self.registry.configured_target(name, self.config.targets[name], self.document)
 
     def _deliver(self, name: str, changed: pd.DataFrame, date_from: date, date_to: date) -> TargetReport:
         report = TargetReport(name)

@@ -32,7 +32,7 @@ from ..datafiles import read_employees
 from ..devices import DeviceClient, DeviceCommand
 from ..errors import ConfigError, Problem, UserInputError
 from ..mapping_files import load_mapping
-from ..registry import PluginRegistry, validate_plugin_settings
+from ..registry import PluginRegistry
 from ..store import Store
 from ..store.terminals import CommandSettlement, JournalCommand
 from ..targets import Employee, Target
@@ -194,16 +194,7 @@ class EmployeeSync:
 
     def _target(self) -> Target:
         name = self.settings.source
-        settings = self.config.targets[name]
-        target_class = self.registry.target_class(settings.plugin)
-        validated = validate_plugin_settings(
-            target_class.settings_model,
-            settings.plugin_settings(),
-            self.document,
-            ("targets", name),
-            self.document.path.parent,
-        )
-        return target_class(name, validated)
+        return self.registry.configured_target(name, self.config.targets[name], self.document)
 
     def pull(self) -> list[Employee]:
         """Every employee of the system of record (EmployeePullFailed when the list cannot be read in full)."""

@@ -27,7 +27,7 @@ from ..config import Config
 from ..errors import ConfigError, Problem
 from ..mapping import apply_mapping
 from ..mapping_model import TargetMapping
-from ..registry import PluginRegistry, validate_plugin_settings
+from ..registry import PluginRegistry
 from ..store import Store
 from ..sync import SyncEngine, SyncInputs, SyncReport
 from ..sync_batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
@@ -147,10 +147,7 @@ def _target(config: Config, document: YamlDocument, registry: PluginRegistry, na
             f"target {name!r} ({settings.plugin}) cannot read back what it holds, so it cannot be reconciled; "
             f"targets here that can: {', '.join(able) or 'none'}"
         )
-    validated = validate_plugin_settings(
-        target_class.settings_model, settings.plugin_settings(), document, ("targets", name), document.path.parent
-    )
-    return target_class(name, validated)
+    return registry.configured_target(name, settings, document)
 
 
 def _columns(mapping: TargetMapping, name: str) -> tuple[str, set[str]]:

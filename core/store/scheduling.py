@@ -37,19 +37,7 @@ __all__ = ["JOB_RUN_STARTERS", "LOCK_COLUMNS", "LockClaim", "SchedulingStore"]
 #: missed while it was down, or an operator (`punchbridge jobs run`).
 JOB_RUN_STARTERS = ("schedule", "catch_up", "manual")
 LOCK_COLUMNS = ("name", "holder", "host", "pid", "acquired_at_ns", "heartbeat_at_ns")
-_RUN_COLUMNS = (
-    "id",
-    "kind",
-    "target",
-    "started_at_ns",
-    "finished_at_ns",
-    "status",
-    "summary",
-    "job",
-    "started_by",
-    "scheduled_at_ns",
-    "error",
-)
+_RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 _MAX_ERROR = 2000
 
 

@@ -51,19 +51,7 @@ __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
 DEFAULT_URL = "sqlite:///punchbridge.db"
 
 QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail")
-RUN_COLUMNS = (
-    "id",
-    "kind",
-    "target",
-    "started_at_ns",
-    "finished_at_ns",
-    "status",
-    "summary",
-    "job",
-    "started_by",
-    "scheduled_at_ns",
-    "error",
-)
+RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 
 
 class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
