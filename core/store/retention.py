@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
@@ -206,8 +206,9 @@ def _mentions(value: Any, employee_id: str) -> bool:
 class RetentionStore:
     """Store methods for this feature (mixed into `Store`)."""
 
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]:  # pragma: no cover - Store's
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `Store`, which mixes this class in
+
+        def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]: ...
 
     # -- period locks -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -119,8 +119,9 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 class TerminalStore:
     """Store methods of employee sync (mixed into `Store`)."""
 
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]:  # provided by Store
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by `Store`, which mixes this class in
+
+        def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]: ...
 
     def terminal_users(self, stgids: Collection[str] | None = None) -> list[TerminalUser]:
         """The ledger rows (of `stgids`, or all), deleted users included, by terminal and user id."""
