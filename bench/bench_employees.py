@@ -39,9 +39,9 @@ import yaml
 from punchbridge.config import load_config
 from punchbridge.employees import build_roster, plan_changes, run_employee_sync
 from punchbridge.employees.engine import EmployeeSync
-from punchbridge.registry import load_plugins
+from punchbridge.plugin_api.registry import load_plugins
+from punchbridge.plugin_api.targets import Batch, Employee, Outcome, Target
 from punchbridge.store import Store
-from punchbridge.targets import Batch, Employee, Outcome, Target
 
 HERE = Path(__file__).resolve().parent
 COMMAND_TOKEN = "bench-command-token"
@@ -49,8 +49,8 @@ COMMAND_TOKEN = "bench-command-token"
 
 def _serve(stgids: list[str], pipe: Connection) -> None:
     """Child process: the Minop emulator with `stgids`, answering `executed` and `stop` on `pipe`."""
+    from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
     from punchbridge.testing.http import serve
-    from punchbridge.testing.minop import MinopEmulator, RateLimits
 
     emulator = MinopEmulator(limits=RateLimits.lifted(), command_token=COMMAND_TOKEN)
     for stgid in stgids:

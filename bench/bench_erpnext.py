@@ -33,8 +33,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from punchbridge.plugin_api.targets import Batch, Employee, Record
 from punchbridge.plugins.erpnext import ErpNextTarget
-from punchbridge.targets import Batch, Employee, Record
 
 HERE = Path(__file__).resolve().parent
 SITE = timezone(timedelta(hours=5, minutes=30))
@@ -44,9 +44,9 @@ COLUMNS = ("employee", "check_in", "check_out")
 
 def _serve(employees: int, latency: float, pipe: Connection) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
-    from punchbridge.testing.erpnext import ErpNextEmulator
+    from punchbridge.testing.emulators.erpnext import ErpNextEmulator
+    from punchbridge.testing.emulators.zoho import NoDelayHttp
     from punchbridge.testing.http import serve
-    from punchbridge.testing.zoho import NoDelayHttp
 
     emulator = ErpNextEmulator(version=15, timezone="Asia/Kolkata", latency=latency)
     emulator.seed_employees(Employee(f"E{n:05d}", f"Person {n:05d}") for n in range(employees))

@@ -26,8 +26,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from punchbridge.plugin_api.targets import Batch, Employee, Record
 from punchbridge.plugins.odoo import OdooTarget
-from punchbridge.targets import Batch, Employee, Record
 
 HERE = Path(__file__).resolve().parent
 SITE = timezone(timedelta(hours=5, minutes=30))
@@ -37,8 +37,8 @@ VERSION = {"xmlrpc": "17.0", "jsonrpc": "17.0", "json2": "19.0"}
 
 def _serve(version: str, employees: int, pipe: Connection) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
+    from punchbridge.testing.emulators.odoo import OdooEmulator
     from punchbridge.testing.http import serve
-    from punchbridge.testing.odoo import OdooEmulator
 
     emulator = OdooEmulator(version)
     emulator.seed_employees(Employee(target_id=f"E{n:05d}", name=f"Person {n:05d}") for n in range(employees))

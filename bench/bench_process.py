@@ -67,8 +67,8 @@ def engine_against_oracle(employees: int = 500) -> dict[str, float]:
     import pandas as pd
     from oracle import oracle_compute_days
 
-    from punchbridge.datafiles import load_rules, read_employees
-    from punchbridge.punchfile import read_punches
+    from punchbridge.config.datafiles import load_rules, read_employees
+    from punchbridge.config.punchfile import read_punches
     from punchbridge.rules import AttendanceInputs, compute_days
 
     rules = load_rules(DATA / "rules.yaml")

@@ -31,8 +31,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from punchbridge.plugin_api.targets import Batch, Record
 from punchbridge.plugins.salesforce import SalesforceTarget
-from punchbridge.targets import Batch, Record
 
 HERE = Path(__file__).resolve().parent
 SITE = timezone(timedelta(hours=5, minutes=30))
@@ -42,9 +42,9 @@ COLUMNS = ("Employee_Id__c", "Work_Date__c", "Status__c", "Worked_Minutes__c", "
 
 def _serve(certificate: bytes, pipe: Connection) -> None:
     """Child process: the emulator (limits lifted), answering `stats` and `stop` on `pipe`."""
+    from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits
+    from punchbridge.testing.emulators.zoho import NoDelayHttp
     from punchbridge.testing.http import serve
-    from punchbridge.testing.salesforce import SalesforceEmulator, SalesforceLimits
-    from punchbridge.testing.zoho import NoDelayHttp
 
     emulator = SalesforceEmulator(certificate=certificate, limits=SalesforceLimits.lifted())
     with serve(emulator.app, http=NoDelayHttp) as server:
@@ -94,7 +94,7 @@ def _batches(records: list[Record], size: int) -> Iterator[Batch]:
 
 
 def _run(mode: str, employees: int, days: int) -> dict[str, Any]:
-    from punchbridge.testing.salesforce import generate_jwt_key
+    from punchbridge.testing.emulators.salesforce import generate_jwt_key
 
     key_pem, certificate = generate_jwt_key("bench")
     parent, child = multiprocessing.Pipe()

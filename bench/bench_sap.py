@@ -30,9 +30,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from punchbridge.plugins.sap_successfactors import SuccessFactorsTarget
-from punchbridge.targets import Batch, Employee, Record
-from punchbridge.testing.sap import TestCredentials, make_credentials
+from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget
+from punchbridge.testing.emulators.sap import TestCredentials, make_credentials
 
 HERE = Path(__file__).resolve().parent
 SITE = timezone(timedelta(hours=5, minutes=30))
@@ -45,9 +45,9 @@ COLUMNS = {
 
 def _serve(credentials: TestCredentials, employees: int, pipe: Connection) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
+    from punchbridge.testing.emulators.sap import SapEmulator, SapLimits
+    from punchbridge.testing.emulators.zoho import NoDelayHttp
     from punchbridge.testing.http import serve
-    from punchbridge.testing.sap import SapEmulator, SapLimits
-    from punchbridge.testing.zoho import NoDelayHttp
 
     emulator = SapEmulator(credentials=credentials, limits=SapLimits.lifted(), timezone="Asia/Kolkata")
     emulator.seed_employees(Employee(f"E{n:05d}", f"Person {n:05d}") for n in range(employees))

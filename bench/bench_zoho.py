@@ -27,10 +27,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from punchbridge.plugin_api.targets import Batch, Employee, Record
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget, clear_token_cache
-from punchbridge.targets import Batch, Employee, Record
+from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp, ScaledClock, ZohoEmulator, ZohoLimits
 from punchbridge.testing.http import serve
-from punchbridge.testing.zoho import ManualClock, NoDelayHttp, ScaledClock, ZohoEmulator, ZohoLimits
 
 HERE = Path(__file__).resolve().parent
 ENGINE_BATCH = ZohoPeopleTarget.max_batch_size

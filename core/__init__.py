@@ -1,7 +1,7 @@
 """punchbridge: biometric time-attendance terminals to payroll, with nothing lost and nothing doubled."""
 
-from ._version import __version__
-from .errors import (
+from punchbridge._version import __version__
+from punchbridge.errors import (
     ConfigError,
     InputFileError,
     OutputError,
@@ -10,7 +10,6 @@ from .errors import (
     StoreError,
     UserInputError,
 )
-from .hookspecs import hookimpl
 
 __all__ = [
     "ConfigError",
@@ -23,3 +22,12 @@ __all__ = [
     "__version__",
     "hookimpl",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`punchbridge.hookimpl`, loaded on first use (the plugin API is not needed to run a command)."""
+    if name == "hookimpl":
+        from punchbridge.plugin_api.hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'punchbridge' has no attribute {name!r}")

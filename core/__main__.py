@@ -1,5 +1,5 @@
 """`python -m punchbridge`: the same command line as the `punchbridge` script."""
 
-from .cli import main
+from punchbridge.cli import main
 
 main(prog_name="punchbridge")

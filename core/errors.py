@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 
 __all__ = [
     "ConfigError",
+    "ExitCode",
     "InputFileError",
     "OutputError",
     "Problem",
@@ -25,6 +27,22 @@ __all__ = [
     "StoreError",
     "UserInputError",
 ]
+
+
+class ExitCode(IntEnum):
+    """What a command's exit status means; one meaning per code, for every command (README: "Exit codes").
+
+    A script or scheduler can act on the code alone: 0 nothing to do, 2 fix the input, 3 a person
+    should look at the report, 4 try again later, 6 rerun with the option that allows it.
+    """
+
+    OK = 0  #: done; nothing needs attention
+    FAILED = 1  #: could not finish: a target, the cloud or the store failed (the message says which)
+    BAD_INPUT = 2  #: a configuration, file or option is wrong (each problem named); nothing was written
+    ATTENTION = 3  #: finished, but something needs a person: dead letters, differences remain
+    BUSY = 4  #: another process holds the lock this command needs (its holder is named)
+    STOPPED = 5  #: stopped by a signal before the end; the next run continues where it stopped
+    REFUSED = 6  #: a safety check refused (mass delete, a purge that could lose punches); see the option
 
 
 @dataclass(frozen=True)
@@ -56,13 +74,13 @@ def _shorten(text: str, limit: int) -> str:
 class PunchbridgeError(Exception):
     """Base class of every error punchbridge raises on purpose."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAILED
 
 
 class UserInputError(PunchbridgeError):
     """An input the user controls is wrong; the message lists every problem found."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, problems: Sequence[Problem] | Problem | str, *, file: str = "") -> None:
         if isinstance(problems, str):

@@ -14,8 +14,8 @@ from punchbridge.errors import Problem
 
 if TYPE_CHECKING:
     from punchbridge.config import Config
-    from punchbridge.registry import PluginRegistry
-    from punchbridge.yamlfile import YamlDocument
+    from punchbridge.config.yamlfile import YamlDocument
+    from punchbridge.plugin_api.registry import PluginRegistry
 
 __all__ = ["check_jobs"]
 

@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from punchbridge.errors import PunchbridgeError, StoreError
-
-from .runlog import LOGGER, finished_line, log_finished
-from .settings import JobSettings
-from .tasks import TASKS, JobContext, JobFunction, JobOutcome
+from punchbridge.jobs.runlog import LOGGER, finished_line, log_finished
+from punchbridge.jobs.settings import JobSettings
+from punchbridge.jobs.tasks import TASKS, JobContext, JobFunction, JobOutcome
 
 if TYPE_CHECKING:
     from punchbridge.config import Config
-    from punchbridge.registry import PluginRegistry
+    from punchbridge.config.yamlfile import YamlDocument
+    from punchbridge.plugin_api.registry import PluginRegistry
     from punchbridge.store import Store
-    from punchbridge.yamlfile import YamlDocument
 
 __all__ = ["EXIT_CODES", "JobEnvironment", "JobRun", "run_job"]
 

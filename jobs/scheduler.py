@@ -41,8 +41,8 @@ from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from .clock import Clock, SystemClock
-from .cron import next_fire_after
+from punchbridge.jobs.clock import Clock, SystemClock
+from punchbridge.jobs.cron import next_fire_after
 
 __all__ = ["MAX_WAIT_SECONDS", "InlineExecutor", "JobScheduler", "StartPlan", "is_catch_up", "plan_start"]
 

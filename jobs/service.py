@@ -28,14 +28,13 @@ from types import FrameType
 from typing import Any
 
 from punchbridge.errors import ConfigError, Problem
-
-from .clock import Clock, SystemClock
-from .cron import job_trigger
-from .lock import SchedulerLock, SchedulerLockLost
-from .runlog import logfmt
-from .runner import JobEnvironment, JobRun, run_job
-from .scheduler import JobScheduler, is_catch_up, plan_start
-from .settings import JobSettings
+from punchbridge.jobs.clock import Clock, SystemClock
+from punchbridge.jobs.cron import job_trigger
+from punchbridge.jobs.lock import SchedulerLock, SchedulerLockLost
+from punchbridge.jobs.runlog import logfmt
+from punchbridge.jobs.runner import JobEnvironment, JobRun, run_job
+from punchbridge.jobs.scheduler import JobScheduler, is_catch_up, plan_start
+from punchbridge.jobs.settings import JobSettings
 
 __all__ = ["INTERRUPTED_RUN", "Schedule", "run_one", "run_schedule", "stop_on_signals"]
 

@@ -78,7 +78,7 @@ class JobSettings(BaseModel):
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> JobSettings:
-        from .cron import job_trigger  # APScheduler, imported only when there are jobs
+        from punchbridge.jobs.cron import job_trigger  # APScheduler, imported only when there are jobs
 
         try:
             job_trigger(self.cron, self.timezone)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from .settings import JobSettings
+from punchbridge.jobs.settings import JobSettings
 
 if TYPE_CHECKING:
     from punchbridge.config import Config
-    from punchbridge.registry import PluginRegistry
+    from punchbridge.config.yamlfile import YamlDocument
+    from punchbridge.plugin_api.registry import PluginRegistry
     from punchbridge.store import Store
-    from punchbridge.yamlfile import YamlDocument
 
 __all__ = ["TASKS", "JobContext", "JobFunction", "JobOutcome", "resolve_period"]
 
@@ -175,7 +175,7 @@ def employees_task(name: str, job: JobSettings, context: JobContext) -> JobOutco
 
 def purge_task(name: str, job: JobSettings, context: JobContext) -> JobOutcome:
     """`run: purge`: remove punches and run data older than the configured retention."""
-    from punchbridge.retention import purge
+    from punchbridge.retention.engine import purge
 
     report = purge(
         context.config, context.store, now_ns=int(context.now.timestamp() * 1e9), should_stop=context.should_stop

@@ -29,9 +29,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from punchbridge import hookimpl
-from punchbridge.hookspecs import Register
-from punchbridge.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
+from punchbridge.plugin_api.hookspecs import Register, hookimpl
+from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
 
 __all__ = [
     "FORMULA_PREFIXES",

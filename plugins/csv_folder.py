@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from punchbridge import hookimpl
-from punchbridge.punchfile import read_punches
-from punchbridge.sources import Fetched, Source, SourceContext
+from punchbridge.config.punchfile import read_punches
+from punchbridge.plugin_api.hookspecs import hookimpl
+from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
 
 __all__ = ["CsvFolderSettings", "CsvFolderSource"]
 

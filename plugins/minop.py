@@ -34,8 +34,8 @@ import httpx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from punchbridge import hookimpl
-from punchbridge.minop_client import (
+from punchbridge.config.punchfile import FUTURE_TOLERANCE_MINUTES, OLDEST_DAYS, QUARANTINE_COLUMNS
+from punchbridge.minop.client import (
     PROCESSED_PATH,
     RAW_PATH,
     ApiKey,
@@ -45,9 +45,9 @@ from punchbridge.minop_client import (
     NotModified,
     Page,
 )
-from punchbridge.punchfile import FUTURE_TOLERANCE_MINUTES, OLDEST_DAYS, QUARANTINE_COLUMNS
+from punchbridge.plugin_api.hookspecs import hookimpl
+from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
 from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS
-from punchbridge.sources import Fetched, Source, SourceContext
 
 __all__ = ["RAW_REQUIRED_FIELDS", "MinopSource", "MinopSourceSettings"]
 

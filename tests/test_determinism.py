@@ -8,7 +8,7 @@ moved to a Europe/Berlin site (their timestamps become local wall times across t
 spring-forward), directions on some employees (words and terminal digits), punches at the very same
 instant on another device, exact re-sends (same employee, device and instant, with the same or a
 different direction), dated shift assignments and leaves. Everything is read back through the
-`punchbridge.datafiles` and `punchbridge.punchfile` readers, as `punchbridge process` does.
+`punchbridge.config.datafiles` and `punchbridge.config.punchfile` readers, as `punchbridge process` does.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from punchbridge.datafiles import load_rules, read_assignments, read_employees, read_leaves
-from punchbridge.punchfile import read_punches
+from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves
+from punchbridge.config.punchfile import read_punches
 from punchbridge.rules import compute_days
 from punchbridge.rules.frames import DAY_COLUMNS, AttendanceInputs, DaysResult
 from punchbridge.rules.settings import RuleSet

@@ -217,7 +217,7 @@ def punches_frame(rows: list[tuple[str, int, str, str | None]], categorical: boo
             "punch_id": np.arange(len(unique), dtype=np.int64),
         }
     )
-    if categorical:  # what `punchbridge.punchfile.read_punches` hands the engine
+    if categorical:  # what `punchbridge.config.punchfile.read_punches` hands the engine
         frame["employee_id"] = frame["employee_id"].astype("category")
         frame["device_id"] = frame["device_id"].astype("category")
         frame["direction"] = pd.Categorical(frame["direction"], categories=list(DIRECTIONS))

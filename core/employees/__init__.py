@@ -21,12 +21,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engine import EmployeeSync, check_employee_sync, run_employee_sync
-    from .errors import EmployeePullFailed, EmployeeSyncError, EmployeeSyncNotConfigured, MassDeleteRefused
-    from .plan import Plan, PlannedCommand, TerminalPlan, plan_changes, refusals
-    from .report import EmployeeSyncReport, TerminalReport
-    from .roster import Roster, StaffRow, WantedUser, build_roster
-    from .settings import EmployeeSyncSettings
+    from punchbridge.employees.engine import EmployeeSync, check_employee_sync, run_employee_sync
+    from punchbridge.employees.errors import (
+        EmployeePullFailed,
+        EmployeeSyncError,
+        EmployeeSyncNotConfigured,
+        MassDeleteRefused,
+    )
+    from punchbridge.employees.plan import Plan, PlannedCommand, TerminalPlan, plan_changes, refusals
+    from punchbridge.employees.report import EmployeeSyncReport, TerminalReport
+    from punchbridge.employees.roster import Roster, StaffRow, WantedUser, build_roster
+    from punchbridge.employees.settings import EmployeeSyncSettings
 
 __all__ = [
     "EmployeePullFailed",

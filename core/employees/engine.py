@@ -27,22 +27,22 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..config import Config
-from ..datafiles import read_employees
-from ..devices import DeviceClient, DeviceCommand
-from ..errors import ConfigError, Problem, UserInputError
-from ..mapping_files import load_mapping
-from ..registry import PluginRegistry
-from ..store import Store
-from ..store.terminals import CommandSettlement, JournalCommand
-from ..targets import Employee, Target
-from ..yamlfile import YamlDocument
-from .errors import EmployeePullFailed, EmployeeSyncNotConfigured, MassDeleteRefused
-from .plan import Plan, epoch_of, plan_changes, refusals
-from .report import EmployeeSyncReport
-from .roster import Roster, StaffRow, build_roster, reverse_ids
-from .send import Outgoing, send_commands
-from .settings import EmployeeSyncSettings
+from punchbridge.config import Config
+from punchbridge.config.datafiles import read_employees
+from punchbridge.config.yamlfile import YamlDocument
+from punchbridge.employees.errors import EmployeePullFailed, EmployeeSyncNotConfigured, MassDeleteRefused
+from punchbridge.employees.plan import Plan, epoch_of, plan_changes, refusals
+from punchbridge.employees.report import EmployeeSyncReport
+from punchbridge.employees.roster import Roster, StaffRow, build_roster, reverse_ids
+from punchbridge.employees.send import Outgoing, send_commands
+from punchbridge.employees.settings import EmployeeSyncSettings
+from punchbridge.errors import ConfigError, Problem, UserInputError
+from punchbridge.mapping.files import load_mapping
+from punchbridge.minop.devices import DeviceClient, DeviceCommand
+from punchbridge.plugin_api.registry import PluginRegistry
+from punchbridge.plugin_api.targets import Employee, Target
+from punchbridge.store import Store
+from punchbridge.store.terminals import CommandSettlement, JournalCommand
 
 __all__ = ["EmployeeSync", "check_employee_sync", "run_employee_sync"]
 

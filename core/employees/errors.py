@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import ConfigError, PunchbridgeError
+from punchbridge.errors import ConfigError, PunchbridgeError
 
 __all__ = ["EmployeePullFailed", "EmployeeSyncError", "EmployeeSyncNotConfigured", "MassDeleteRefused"]
 

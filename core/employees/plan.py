@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..devices import DeviceCommand, add_user, delete_user, enrol_face, update_access_time
-from ..store.terminals import TerminalUser
-from .roster import Roster, WantedUser
+from punchbridge.employees.roster import Roster, WantedUser
+from punchbridge.minop.devices import DeviceCommand, add_user, delete_user, enrol_face, update_access_time
+from punchbridge.store.terminals import TerminalUser
 
 __all__ = ["Plan", "PlannedCommand", "TerminalPlan", "epoch_of", "plan_changes", "refusals"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .plan import Plan
+from punchbridge.employees.plan import Plan
 
 __all__ = ["MAX_FAILURES", "MAX_LISTED_PROBLEMS", "EmployeeSyncReport", "TerminalReport"]
 

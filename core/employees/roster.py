@@ -1,6 +1,6 @@
 """Who should be on which terminal: HRMS employees in, wanted terminal users out. Pure: no I/O.
 
-`build_roster` takes the employees a system of record returned (`punchbridge.targets.Employee`) and
+`build_roster` takes the employees a system of record returned (`punchbridge.plugin_api.targets.Employee`) and
 the configuration's view of them, and decides for each employee:
 
 1. the **terminal user id**: the key `user_id.field` names (target id, badge, e-mail or PIN), read
@@ -26,10 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..devices import MAX_NAME, MAX_USER_ID, Template, UserType
-from ..rules.settings import Shift, Site
-from ..targets import Employee
-from .settings import AccessWindow, EmployeeSyncSettings, Match
+from punchbridge.employees.settings import AccessWindow, EmployeeSyncSettings, Match
+from punchbridge.minop.devices import MAX_NAME, MAX_USER_ID, Template, UserType
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.rules.settings import Shift, Site
 
 __all__ = [
     "Placement",

@@ -28,12 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from ..config import DeviceSettings, MinopSettings
-from ..devices import CommandFailed, DeviceClient, DeviceCommand
-from ..minop_client import MinopError, MinopRefused
-from ..store import Store
-from ..store.terminals import CommandSettlement, TerminalUser
-from .report import MAX_FAILURES, EmployeeSyncReport
+from punchbridge.config import DeviceSettings, MinopSettings
+from punchbridge.employees.report import MAX_FAILURES, EmployeeSyncReport
+from punchbridge.minop.client import MinopError, MinopRefused
+from punchbridge.minop.devices import CommandFailed, DeviceClient, DeviceCommand
+from punchbridge.store import Store
+from punchbridge.store.terminals import CommandSettlement, TerminalUser
 
 __all__ = ["Outgoing", "send_commands"]
 

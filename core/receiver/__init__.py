@@ -10,7 +10,7 @@ Modules, each one concern: `push` (the two push shapes), `timestamps` (LogTime a
 docs/receiver.md describes the endpoints, settings and replies.
 """
 
-from .app import Receiver, create_app
-from .rejection import Rejected
+from punchbridge.receiver.app import Receiver, create_app
+from punchbridge.receiver.rejection import Rejected
 
 __all__ = ["Receiver", "Rejected", "create_app"]

@@ -30,21 +30,21 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._version import __version__
-from ..config import Config
-from ..errors import StoreError
-from ..store import Store
-from . import openapi
-from .auth import authenticate_device, bearer_token
-from .body import parse_json_object, read_limited
-from .events import EVENT_TYPES, read_event
-from .fields import HEADER_ID_PATTERN, ID_PATTERN
-from .metrics import ReceiverMetrics
-from .push import PushEnvelope, read_envelope, read_punch
-from .rejection import Rejected
-from .replies import OK, Reply, refused_by_store, store_unavailable
-from .signatures import WebhookKeys, verify_delivery
-from .writer import GroupCommitWriter
+from punchbridge._version import __version__
+from punchbridge.config import Config
+from punchbridge.errors import StoreError
+from punchbridge.receiver import openapi
+from punchbridge.receiver.auth import authenticate_device, bearer_token
+from punchbridge.receiver.body import parse_json_object, read_limited
+from punchbridge.receiver.events import EVENT_TYPES, read_event
+from punchbridge.receiver.fields import HEADER_ID_PATTERN, ID_PATTERN
+from punchbridge.receiver.metrics import ReceiverMetrics
+from punchbridge.receiver.push import PushEnvelope, read_envelope, read_punch
+from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.replies import OK, Reply, refused_by_store, store_unavailable
+from punchbridge.receiver.signatures import WebhookKeys, verify_delivery
+from punchbridge.receiver.writer import GroupCommitWriter
+from punchbridge.store import Store
 
 __all__ = ["Receiver", "ReceiverApp", "create_app"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from ..config import DeviceSettings
-from .rejection import Rejected
+from punchbridge.config import DeviceSettings
+from punchbridge.receiver.rejection import Rejected
 
 __all__ = ["authenticate_device", "bearer_token"]
 

@@ -15,7 +15,7 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .rejection import Rejected
+from punchbridge.receiver.rejection import Rejected
 
 __all__ = ["json_depth", "parse_json_object", "read_limited"]
 

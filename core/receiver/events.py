@@ -27,12 +27,12 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from ..store.receiver import EventWrite, LeaveWrite, PeriodLockWrite, PunchWrite, QuarantineWrite
-from ..store.schema import LEAVE_KINDS
-from .fields import direction, header_identifier, identifier, scalar_extras
-from .rejection import Rejected, field_name, shown
-from .signatures import Delivery
-from .timestamps import NotAMoment, implausible, instant_ns, parse_rfc3339
+from punchbridge.receiver.fields import direction, header_identifier, identifier, scalar_extras
+from punchbridge.receiver.rejection import Rejected, field_name, shown
+from punchbridge.receiver.signatures import Delivery
+from punchbridge.receiver.timestamps import NotAMoment, implausible, instant_ns, parse_rfc3339
+from punchbridge.store.receiver import EventWrite, LeaveWrite, PeriodLockWrite, PunchWrite, QuarantineWrite
+from punchbridge.store.schema import LEAVE_KINDS
 
 __all__ = [
     "DATE_PATTERN",

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..rules.frames import DIRECTIONS
-from .rejection import Rejected, field_name, shown
+from punchbridge.receiver.rejection import Rejected, field_name, shown
+from punchbridge.rules.frames import DIRECTIONS
 
 __all__ = [
     "DIRECTION_PATTERN",

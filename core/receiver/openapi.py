@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .events import DATE_PATTERN, EVENT_TYPES, MAX_TEXT, TEXT_PATTERN
-from .fields import DIRECTION_PATTERN, ID_PATTERN, SCALAR_TYPES
-from .timestamps import LOG_TIME_PATTERN, RFC3339_PATTERN
+from punchbridge.receiver.events import DATE_PATTERN, EVENT_TYPES, MAX_TEXT, TEXT_PATTERN
+from punchbridge.receiver.fields import DIRECTION_PATTERN, ID_PATTERN, SCALAR_TYPES
+from punchbridge.receiver.timestamps import LOG_TIME_PATTERN, RFC3339_PATTERN
 
 __all__ = [
     "COMPONENTS",

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ..store.receiver import PunchWrite, QuarantineWrite
-from .fields import direction, identifier, optional_scalar, scalar_extras
-from .rejection import Rejected, shown
-from .timestamps import NotAMoment, implausible, instant_ns, parse_log_time
+from punchbridge.receiver.fields import direction, identifier, optional_scalar, scalar_extras
+from punchbridge.receiver.rejection import Rejected, shown
+from punchbridge.receiver.timestamps import NotAMoment, implausible, instant_ns, parse_log_time
+from punchbridge.store.receiver import PunchWrite, QuarantineWrite
 
 __all__ = ["PUSH_SOURCE", "PushEnvelope", "read_envelope", "read_punch"]
 

@@ -10,8 +10,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Send
 
-from ..errors import StoreError
-from .rejection import Rejected
+from punchbridge.errors import StoreError
+from punchbridge.receiver.rejection import Rejected
 
 __all__ = ["OK", "Reply", "refused_by_store", "store_unavailable"]
 

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .fields import header_identifier
-from .rejection import Rejected
+from punchbridge.receiver.fields import header_identifier
+from punchbridge.receiver.rejection import Rejected
 
 __all__ = ["Delivery", "WebhookKeys", "verify_delivery"]
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import StoreError
-from ..store import Store
-from ..store.receiver import ReceiverWrite
-from .rejection import Rejected
+from punchbridge.errors import StoreError
+from punchbridge.receiver.rejection import Rejected
+from punchbridge.store import Store
+from punchbridge.store.receiver import ReceiverWrite
 
 __all__ = ["GroupCommitWriter"]
 

@@ -7,17 +7,17 @@
 `last_month`); `compare` is the pure key-by-key comparison; docs/reconcile.md is the operator's guide.
 """
 
-from .compare import STATUSES, ExpectedRecord, Finding, compare, same_value
-from .errors import (
+from punchbridge.reconcile.compare import STATUSES, ExpectedRecord, Finding, compare, same_value
+from punchbridge.reconcile.errors import (
     PeriodError,
     ReadBackUnsupportedError,
     ReconcileError,
     TargetNotConfiguredError,
     TargetUnreachableError,
 )
-from .period import parse_period
-from .report import CSV_COLUMNS
-from .run import ACTIONS, ReconcileReport, run_reconcile
+from punchbridge.reconcile.period import parse_period
+from punchbridge.reconcile.report import CSV_COLUMNS
+from punchbridge.reconcile.run import ACTIONS, ReconcileReport, run_reconcile
 
 __all__ = [
     "ACTIONS",

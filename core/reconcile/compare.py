@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..targets import HeldRecord
+from punchbridge.plugin_api.targets import HeldRecord
 
 __all__ = [
     "STATUSES",

@@ -12,7 +12,7 @@ Each message says what is wrong, where (the configuration file, the target) and 
 
 from __future__ import annotations
 
-from ..errors import PunchbridgeError
+from punchbridge.errors import PunchbridgeError
 
 __all__ = [
     "PeriodError",

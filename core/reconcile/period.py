@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from .errors import PeriodError
+from punchbridge.reconcile.errors import PeriodError
 
 __all__ = ["MAX_PERIOD_DAYS", "RELATIVE_PERIODS", "parse_period"]
 

@@ -23,8 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
-from .compare import STATUSES, Finding, daily_counts
+from punchbridge.errors import OutputError
+from punchbridge.reconcile.compare import STATUSES, Finding, daily_counts
 
 __all__ = [
     "CSV_COLUMNS",

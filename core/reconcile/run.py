@@ -23,20 +23,20 @@ import httpx
 import pandas as pd
 import stamina
 
-from ..config import Config
-from ..errors import ConfigError, Problem
-from ..mapping import apply_mapping
-from ..mapping_model import TargetMapping
-from ..registry import PluginRegistry
-from ..store import Store
-from ..sync import SyncEngine, SyncInputs, SyncReport
-from ..sync_batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
-from ..targets import HeldRecord, Target, TargetError, TransientError
-from ..yamlfile import YamlDocument
-from .compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
-from .errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
-from .period import parse_period
-from .report import ReportPage, write_report
+from punchbridge.config import Config
+from punchbridge.config.yamlfile import YamlDocument
+from punchbridge.errors import ConfigError, Problem
+from punchbridge.mapping import apply_mapping
+from punchbridge.mapping.model import TargetMapping
+from punchbridge.plugin_api.registry import PluginRegistry
+from punchbridge.plugin_api.targets import HeldRecord, Target, TargetError, TransientError
+from punchbridge.reconcile.compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
+from punchbridge.reconcile.errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
+from punchbridge.reconcile.period import parse_period
+from punchbridge.reconcile.report import ReportPage, write_report
+from punchbridge.store import Store
+from punchbridge.sync import SyncEngine, SyncInputs, SyncReport
+from punchbridge.sync.batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
 
 __all__ = ["ACTIONS", "ReconcileReport", "run_reconcile"]
 

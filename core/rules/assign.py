@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calendar import Occurrences
-from .clock import NS_PER_SECOND
-from .frames import DIRECTIONS, OPENING_DIRECTIONS
+from punchbridge.rules.calendar import Occurrences
+from punchbridge.rules.clock import NS_PER_SECOND
+from punchbridge.rules.frames import DIRECTIONS, OPENING_DIRECTIONS
 
 __all__ = ["PunchStream", "assign_to_occurrences", "debounce", "punch_stream"]
 

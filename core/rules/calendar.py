@@ -15,9 +15,9 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from .clock import NS_PER_MINUTE, wall_time_ns
-from .frames import AttendanceInputs
-from .settings import WEEKDAYS, RuleSet, Shift
+from punchbridge.rules.clock import NS_PER_MINUTE, wall_time_ns
+from punchbridge.rules.frames import AttendanceInputs
+from punchbridge.rules.settings import WEEKDAYS, RuleSet, Shift
 
 __all__ = ["DAY_TYPES", "MARGIN_DAYS", "Occurrences", "build_occurrences"]
 

@@ -15,12 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .assign import assign_to_occurrences, debounce, punch_stream
-from .calendar import DAY_TYPES, Occurrences, build_occurrences
-from .clock import NS_PER_DAY, NS_PER_MINUTE, iso_local, local_wall_ns
-from .frames import ANOMALY_CODES, DAY_COLUMNS, AttendanceInputs, DaysResult
-from .pairing import Intervals, pair_intervals, round_first_and_last
-from .settings import RuleSet
+from punchbridge.rules.assign import assign_to_occurrences, debounce, punch_stream
+from punchbridge.rules.calendar import DAY_TYPES, Occurrences, build_occurrences
+from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, iso_local, local_wall_ns
+from punchbridge.rules.frames import ANOMALY_CODES, DAY_COLUMNS, AttendanceInputs, DaysResult
+from punchbridge.rules.pairing import Intervals, pair_intervals, round_first_and_last
+from punchbridge.rules.settings import RuleSet
 
 __all__ = ["compute_days"]
 

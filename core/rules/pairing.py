@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import Occurrences
-from .clock import NS_PER_DAY, NS_PER_MINUTE, local_wall_ns
+from punchbridge.rules.calendar import Occurrences
+from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, local_wall_ns
 
 __all__ = ["Intervals", "pair_intervals", "round_first_and_last"]
 

@@ -4,7 +4,7 @@
 method is one transaction. docs/store.md is the contract.
 """
 
-from .punches import IngestResult
-from .store import DEFAULT_URL, Store
+from punchbridge.store.punches import IngestResult
+from punchbridge.store.store import DEFAULT_URL, Store
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]

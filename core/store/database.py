@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from ..errors import StoreError
+from punchbridge.errors import StoreError
 
 __all__ = [
     "SQLITE_PRAGMAS",

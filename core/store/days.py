@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, select
 
-from ..rules.frames import DAY_COLUMNS
-from .database import bulk_execute, chunks, dialect_insert, fetch_rows
-from .schema import DAY_BOOL_COLUMNS, DAY_FLOAT_COLUMNS, DAY_INT_COLUMNS, DAY_TEXT_COLUMNS, processed_days
+from punchbridge.rules.frames import DAY_COLUMNS
+from punchbridge.store.database import bulk_execute, chunks, dialect_insert, fetch_rows
+from punchbridge.store.schema import (
+    DAY_BOOL_COLUMNS,
+    DAY_FLOAT_COLUMNS,
+    DAY_INT_COLUMNS,
+    DAY_TEXT_COLUMNS,
+    processed_days,
+)
 
 __all__ = ["HASHED_COLUMNS", "day_content_hash", "load_days", "normalise_days", "save_days", "text_values"]
 

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Row, delete, func, select, update
 
-from ..errors import StoreError
-from ..targets import Batch, Outcome, Record
-from .database import chunks, dialect_insert, dumps_json
-from .schema import batches, dead_letters, ledger
+from punchbridge.errors import StoreError
+from punchbridge.records import Batch, Outcome, Record
+from punchbridge.store.database import chunks, dialect_insert, dumps_json
+from punchbridge.store.schema import batches, dead_letters, ledger
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",

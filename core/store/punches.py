@@ -11,10 +11,10 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, Text, bindparam, column, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .database import bulk_execute, chunks, fetch_rows
-from .days import text_values
-from .retention import load_tombstones
-from .schema import punches
+from punchbridge.store.database import bulk_execute, chunks, fetch_rows
+from punchbridge.store.days import text_values
+from punchbridge.store.retention import load_tombstones
+from punchbridge.store.schema import punches
 
 __all__ = [
     "PUNCH_FRAME_COLUMNS",

@@ -5,7 +5,7 @@ writes applied in order inside one transaction, each with its own outcome:
 
 - `PunchWrite`: `stored`, or `duplicate` when the same (device, employee, instant) is already stored
   (also earlier in the same list), or the employee was erased at or after the punch (a re-sent punch
-  of an erased person: see `punchbridge.erasure`; acknowledged, not stored);
+  of an erased person: see `punchbridge.retention.erasure`; acknowledged, not stored);
 - `QuarantineWrite`: `quarantined`, or `already_quarantined` when the same source, device, employee,
   timestamp text and reason are already held (a terminal that did not get the reply sends again);
 - `EventWrite`: `processed`, or `replayed` when the event id is already recorded: a replayed event
@@ -26,9 +26,17 @@ import pandas as pd
 from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.dialects import sqlite
 
-from .database import dialect_insert, fetch_rows
-from .retention import load_tombstones
-from .schema import LEAVE_KINDS, cloud_events, leaves, period_locks, punches, quarantine, webhook_events
+from punchbridge.store.database import dialect_insert, fetch_rows
+from punchbridge.store.retention import load_tombstones
+from punchbridge.store.schema import (
+    LEAVE_KINDS,
+    cloud_events,
+    leaves,
+    period_locks,
+    punches,
+    quarantine,
+    webhook_events,
+)
 
 __all__ = [
     "CLOUD_EVENT_COLUMNS",

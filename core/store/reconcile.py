@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, update
 
-from .database import chunks, dialect_insert
-from .schema import cursors, ledger
+from punchbridge.store.database import chunks, dialect_insert
+from punchbridge.store.schema import cursors, ledger
 
 __all__ = ["DELIVERY_CURSOR", "MAX_NOTE", "ReconcileStore"]
 

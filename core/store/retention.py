@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from ..periods import parse_period
-from .database import chunks, dialect_insert, dumps_json
-from .schema import (
+from punchbridge.periods import parse_period
+from punchbridge.store.database import chunks, dialect_insert, dumps_json
+from punchbridge.store.schema import (
     audit,
     batches,
     cloud_events,
@@ -47,7 +47,7 @@ from .schema import (
     runs,
     webhook_events,
 )
-from .schema_retention import adjustments, erasure_keys, tombstones
+from punchbridge.store.schema.retention import adjustments, erasure_keys, tombstones
 
 __all__ = [
     "HISTORY_KINDS",

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, desc, select, update
 
-from ..errors import StoreError
-from .database import dumps_json
-from .schema import RUN_STATUSES, runs
-from .schema_scheduling import scheduler_lock
+from punchbridge.errors import StoreError
+from punchbridge.store.database import dumps_json
+from punchbridge.store.schema import RUN_STATUSES, runs
+from punchbridge.store.schema.scheduling import scheduler_lock
 
 __all__ = ["JOB_RUN_STARTERS", "LOCK_COLUMNS", "LockClaim", "SchedulingStore"]
 

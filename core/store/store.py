@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, desc, func, select, update
 
-from ..errors import StoreError
-from ..targets import Batch, Outcome, Record
-from . import days as _days
-from . import delivery as _delivery
-from . import punches as _punches
-from . import receiver as _receiver
-from .database import (
+from punchbridge.errors import StoreError
+from punchbridge.records import Batch, Outcome, Record
+from punchbridge.store import days as _days
+from punchbridge.store import delivery as _delivery
+from punchbridge.store import punches as _punches
+from punchbridge.store import receiver as _receiver
+from punchbridge.store.database import (
     DATABASE_ERRORS,
     OPEN_ERRORS,
     connect,
@@ -37,14 +37,14 @@ from .database import (
     redact_url,
     transaction,
 )
-from .days import text_values
-from .punches import IngestResult
-from .receiver import ReceiverWrite
-from .reconcile import ReconcileStore
-from .retention import RetentionStore
-from .scheduling import SchedulingStore
-from .schema import RUN_STATUSES, audit, cursors, quarantine, runs
-from .terminals import TerminalStore
+from punchbridge.store.days import text_values
+from punchbridge.store.punches import IngestResult
+from punchbridge.store.receiver import ReceiverWrite
+from punchbridge.store.reconcile import ReconcileStore
+from punchbridge.store.retention import RetentionStore
+from punchbridge.store.scheduling import SchedulingStore
+from punchbridge.store.schema import RUN_STATUSES, audit, cursors, quarantine, runs
+from punchbridge.store.terminals import TerminalStore
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
 

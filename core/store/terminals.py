@@ -1,7 +1,7 @@
 """What each terminal holds and the device-command journal (employee sync, issue 7).
 
 `Store` inherits `TerminalStore`; its methods use `self._transaction(write=...)` like the rest of the
-store. The tables are described in `schema_terminals`. The journal makes a run resumable: its
+store. The tables are described in `store.schema.terminals`. The journal makes a run resumable: its
 commands are recorded `pending` (with their OperationIDs) before any is sent, and each command the
 cloud executed is settled `done` in the same transaction that writes the ledger row it leads to.
 """
@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..errors import StoreError
-from .database import dialect_insert, dumps_json
-from .schema_terminals import TERMINAL_ACTIONS, TERMINAL_COMMAND_STATUSES, terminal_commands, terminal_users
+from punchbridge.errors import StoreError
+from punchbridge.store.database import dialect_insert, dumps_json
+from punchbridge.store.schema.terminals import (
+    TERMINAL_ACTIONS,
+    TERMINAL_COMMAND_STATUSES,
+    terminal_commands,
+    terminal_users,
+)
 
 __all__ = ["CommandSettlement", "JournalCommand", "StoredCommand", "TerminalStore", "TerminalUser"]
 

@@ -27,7 +27,7 @@ anything that identifies the day once). Optional, each unlocking checks:
   `read_back`), so a duplicate shows even where the target would overwrite it;
 - `refuse_employee(target_id) -> str`: make the target refuse every record of one employee and
   return a fragment of the target's message (for targets with per-record outcomes);
-- `seed_employees(employees)`: put `punchbridge.targets.Employee` objects into the target (for
+- `seed_employees(employees)`: put `punchbridge.plugin_api.targets.Employee` objects into the target (for
   targets with the `pull_employees` capability; the kit seeds 2.5 pages of `employee_page_size`);
 - `bad_credentials`: target settings the target refuses as credentials (for targets that log in).
 
@@ -50,12 +50,12 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from punchbridge import registry as registry_module
 from punchbridge.cli import main
 from punchbridge.config import load_config
-from punchbridge.registry import validate_plugin_settings
+from punchbridge.plugin_api import registry as registry_module
+from punchbridge.plugin_api.registry import validate_plugin_settings
+from punchbridge.plugin_api.targets import Batch, CredentialsError, Employee, Outcome, RateLimited, Target
 from punchbridge.store import Store
-from punchbridge.targets import Batch, CredentialsError, Employee, Outcome, RateLimited, Target
 
 __all__ = ["TargetConformance"]
 

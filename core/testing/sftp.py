@@ -27,7 +27,7 @@ from types import TracebackType
 
 import asyncssh
 
-from .sshkeys import generate_ed25519_key, known_hosts_line
+from punchbridge.testing.sshkeys import generate_ed25519_key, known_hosts_line
 
 __all__ = ["SftpServer"]
 

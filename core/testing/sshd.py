@@ -28,7 +28,7 @@ from types import TracebackType
 
 import paramiko
 
-from .sshkeys import generate_ed25519_key, known_hosts_line
+from punchbridge.testing.sshkeys import generate_ed25519_key, known_hosts_line
 
 __all__ = ["SSHD", "OpenSshServer", "SshdError", "sshd_unavailable"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cutoff_world import World
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.http import serve
-from punchbridge.testing.odoo import OdooEmulator
 
 ODOO_MAPPING = """\
 fields:

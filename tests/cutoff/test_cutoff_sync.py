@@ -7,7 +7,7 @@ from datetime import date
 from cutoff_world import World
 
 from punchbridge.config import load_config
-from punchbridge.registry import load_plugins
+from punchbridge.plugin_api.registry import load_plugins
 from punchbridge.store.receiver import EventWrite, LeaveWrite, PeriodLockWrite
 from punchbridge.sync import SyncEngine
 

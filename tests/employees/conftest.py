@@ -12,11 +12,11 @@ from employee_kit import DEVICES, STAFF_FILE, ZOHO_STAFF, ZOHO_SYNC, person, wri
 
 from punchbridge.plugins.zoho_people import clear_token_cache
 from punchbridge.store import Store
+from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
+from punchbridge.testing.emulators.odoo import OdooEmulator
+from punchbridge.testing.emulators.zoho import NoDelayHttp, ZohoEmulator, ZohoLimits
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.minop import MinopEmulator, RateLimits
-from punchbridge.testing.odoo import OdooEmulator
 from punchbridge.testing.postgres import PostgresServer
-from punchbridge.testing.zoho import NoDelayHttp, ZohoEmulator, ZohoLimits
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,11 @@ from click.testing import CliRunner, Result
 from punchbridge.cli import main
 from punchbridge.config import load_config
 from punchbridge.employees import EmployeeSyncReport, EmployeeSyncSettings, run_employee_sync
-from punchbridge.registry import PluginRegistry, load_plugins
+from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.rules.settings import Shift, Site
 from punchbridge.store import Store
-from punchbridge.targets import Employee
-from punchbridge.testing.minop import MinopEmulator
+from punchbridge.testing.emulators.minop import MinopEmulator
 
 #: Terminals of the tests: two at Bengaluru, one at Hyderabad, and the head office's gate, which only
 #: terminal rules put anyone on (nobody's site is `hq`).

@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from employee_kit import ZOHO_STAFF, invoke, open_store, person, users
 
-from punchbridge.testing.minop import MinopEmulator
-from punchbridge.testing.zoho import ZohoEmulator
+from punchbridge.testing.emulators.minop import MinopEmulator
+from punchbridge.testing.emulators.zoho import ZohoEmulator
 
 
 def _add_job(config_path: Path) -> None:

@@ -15,9 +15,9 @@ from employee_kit import TEMPLATE, executed_ids, person, users, write_config
 
 from punchbridge.config import load_config
 from punchbridge.employees import EmployeeSyncReport, run_employee_sync
-from punchbridge.registry import PluginRegistry, load_plugins
+from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
+from punchbridge.plugin_api.targets import Batch, Employee, Outcome, Target
 from punchbridge.store import Store
-from punchbridge.targets import Batch, Employee, Outcome, Target
 
 
 class PhotoHrms(Target):

@@ -9,8 +9,8 @@ from employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
 
 from punchbridge.employees.plan import Plan, plan_changes, refusals
 from punchbridge.employees.roster import Roster, StaffRow, build_roster
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.store.terminals import TerminalUser
-from punchbridge.targets import Employee
 
 STAFF = {f"{n}": StaffRow("blr", "general") for n in range(1001, 1021)} | {"1003": StaffRow("hyd", "general")}
 SITE_TERMINALS = ["blr-1", "blr-2", "hyd-1"]

@@ -8,7 +8,7 @@ import pytest
 from employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
 
 from punchbridge.employees.roster import Roster, StaffRow, build_roster, reverse_ids, shift_window, split_name
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
 
 STAFF = {
     "1001": StaffRow("blr", "general"),

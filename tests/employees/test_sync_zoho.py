@@ -10,8 +10,8 @@ import pytest
 from employee_kit import ZOHO_STAFF, executed_ids, open_store, person, sync, users
 
 from punchbridge.employees import EmployeePullFailed, MassDeleteRefused
-from punchbridge.testing.minop import EXECUTE
-from punchbridge.testing.zoho import ZohoEmulator
+from punchbridge.testing.emulators.minop import EXECUTE
+from punchbridge.testing.emulators.zoho import ZohoEmulator
 
 EVERYONE = {"blr-1": {"1001", "1002", "1004"}, "blr-2": {"1001", "1002", "1004"}, "hyd-1": {"1003"}, "gate-1": {"1004"}}
 

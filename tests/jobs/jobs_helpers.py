@@ -18,7 +18,7 @@ from punchbridge.config import load_config
 from punchbridge.jobs.runner import JobEnvironment
 from punchbridge.jobs.settings import JobSettings
 from punchbridge.jobs.tasks import JobContext, JobOutcome
-from punchbridge.registry import load_plugins
+from punchbridge.plugin_api.registry import load_plugins
 from punchbridge.store import Store
 
 EMPLOYEES = [f"E{n}" for n in range(1, 7)]

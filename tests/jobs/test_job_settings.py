@@ -13,7 +13,7 @@ from punchbridge.jobs.checks import check_jobs
 from punchbridge.jobs.cron import crontab_weekdays, job_trigger
 from punchbridge.jobs.settings import JobSettings
 from punchbridge.jobs.tasks import resolve_period
-from punchbridge.registry import load_plugins
+from punchbridge.plugin_api.registry import load_plugins
 
 
 def _problems(tmp_path: Path, jobs: str) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from punchbridge.errors import Problem, UserInputError
 from punchbridge.mapping import MappedRecords, TargetMapping, apply_mapping
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
 from punchbridge.rules.frames import DAY_COLUMNS
 
 OCT_1 = date(2025, 10, 1)

@@ -9,7 +9,7 @@ import pytest
 from mapping_fixtures import day, days_frame, employees_frame, mapping_from, month
 
 from punchbridge.mapping import MappingReport, check_mapping, format_report
-from punchbridge.mapping_check import DaysOf, UnusedId, UnusedValue, ValueCount
+from punchbridge.mapping.check import DaysOf, UnusedId, UnusedValue, ValueCount
 
 IDS = "employee_id,target_id\nE0001,P-10001\nE0002,P-10002\nE0004,P-10004\n"
 CENTRES = "department,cost_centre,from,to\nops,CC-OPS,2025-10-01,\nops,CC-OPS-2024,2024-01-01,2024-12-31\nhr,CC-HR,,\n"

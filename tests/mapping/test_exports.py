@@ -9,11 +9,11 @@ import pytest
 
 MODULES = [
     "punchbridge.mapping",
-    "punchbridge.mapping_check",
-    "punchbridge.mapping_files",
-    "punchbridge.mapping_model",
-    "punchbridge.mapping_resolve",
-    "punchbridge.mapping_values",
+    "punchbridge.mapping.check",
+    "punchbridge.mapping.files",
+    "punchbridge.mapping.model",
+    "punchbridge.mapping.resolve",
+    "punchbridge.mapping.values",
 ]
 
 
@@ -30,8 +30,8 @@ def test_module_exports_exist_and_are_documented(name: str) -> None:
 
 def test_the_pure_modules_do_not_import_the_file_loader() -> None:
     for name in MODULES:
-        if name != "punchbridge.mapping_files":
+        if name != "punchbridge.mapping.files":
             source = importlib.import_module(name).__file__
             assert source is not None
             text = Path(source).read_text(encoding="utf-8")
-            assert "mapping_files import" not in text and "open(" not in text, name
+            assert "mapping.files import" not in text and "open(" not in text, name

@@ -11,7 +11,7 @@ from mapping_fixtures import day, days_frame, employees_frame, fields_of, held, 
 
 from punchbridge.errors import ConfigError
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
 
 
 def one_field(tmp_path: Path, spec: str, **row: Any) -> Any:

@@ -10,7 +10,7 @@ from mapping_fixtures import day, days_frame, employees_frame, write
 
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mappings"
 

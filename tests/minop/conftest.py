@@ -9,8 +9,8 @@ import stamina
 from minop_kit import ManualClock
 
 from punchbridge.plugins.minop import MinopSource
+from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.minop import MinopEmulator, RateLimits
 
 
 @pytest.fixture(autouse=True)

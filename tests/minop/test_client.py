@@ -8,7 +8,7 @@ import pytest
 from minop_kit import ManualClock
 from pydantic import SecretStr
 
-from punchbridge.minop_client import (
+from punchbridge.minop.client import (
     TOKEN_MARGIN_SECONDS,
     ApiKey,
     ClientCredentials,
@@ -21,8 +21,8 @@ from punchbridge.minop_client import (
     NotModified,
     Page,
 )
+from punchbridge.testing.emulators.minop import PROCESSED, RAW, MinopEmulator, RateLimits
 from punchbridge.testing.http import ServedApp
-from punchbridge.testing.minop import PROCESSED, RAW, MinopEmulator, RateLimits
 
 PUNCHES = [{"employee_id": f"E{i}", "device_id": "dev1", "timestamp": f"2025-10-01T0{i}:00:00Z"} for i in range(1, 6)]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from minop_kit import invoke
 
+from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
 from punchbridge.testing.http import serve
-from punchbridge.testing.minop import MinopEmulator, RateLimits
 
 REPO = Path(__file__).resolve().parents[2]
 

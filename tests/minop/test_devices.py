@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from minop_kit import invoke, write_config
 
-from punchbridge.devices import Template, enrol_face
+from punchbridge.minop.devices import Template, enrol_face
 from punchbridge.store import Store
-from punchbridge.testing.minop import EXECUTE, EmulatedDevice, MinopEmulator
+from punchbridge.testing.emulators.minop import EXECUTE, EmulatedDevice, MinopEmulator
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 TEMPLATE = base64.b64encode(b"FACE-TEMPLATE-" + bytes(range(256)) * 8).decode()

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from punchbridge.testing.emulators.minop import EXECUTE, PROCESSED, RAW, MinopEmulator, RateLimits, WebhookSender
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.minop import EXECUTE, PROCESSED, RAW, MinopEmulator, RateLimits, WebhookSender
 
 
 def http(cloud: ServedApp) -> httpx.Client:

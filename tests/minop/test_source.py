@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from punchbridge.store import Store
 from punchbridge.store.schema import punches as punch_table
-from punchbridge.testing.minop import RAW
+from punchbridge.testing.emulators.minop import RAW
 
 TODAY = datetime.now(UTC).date()
 DAYS = 25

@@ -9,9 +9,9 @@ import pytest
 import stamina
 from reconcile_world import World, seeded_odoo, write_config
 
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator, generate_jwt_key
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import serve
-from punchbridge.testing.salesforce import SalesforceEmulator, generate_jwt_key
-from punchbridge.testing.zoho import NoDelayHttp
 
 
 @pytest.fixture(autouse=True)

@@ -22,15 +22,15 @@ from click.testing import CliRunner, Result
 
 from punchbridge.cli import main
 from punchbridge.config import Config, read_config
+from punchbridge.config.yamlfile import YamlDocument
+from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.reconcile import ReconcileReport, run_reconcile
-from punchbridge.registry import PluginRegistry, load_plugins
 from punchbridge.store import Store
 from punchbridge.store.receiver import EventWrite, PeriodLockWrite
 from punchbridge.sync import SyncEngine
-from punchbridge.targets import Employee
-from punchbridge.testing.odoo import OdooEmulator
-from punchbridge.testing.salesforce import SalesforceEmulator
-from punchbridge.yamlfile import YamlDocument
+from punchbridge.testing.emulators.odoo import OdooEmulator
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator
 
 EMPLOYEES = {"E1": ("blr", "ops"), "E2": ("blr", "finance"), "E3": ("blr", "logistics"), "E4": ("pune", "ops")}
 SALESFORCE_IDS = {"E1": "10001", "E2": "10002", "E3": "10003", "E4": "10004"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reconcile_world import World
 
-from punchbridge.cli_reconcile import EXIT_DIFFERENCES
+from punchbridge.cli.reconcile import EXIT_DIFFERENCES
 
 
 def reconcile(world: World, *args: str) -> tuple[int, str]:

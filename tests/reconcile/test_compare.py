@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from punchbridge.plugin_api.targets import HeldRecord
 from punchbridge.reconcile import ExpectedRecord, compare, same_value
 from punchbridge.reconcile.compare import daily_counts, is_locked
-from punchbridge.targets import HeldRecord
 
 DAY = date(2026, 10, 5)
 SKIP = {"employee"}

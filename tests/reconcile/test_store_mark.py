@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from punchbridge.plugin_api.targets import Outcome, Record
 from punchbridge.store import Store
-from punchbridge.targets import Outcome, Record
 from punchbridge.testing.postgres import PostgresServer
 
 

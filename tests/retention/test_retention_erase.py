@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from cutoff_world import World
 
-from punchbridge.erasure import erase_employee
+from punchbridge.plugin_api.targets import Outcome, Record
+from punchbridge.retention.erasure import erase_employee
 from punchbridge.store import Store
 from punchbridge.store.receiver import EventWrite, LeaveWrite, PunchWrite, QuarantineWrite
-from punchbridge.targets import Outcome, Record
 
 OCT_8 = 1759915800 * 10**9  # 2025-10-08T09:30:00Z
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from cutoff_world import World
 
 from punchbridge.config import load_config
-from punchbridge.retention import purge
+from punchbridge.retention.engine import purge
 from punchbridge.store.receiver import EventWrite
 
 LATE = [("E1", "2025-10-13T09:02:00+05:30"), ("E1", "2025-10-13T18:05:00+05:30")]

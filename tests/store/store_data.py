@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from punchbridge.plugin_api.targets import Record
 from punchbridge.rules.frames import DAY_COLUMNS
-from punchbridge.targets import Record
 
 
 def punches(rows: Iterable[tuple[str, str, str, str | None]]) -> pd.DataFrame:

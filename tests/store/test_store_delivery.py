@@ -11,8 +11,8 @@ from sqlalchemy import text
 from store_data import record
 
 from punchbridge.errors import StoreError
+from punchbridge.plugin_api.targets import Outcome, Record
 from punchbridge.store import Store
-from punchbridge.targets import Outcome, Record
 
 MARCH = (date(2025, 3, 1), date(2025, 3, 31))
 APRIL = (date(2025, 4, 1), date(2025, 4, 30))

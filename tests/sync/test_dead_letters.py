@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel, ConfigDict
 
-from punchbridge import registry as registry_module
 from punchbridge.cli import main
-from punchbridge.targets import Batch, CredentialsError, Outcome, RateLimited, Target
+from punchbridge.plugin_api import registry as registry_module
+from punchbridge.plugin_api.targets import Batch, CredentialsError, Outcome, RateLimited, Target
 
 
 class FussySettings(BaseModel):

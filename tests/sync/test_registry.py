@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from punchbridge.cli import main
-from punchbridge.registry import load_plugins
+from punchbridge.plugin_api.registry import load_plugins
 
 
 def test_builtin_plugins_register_through_entry_points() -> None:

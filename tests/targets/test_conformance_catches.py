@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from punchbridge import registry
+from punchbridge.plugin_api import registry
 from punchbridge.plugins import csv_drop
 from punchbridge.testing.conformance import TargetConformance
 
@@ -82,8 +82,8 @@ MEMORY_PLUGIN_TESTS = '''
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from punchbridge import registry
-from punchbridge.targets import CredentialsError, FatalTargetError, Outcome, Target, TransientError
+from punchbridge.plugin_api import registry
+from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, Outcome, Target, TransientError
 from punchbridge.testing.conformance import TargetConformance
 
 STATE = {}

@@ -17,10 +17,10 @@ import pytest
 from pydantic import ValidationError
 from target_fixtures import LoopbackServer, attendance_batch, attendance_record, big_batch, sftp_settings
 
+from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, TransientError
 from punchbridge.plugins import sftp_csv
 from punchbridge.plugins.csv_drop import manifest, render_csv
 from punchbridge.plugins.sftp_csv import SftpCsvTarget
-from punchbridge.targets import Batch, CredentialsError, FatalTargetError, TransientError
 from punchbridge.testing.sftp import SftpServer
 from punchbridge.testing.sshkeys import generate_ed25519_key, known_hosts_line
 

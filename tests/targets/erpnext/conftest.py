@@ -10,9 +10,9 @@ import pytest
 from erpnext_builders import STAFF
 
 from punchbridge.plugins.erpnext import ErpNextTarget
-from punchbridge.testing.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.zoho import NoDelayHttp
 
 
 @pytest.fixture

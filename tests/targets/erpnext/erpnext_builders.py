@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from punchbridge.targets import Batch, Employee, Record
-from punchbridge.testing.erpnext import HRMS_METHOD
+from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.testing.emulators.erpnext import HRMS_METHOD
 
 COLUMNS = ("employee", "check_in", "check_out")
 INTERVALS = ("employee", "intervals")

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.conformance import TargetConformance
-from punchbridge.testing.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import serve
-from punchbridge.testing.zoho import NoDelayHttp
 
 KIT_STAFF = [Employee(f"T-C{n:03d}", f"Kit Person{n:03d}") for n in range(1, 20)]
 PAGE = 40

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from erpnext_builders import batch_of, day_record
 
+from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins.erpnext import ErpNextReplyError, ErpNextTarget
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
-from punchbridge.testing.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.erpnext import ErpNextEmulator
 
 DAY = "2025-10-06"
 JSON = "application/json"

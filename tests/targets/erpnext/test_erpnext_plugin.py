@@ -13,10 +13,10 @@ import pytest
 from erpnext_builders import INTERVALS, batch_of, day_record, intervals_record
 from pydantic import ValidationError
 
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.erpnext import ErpNextSettings, ErpNextTarget
-from punchbridge.targets import Employee
-from punchbridge.testing.erpnext import ErpNextEmulator
+from punchbridge.testing.emulators.erpnext import ErpNextEmulator
 from punchbridge.testing.http import serve
 
 DAY = "2025-10-06"

@@ -7,7 +7,7 @@ from typing import Any
 
 from odoo_servers import OdooRun
 
-from punchbridge.targets import Batch, Outcome, Record
+from punchbridge.plugin_api.targets import Batch, Outcome, Record
 
 COLUMNS = ("employee", "check_in", "check_out")
 DAY = date(2025, 10, 6)

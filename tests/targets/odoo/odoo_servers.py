@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.http import serve
-from punchbridge.testing.odoo import OdooEmulator
 
 #: (Odoo version, protocol the target is told to use) for each run of a parametrised test.
 PROTOCOLS = [("17.0", "xmlrpc"), ("17.0", "jsonrpc"), ("19.0", "json2")]

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.conformance import TargetConformance
+from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.http import serve
-from punchbridge.testing.odoo import OdooEmulator
 
 SITE_ZONE = ZoneInfo("Asia/Kolkata")  # the kit's site
 PAGE_SIZE = 40

@@ -13,7 +13,7 @@ import pytest
 from odoo_servers import OdooRun
 from odoo_wire import OdooFailure, Wire
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
 
 ASHA, BEN, CHEN = 1, 2, 3  # the seeded employees' ids (Chen is archived)
 
@@ -399,7 +399,7 @@ def test_requests_calls_and_deliveries_are_counted(wire: Wire, odoo: OdooRun) ->
 
 
 def test_seeded_employees_carry_their_fields() -> None:
-    from punchbridge.testing.odoo import OdooEmulator
+    from punchbridge.testing.emulators.odoo import OdooEmulator
 
     emulator = OdooEmulator()
     changed = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)

@@ -21,15 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from punchbridge.mapping_files import load_mapping
-from punchbridge.plugins.odoo import OdooReplyError, OdooSettings, OdooTarget
-from punchbridge.targets import (
+from punchbridge.mapping.files import load_mapping
+from punchbridge.plugin_api.targets import (
     CredentialsError,
     FatalTargetError,
     RateLimited,
     Record,
     TransientError,
 )
+from punchbridge.plugins.odoo import OdooReplyError, OdooSettings, OdooTarget
 from punchbridge.testing.http import serve
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "mappings"
@@ -334,7 +334,7 @@ def test_employee_by_id_takes_numbers_and_says_which_id_is_unknown(odoo: OdooRun
 
 
 def test_an_ambiguous_pin_is_refused(odoo: OdooRun) -> None:
-    from punchbridge.targets import Employee
+    from punchbridge.plugin_api.targets import Employee
 
     odoo.emulator.seed_employees([Employee(target_id="A9", name="Dup Pin", pin="4321")])
     target = OdooTarget("odoo", odoo.settings(employee_by="pin"))

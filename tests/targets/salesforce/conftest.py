@@ -15,9 +15,9 @@ import pytest
 from salesforce_builders import STAFF, SalesforceApiClient
 
 from punchbridge.plugins.salesforce import SalesforceTarget
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key
+from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key
-from punchbridge.testing.zoho import ManualClock, NoDelayHttp
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from punchbridge.targets import Batch, Employee, Record
-from punchbridge.testing.salesforce import SalesforceEmulator
+from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator
 
 #: The mapping's columns in the target's tests: Attendance_Day__c field API names.
 COLUMNS = ("Employee_Id__c", "Work_Date__c", "Status__c", "Worked_Minutes__c", "First_In__c", "Last_Out__c")

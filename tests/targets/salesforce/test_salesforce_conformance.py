@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.conformance import TargetConformance
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator, generate_jwt_key
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import serve
-from punchbridge.testing.salesforce import SalesforceEmulator, generate_jwt_key
-from punchbridge.testing.zoho import NoDelayHttp
 
 KIT_STAFF = [Employee(f"T-C{n:03d}", f"Kit Person{n:03d}") for n in range(1, 20)]
 

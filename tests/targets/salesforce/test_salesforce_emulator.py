@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from salesforce_builders import DATA, SalesforceApiClient, attendance
 
+from punchbridge.testing.emulators.salesforce import JWT_GRANT, SalesforceEmulator, SalesforceLimits, generate_jwt_key
+from punchbridge.testing.emulators.zoho import ManualClock
 from punchbridge.testing.http import serve
-from punchbridge.testing.salesforce import JWT_GRANT, SalesforceEmulator, SalesforceLimits, generate_jwt_key
-from punchbridge.testing.zoho import ManualClock
 
 JOBS = f"{DATA}/jobs/ingest"
 

@@ -14,11 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from salesforce_builders import batch_of, day_record
 
+from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins.salesforce import SalesforceReplyError, SalesforceTarget
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key
+from punchbridge.testing.emulators.zoho import ManualClock
 from punchbridge.testing.http import serve
-from punchbridge.testing.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key
-from punchbridge.testing.zoho import ManualClock
 
 DAY = "2025-10-06"
 JSON = "application/json"

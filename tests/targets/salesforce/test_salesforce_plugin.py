@@ -11,12 +11,12 @@ import pytest
 from pydantic import ValidationError
 from salesforce_builders import COLUMNS, STAFF, batch_of, day_record
 
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
+from punchbridge.plugin_api.targets import FatalTargetError, TransientError
 from punchbridge.plugins.salesforce import SalesforceSettings, SalesforceTarget
-from punchbridge.targets import FatalTargetError, TransientError
+from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits
+from punchbridge.testing.emulators.zoho import ManualClock
 from punchbridge.testing.http import serve
-from punchbridge.testing.salesforce import SalesforceEmulator, SalesforceLimits
-from punchbridge.testing.zoho import ManualClock
 
 DAY = "2025-10-06"
 EXAMPLES = Path(__file__).resolve().parents[3] / "mappings"

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from sap_builders import STAFF, SapApi
 
-from punchbridge.plugins.sap_successfactors import SuccessFactorsTarget, clear_token_cache
+from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget, clear_token_cache
+from punchbridge.testing.emulators.sap import ManualClock, SapEmulator, TestCredentials, make_credentials
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.sap import ManualClock, SapEmulator, TestCredentials, make_credentials
-from punchbridge.testing.zoho import NoDelayHttp
 
 
 @pytest.fixture(autouse=True)

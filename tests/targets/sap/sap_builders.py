@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugins._saml import build_assertion, load_signing_key
-from punchbridge.targets import Batch, Employee, Record
-from punchbridge.testing.sap import GRANT_TYPE, ManualClock, SapEmulator, TestCredentials
+from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugins.sap.saml import build_assertion, load_signing_key
+from punchbridge.testing.emulators.sap import GRANT_TYPE, ManualClock, SapEmulator, TestCredentials
 
 STAFF = [
     Employee("T-1", "Asha Rao", email="asha@example.com", department="Ops", extra={"cost_centre": "CC-OPS"}),

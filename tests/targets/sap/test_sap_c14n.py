@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from punchbridge.plugins._xml_c14n import XmlRefused, canonicalize, parse_xml
+from punchbridge.plugins.sap.c14n import XmlRefused, canonicalize, parse_xml
 
 
 def _c14n(xml: str, path: tuple[int, ...] = (), exclude: tuple[int, ...] | None = None) -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from punchbridge.mapping_files import load_mapping
-from punchbridge.plugins._successfactors_settings import TimeEventApi
-from punchbridge.plugins.sap_hcm import SapHcmSettings, SapHcmTarget
-from punchbridge.plugins.sap_successfactors import SuccessFactorsSettings, SuccessFactorsTarget
+from punchbridge.mapping.files import load_mapping
+from punchbridge.plugins.sap.hcm import SapHcmSettings, SapHcmTarget
+from punchbridge.plugins.sap.successfactors import SuccessFactorsSettings, SuccessFactorsTarget
+from punchbridge.plugins.sap.successfactors_settings import TimeEventApi
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "plugins" / "sap.md").read_text()

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 from target_fixtures import sftp_settings
 
-from punchbridge.plugins.sap_hcm import SapHcmSettings, SapHcmTarget, render_events
-from punchbridge.targets import Batch, CredentialsError, FatalTargetError, Record
+from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, Record
+from punchbridge.plugins.sap.hcm import SapHcmSettings, SapHcmTarget, render_events
 from punchbridge.testing.sftp import SftpServer
 
 PERIOD = ("2025-10-01", "2025-10-31")

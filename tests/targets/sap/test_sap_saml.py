@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from punchbridge.plugins._saml import AssertionRefused, build_assertion, load_signing_key, verify_assertion
-from punchbridge.testing.sap import TestCredentials, make_credentials
+from punchbridge.plugins.sap.saml import AssertionRefused, build_assertion, load_signing_key, verify_assertion
+from punchbridge.testing.emulators.sap import TestCredentials, make_credentials
 
 NOW = datetime(2025, 10, 6, 9, 0, tzinfo=UTC)
 CLAIMS = {

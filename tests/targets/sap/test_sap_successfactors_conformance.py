@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from punchbridge.plugins.sap_successfactors import clear_token_cache
-from punchbridge.targets import Employee
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugins.sap.successfactors import clear_token_cache
 from punchbridge.testing.conformance import TargetConformance
+from punchbridge.testing.emulators.sap import SapEmulator, TestCredentials
+from punchbridge.testing.emulators.zoho import NoDelayHttp
 from punchbridge.testing.http import serve
-from punchbridge.testing.sap import SapEmulator, TestCredentials
-from punchbridge.testing.zoho import NoDelayHttp
 
 KIT_STAFF = [Employee(f"T-C{n:03d}", f"Kit Person{n:03d}") for n in range(1, 20)]
 PAGE_SIZE = 40

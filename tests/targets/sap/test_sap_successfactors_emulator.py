@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sap_builders import SapApi, event, time_data
 
-from punchbridge.targets import Employee
-from punchbridge.testing.sap import (
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.testing.emulators.sap import (
     LGN_EXPIRED_TOKEN,
     LGN_INVALID_ASSERTION,
     LGN_INVALID_TOKEN,

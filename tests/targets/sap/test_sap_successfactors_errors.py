@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 from sap_builders import batch_of, day_record
 
-from punchbridge.plugins.sap_successfactors import ODataReplyError, SuccessFactorsSettings, SuccessFactorsTarget
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
-from punchbridge.testing.sap import SapEmulator, TestCredentials
+from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
+from punchbridge.plugins.sap.successfactors import ODataReplyError, SuccessFactorsSettings, SuccessFactorsTarget
+from punchbridge.testing.emulators.sap import SapEmulator, TestCredentials
 
 DAY = "2025-10-06"
 ODATA_ERROR = '{"error": {"code": "COE_GENERAL_SERVER_FAILURE", "message": {"lang": "en-US", "value": "boom"}}}'

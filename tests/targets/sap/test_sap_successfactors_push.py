@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 from sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
-from punchbridge.plugins.sap_successfactors import SuccessFactorsTarget, external_code
-from punchbridge.targets import Employee
-from punchbridge.testing.sap import ManualClock, SapEmulator
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget, external_code
+from punchbridge.testing.emulators.sap import ManualClock, SapEmulator
 
 DAY = "2025-10-06"
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from punchbridge.plugins._time_events import EventRefusal, day_events, record_kind, work_date_of
-from punchbridge.targets import Record
+from punchbridge.plugin_api.targets import Record
+from punchbridge.plugins.sap.time_events import EventRefusal, day_events, record_kind, work_date_of
 
 
 def _record(**fields: object) -> Record:

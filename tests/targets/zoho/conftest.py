@@ -16,8 +16,8 @@ import pytest
 from zoho_builders import STAFF, ZohoApi
 
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget, clear_token_cache
+from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp, ZohoEmulator, ZohoLimits
 from punchbridge.testing.http import ServedApp, serve
-from punchbridge.testing.zoho import ManualClock, NoDelayHttp, ZohoEmulator, ZohoLimits
 
 
 @pytest.fixture(autouse=True)

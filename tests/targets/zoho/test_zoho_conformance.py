@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.zoho_people import clear_token_cache
 from punchbridge.store import Store
-from punchbridge.targets import Employee
 from punchbridge.testing.conformance import EMPLOYEES, EXPECTED, FIRST_DAY, TargetConformance
+from punchbridge.testing.emulators.zoho import NoDelayHttp, ZohoEmulator
 from punchbridge.testing.http import serve
-from punchbridge.testing.zoho import NoDelayHttp, ZohoEmulator
 
 KIT_STAFF = [Employee(f"T-C{n:03d}", f"Kit Person{n:03d}") for n in range(1, 20)]
 

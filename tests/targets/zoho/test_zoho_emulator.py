@@ -13,9 +13,8 @@ import httpx
 import pytest
 from zoho_builders import ZohoApi
 
-from punchbridge.targets import Employee
-from punchbridge.testing.http import serve
-from punchbridge.testing.zoho import (
+from punchbridge.plugin_api.targets import Employee
+from punchbridge.testing.emulators.zoho import (
     DAILY_LIMIT_CODE,
     INVALID_OAUTHTOKEN_CODE,
     NO_RECORDS_CODE,
@@ -26,6 +25,7 @@ from punchbridge.testing.zoho import (
     ZohoEmulator,
     ZohoLimits,
 )
+from punchbridge.testing.http import serve
 
 IN = {"empId": "T-1", "checkIn": "2025-10-06 09:00:00"}
 OUT = {"empId": "T-1", "checkOut": "2025-10-06 18:00:00"}

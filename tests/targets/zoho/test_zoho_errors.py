@@ -10,11 +10,11 @@ import httpx
 import pytest
 from zoho_builders import STAFF, batch_of, day_record
 
+from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins import zoho_people as plugin
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget
-from punchbridge.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
+from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp, ZohoEmulator
 from punchbridge.testing.http import serve
-from punchbridge.testing.zoho import ManualClock, NoDelayHttp, ZohoEmulator
 
 DAY = "2025-10-06"
 

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from zoho_builders import FIRST_LAST, batch_of, day_record, intervals_record
 
+from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget
-from punchbridge.targets import Employee
-from punchbridge.testing.zoho import ManualClock, ZohoEmulator
+from punchbridge.testing.emulators.zoho import ManualClock, ZohoEmulator
 
 DAY = "2025-10-06"
 

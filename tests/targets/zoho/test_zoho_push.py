@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from zoho_builders import batch_of, day_record, intervals_record
 
+from punchbridge.plugin_api.targets import FatalTargetError, TransientError
 from punchbridge.plugins import zoho_people
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget
-from punchbridge.targets import FatalTargetError, TransientError
-from punchbridge.testing.zoho import ManualClock, ZohoEmulator
+from punchbridge.testing.emulators.zoho import ManualClock, ZohoEmulator
 
 DAY = "2025-10-06"
 MONDAY = date(2025, 10, 6)

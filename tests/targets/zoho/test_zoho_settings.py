@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from punchbridge.mapping_files import load_mapping
+from punchbridge.mapping.files import load_mapping
+from punchbridge.plugin_api.registry import load_plugins
 from punchbridge.plugins.zoho_people import WindowPacer, ZohoPeopleSettings, ZohoPeopleTarget, plan_backfill
-from punchbridge.registry import load_plugins
-from punchbridge.testing.zoho import ManualClock
+from punchbridge.testing.emulators.zoho import ManualClock
 
 BASE = {"client_id": "1000.ABC", "client_secret": "s3cret-value", "refresh_token": "1000.rt.value"}
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from punchbridge.targets import Batch, Employee, Record
-from punchbridge.testing.zoho import ZohoEmulator
+from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.testing.emulators.zoho import ZohoEmulator
 
 STAFF = [
     Employee("T-1", "Asha Rao", email="asha@example.com", badge="101", department="Ops"),

@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 
 A frozen copy of the tables as first shipped (do not import `punchbridge.store.schema` here).
 `terminal_users` is the ledger of what punchbridge made each terminal hold; `terminal_commands` the
-journal of device commands, recorded before they are sent (see `schema_terminals`).
+journal of device commands, recorded before they are sent (see `store.schema.terminals`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,76 @@
+"""The `punchbridge` command line: one module per command group, registered here.
+
+Every command turns a punchbridge error into one message on stderr and the error's exit code; the
+codes mean the same in every command (`punchbridge.errors.ExitCode`, README "Exit codes").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from punchbridge._version import __version__
+from punchbridge.cli import (
+    checks,
+    device,
+    dlq,
+    employees,
+    emulate,
+    jobs,
+    periods,
+    plugins,
+    process,
+    reconcile,
+    retention,
+    serve,
+    sync,
+)
+from punchbridge.errors import PunchbridgeError
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """A command group that turns punchbridge errors into a message and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PunchbridgeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="punchbridge")
+def main() -> None:
+    """punchbridge: biometric time-attendance terminals to payroll.
+
+    Punches are stored durably, turned into processed attendance by the rules engine and delivered
+    exactly once to payroll and HR systems.
+    """
+
+
+for _command in (
+    process.process,
+    checks.validate,
+    checks.config_group,
+    checks.mappings,
+    plugins.plugins_command,
+    plugins.plugin_group,
+    sync.sync,
+    dlq.dlq,
+    device.device_group,
+    emulate.emulate_group,
+    employees.employees_group,
+    jobs.schedule,
+    jobs.jobs_group,
+    jobs.runs_command,
+    periods.period_group,
+    retention.purge_command,
+    retention.erase_command,
+    reconcile.reconcile,
+    serve.serve,
+):
+    main.add_command(_command)

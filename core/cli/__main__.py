@@ -1,0 +1,5 @@
+"""`python -m punchbridge.cli`: the same command line as the `punchbridge` script."""
+
+from punchbridge.cli import main
+
+main(prog_name="punchbridge")

@@ -1,0 +1,77 @@
+"""`punchbridge validate`, `config schema` and `mappings check`: see problems before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from punchbridge.cli.context import config_option, err_console, load_context, open_store
+
+__all__ = ["config_group", "mappings", "validate"]
+
+
+@click.command()
+@config_option()
+def validate(config_path: Path) -> None:
+    """Check a configuration file, the plugins it names, its mappings and data files; write nothing."""
+    context = load_context(config_path, check_files=True)
+    config, _doc, _registry = context.config, context.document, context.registry
+    click.echo(
+        f"{config_path}: OK ({len(config.sources)} source(s), {len(config.targets)} target(s), "
+        f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s))"
+    )
+
+
+@click.group("config")
+def config_group() -> None:
+    """Work with the configuration file format."""
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the configuration file (for editor completion and checks)."""
+    from punchbridge.config import Config
+
+    schema = Config.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "punchbridge configuration"
+    click.echo(json.dumps(schema, indent=2, sort_keys=True))
+
+
+@click.group()
+def mappings() -> None:
+    """Check mappings against the data before a sync writes anything."""
+
+
+@mappings.command("check")
+@config_option()
+@click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
+def mappings_check(config_path: Path, targets: tuple[str, ...]) -> None:
+    """List unmapped ids, unused lookup rows and rules, and unmapped values, per target."""
+    from punchbridge.mapping import check_mapping, format_report
+    from punchbridge.sync import SyncEngine, SyncInputs
+
+    context = load_context(config_path)
+
+    config, doc, registry = context.config, context.document, context.registry
+    inputs = SyncInputs.load(config, registry)
+    store = open_store(config, dry_run=True)
+    try:
+        engine = SyncEngine(config, doc, registry, store, dry_run=True, inputs=inputs)
+        first, last = engine.resolve_range(None, None)
+        days = store.load_days(first, last)
+        if not len(days):
+            err_console().print(
+                "no processed days in the store yet: checking against the days the sources would give now"
+            )
+            days = engine.preview_days(first, last)
+    finally:
+        store.close()
+    employees = inputs.employees
+    for name, target in config.targets.items():
+        if targets and name not in targets:
+            continue
+        click.echo(f"== {name} ({target.mapping})")
+        click.echo(format_report(check_mapping(inputs.mappings[name], days, employees)))

@@ -1,0 +1,193 @@
+"""What every command shares: the `-c/--config` option, dates, consoles, and the loaded configuration.
+
+    @click.command()
+    @config_option()
+    def sync(config_path: Path) -> None:
+        context = load_context(config_path)           # every problem reported at once, exit 2
+        with context.open_store() as store:
+            ...
+
+`load_context` reads the configuration, loads the plugins it names and checks each plugin's settings
+and what one section says about another (jobs, adjustments, employee sync), so a command never
+starts work on a configuration that `punchbridge validate` would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from punchbridge.errors import ConfigError, Problem, UserInputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from punchbridge.config.model import Config
+    from punchbridge.config.yamlfile import YamlDocument
+    from punchbridge.plugin_api.registry import PluginRegistry
+    from punchbridge.store import Store
+
+__all__ = [
+    "CommandContext",
+    "config_option",
+    "err_console",
+    "load_context",
+    "open_store",
+    "out_console",
+    "parse_date",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(help: str = "The configuration file (YAML).") -> Callable[[F], F]:
+    """The `-c/--config FILE` option every command that reads a configuration takes."""
+    return click.option(
+        "-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help=help
+    )
+
+
+def parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A click callback: `YYYY-MM-DD` as a date, or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param=param) from None
+
+
+def out_console() -> Console:
+    """A console on stdout as wide as the terminal, and 160 columns when writing to a file or pipe."""
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    return out if out.is_terminal else Console(highlight=False, width=160)
+
+
+def err_console() -> Console:
+    """A console on stderr (progress bars and notes that are not the command's result)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """A checked configuration, its YAML document (for file and line in messages) and the plugins loaded."""
+
+    config: Config
+    document: YamlDocument
+    registry: PluginRegistry
+
+    def open_store(self, *, dry_run: bool = False) -> Store:
+        """The configured store (see `open_store`)."""
+        return open_store(self.config, dry_run=dry_run)
+
+
+def load_context(config_path: Path, *, check_files: bool = False) -> CommandContext:
+    """Read and check the configuration at `config_path`; every problem is reported at once (exit 2).
+
+    `check_files` also reads the data files and mappings it names (as `punchbridge validate` does).
+    """
+    from punchbridge.config.model import PluginSettings, read_config
+    from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
+
+    config, doc, data, problems = read_config(config_path)
+    registry = load_plugins()
+    for kind, lookup in (("sources", registry.sources), ("targets", registry.targets)):
+        section = data.get(kind)
+        entries: dict[str, Any] = section if isinstance(section, dict) else {}
+        for name, raw in entries.items():
+            if not isinstance(raw, dict) or not isinstance(raw.get("plugin"), str):
+                continue  # reported by the model validation
+            settings = PluginSettings.model_validate(
+                {k: v for k, v in raw.items() if k not in ("mapping", "enabled", "batch_size")}
+            )
+            loc = (kind, name)
+            if settings.plugin not in lookup:
+                broken = [p for p in registry.plugins if p.name == settings.plugin and p.error]
+                why = f" (it failed to load: {broken[0].error})" if broken else ""
+                problems.append(
+                    Problem(
+                        str(doc.path),
+                        f"unknown plugin {settings.plugin!r}{why}; available: {', '.join(sorted(lookup)) or 'none'}",
+                        line=doc.line_of((*loc, "plugin")),
+                        field=f"{kind}.{name}.plugin",
+                    )
+                )
+                continue
+            try:
+                validate_plugin_settings(
+                    lookup[settings.plugin].settings_model, settings.plugin_settings(), doc, loc, doc.path.parent
+                )
+            except UserInputError as exc:
+                problems.extend(exc.problems)
+    if config is not None:
+        problems.extend(_cross_section_problems(config, doc, registry))
+    if check_files and config is not None:
+        problems.extend(_check_files(config, registry))
+    ConfigError.collect(problems)
+    assert config is not None  # collect() raised otherwise
+    return CommandContext(config=config, document=doc, registry=registry)
+
+
+def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
+    """What one section says about another: jobs, the adjustments target, the employee sync."""
+    from punchbridge.cutoff.adjustments import adjustment_problems
+    from punchbridge.jobs.checks import check_jobs
+
+    problems = list(check_jobs(config, doc, registry))
+    problems.extend(adjustment_problems(config, str(doc.path), doc.line_of(("adjustments", "target"))))
+    if config.employee_sync is not None:
+        from punchbridge.employees import check_employee_sync
+
+        problems.extend(check_employee_sync(config, doc, registry))
+    return problems
+
+
+def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
+    """What the data files and mappings the configuration names would make a sync refuse."""
+    from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
+    from punchbridge.mapping.files import load_mapping
+    from punchbridge.sync.engine import target_column_problems
+
+    problems: list[Problem] = []
+    employees = None
+    try:
+        employees = read_employees(config.employees, config.rules)
+    except UserInputError as exc:
+        problems.extend(exc.problems)
+    try:
+        if config.assignments:
+            read_assignments(config.assignments, employees, config.rules)
+        if config.leaves:
+            read_leaves(config.leaves, employees)
+    except UserInputError as exc:
+        problems.extend(exc.problems)
+    mappings = {}
+    for name, target in config.targets.items():
+        try:
+            mappings[name] = load_mapping(target.mapping, registry.transforms)
+        except UserInputError as exc:
+            problems.extend(exc.problems)
+    problems.extend(target_column_problems(config, registry, mappings))
+    return problems
+
+
+def open_store(config: Config, *, dry_run: bool = False) -> Store:
+    """The configured store; a dry run against a SQLite file that does not exist yet uses an empty
+    in-memory store, so that it creates nothing."""
+    from sqlalchemy.engine import make_url
+
+    from punchbridge.store import Store
+
+    url = make_url(config.store)
+    if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return Store.open("sqlite://")
+    return Store.open(config.store)

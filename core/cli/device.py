@@ -1,0 +1,248 @@
+"""`punchbridge device ...`: commands to terminals through the Minop cloud.
+
+Exit codes: 0 done (or shown, for `--dry-run`); 2 bad input, naming the option or the configuration
+field; 1 when the cloud refuses or fails (its code and message are shown), or a purge is refused
+because the device holds punches the store does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from punchbridge.cli.context import config_option, parse_date
+from punchbridge.errors import ConfigError, Problem
+
+__all__ = ["device_group"]
+
+_config_option = config_option("The configuration file (YAML) with minop: and devices:.")
+_device_option = click.option("--device", "stgid", required=True, help="The terminal's tag (stgid) in devices:.")
+_dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Print the exact command (secrets and templates masked); send nothing."
+)
+_USER_TYPES = {"standard": "1", "admin": "14", "guest": "0"}
+
+
+@click.group("device")
+def device_group() -> None:
+    """Send commands to terminals through the Minop device cloud (OperationID makes a retry harmless)."""
+
+
+def _context(config_path: Path, stgid: str) -> tuple[Any, Any]:
+    """(config, DeviceClient) for `stgid`; configuration problems exit 2 naming the field or option."""
+    from punchbridge.config import load_config
+    from punchbridge.minop.devices import DeviceClient
+
+    config, doc = load_config(config_path)
+    if config.minop is None:
+        raise ConfigError(
+            Problem(str(doc.path), "device commands need the minop: section (base_url, api_token)", field="minop")
+        )
+    client = DeviceClient(config.minop, config.devices)
+    try:
+        client.auth_token(stgid)
+    except KeyError as exc:
+        client.close()
+        raise click.BadParameter(str(exc.args[0]), param_hint="--device") from None
+    except ValueError as exc:
+        client.close()
+        raise click.BadParameter(str(exc), param_hint="--device") from None
+    return config, client
+
+
+def _run(client: Any, stgid: str, commands: list[Any], dry_run: bool) -> None:
+    """Show (dry run) or send each command in order; stop at the first the cloud does not accept."""
+    epoch = datetime.now(UTC).date().isoformat()
+    client.protect([template for command in commands for template in command.templates()])
+    with client:
+        for command in commands:
+            operation_id = command.operation_id(stgid, epoch)
+            if dry_run:
+                click.echo(f"would POST {client.url(stgid)}")
+                click.echo("Authorization: Bearer ***")
+                click.echo(json.dumps(command.body("", operation_id, masked=True), indent=2))
+                continue
+            sent = client.execute(stgid, command, epoch=epoch)
+            click.echo(f"done: {sent.command} on {stgid} (OperationID {sent.operation_id})")
+    if dry_run:
+        click.echo("dry run: nothing was sent", err=True)
+
+
+_HINTS = {
+    "user id": "--user-id",
+    "first name": "--first-name",
+    "last name": "--last-name",
+    "start": "--start",
+    "end": "--end",
+    "days": "--days",
+    "the range": "--to",
+}
+
+
+def _build(build: Callable[..., Any], hint: str, *args: Any) -> Any:
+    """`build(*args)`; its ValueError becomes a usage error naming the option it is about (exit 2)."""
+    try:
+        return build(*args)
+    except ValueError as exc:
+        message = str(exc)
+        named = next((option for start, option in _HINTS.items() if message.startswith(start)), hint)
+        raise click.BadParameter(message, param_hint=named) from None
+
+
+@device_group.command("add-user")
+@_config_option
+@_device_option
+@click.option("--user-id", required=True, help="The user's id on the terminal (the badge id punches carry).")
+@click.option("--first-name", required=True, help="First name shown on the terminal.")
+@click.option("--last-name", required=True, help="Last name shown on the terminal.")
+@click.option(
+    "--user-type",
+    type=click.Choice(sorted(_USER_TYPES)),
+    default="standard",
+    show_default=True,
+    help="standard (1), admin (14: can change the terminal's settings) or guest (0).",
+)
+@click.option(
+    "--face-template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A face template file (base64 text or raw bytes) to enrol; never logged or stored.",
+)
+@_dry_run_option
+def add_user_command(
+    config_path: Path,
+    stgid: str,
+    user_id: str,
+    first_name: str,
+    last_name: str,
+    user_type: str,
+    face_template: Path | None,
+    dry_run: bool,
+) -> None:
+    """Add a user to a terminal (Add User), and enrol their face when --face-template is given."""
+    from punchbridge.minop.devices import Template, UserType, add_user, enrol_face
+
+    profile = _build(add_user, "--user-id", user_id, first_name, last_name, UserType(_USER_TYPES[user_type]))
+    commands = [profile]
+    if face_template is not None:
+        template = _build(Template.from_file, "--face-template", face_template)
+        commands.append(enrol_face(profile.data["UserID"], template))
+    _config, client = _context(config_path, stgid)
+    _run(client, stgid, commands, dry_run)
+
+
+@device_group.command("delete-user")
+@_config_option
+@_device_option
+@click.option("--user-id", required=True, help="The user to remove from the terminal (cannot be undone).")
+@_dry_run_option
+def delete_user_command(config_path: Path, stgid: str, user_id: str, dry_run: bool) -> None:
+    """Remove a user from a terminal (Delete User)."""
+    from punchbridge.minop.devices import delete_user
+
+    command = _build(delete_user, "--user-id", user_id)
+    _config, client = _context(config_path, stgid)
+    _run(client, stgid, [command], dry_run)
+
+
+def _weekdays(_ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    parts = [part.strip() for part in value.split(",")]
+    if not parts or not all(part.isdigit() and len(part) == 1 for part in parts):
+        raise click.BadParameter(f"{value[:40]!r}: expected weekdays 1 (Monday) to 7 like 1,2,3,4,5", param=param)
+    return [int(part) for part in parts]
+
+
+@device_group.command("access-time")
+@_config_option
+@_device_option
+@click.option("--user-id", required=True, help="The user whose door-unlock window is set.")
+@click.option("--start", required=True, help="Start of the window, HH:MM:SS (terminal local time).")
+@click.option("--end", required=True, help="End of the window, HH:MM:SS.")
+@click.option("--days", required=True, callback=_weekdays, help="Weekdays, 1 = Monday: e.g. 1,2,3,4,5.")
+@_dry_run_option
+def access_time_command(
+    config_path: Path, stgid: str, user_id: str, start: str, end: str, days: list[int], dry_run: bool
+) -> None:
+    """Set when a user may open the door (Update AccessTime)."""
+    from punchbridge.minop.devices import update_access_time
+
+    command = _build(update_access_time, "--days", user_id, start, end, days)
+    _config, client = _context(config_path, stgid)
+    _run(client, stgid, [command], dry_run)
+
+
+@device_group.command("purge-logs")
+@_config_option
+@_device_option
+@click.option("--from", "date_from", required=True, callback=parse_date, help="First terminal-local date (YYYY-MM-DD).")
+@click.option("--to", "date_to", required=True, callback=parse_date, help="Last terminal-local date, inclusive.")
+@click.option("--force", is_flag=True, help="Purge even if the store does not hold every punch of the range.")
+@_dry_run_option
+def purge_logs_command(
+    config_path: Path, stgid: str, date_from: date, date_to: date, force: bool, dry_run: bool
+) -> None:
+    """Free a terminal's memory (Delete AttendanceLog) once every punch of the range is stored.
+
+    Before sending, the cloud's raw punches of the device and range are compared with the store
+    (read with the configured `minop` source's credentials); any punch not stored refuses the purge
+    (exit 1) unless --force. --dry-run shows the command and checks nothing.
+    """
+    from punchbridge.minop.devices import PurgeRefused, delete_attendance_log
+
+    command = _build(delete_attendance_log, "--to", date_from, date_to)
+    config, client = _context(config_path, stgid)
+    if not dry_run and not force:
+        try:
+            missing = _unstored(config, config_path, stgid, date_from, date_to)
+        except BaseException:
+            client.close()
+            raise
+        if missing:
+            client.close()
+            sample = "; ".join(missing[:5])
+            raise PurgeRefused(
+                f"purge of {stgid} {date_from}..{date_to} refused: {len(missing)} punch(es) the device holds are "
+                f"not in the store (e.g. {sample}); run `punchbridge sync -c {config_path}` first, or pass --force"
+            )
+    _run(client, stgid, [command], dry_run)
+
+
+def _unstored(config: Any, config_path: Path, stgid: str, first: date, last: date) -> list[str]:
+    from punchbridge.config.yamlfile import load_yaml
+    from punchbridge.minop.client import MinopClient
+    from punchbridge.minop.devices import unstored_punches
+    from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
+    from punchbridge.store import Store
+
+    names = [name for name, source in config.sources.items() if source.plugin == "minop"]
+    if not names:
+        raise ConfigError(
+            Problem(
+                str(config_path),
+                "the safe purge reads what the device holds through a `minop` source; configure one under "
+                "sources: (or pass --force)",
+                field="sources",
+            )
+        )
+    doc = load_yaml(config_path)
+    model = load_plugins().source_class("minop").settings_model
+    settings = validate_plugin_settings(
+        model, config.sources[names[0]].plugin_settings(), doc, ("sources", names[0]), doc.path.parent
+    )
+    zone = config.sites[config.devices[stgid].site].timezone
+    store = Store.open(config.store)
+    try:
+        with MinopClient(
+            settings.base_url, settings.credentials(), timeout=settings.timeout, deadline=settings.deadline
+        ) as client:
+            missing: list[str] = unstored_punches(store, client, stgid, first, last, zone)
+            return missing
+    finally:
+        store.close()
+
+
+# -- the emulator ---------------------------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""`punchbridge emulate minop`: a Minop cloud and its terminals on this machine, for demos and trials."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["emulate_group"]
+
+DEMO_API_KEY = "demo-minop-api-key"
+DEMO_COMMAND_TOKEN = "demo-minop-command-token"
+
+
+@click.group("emulate")
+def emulate_group() -> None:
+    """Run emulators of the systems punchbridge talks to, on this machine (for demos and trials)."""
+
+
+@emulate_group.command("minop")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+@click.option("--devices", "device_count", default=2, show_default=True, type=click.IntRange(1, 100),
+              help="How many terminals (device001, device002, ...).")  # fmt: skip
+@click.option("--push-to", help="Listener URL the terminals push live punches to (e.g. http://127.0.0.1:8080/push).")
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Punches CSV (employee_id,timestamp,device_id) served by the raw pull API.",
+)
+def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path | None) -> None:
+    """Run a Minop cloud emulator in the foreground until Ctrl-C: pull API, device commands, terminals.
+
+    It listens on 127.0.0.1 only, with fixed demo credentials (printed with a configuration snippet).
+    """
+    from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
+    from punchbridge.testing.http import serve
+
+    emulator = MinopEmulator(
+        api_keys={DEMO_API_KEY: frozenset({"read:raw", "read:processed"})},
+        oauth_clients={"demo-client": ("demo-client-secret", frozenset({"read:raw", "read:processed"}))},
+        command_token=DEMO_COMMAND_TOKEN,
+        limits=RateLimits.lifted(),
+        site_timezone="Asia/Kolkata",
+    )
+    names = [f"device{i:03d}" for i in range(1, device_count + 1)]
+    for name in names:
+        emulator.add_device(
+            name, timezone="Asia/Kolkata", push_token=f"demo-{name}-push", auth_token=f"demo-{name}-auth"
+        )
+    seeded = _seed(emulator, seed) if seed else 0  # distinct records (a repeated row is one punch)
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(serve(emulator.app, port=port))
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", param_hint="--port"
+            ) from None
+        stack.callback(emulator.close)
+        stack.callback(stop.set)
+        _announce(server.url, names, seeded, push_to)
+        if push_to:
+            emulator.start_push(push_to, first_retry=1.0, max_retry=60.0)
+            threading.Thread(target=_live_scans, args=(emulator, names, stop), daemon=True).start()
+        # Ctrl-C, or SIGTERM from a supervisor, stops it cleanly (the terminals' threads first).
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        click.echo("stopped", err=True)
+
+
+def _seed(emulator: Any, path: Path) -> int:
+    """Load a punches CSV into the raw feed; rows without a usable timestamp are skipped and counted."""
+    punches, skipped = [], 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                moment = datetime.fromisoformat((row.get("timestamp") or "").strip())
+                if moment.tzinfo is None or not row.get("employee_id") or not row.get("device_id"):
+                    raise ValueError
+            except ValueError:
+                skipped += 1
+                continue
+            punches.append(
+                {"employee_id": row["employee_id"].strip(), "device_id": row["device_id"].strip(),
+                 "timestamp": moment.astimezone(UTC), "updated_at": moment.astimezone(UTC) + timedelta(minutes=3)}
+            )  # fmt: skip
+    if skipped:
+        click.echo(f"{path}: skipped {skipped} row(s) without an employee, device or timestamp with offset", err=True)
+    emulator.add_raw_punches(punches)
+    return len(emulator.raw)
+
+
+def _live_scans(emulator: Any, names: list[str], stop: threading.Event) -> None:
+    """Every few seconds someone scans at a terminal (so a listener sees live pushes)."""
+    count = 0
+    while not stop.wait(5.0):
+        count += 1
+        emulator.scan(names[count % len(names)], f"E{(count % 20) + 1:04d}", datetime.now(UTC))
+
+
+def _announce(url: str, names: list[str], seeded: int, push_to: str | None) -> None:
+    click.echo(f"Minop emulator running at {url}   (Ctrl-C to stop)")
+    click.echo(f"raw punches served: {seeded}; terminals: {', '.join(names)}")
+    if push_to:
+        click.echo(f"terminals push live punches to {push_to} (flat shape, token in the query)")
+    click.echo("\ndemo credentials (this emulator only):")
+    click.echo(f"  API key:            {DEMO_API_KEY}")
+    click.echo("  OAuth client:       demo-client / demo-client-secret")
+    click.echo(f"  command token:      {DEMO_COMMAND_TOKEN}")
+    for name in names:
+        click.echo(f"  {name}:  push_token demo-{name}-push   auth_token demo-{name}-auth")
+    click.echo("\nconfiguration (see config/demo-minop.yaml):\n")
+    click.echo("sources:")
+    click.echo(f"  minop: {{plugin: minop, base_url: {url}, api_key: ${{MINOP_API_KEY:-{DEMO_API_KEY}}}}}")
+    click.echo(f"minop: {{base_url: {url}, api_token: ${{MINOP_TOKEN:-{DEMO_COMMAND_TOKEN}}}}}")
+    click.echo("devices:")
+    for name in names:
+        click.echo(f"  {name}: {{site: blr, push_token: demo-{name}-push, auth_token: demo-{name}-auth}}")

@@ -1,0 +1,76 @@
+"""`punchbridge reconcile`: what a target holds against what punchbridge computed (issue 8)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from punchbridge.cli.context import config_option, load_context, open_store
+
+__all__ = ["reconcile"]
+
+#: Exit status when the reconciliation ran and differences remain (missing, different, extra, locked).
+EXIT_DIFFERENCES = 4
+#: Differences listed on the terminal at most (the report files have every one).
+LISTED = 20
+
+
+@click.command("reconcile")
+@config_option()
+@click.option("--target", required=True, help="The target to reconcile (a name under `targets:`).")
+@click.option(
+    "--period", required=True,
+    help="YYYY-MM (a month), YYYY-MM-DD..YYYY-MM-DD (days, both included), last_week or last_month.",
+)  # fmt: skip
+@click.option(
+    "--repair", is_flag=True,
+    help="Resend the missing and different records through the sync engine (never days of a locked period).",
+)  # fmt: skip
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the CSV and HTML report. Default: reports/ beside the configuration file.",
+)  # fmt: skip
+def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir: Path | None) -> None:
+    """Compare what a target holds for a period with what punchbridge computed; write a CSV and HTML report.
+
+    Exit code 0 when the target holds exactly what was computed (or --repair fixed every difference),
+    4 when differences remain (missing, different, extra, or on days of a locked period), 1 when the
+    target could not be read, 2 for a wrong target, period or configuration.
+    """
+    from punchbridge.reconcile import run_reconcile
+
+    context = load_context(config_path)
+
+    config, doc, registry = context.config, context.document, context.registry
+    store = open_store(config)
+    try:
+        report = run_reconcile(
+            config, doc, registry, store, target=target, period=period, repair=repair, out_dir=out_dir
+        )
+    finally:
+        store.close()
+    counts = report.counts()
+    click.echo(f"reconcile {target} {report.start} to {report.end}: {report.headline()}")
+    click.echo(
+        f"  expected {report.expected}, held {report.held}: "
+        + ", ".join(f"{name} {value}" for name, value in counts.items() if name != "remaining")
+    )
+    fields = report.differing_fields()
+    if fields:
+        click.echo("  fields differing: " + ", ".join(f"{name} ({count})" for name, count in sorted(fields.items())))
+    differences = [f for f in report.findings if f.status != "matched"]
+    for finding in differences[:LISTED]:
+        who = finding.employee_id or "?"
+        what = f" {','.join(finding.differing)}" if finding.differing else ""
+        click.echo(
+            f"  {finding.status:<9} {finding.work_date} {who} ({finding.target_employee}){what}: {finding.action}"
+        )
+    if len(differences) > LISTED:
+        click.echo(f"  ... and {len(differences) - LISTED} more in the report")
+    if report.csv_path and report.html_path:
+        click.echo(f"  report: {report.csv_path}")
+        click.echo(f"          {report.html_path}")
+    if not report.clean:
+        sys.exit(EXIT_DIFFERENCES)

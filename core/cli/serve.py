@@ -1,0 +1,91 @@
+"""`punchbridge serve`: run the receiver (terminal pushes and cloud webhooks) on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+
+import click
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration file (YAML): store, sites, devices and receiver settings.",
+)
+@click.option("--host", help="Address to listen on (default: receiver.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default: receiver.port, 8080).")
+def serve(config_path: Path, host: str | None, port: int | None) -> None:
+    """Run the receiver: real-time pushes from terminals and webhooks from the Minop cloud.
+
+    Every push is answered only after it is stored durably. Ctrl-C or SIGTERM stops taking requests,
+    finishes those under way and commits what is waiting before exiting (exit code 0); a receiver that
+    cannot start (the address is in use) exits with 1, a configuration problem with 2. There is no
+    access log: request lines can carry a device's token (?token=), and logs never show secrets.
+    """
+    import uvicorn
+
+    from punchbridge.config import load_config
+    from punchbridge.receiver import create_app
+    from punchbridge.store import Store
+
+    config, _doc = load_config(config_path)
+    _log_to_stderr()
+    store = Store.open(config.store)
+    try:
+        app = create_app(config, store)
+        settings = uvicorn.Config(
+            app,
+            host=host or config.receiver.host,
+            port=config.receiver.port if port is None else port,
+            lifespan="on",
+            access_log=False,
+            log_level="info",
+            timeout_graceful_shutdown=15,
+            server_header=False,
+        )
+        server = uvicorn.Server(settings)
+        logging.getLogger("punchbridge.receiver").info("store: %s", store.url_for_display)
+        # uvicorn handles SIGINT and SIGTERM itself (stop accepting, finish, shut down), then raises
+        # the signal again with the handlers it found: these turn that into a normal return.
+        previous = signal.signal(signal.SIGTERM, _stopped)
+        try:
+            server.run()
+        except (KeyboardInterrupt, _Stopped):
+            pass
+        except SystemExit:
+            if server.started:
+                raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        store.close()
+    if not server.started:
+        click.echo("error: the receiver could not start (see the message above)", err=True)
+        raise SystemExit(1)
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived after uvicorn's clean shutdown."""
+
+
+def _stopped(_signal: int, _frame: FrameType | None) -> None:
+    raise _Stopped
+
+
+def _log_to_stderr() -> None:
+    """punchbridge's receiver log lines on stderr, beside uvicorn's (which configures its own)."""
+    logger = logging.getLogger("punchbridge")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

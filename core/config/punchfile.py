@@ -1,0 +1,267 @@
+"""The punches file of `punchbridge process`: every row used, quarantined with a reason, or reported.
+
+A punches file that is unusable as a whole (missing column, malformed timestamp or direction) raises
+`InputFileError` listing every problem with its line. A row that is well formed but cannot be used
+(unknown employee, implausible timestamp) goes to the quarantine, and the other rows are processed.
+Exact re-sends are found by the rules engine itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
+from punchbridge.config.datafiles import require_values
+from punchbridge.errors import InputFileError, Problem
+from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, wall_time_ns, wall_to_instant_ns
+from punchbridge.rules.frames import DIRECTIONS
+from punchbridge.rules.settings import RuleSet
+
+__all__ = ["FUTURE_TOLERANCE_MINUTES", "OLDEST_DAYS", "QUARANTINE_COLUMNS", "PunchFile", "read_punches"]
+
+QUARANTINE_COLUMNS = ("file", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail")
+OLDEST_DAYS = 400
+FUTURE_TOLERANCE_MINUTES = 10
+_WALL_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+_WITH_OFFSET = _WALL_TIME + r"(Z|[+-]\d{2}(:?\d{2})?)$"
+_WITHOUT_OFFSET = _WALL_TIME + "$"
+_DIRECTION_WORDS = {word: word for word in DIRECTIONS} | {str(i): word for i, word in enumerate(DIRECTIONS)}
+
+
+@dataclass
+class PunchFile:
+    """A punches CSV read for processing: the usable punches, and the rows held back with reasons."""
+
+    table: CsvTable
+    punches: pd.DataFrame  # engine columns, plus `row` (index into `table`)
+    quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+
+    def quarantine_rows(self, rows: np.ndarray, reason: str, detail: str | list[str]) -> pd.DataFrame:
+        """Quarantine records for table rows `rows` (used for punches the engine could not place)."""
+        return _quarantine_frame(self.table, rows, np.full(len(rows), reason, dtype=object), detail)
+
+
+def _quarantine_frame(table: CsvTable, rows: np.ndarray, reasons: np.ndarray, detail: object) -> pd.DataFrame:
+    picked = pa.array(np.asarray(rows, dtype=np.int64))
+    return pd.DataFrame(
+        {
+            "file": table.path,
+            "line": table.lines[rows],
+            "employee_id": table.arrow("employee_id").take(picked).to_pylist(),
+            "timestamp": table.arrow("timestamp").take(picked).to_pylist(),
+            "device_id": table.arrow("device_id").take(picked).to_pylist(),
+            "direction": table.arrow("direction").take(picked).to_pylist(),
+            "reason": reasons,
+            "detail": detail,
+        },
+        columns=list(QUARANTINE_COLUMNS),
+    )
+
+
+_OK, _UNKNOWN, _UNPLACEABLE, _TOO_OLD, _TOO_NEW = range(5)
+
+
+def read_punches(
+    path: str | Path, employees: pd.DataFrame, rules: RuleSet, date_from: date, date_to: date
+) -> PunchFile:
+    """Punches `employee_id,timestamp,device_id[,direction]`, and the quarantined rows with reasons.
+
+    A timestamp with an offset is an instant; one without is local wall time in the site zone of
+    the employee. Instants more than 400 days before the end of `date_to`, or later than the last
+    window of the range by over 10 minutes, are implausible and quarantined.
+    """
+    table = read_csv_table(path, ["employee_id", "timestamp", "device_id"], ["direction"])
+    problems = require_values(table, ["employee_id", "timestamp", "device_id"])
+    texts = table.arrow("timestamp")
+    all_aware = _instants_if_all_aware(texts)
+    if all_aware is None:
+        has_offset, well_formed = _timestamp_forms(texts)
+    else:
+        has_offset = well_formed = np.ones(len(table), dtype=bool)
+    for row in np.flatnonzero(~well_formed & ~table.blank("timestamp"))[:MAX_REPORTED].tolist():
+        problems.append(
+            table.problem(
+                row,
+                "timestamp",
+                f"{texts[row].as_py()!r} is not an ISO-8601 date and time (like 2025-01-06T09:00:00+05:30)",
+            )
+        )
+    direction_codes, direction_words = table.encoded("direction")
+    canonical = [_DIRECTION_WORDS.get(word.lower()) if word else None for word in direction_words]
+    unknown_words = np.array([bool(w) and c is None for w, c in zip(direction_words, canonical, strict=True)])
+    for row in np.flatnonzero(unknown_words[direction_codes])[:MAX_REPORTED].tolist():
+        problems.append(
+            table.problem(
+                row,
+                "direction",
+                f"{direction_words[direction_codes[row]]!r} is not a direction ({', '.join(DIRECTIONS)} or 0-5)",
+            )
+        )
+
+    employee_codes, employee_names = table.encoded("employee_id")
+    zone_by_employee = _employee_zones(employees, rules)
+    zones = sorted(set(zone_by_employee.values()))
+    name_zone = np.array([zones.index(zone_by_employee[n]) if n in zone_by_employee else -1 for n in employee_names])
+    row_zone = name_zone[employee_codes]
+    if all_aware is None:
+        instant, unplaceable = _instants(table, texts, has_offset, well_formed, row_zone, zones, problems)
+    else:
+        instant, unplaceable = all_aware, np.zeros(len(table), dtype=bool)
+    InputFileError.collect(problems)
+
+    oldest, newest = _plausible_span(rules, employees, date_from, date_to)
+    name_oldest = np.array([oldest.get(n, 0) for n in employee_names], dtype=np.int64)
+    name_newest = np.array([newest.get(n, 0) for n in employee_names], dtype=np.int64)
+    reason = np.full(len(table), _OK, dtype=np.int8)
+    reason[instant > name_newest[employee_codes]] = _TOO_NEW
+    reason[instant < name_oldest[employee_codes]] = _TOO_OLD
+    reason[unplaceable] = _UNPLACEABLE
+    reason[row_zone < 0] = _UNKNOWN
+
+    device_codes, device_names = table.encoded("device_id")
+    good = np.flatnonzero(reason == _OK)
+    direction_index = np.array([DIRECTIONS.index(c) if c else -1 for c in canonical], dtype=np.int64)
+    punches = pd.DataFrame(
+        {
+            "employee_id": pd.Categorical.from_codes(employee_codes[good], categories=pd.Index(employee_names)),
+            "instant": pd.DatetimeIndex(instant[good].view("datetime64[ns]")).tz_localize("UTC"),
+            "device_id": pd.Categorical.from_codes(device_codes[good], categories=pd.Index(device_names)),
+            "direction": pd.Categorical.from_codes(
+                direction_index[direction_codes[good]], categories=pd.Index(list(DIRECTIONS))
+            ),
+            "row": good,
+        }
+    )
+    held = np.flatnonzero(reason != _OK)
+    texts_by_reason = {
+        _UNKNOWN: ("unknown_employee", "employee is not in the employees file"),
+        _UNPLACEABLE: ("implausible_timestamp", "timestamp is outside the range a punch can have"),
+        _TOO_OLD: (
+            "implausible_timestamp",
+            f"more than {OLDEST_DAYS} days before the end of {date_to} (device clock reset?)",
+        ),
+        _TOO_NEW: (
+            "implausible_timestamp",
+            f"more than {FUTURE_TOLERANCE_MINUTES} minutes after the last shift window of {date_to}"
+            " (device clock ahead?)",
+        ),
+    }
+    held_reasons = reason[held].tolist()
+    reasons = np.array([texts_by_reason[r][0] for r in held_reasons], dtype=object)
+    details = np.array(
+        [texts_by_reason[r][1] for r in held_reasons],
+        dtype=object,
+    )
+    return PunchFile(table=table, punches=punches, quarantine=_quarantine_frame(table, held, reasons, details))
+
+
+def _employee_zones(employees: pd.DataFrame, rules: RuleSet) -> dict[str, str]:
+    return {
+        e: rules.sites[s].timezone
+        for e, s in zip(employees["employee_id"].tolist(), employees["site"].tolist(), strict=True)
+    }
+
+
+def _instants_if_all_aware(texts: pa.Array) -> np.ndarray | None:
+    """The common case in one pass: every timestamp has an offset (else None; Arrow refuses naive ones)."""
+    try:
+        stamps = pc.cast(texts, pa.timestamp("ns", "UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return np.asarray(stamps.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _timestamp_forms(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Which timestamps carry an offset, and which are well formed at all (with or without one)."""
+    has_offset = np.asarray(pc.match_substring_regex(texts, _WITH_OFFSET), dtype=bool)
+    well_formed = has_offset.copy()
+    rest = np.flatnonzero(~has_offset)
+    if rest.size:
+        without = pc.match_substring_regex(texts.take(pa.array(rest)), _WITHOUT_OFFSET)
+        well_formed[rest] = np.asarray(without, dtype=bool)
+    return has_offset, well_formed
+
+
+def _instants(
+    table: CsvTable,
+    texts: pa.Array,
+    has_offset: np.ndarray,
+    well_formed: np.ndarray,
+    row_zone: np.ndarray,
+    zones: list[str],
+    problems: list[Problem],
+) -> tuple[np.ndarray, np.ndarray]:
+    """UTC instants (int64 ns) of well-formed timestamps, and which could not be placed at all.
+
+    Values that look right but are not (hour 25, 30 February) are added to `problems`.
+    """
+    n = len(table)
+    instant = np.zeros(n, dtype=np.int64)
+    unplaceable = ~well_formed
+    for aware, unit in ((True, pa.timestamp("ns", "UTC")), (False, pa.timestamp("ns"))):
+        rows = np.flatnonzero((has_offset == aware) & well_formed)
+        if not rows.size:
+            continue
+        subset = texts if rows.size == n else texts.take(pa.array(rows))
+        try:
+            values = np.asarray(pc.cast(subset, unit).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values, bad = _instants_one_by_one(table, rows, aware, problems)
+            unplaceable[rows[bad]] = True
+        instant[rows] = values
+    naive = ~has_offset & ~unplaceable
+    for code, zone in enumerate(zones):
+        rows = np.flatnonzero(naive & (row_zone == code))
+        instant[rows] = wall_to_instant_ns(instant[rows], zone)
+    return instant, unplaceable
+
+
+def _instants_one_by_one(
+    table: CsvTable, rows: np.ndarray, aware: bool, problems: list[Problem]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slow path after the fast parser refused a value: find which rows are bad and say why."""
+    values = np.zeros(len(rows), dtype=np.int64)
+    out_of_range = np.zeros(len(rows), dtype=bool)
+    texts = table.arrow("timestamp")
+    for i, row in enumerate(rows.tolist()):
+        text = texts[row].as_py()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            problems.append(table.problem(row, "timestamp", f"{text!r} is not a valid date and time ({exc})"))
+            out_of_range[i] = True
+            continue
+        try:
+            stamp = pd.Timestamp(moment)
+            values[i] = (stamp.tz_convert("UTC") if aware else stamp).as_unit("ns").value
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            out_of_range[i] = True
+    return values, out_of_range
+
+
+def _plausible_span(
+    rules: RuleSet, employees: pd.DataFrame, date_from: date, date_to: date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per employee, the earliest and latest plausible punch instant for the range."""
+    widest_after = max((s.window_after for s in rules.shifts.values()), default=0)
+    per_site: dict[str, tuple[int, int]] = {}
+    for site_id, site in rules.sites.items():
+        end_of_range = wall_time_ns(site.timezone, date_to + timedelta(days=1), 0)
+        last_window = wall_time_ns(site.timezone, date_to + timedelta(days=2), 0) + widest_after * NS_PER_MINUTE
+        per_site[site_id] = (
+            end_of_range - OLDEST_DAYS * NS_PER_DAY,
+            last_window + FUTURE_TOLERANCE_MINUTES * NS_PER_MINUTE,
+        )
+    sites = employees["site"].tolist()
+    ids = employees["employee_id"].tolist()
+    return (
+        {e: per_site[s][0] for e, s in zip(ids, sites, strict=True)},
+        {e: per_site[s][1] for e, s in zip(ids, sites, strict=True)},
+    )

@@ -1,0 +1,560 @@
+"""Client of the Minop cloud: the attendance pull API (raw punches, processed days) and the HTTP core
+that the device command client (`punchbridge.minop.devices`) shares.
+
+    client = MinopClient("https://minop.example.com", ApiKey(SecretStr(key)), timeout=30, deadline=120)
+    with client:
+        page = client.raw_page({"from": "2025-10-01T00:00:00Z", "limit": "1000"})
+        while page.next_cursor:
+            page = client.raw_page({"from": "2025-10-01T00:00:00Z", "limit": "1000", "cursor": page.next_cursor})
+
+One `httpx.Client` per client, with a timeout per network operation and a total deadline per call
+(retries, `Retry-After` waits and a reply that trickles in all count against it). 429 and 503 are
+retried after the `Retry-After` the cloud asked for (with `stamina`, bounded in attempts and time);
+other 5xx and network errors with jittered backoff. Replies are read in full before being parsed, at
+most `max_body_bytes` after gzip decoding, so a hostile or broken reply cannot exhaust memory.
+
+Errors (all `PunchbridgeError`, exit code 1), by what to do next:
+
+    MinopError
+    ├── MinopAuthError          credentials refused (HTTP 401/403, OAuth error): fix the configuration
+    ├── MinopUnavailable        network error, timeout, 5xx, 429/503 after the retries: run again later
+    │   └── MinopDeadlineExceeded   the call did not finish within its deadline
+    ├── MinopRefused            HTTP >= 400 with the cloud's `code` and `message`: the request is wrong
+    └── MinopReplyError         the reply breaks the contract (not JSON, no `data` list, bad cursor)
+
+Secrets (API key, client secret, tokens) are sent in headers and never appear in messages or reprs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import stamina
+from pydantic import SecretStr
+
+from punchbridge._version import __version__
+from punchbridge.errors import PunchbridgeError
+from punchbridge.plugin_api.targets import retry_after_seconds as _retry_after_seconds
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ApiKey",
+    "ClientCredentials",
+    "MinopAuthError",
+    "MinopClient",
+    "MinopDeadlineExceeded",
+    "MinopError",
+    "MinopHttp",
+    "MinopRefused",
+    "MinopReplyError",
+    "MinopUnavailable",
+    "NotModified",
+    "Page",
+    "Reply",
+]
+
+#: Largest reply body read (after gzip decoding): a page of 1,000 records is well under 2 MB.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Attempts per call (the first try included) for retryable failures.
+RETRY_ATTEMPTS = 5
+#: The longest `Retry-After` honoured; a longer one ends the call (it would outlive any sane deadline).
+MAX_RETRY_AFTER_SECONDS = 600.0
+#: A cached OAuth token is renewed this many seconds before it expires.
+TOKEN_MARGIN_SECONDS = 30.0
+#: Longest cloud text quoted in an error message.
+_QUOTE_LIMIT = 300
+_RETRY_STATUSES = frozenset({429, 503})
+_BACKOFF_STATUSES = frozenset({500, 502, 504})
+RAW_PATH = "/v1/attendance/raw"
+PROCESSED_PATH = "/v1/attendance/processed"
+
+
+class MinopError(PunchbridgeError):
+    """The Minop cloud could not be used for this call."""
+
+
+class MinopAuthError(MinopError):
+    """The cloud refused the credentials (API key, OAuth client, command token): fix the configuration."""
+
+    def __init__(self, message: str, *, status: int | None = None, said: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.said = said  # what the cloud said: HTTP status, code and message
+
+
+class MinopUnavailable(MinopError):
+    """The cloud could not be reached or kept failing: run again later (what was stored is kept)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MinopDeadlineExceeded(MinopUnavailable):
+    """The call did not finish within its total deadline (retries and waits included)."""
+
+
+class MinopRefused(MinopError):
+    """The cloud answered HTTP >= 400 with its `code` and `message`: the request itself is wrong."""
+
+    def __init__(self, message: str, *, status: int, code: str, cloud_message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.cloud_message = cloud_message
+
+
+class MinopReplyError(MinopError):
+    """The reply breaks the contract (not JSON, a missing `data` list, a repeated cursor, too large)."""
+
+
+class _Retry(MinopUnavailable):
+    """A failure worth another attempt (the marker `stamina` retries on)."""
+
+
+#: A run of base64 this long in a cloud's message is hidden: it may be a (partial) biometric template.
+_LONG_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{64,}={0,2}")
+
+
+def quote(text: str, redact: Sequence[str] = ()) -> str:
+    """`text` as it may appear in a message: secrets and long base64 runs replaced, control characters
+    dropped, shortened."""
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _LONG_BASE64.sub("<base64 hidden>", text)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= _QUOTE_LIMIT else text[:_QUOTE_LIMIT] + f"...({len(text) - _QUOTE_LIMIT} more)"
+
+
+# -- authentication -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key, sent in `header` (as `Bearer KEY` when the header is `Authorization`)."""
+
+    key: SecretStr
+    header: str = "X-API-Key"
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry the key."""
+        value = self.key.get_secret_value()
+        if self.header.lower() == "authorization":
+            value = f"Bearer {value}"
+        return {self.header: value}
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """OAuth 2.0 client credentials: the token endpoint, the client and the scopes to ask for."""
+
+    token_url: str
+    client_id: str
+    client_secret: SecretStr
+    scopes: tuple[str, ...] = ()
+
+
+# -- the HTTP core ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """A reply read in full: status, headers and the body (decoded from gzip)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    def json(self, what: str) -> Any:
+        """The body as JSON; MinopReplyError naming `what` when it is not JSON (or nested absurdly deep)."""
+        try:
+            return json.loads(self.body)
+        except RecursionError:
+            raise MinopReplyError(f"{what}: the reply is JSON nested too deeply to read") from None
+        except ValueError as exc:  # also UnicodeDecodeError, and integers too long to convert
+            sample = quote(self.body[:80].decode("utf-8", "replace"))
+            raise MinopReplyError(f"{what}: the reply is not JSON ({exc}); it starts with {sample!r}") from None
+
+
+class MinopHttp:
+    """One `httpx.Client` with timeouts, a total deadline per call and retries on 429/503/5xx.
+
+    `sleep` waits out a `Retry-After`: by default `stamina` waits it; a test passes its clock's sleep so
+    an emulator's rate limit window moves without real waiting. `transport` replaces the network (an
+    `httpx.MockTransport` in tests). `redact` lists texts never to quote in a message (secrets).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        deadline: float = 120.0,
+        attempts: int = RETRY_ATTEMPTS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        sleep: Callable[[float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        redact: Sequence[str] = (),
+    ) -> None:
+        self.timeout = timeout
+        self.deadline = deadline
+        self.attempts = attempts
+        self.max_body_bytes = max_body_bytes
+        self.redact = tuple(redact)
+        self._sleep = sleep
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"User-Agent": f"punchbridge/{__version__}", "Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"MinopHttp(timeout={self.timeout}, deadline={self.deadline})"
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Reply:
+        """Send one request, retrying what is worth retrying, within the deadline; return a reply below 400
+        (304 included). `headers` is called before each attempt (a renewed token is picked up)."""
+        deadline_at = time.monotonic() + self.deadline
+        tries = 0
+
+        def retry_on(exc: Exception) -> bool | float:
+            if not isinstance(exc, _Retry):
+                return False
+            if exc.retry_after is None:
+                return True
+            if self._sleep is not None:
+                self._sleep(exc.retry_after)
+                return 0.0
+            return exc.retry_after
+
+        try:
+            for attempt in stamina.retry_context(
+                on=retry_on, attempts=self.attempts, timeout=self.deadline, wait_initial=0.5, wait_max=30.0
+            ):
+                with attempt:
+                    tries += 1
+                    reply = self._attempt(method, url, what, deadline_at, params, headers, json_body, form, auth)
+        except _Retry as exc:
+            raise MinopUnavailable(f"{exc} (gave up after {tries} attempt(s))", retry_after=exc.retry_after) from None
+        return reply
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        deadline_at: float,
+        params: Mapping[str, str] | None,
+        headers: Callable[[], Mapping[str, str]] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        auth: tuple[str, str] | None,
+    ) -> Reply:
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise MinopDeadlineExceeded(f"{what}: no reply within the deadline of {self.deadline:g} s")
+        extra = dict(headers()) if headers is not None else {}
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            extra["Authorization"] = f"Basic {token}"
+        request = self._client.build_request(
+            method,
+            url,
+            params=params,
+            headers=extra,
+            json=json_body,
+            data=form,
+            timeout=httpx.Timeout(min(self.timeout, remaining)),
+        )
+        try:
+            response = self._client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise _Retry(f"{what}: no reply within {min(self.timeout, remaining):g} s") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"{what}: cannot reach {_origin(url)}: {type(exc).__name__}: {quote(str(exc))}") from None
+        try:
+            body = self._read(response, what, deadline_at)
+        finally:
+            response.close()
+        reply = Reply(response.status_code, response.headers, body, url)
+        if reply.status < 400:
+            return reply
+        raise self._failure(reply, what, deadline_at)
+
+    def _read(self, response: httpx.Response, what: str, deadline_at: float) -> bytes:
+        """The whole body, checking the deadline between chunks (a reply that trickles in is cut off)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise MinopReplyError(f"{what}: the reply is larger than {self.max_body_bytes} bytes")
+                chunks.append(chunk)
+                if time.monotonic() > deadline_at:
+                    raise MinopDeadlineExceeded(
+                        f"{what}: the reply did not arrive in full within the deadline of {self.deadline:g} s"
+                    )
+        except httpx.DecodingError as exc:
+            raise MinopReplyError(f"{what}: the reply cannot be decoded ({quote(str(exc))})") from None
+        except httpx.TimeoutException:
+            raise _Retry(f"{what}: the reply stalled (no data for {self.timeout:g} s)") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"{what}: the connection broke while reading: {type(exc).__name__}") from None
+        if time.monotonic() > deadline_at:
+            raise MinopDeadlineExceeded(f"{what}: the reply did not arrive within the deadline of {self.deadline:g} s")
+        return b"".join(chunks)
+
+    def _failure(self, reply: Reply, what: str, deadline_at: float) -> MinopError:
+        code, message = self.error_of(reply)
+        said = f"HTTP {reply.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+        if reply.status in _RETRY_STATUSES:
+            wait = retry_after_seconds(reply.headers.get("Retry-After"))
+            if wait is not None and wait > deadline_at - time.monotonic():
+                return MinopDeadlineExceeded(
+                    f"{what}: {said}; the cloud asked to retry after {wait:g} s, past the deadline of "
+                    f"{self.deadline:g} s: run again later"
+                )
+            return _Retry(f"{what}: {said}", retry_after=wait)
+        if reply.status in _BACKOFF_STATUSES:
+            return _Retry(f"{what}: {said}")
+        if reply.status in (401, 403):
+            return MinopAuthError(
+                f"{what}: the cloud refused the credentials ({said}); check the configuration",
+                status=reply.status,
+                said=said,
+            )
+        return MinopRefused(
+            f"{what}: the cloud refused the request ({said})", status=reply.status, code=code, cloud_message=message
+        )
+
+    def error_of(self, reply: Reply) -> tuple[str, str]:
+        """The cloud's `code` and `message` of a failure reply (quoted safely; the body text if not JSON)."""
+        try:
+            parsed = json.loads(reply.body) if reply.body else None
+        except (ValueError, RecursionError):
+            parsed = None
+        if isinstance(parsed, dict):
+            code = parsed.get("code", parsed.get("error", ""))
+            message = parsed.get("message", parsed.get("error_description", ""))
+            return quote(str(code), self.redact), quote(str(message), self.redact)
+        return "", quote(reply.body[:_QUOTE_LIMIT].decode("utf-8", "replace").strip(), self.redact)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta seconds or an HTTP date), capped; None if absent
+    or unreadable."""
+    return _retry_after_seconds(value, MAX_RETRY_AFTER_SECONDS)
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+
+
+# -- the attendance pull API --------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of records: the record objects as sent (non-objects included, for the caller to
+    quarantine), the cursor of the next page (None at the end), the ETag and the site time zone."""
+
+    records: list[Any]
+    next_cursor: str | None
+    etag: str | None = None
+    timezone: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """The cloud answered 304: the page asked for with `If-None-Match` has not changed."""
+
+    etag: str
+
+
+MAX_CURSOR_LENGTH = 4096
+
+
+class MinopClient:
+    """The attendance pull API: `raw_page` and `processed_page`, with API key or OAuth authentication.
+
+    An OAuth token is cached until `TOKEN_MARGIN_SECONDS` before it expires (by `clock`, epoch
+    seconds) and renewed then, or once when the cloud answers 401 to a cached token.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: ApiKey | ClientCredentials,
+        *,
+        timeout: float = 30.0,
+        deadline: float = 120.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self._clock = clock
+        secrets = [auth.key.get_secret_value()] if isinstance(auth, ApiKey) else [auth.client_secret.get_secret_value()]
+        self._http = MinopHttp(
+            timeout=timeout,
+            deadline=deadline,
+            max_body_bytes=max_body_bytes,
+            sleep=sleep,
+            transport=transport,
+            redact=secrets,
+        )
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self.tokens_fetched = 0
+
+    def __enter__(self) -> MinopClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __repr__(self) -> str:
+        kind = "api key" if isinstance(self.auth, ApiKey) else f"oauth client {self.auth.client_id!r}"
+        return f"MinopClient({self.base_url!r}, {kind})"
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        if isinstance(self.auth, ApiKey):
+            return self.auth.headers()
+        if self._token is None or self._clock() >= self._token_expires - TOKEN_MARGIN_SECONDS:
+            self._fetch_token()
+        assert self._token is not None
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _fetch_token(self) -> None:
+        assert isinstance(self.auth, ClientCredentials)
+        credentials = self.auth
+        what = f"POST {credentials.token_url} (OAuth client credentials)"
+        form = {"grant_type": "client_credentials"}
+        if credentials.scopes:
+            form["scope"] = " ".join(credentials.scopes)
+        try:
+            reply = self._http.call(
+                "POST",
+                credentials.token_url,
+                what=what,
+                form=form,
+                auth=(credentials.client_id, credentials.client_secret.get_secret_value()),
+            )
+        except (MinopRefused, MinopAuthError) as exc:  # RFC 6749: 400 invalid_scope, 401 invalid_client, ...
+            said = f"HTTP {exc.status} {exc.code}: {exc.cloud_message}" if isinstance(exc, MinopRefused) else exc.said
+            raise MinopAuthError(
+                f"{what}: the token endpoint refused client {credentials.client_id!r} ({said}); "
+                "check client_id, client_secret and scopes",
+                status=exc.status,
+            ) from None
+        granted = reply.json(what)
+        token = granted.get("access_token") if isinstance(granted, dict) else None
+        if not isinstance(token, str) or not token or len(token) > 8192:
+            raise MinopReplyError(f"{what}: the reply has no usable access_token")
+        kind = granted.get("token_type", "Bearer")
+        if not isinstance(kind, str) or kind.lower() != "bearer":
+            raise MinopReplyError(f"{what}: token_type {quote(str(kind))!r} is not supported (expected Bearer)")
+        lifetime = granted.get("expires_in", 3600)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or not 0 < lifetime <= 10**7:
+            raise MinopReplyError(f"{what}: expires_in {quote(str(lifetime))!r} is not a number of seconds")
+        self._token = token
+        self._http.redact = (*self._http.redact, token)
+        self._token_expires = self._clock() + float(lifetime)
+        self.tokens_fetched += 1
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def raw_page(self, params: Mapping[str, str], etag: str | None = None) -> Page | NotModified:
+        """One page of `GET /v1/attendance/raw` (`from`, `to`, `employee_id`, `device_id`, `source`,
+        `updated_since`, `cursor`, `limit`, `fields`)."""
+        return self._page(RAW_PATH, params, etag)
+
+    def processed_page(self, params: Mapping[str, str], etag: str | None = None) -> Page | NotModified:
+        """One page of `GET /v1/attendance/processed` (`from`, `to`, `location`, `department`,
+        `cost_center`, `updated_since`, `cursor`, `limit`, `fields`)."""
+        return self._page(PROCESSED_PATH, params, etag)
+
+    def pages(self, path: str, params: Mapping[str, str]) -> Iterator[Page]:
+        """Every page of a query, following `next_cursor` (for one-off reads such as the purge check)."""
+        query = dict(params)
+        while True:
+            page = self._page(path, query, None)
+            assert isinstance(page, Page)
+            yield page
+            if page.next_cursor is None:
+                return
+            if page.next_cursor == query.get("cursor"):
+                raise MinopReplyError(f"GET {path}: the cloud returned the same cursor again")
+            query["cursor"] = page.next_cursor
+
+    def _page(self, path: str, params: Mapping[str, str], etag: str | None) -> Page | NotModified:
+        what = f"GET {path}"
+
+        def headers() -> dict[str, str]:
+            found = self._auth_headers()
+            if etag:
+                found["If-None-Match"] = etag
+            return found
+
+        try:
+            reply = self._http.call("GET", self.base_url + path, what=what, params=params, headers=headers)
+        except MinopAuthError as exc:
+            if isinstance(self.auth, ApiKey) or self._token is None or exc.status != 401:
+                raise
+            self._token = None  # revoked or expired early: one fresh token, one more try
+            reply = self._http.call("GET", self.base_url + path, what=what, params=params, headers=headers)
+        if reply.status == 304:
+            return NotModified(etag or "")
+        return parse_page(reply.json(what), what, reply.headers.get("ETag"))
+
+
+def parse_page(parsed: Any, what: str, etag: str | None = None) -> Page:
+    """A page from a decoded reply: `{"data": [...], "next_cursor": "..." | null}` (MinopReplyError if not)."""
+    if not isinstance(parsed, dict):
+        raise MinopReplyError(f"{what}: expected a JSON object with `data`, got {type(parsed).__name__}")
+    if "data" not in parsed:
+        raise MinopReplyError(f"{what}: the reply has no `data` (keys: {quote(', '.join(map(str, parsed)))})")
+    records = parsed["data"]
+    if not isinstance(records, list):
+        raise MinopReplyError(f"{what}: `data` is {type(records).__name__}, not a list")
+    cursor = parsed.get("next_cursor")
+    if cursor is not None and (not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_LENGTH):
+        raise MinopReplyError(f"{what}: `next_cursor` must be a non-empty string (at most {MAX_CURSOR_LENGTH} long)")
+    zone = parsed.get("timezone")
+    extra = {k: v for k, v in parsed.items() if k not in ("data", "next_cursor", "timezone")}
+    return Page(records, cursor, etag, zone if isinstance(zone, str) else None, extra)

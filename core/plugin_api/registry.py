@@ -1,0 +1,153 @@
+"""Loading plugins from the `punchbridge` entry-point group, and what they register.
+
+Built-in plugins (local CSV drop, SFTP CSV, the CSV folder source) are registered through the same
+entry points as third-party ones. A plugin that fails to import, or whose registration fails, is
+reported and skipped; it never stops the others. `PUNCHBRIDGE_PLUGINS=a,b` loads only those.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from punchbridge.config.yamlfile import YamlDocument, problems_from_validation
+from punchbridge.errors import ConfigError, Problem
+from punchbridge.plugin_api import hookspecs
+from punchbridge.plugin_api.sources import Source
+from punchbridge.plugin_api.targets import Target
+
+__all__ = ["LoadedPlugin", "PluginRegistry", "load_plugins"]
+
+ENTRY_POINT_GROUP = "punchbridge"
+
+
+@dataclass
+class LoadedPlugin:
+    """One entry point: where it came from, and whether it loaded."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    error: str | None = None
+
+
+@dataclass
+class PluginRegistry:
+    """Everything the loaded plugins registered, and the hook relay for lifecycle hooks."""
+
+    manager: pluggy.PluginManager
+    plugins: list[LoadedPlugin] = field(default_factory=list)
+    targets: dict[str, type[Target]] = field(default_factory=dict)
+    sources: dict[str, type[Source]] = field(default_factory=dict)
+    transforms: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay (`registry.hook.before_batch(target=..., batch=...)`)."""
+        return self.manager.hook
+
+    def target_class(self, plugin: str) -> type[Target]:
+        """The target class registered as `plugin` (KeyError with the known names otherwise)."""
+        if plugin not in self.targets:
+            raise KeyError(f"no target plugin {plugin!r}; loaded: {', '.join(sorted(self.targets)) or 'none'}")
+        return self.targets[plugin]
+
+    def configured_target(self, name: str, settings: Any, document: YamlDocument) -> Target:
+        """The target `name` of a configuration (`settings`: its `targets.NAME` entry), built with its
+        plugin's validated settings; problems name the configuration file, line and field."""
+        target_class = self.target_class(settings.plugin)
+        validated = validate_plugin_settings(
+            target_class.settings_model,
+            settings.plugin_settings(),
+            document,
+            ("targets", name),
+            document.path.parent,
+        )
+        return target_class(name, validated)
+
+    def source_class(self, plugin: str) -> type[Source]:
+        """The source class registered as `plugin` (KeyError with the known names otherwise)."""
+        if plugin not in self.sources:
+            raise KeyError(f"no source plugin {plugin!r}; loaded: {', '.join(sorted(self.sources)) or 'none'}")
+        return self.sources[plugin]
+
+
+def load_plugins(only: set[str] | None = None) -> PluginRegistry:
+    """Load every plugin of the entry-point group (or only the names in `only` / $PUNCHBRIDGE_PLUGINS)."""
+    if only is None and os.environ.get("PUNCHBRIDGE_PLUGINS"):
+        only = {name.strip() for name in os.environ["PUNCHBRIDGE_PLUGINS"].split(",") if name.strip()}
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    registry = PluginRegistry(manager=manager)
+    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if only is not None and entry.name not in only:
+            continue
+        distribution = entry.dist.name if entry.dist else "?"
+        version = entry.dist.version if entry.dist else "?"
+        loaded = LoadedPlugin(entry.name, entry.value, distribution, version)
+        registry.plugins.append(loaded)
+        try:
+            manager.register(entry.load(), name=entry.name)
+        except Exception as exc:  # a broken plugin is reported and skipped, whatever it raised
+            loaded.error = f"{type(exc).__name__}: {exc}"
+    _collect(registry)
+    return registry
+
+
+def _collect(registry: PluginRegistry) -> None:
+    def adder(kind: str, table: dict[str, Any], base: type | None) -> Callable[[str, Any], None]:
+        def register(name: str, value: Any) -> None:
+            if base is not None and not (isinstance(value, type) and issubclass(value, base)):
+                registry.conflicts.append(f"{kind} {name!r} is not a subclass of {base.__name__}; ignored")
+            elif name in table and table[name] is not value:
+                registry.conflicts.append(f"{kind} {name!r} registered twice; the first one is kept")
+            else:
+                table[name] = value
+
+        return register
+
+    for hook_name, register in (
+        ("register_targets", adder("target", registry.targets, Target)),
+        ("register_sources", adder("source", registry.sources, Source)),
+        ("register_transforms", adder("transform", registry.transforms, None)),
+    ):
+        hook = getattr(registry.manager.hook, hook_name)
+        for implementation in hook.get_hookimpls():
+            try:
+                implementation.function(register)
+            except Exception as exc:  # one plugin's failing registration must not stop the rest
+                for loaded in registry.plugins:
+                    if loaded.name == implementation.plugin_name:
+                        loaded.error = f"{hook_name} failed: {type(exc).__name__}: {exc}"
+
+
+def validate_plugin_settings(
+    model: type[BaseModel] | None, settings: dict[str, Any], doc: YamlDocument, loc: tuple[str, ...], base: Path
+) -> Any:
+    """Validate a plugin's settings with its model; problems name the config file, line and field."""
+    if model is None:
+        if settings:
+            raise ConfigError(
+                Problem(
+                    str(doc.path),
+                    f"this plugin takes no settings (got {', '.join(settings)})",
+                    line=doc.line_of(loc),
+                    field=".".join(loc),
+                )
+            )
+        return settings
+    try:
+        validated = model.model_validate(settings)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, doc, prefix=loc)) from None
+    updates = {name: base / value for name, value in validated if isinstance(value, Path) and not value.is_absolute()}
+    return validated.model_copy(update=updates) if updates else validated

@@ -1,0 +1,173 @@
+"""Processed days as ERPNext check-ins and back (pure: data in, data out; no connection, no file).
+
+A record (one employee-day) stands for punches: from `check_in` and `check_out` (first in, last out:
+at most one IN and one OUT) or from `intervals` (`start/end;start/end;start/`: an IN at each start and
+an OUT at each end). Times are the rules engine's local ISO-8601 with offset; ERPNext takes the
+site's wall-clock time, naive, so each is converted to the site zone (`timezone`) first.
+
+Going back, ERPNext's check-ins of an employee are grouped into days the way a shift reads them: an
+IN opens the day of its date, an OUT closes the open IN if it came within 24 hours (a night shift
+stays one day), else it belongs to its own date.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from punchbridge.plugin_api.targets import Record
+
+#: ERPNext's check-in time format (site-local, naive).
+WIRE = "%Y-%m-%d %H:%M:%S"
+#: The longest an OUT may follow its IN and still close it.
+MAX_SHIFT = timedelta(hours=24)
+
+Punch = tuple[str, datetime]  # ("IN" | "OUT", site-local naive time, to the second)
+
+
+class BadRecord(Exception):
+    """A record that cannot be sent as it is; its text is the dead letter's message."""
+
+
+@dataclass(frozen=True)
+class Day:
+    """One record as the punches it stands for."""
+
+    key: str
+    employee: str  # the value of the Employee field the target matches on
+    work_date: date | None
+    punches: frozenset[Punch]
+
+
+@dataclass(frozen=True)
+class Held:
+    """An Employee Checkin ERPNext holds."""
+
+    name: str
+    employee: str  # the Employee document name
+    log_type: str  # "IN", "OUT" or "" (ERPNext allows a check-in without one)
+    time: datetime  # site-local, naive
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def wall_time(value: Any, zone: ZoneInfo, column: str, key: str) -> datetime:
+    """A local ISO-8601 time with offset as the site's naive wall-clock time (to the second)."""
+    moment = None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise BadRecord(
+            f"record {key}: {column} {_shown(value)} is not a local ISO-8601 time like 2025-10-06T09:02:00+05:30 "
+            "(map it `from: first_in`, `from: last_out` or `from: intervals`, without a format)"
+        )
+    if moment.tzinfo is None:
+        raise BadRecord(f"record {key}: {column} {_shown(value)} has no UTC offset, so the instant is unknown")
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def _employee(record: Record) -> str:
+    value = record.fields.get("employee")
+    if isinstance(value, float) and math.isnan(value):
+        value = None
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    if not text:
+        raise BadRecord(f"record {record.key}: column `employee` is empty; it must hold the ERPNext employee's value")
+    if len(text) > 140:
+        raise BadRecord(f"record {record.key}: column `employee` holds {len(text)} characters, more than ERPNext's 140")
+    return text
+
+
+def _work_date(key: str) -> date | None:
+    parts = key.rsplit("|", 2)
+    try:
+        return date.fromisoformat(parts[1]) if len(parts) == 3 else None
+    except ValueError:
+        return None
+
+
+def day_of(record: Record, mode: str, zone: ZoneInfo) -> Day:
+    """The punches `record` stands for, by `mode` (`intervals` or `first_last`); BadRecord when it cannot."""
+    employee = _employee(record)
+    punches: set[Punch] = set()
+    if mode == "intervals":
+        text = record.fields.get("intervals")
+        if text not in (None, "") and not isinstance(text, str):
+            raise BadRecord(f"record {record.key}: intervals {_shown(text)} is not text of start/end pairs")
+        for piece in filter(None, (p.strip() for p in (text or "").split(";"))):
+            start, slash, end = piece.partition("/")
+            if not slash or "/" in end or not start.strip():
+                raise BadRecord(f"record {record.key}: interval {_shown(piece)} is not start/end (open: start/)")
+            begin = wall_time(start, zone, "intervals", record.key)
+            punches.add(("IN", begin))
+            if end.strip():
+                finish = wall_time(end, zone, "intervals", record.key)
+                if finish < begin:
+                    raise BadRecord(f"record {record.key}: interval {_shown(piece)} ends before it starts")
+                punches.add(("OUT", finish))
+    else:
+        check_in, check_out = record.fields.get("check_in"), record.fields.get("check_out")
+        start = wall_time(check_in, zone, "check_in", record.key) if check_in not in (None, "") else None
+        end = wall_time(check_out, zone, "check_out", record.key) if check_out not in (None, "") else None
+        if start is not None and end is not None and end < start:
+            raise BadRecord(f"record {record.key}: check_out {check_out} is before check_in {check_in}")
+        punches |= {("IN", start)} if start is not None else set()
+        punches |= {("OUT", end)} if end is not None else set()
+    return Day(record.key, employee, _work_date(record.key), frozenset(punches))
+
+
+def days_of(held: Iterable[Held]) -> dict[tuple[str, date], list[Held]]:
+    """Check-ins grouped by (employee name, day) as a shift reads them (see the module docstring)."""
+    by_employee: dict[str, list[Held]] = {}
+    for checkin in held:
+        by_employee.setdefault(checkin.employee, []).append(checkin)
+    grouped: dict[tuple[str, date], list[Held]] = {}
+    for employee, checkins in by_employee.items():
+        open_in: Held | None = None
+        for checkin in sorted(checkins, key=lambda c: (c.time, c.log_type != "IN", c.name)):
+            if checkin.log_type == "OUT" and open_in is not None and checkin.time - open_in.time <= MAX_SHIFT:
+                day = open_in.time.date()
+                open_in = None
+            else:
+                day = checkin.time.date()
+                open_in = checkin if checkin.log_type == "IN" else open_in
+            grouped.setdefault((employee, day), []).append(checkin)
+    return grouped
+
+
+def held_fields(checkins: list[Held], zone: ZoneInfo) -> Mapping[str, str]:
+    """A day's check-ins in the mapping's columns: `check_in`, `check_out`, `intervals` (local ISO with offset)."""
+
+    def iso(moment: datetime) -> str:
+        return moment.replace(tzinfo=zone).isoformat()
+
+    ordered = sorted(checkins, key=lambda c: (c.time, c.log_type != "IN"))
+    ins = [c.time for c in ordered if c.log_type == "IN"]
+    outs = [c.time for c in ordered if c.log_type == "OUT"]
+    pairs: list[str] = []
+    current: datetime | None = None
+    for checkin in ordered:
+        if checkin.log_type == "IN":
+            if current is not None:
+                pairs.append(f"{iso(current)}/")
+            current = checkin.time
+        elif checkin.log_type == "OUT" and current is not None:
+            pairs.append(f"{iso(current)}/{iso(checkin.time)}")
+            current = None
+    if current is not None:
+        pairs.append(f"{iso(current)}/")
+    return {
+        "check_in": iso(min(ins)) if ins else "",
+        "check_out": iso(max(outs)) if outs else "",
+        "intervals": ";".join(pairs),
+    }
