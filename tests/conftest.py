@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from oracle import oracle_compute_days
+from support.oracle import oracle_compute_days
 
 from punchbridge.rules import DaysResult, compute_days
 from punchbridge.testing.postgres import PostgresServer, PostgresUnavailable, running_postgres

@@ -13,7 +13,6 @@ different direction), dated shift assignments and leaves. Everything is read bac
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from support.bench import generate
 
 from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves
 from punchbridge.config.punchfile import read_punches
@@ -39,14 +39,6 @@ PROVENANCE = ("row", "same_as")
 NS = 1_000_000_000
 
 
-def _load_generator():
-    path = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
-    spec = importlib.util.spec_from_file_location("punchbridge_bench_generate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.generate
-
-
 @dataclass
 class Dataset:
     folder: Path
@@ -57,7 +49,7 @@ class Dataset:
 
 def _write_dataset(folder: Path) -> None:
     """Generate the month, then add a Berlin site, directions, ties, re-sends, assignments, leaves."""
-    _load_generator()(folder, EMPLOYEES, (LAST_DAY - FIRST_DAY).days + 1, seed=20250330, first_day=FIRST_DAY)
+    generate(folder, EMPLOYEES, (LAST_DAY - FIRST_DAY).days + 1, seed=20250330, first_day=FIRST_DAY)
     rng = np.random.default_rng(4242)
     rules_text = (folder / "rules.yaml").read_text()
     (folder / "rules.yaml").write_text(rules_text.replace("sites:\n", "sites:\n" + BERLIN_SITE, 1))

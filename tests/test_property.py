@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from builders import BERLIN, KOLKATA, assignments_frame, leaves_frame, make_inputs
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from oracle import oracle_compute_days
+from support.builders import BERLIN, KOLKATA, assignments_frame, leaves_frame, make_inputs
+from support.oracle import oracle_compute_days
 
 from punchbridge.rules import compute_days
 from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS, EMPLOYEE_COLUMNS, AttendanceInputs, DaysResult

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from builders import (
+from support.builders import (
     BERLIN,
     MONDAY,
     SUNDAY,

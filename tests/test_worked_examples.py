@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from builders import (
+from support.builders import (
     BERLIN,
     MONDAY,
     SUNDAY,

@@ -241,7 +241,7 @@ class MinopHttp:
         deadline_at = time.monotonic() + self.deadline
         tries = 0
 
-        def retry_on(exc: Exception) -> bool | float:
+        def retry_on(exc: BaseException) -> bool | float:
             if not isinstance(exc, _Retry):
                 return False
             if exc.retry_after is None:

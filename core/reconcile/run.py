@@ -195,7 +195,7 @@ def _read_back(
 ) -> list[HeldRecord] | None:
     """Everything the target holds for the period and employees; None when a stop was requested."""
 
-    def backoff(exc: Exception) -> bool | float:
+    def backoff(exc: BaseException) -> bool | float:
         if isinstance(exc, TransientError):
             return float(exc.retry_after) if exc.retry_after is not None else True
         return False

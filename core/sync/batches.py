@@ -81,7 +81,7 @@ def period_of(work_date: str) -> tuple[date, date]:
 def push_with_retries(target: Target, batch: Batch) -> list[Outcome]:
     """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped."""
 
-    def backoff(exc: Exception) -> bool | float:
+    def backoff(exc: BaseException) -> bool | float:
         if isinstance(exc, TransientError):
             return float(exc.retry_after) if exc.retry_after is not None else True
         return False

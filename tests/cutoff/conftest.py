@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import stamina
-from cutoff_world import World
+from support.cutoff_world import World
 
 
 @pytest.fixture(autouse=True)

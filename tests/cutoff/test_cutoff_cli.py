@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.store.receiver import EventWrite, PeriodLockWrite
 

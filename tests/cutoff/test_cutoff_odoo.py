@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.emulators.odoo import OdooEmulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.config import load_config
 from punchbridge.plugin_api.registry import load_plugins

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import stamina
-from employee_kit import DEVICES, STAFF_FILE, ZOHO_STAFF, ZOHO_SYNC, person, write_config
+from support.employee_kit import DEVICES, STAFF_FILE, ZOHO_STAFF, ZOHO_SYNC, person, write_config
 
 from punchbridge.plugins.zoho_people import clear_token_cache
 from punchbridge.store import Store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from employee_kit import person, registry
+from support.employee_kit import person, registry
 
 from punchbridge.config import load_config
 from punchbridge.employees import EmployeeSync, check_employee_sync, plan_changes

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from employee_kit import registry, write_config
+from support.employee_kit import registry, write_config
 
 from punchbridge.config import load_config
 from punchbridge.employees import EmployeeSyncNotConfigured, check_employee_sync, run_employee_sync

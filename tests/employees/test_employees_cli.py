@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from employee_kit import invoke, users, write_config
+from support.employee_kit import invoke, users, write_config
 
 
 def row_of(output: str, stgid: str) -> list[str]:

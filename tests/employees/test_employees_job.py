@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from employee_kit import ZOHO_STAFF, invoke, open_store, person, users
+from support.employee_kit import ZOHO_STAFF, invoke, open_store, person, users
 
 from punchbridge.testing.emulators.minop import MinopEmulator
 from punchbridge.testing.emulators.zoho import ZohoEmulator

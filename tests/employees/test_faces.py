@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from employee_kit import TEMPLATE, executed_ids, person, users, write_config
+from support.employee_kit import TEMPLATE, executed_ids, person, users, write_config
 
 from punchbridge.config import load_config
 from punchbridge.employees import EmployeeSyncReport, run_employee_sync

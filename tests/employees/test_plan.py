@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
+from support.employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
 
 from punchbridge.employees.plan import Plan, plan_changes, refusals
 from punchbridge.employees.roster import Roster, StaffRow, build_roster

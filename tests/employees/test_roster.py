@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
+from support.employee_kit import SHIFTS, SITES, TEMPLATE, devices, person, settings
 
 from punchbridge.employees.roster import Roster, StaffRow, build_roster, reverse_ids, shift_window, split_name
 from punchbridge.plugin_api.targets import Employee

@@ -4,7 +4,7 @@ the company is the site."""
 from __future__ import annotations
 
 import pytest
-from employee_kit import person, sync, users
+from support.employee_kit import person, sync, users
 
 from punchbridge.employees import MassDeleteRefused
 

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from employee_kit import ZOHO_STAFF, executed_ids, open_store, person, sync, users
+from support.employee_kit import ZOHO_STAFF, executed_ids, open_store, person, sync, users
 
 from punchbridge.employees import EmployeePullFailed, MassDeleteRefused
 from punchbridge.testing.emulators.minop import EXECUTE

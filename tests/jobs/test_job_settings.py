@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jobs_helpers import write_setup
+from support.jobs_helpers import write_setup
 
 from punchbridge.config import load_config, read_config
 from punchbridge.errors import ConfigError

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from jobs_helpers import write_setup
+from support.jobs_helpers import write_setup
 
 from punchbridge.cli import main
 from punchbridge.jobs.lock import SchedulerBusyError, SchedulerLock

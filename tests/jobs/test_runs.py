@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from jobs_helpers import Recorder, environment_for, write_setup
+from support.jobs_helpers import Recorder, environment_for, write_setup
 
 from punchbridge.cli import main
 from punchbridge.errors import ConfigError

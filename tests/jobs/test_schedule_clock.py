@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from jobs_helpers import Recorder, environment_for, write_setup
+from support.jobs_helpers import Recorder, environment_for, write_setup
 
 from punchbridge.errors import ConfigError
 from punchbridge.jobs.clock import ManualClock

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from jobs_helpers import DAYS, EMPLOYEES, write_setup
 from sqlalchemy import select
+from support.jobs_helpers import DAYS, EMPLOYEES, write_setup
 
 from punchbridge.store import Store
 from punchbridge.store.schema import batches

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs_helpers import EMPLOYEES, environment_for, write_setup
+from support.jobs_helpers import EMPLOYEES, environment_for, write_setup
 
 from punchbridge.jobs.clock import ManualClock
 from punchbridge.jobs.lock import SchedulerLock

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import day, days_frame, employees_frame, mapping_from, month
+from support.mapping_fixtures import day, days_frame, employees_frame, mapping_from, month
 
 from punchbridge.mapping import MappingReport, check_mapping, format_report
 from punchbridge.mapping.check import DaysOf, UnusedId, UnusedValue, ValueCount

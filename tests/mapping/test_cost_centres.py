@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import day, employees_frame, fields_of, held, mapping_from, month, problems_in, run
+from support.mapping_fixtures import day, employees_frame, fields_of, held, mapping_from, month, problems_in, run
 
 from punchbridge.errors import ConfigError
 from punchbridge.mapping import CostCentreRule, CostCentres, MappedRecords

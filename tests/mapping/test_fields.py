@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from mapping_fixtures import day, days_frame, employees_frame, fields_of, held, mapping_from, run, write
+from support.mapping_fixtures import day, days_frame, employees_frame, fields_of, held, mapping_from, run, write
 
 from punchbridge.errors import ConfigError
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping

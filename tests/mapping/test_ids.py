@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import OCT_1, day, fields_of, held, mapping_from, problems_in, run
+from support.mapping_fixtures import OCT_1, day, fields_of, held, mapping_from, problems_in, run
 
 from punchbridge.errors import ConfigError
 

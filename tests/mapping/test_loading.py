@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import day, days_frame, employees_frame, write
+from support.mapping_fixtures import day, days_frame, employees_frame, write
 
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.mapping import OutputField, TargetMapping, apply_mapping

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from mapping_fixtures import day, days_frame, employees_frame, mapping_from, month, run
+from support.mapping_fixtures import day, days_frame, employees_frame, mapping_from, month, run
 
 from punchbridge.mapping import HELD_BACK_COLUMNS, TargetMapping, apply_mapping, record_hash
 

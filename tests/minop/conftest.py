@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import stamina
-from minop_kit import ManualClock
+from support.minop_kit import ManualClock
 
 from punchbridge.plugins.minop import MinopSource
 from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from minop_kit import ManualClock
 from pydantic import SecretStr
+from support.minop_kit import ManualClock
 
 from punchbridge.minop.client import (
     TOKEN_MARGIN_SECONDS,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from minop_kit import invoke
+from support.minop_kit import invoke
 
 from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
 from punchbridge.testing.http import serve

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from minop_kit import invoke, write_config
+from support.minop_kit import invoke, write_config
 
 from punchbridge.minop.devices import Template, enrol_face
 from punchbridge.store import Store

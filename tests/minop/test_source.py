@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from minop_kit import invoke, write_config
 from sqlalchemy import func, select
+from support.minop_kit import invoke, write_config
 
 from punchbridge.store import Store
 from punchbridge.store.schema import punches as punch_table

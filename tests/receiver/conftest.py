@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from receiver_kit import Running, running_receiver
+from support.receiver_kit import Running, running_receiver
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from receiver_kit import (
+from support.receiver_kit import (
     NEW_SECRET,
     OLD_SECRET,
     TOKEN,

@@ -24,8 +24,8 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from receiver_kit import NEW_SECRET, NOW, TOKEN, Running, minop_headers, running_receiver
 from schemathesis.core import NOT_SET
+from support.receiver_kit import NEW_SECRET, NOW, TOKEN, Running, minop_headers, running_receiver
 
 DEVICE = {"enum": ["device001"]}
 OPTIONAL_DEVICE = {"enum": ["device001", None]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from receiver_kit import TOKEN, Running, event_body, flat_push, minop_headers, nested_push, running_receiver
+from support.receiver_kit import TOKEN, Running, event_body, flat_push, minop_headers, nested_push, running_receiver
 
 from punchbridge.testing.postgres import PostgresServer
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from receiver_kit import BERLIN_TOKEN, DISABLED_TOKEN, TOKEN, Running, flat_push, nested_push
+from support.receiver_kit import BERLIN_TOKEN, DISABLED_TOKEN, TOKEN, Running, flat_push, nested_push
 
 from punchbridge.receiver.auth import bearer_token
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from receiver_kit import TOKEN, Running, flat_push, nested_push
+from support.receiver_kit import TOKEN, Running, flat_push, nested_push
 
 
 def test_a_resent_punch_is_acknowledged_every_time_and_stored_once(receiver: Running) -> None:
@@ -124,7 +124,7 @@ def test_a_body_that_is_not_a_json_object_within_limits_gets_400(
 
 
 def test_the_depth_limit_follows_the_setting(tmp_path: object) -> None:
-    from receiver_kit import running_receiver
+    from support.receiver_kit import running_receiver
 
     with running_receiver(tmp_path, max_json_depth=2) as receiver:  # type: ignore[arg-type]
         flat = receiver.client.post("/push", params={"token": TOKEN}, json=flat_push())

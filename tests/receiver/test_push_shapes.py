@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from receiver_kit import TOKEN, Running, flat_push, nested_push, running_receiver
+from support.receiver_kit import TOKEN, Running, flat_push, nested_push, running_receiver
 
 
 def stored(receiver: Running) -> pd.DataFrame:

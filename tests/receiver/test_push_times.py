@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from receiver_kit import BERLIN_TOKEN, NOW, TOKEN, Running, flat_push, nested_push, running_receiver
+from support.receiver_kit import BERLIN_TOKEN, NOW, TOKEN, Running, flat_push, nested_push, running_receiver
 
 
 def push_time(receiver: Running, log_time: str, *, device: str = "device001", shape: str = "flat") -> object:

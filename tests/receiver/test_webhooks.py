@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from receiver_kit import (
+from support.receiver_kit import (
     NEW_SECRET,
     NOW,
     OLD_SECRET,
@@ -328,7 +328,7 @@ def test_punch_created_stores_the_punch_of_the_raw_record(receiver: Running) -> 
 
 
 def test_punch_created_for_a_punch_already_pushed_by_the_terminal_stores_it_once(receiver: Running) -> None:
-    from receiver_kit import TOKEN, flat_push
+    from support.receiver_kit import TOKEN, flat_push
 
     receiver.client.post("/push", params={"token": TOKEN}, json=flat_push(user="E1", log_time="2026-01-08 09:01:00"))
     body = event_body("punch.created", {**PUNCH, "device_id": "device001", "timestamp": "2026-01-08T03:31:00Z"})
@@ -484,7 +484,7 @@ def test_a_body_id_wins_over_an_unsigned_idempotency_key(receiver: Running) -> N
 
 
 def test_event_ids_are_kept_for_the_replay_window_and_then_forgotten(tmp_path: Path) -> None:
-    from receiver_kit import Clock
+    from support.receiver_kit import Clock
 
     body = event_body("leave.approved", LEAVE)
     with running_receiver(tmp_path) as receiver:

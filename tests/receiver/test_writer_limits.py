@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from receiver_kit import make_config
+from support.receiver_kit import make_config
 
 from punchbridge.receiver.app import create_app
 from punchbridge.receiver.rejection import Rejected

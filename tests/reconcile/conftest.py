@@ -1,4 +1,4 @@
-"""Fixtures for reconciliation: the `world` of reconcile_world.py, synced once to both emulators."""
+"""Fixtures for reconciliation: the `world` of support/reconcile_world.py, synced once to both emulators."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import stamina
-from reconcile_world import World, seeded_odoo, write_config
+from support.reconcile_world import World, seeded_odoo, write_config
 
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator, generate_jwt_key
 from punchbridge.testing.emulators.zoho import NoDelayHttp

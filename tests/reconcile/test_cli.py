@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from reconcile_world import World
+from support.reconcile_world import World
 
 from punchbridge.cli.reconcile import EXIT_DIFFERENCES
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from png_pixels import longest_vertical_run, read_png
-from reconcile_world import World
+from support.png_pixels import longest_vertical_run, read_png
+from support.reconcile_world import World
 from test_reconcile_odoo import plant
 
 from punchbridge.reconcile.report import STATUS_COLOURS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from reconcile_world import World
-from report_files import differences, html_text
+from support.reconcile_world import World
+from support.report_files import differences, html_text
 
 
 def plant(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from reconcile_world import World
+from support.reconcile_world import World
 
 
 def _add_job(world: World) -> None:

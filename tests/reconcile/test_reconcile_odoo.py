@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from reconcile_world import World
-from report_files import csv_rows, differences, html_text
+from support.reconcile_world import World
+from support.report_files import csv_rows, differences, html_text
 
 from punchbridge.reconcile import CSV_COLUMNS
 

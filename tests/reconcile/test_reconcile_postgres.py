@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from reconcile_world import World
-from report_files import differences
+from support.reconcile_world import World
+from support.report_files import differences
 
 from punchbridge.testing.postgres import PostgresServer
 

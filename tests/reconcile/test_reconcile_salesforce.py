@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconcile_world import World
-from report_files import csv_rows, differences, html_text
+from support.reconcile_world import World
+from support.report_files import csv_rows, differences, html_text
 
 
 def plant(world: World) -> None:

@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 import pytest
-from reconcile_world import World
+from support.reconcile_world import World
 
 from punchbridge.errors import ConfigError
 from punchbridge.reconcile import ReadBackUnsupportedError, TargetNotConfiguredError

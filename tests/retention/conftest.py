@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import stamina
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cutoff"))  # cutoff_world: the same small world
-
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.store import Store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cutoff_world import World
+from support.cutoff_world import World
 
 JOB = 'jobs:\n  tidy: {cron: "0 3 * * 0", timezone: UTC, run: purge}\n'
 SHORT = "retention: {punches_days: 62, runs_days: 30, quarantine_days: 30}\n"

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.plugin_api.targets import Outcome, Record
 from punchbridge.retention.erasure import erase_employee

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from cutoff_world import World
+from support.cutoff_world import World
 
 from punchbridge.config import load_config
 from punchbridge.retention.engine import purge

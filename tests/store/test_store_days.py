@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from store_data import day, days
+from support.store_data import day, days
 
 from punchbridge.rules.frames import DAY_COLUMNS
 from punchbridge.store import Store

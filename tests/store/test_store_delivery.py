@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from store_data import record
+from support.store_data import record
 
 from punchbridge.errors import StoreError
 from punchbridge.plugin_api.targets import Outcome, Record

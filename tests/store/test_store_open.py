@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, inspect, text
-from store_data import punches
+from support.store_data import punches
 
 from punchbridge.errors import StoreError
 from punchbridge.store import Store

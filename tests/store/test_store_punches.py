@@ -8,7 +8,7 @@ import threading
 import pandas as pd
 import pytest
 from sqlalchemy import event, text
-from store_data import ns, punches
+from support.store_data import ns, punches
 
 from punchbridge.store import IngestResult, Store
 

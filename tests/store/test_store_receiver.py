@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from store_data import ns
+from support.store_data import ns
 
 from punchbridge.rules.frames import LEAVE_COLUMNS
 from punchbridge.store import Store

@@ -15,11 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.bench import generate
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
-
-from generate import generate  # noqa: E402
 
 EMPLOYEES, DAYS = 650, 31
 KILL_POINTS = 20

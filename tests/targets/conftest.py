@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from target_fixtures import LoopbackServer, attendance_batch
+from support.target_fixtures import LoopbackServer, attendance_batch
 
 from punchbridge.plugin_api.targets import Batch
 from punchbridge.testing.sftp import SftpServer

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_fixtures import sftp_settings
+from support.target_fixtures import sftp_settings
 
 from punchbridge.testing.conformance import TargetConformance
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from target_fixtures import COLUMNS, attendance_batch, attendance_record
+from support.target_fixtures import COLUMNS, attendance_batch, attendance_record
 
 from punchbridge.plugins.csv_drop import accepted_records, file_name, manifest, manifest_name, render_csv
 

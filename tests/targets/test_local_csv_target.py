@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from target_fixtures import attendance_batch, attendance_record
+from support.target_fixtures import attendance_batch, attendance_record
 
 from punchbridge.plugin_api.targets import Batch, FatalTargetError, TransientError
 from punchbridge.plugins.csv_drop import LocalCsvTarget, render_csv

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from target_fixtures import LoopbackServer, attendance_batch, attendance_record, big_batch, sftp_settings
+from support.target_fixtures import LoopbackServer, attendance_batch, attendance_record, big_batch, sftp_settings
 
 from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, TransientError
 from punchbridge.plugins import sftp_csv

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from erpnext_builders import STAFF
+from support.erpnext_builders import STAFF
 
 from punchbridge.plugins.erpnext import ErpNextTarget
 from punchbridge.testing.emulators.erpnext import ErpNextEmulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from erpnext_builders import ADD_LOG, STAFF, add_log, listing, messages
+from support.erpnext_builders import ADD_LOG, STAFF, add_log, listing, messages
 
 from punchbridge.testing.emulators.erpnext import LEGACY_METHOD, ErpNextEmulator
 from punchbridge.testing.http import ServedApp, serve

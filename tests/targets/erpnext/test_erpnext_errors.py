@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 import pytest
-from erpnext_builders import batch_of, day_record
+from support.erpnext_builders import batch_of, day_record
 
 from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins.erpnext import ErpNextReplyError, ErpNextTarget

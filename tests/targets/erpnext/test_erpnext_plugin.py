@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from erpnext_builders import INTERVALS, batch_of, day_record, intervals_record
 from pydantic import ValidationError
+from support.erpnext_builders import INTERVALS, batch_of, day_record, intervals_record
 
 from punchbridge.mapping.files import load_mapping
 from punchbridge.plugin_api.targets import Employee

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from odoo_servers import PROTOCOLS, OdooRun, running_odoo
-from odoo_wire import Wire
+from support.odoo_servers import PROTOCOLS, OdooRun, running_odoo
+from support.odoo_wire import Wire
 
 
 @pytest.fixture(params=PROTOCOLS, ids=[f"{v}-{p}" for v, p in PROTOCOLS])

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from odoo_servers import OdooRun
-from odoo_wire import OdooFailure, Wire
+from support.odoo_servers import OdooRun
+from support.odoo_wire import OdooFailure, Wire
 
 from punchbridge.plugin_api.targets import Employee
 

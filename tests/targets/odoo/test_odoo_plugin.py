@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from odoo_days import COLUMNS, DAY, batch, by_key, held, record
-from odoo_servers import OdooRun
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from support.odoo_days import COLUMNS, DAY, batch, by_key, held, record
+from support.odoo_servers import OdooRun
 
 from punchbridge.mapping.files import load_mapping
 from punchbridge.plugin_api.targets import (

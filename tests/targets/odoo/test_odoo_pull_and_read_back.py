@@ -6,8 +6,8 @@ import logging
 from datetime import UTC, date, datetime
 
 import pytest
-from odoo_days import batch, record
-from odoo_servers import OdooRun
+from support.odoo_days import batch, record
+from support.odoo_servers import OdooRun
 
 from punchbridge.plugin_api.targets import Employee, HeldRecord
 from punchbridge.plugins import odoo as odoo_plugin

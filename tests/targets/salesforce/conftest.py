@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from salesforce_builders import STAFF, SalesforceApiClient
+from support.salesforce_builders import STAFF, SalesforceApiClient
 
 from punchbridge.plugins.salesforce import SalesforceTarget
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
-from salesforce_builders import DATA, SalesforceApiClient, attendance
+from support.salesforce_builders import DATA, SalesforceApiClient, attendance
 
 from punchbridge.testing.emulators.salesforce import JWT_GRANT, SalesforceEmulator, SalesforceLimits, generate_jwt_key
 from punchbridge.testing.emulators.zoho import ManualClock

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from salesforce_builders import batch_of, day_record
+from support.salesforce_builders import batch_of, day_record
 
 from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins.salesforce import SalesforceReplyError, SalesforceTarget

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from salesforce_builders import COLUMNS, STAFF, batch_of, day_record
+from support.salesforce_builders import COLUMNS, STAFF, batch_of, day_record
 
 from punchbridge.mapping.files import load_mapping
 from punchbridge.plugin_api.targets import FatalTargetError, TransientError

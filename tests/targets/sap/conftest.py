@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sap_builders import STAFF, SapApi
+from support.sap_builders import STAFF, SapApi
 
 from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget, clear_token_cache
 from punchbridge.testing.emulators.sap import ManualClock, SapEmulator, TestCredentials, make_credentials

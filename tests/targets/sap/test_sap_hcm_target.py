@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from target_fixtures import sftp_settings
+from support.target_fixtures import sftp_settings
 
 from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, Record
 from punchbridge.plugins.sap.hcm import SapHcmSettings, SapHcmTarget, render_events

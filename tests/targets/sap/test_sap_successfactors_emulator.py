@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sap_builders import SapApi, event, time_data
+from support.sap_builders import SapApi, event, time_data
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.emulators.sap import (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
-from sap_builders import batch_of, day_record
+from support.sap_builders import batch_of, day_record
 
 from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins.sap.successfactors import ODataReplyError, SuccessFactorsSettings, SuccessFactorsTarget

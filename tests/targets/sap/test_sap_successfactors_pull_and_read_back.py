@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from sap_builders import INTERVALS, batch_of, day_record, intervals_record
+from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget

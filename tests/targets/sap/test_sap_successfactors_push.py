@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-from sap_builders import INTERVALS, batch_of, day_record, intervals_record
+from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget, external_code

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from zoho_builders import STAFF, ZohoApi
+from support.zoho_builders import STAFF, ZohoApi
 
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget, clear_token_cache
 from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp, ZohoEmulator, ZohoLimits

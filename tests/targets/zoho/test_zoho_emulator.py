@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from zoho_builders import ZohoApi
+from support.zoho_builders import ZohoApi
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.testing.emulators.zoho import (

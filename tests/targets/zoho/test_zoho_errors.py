@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 import pytest
-from zoho_builders import STAFF, batch_of, day_record
+from support.zoho_builders import STAFF, batch_of, day_record
 
 from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
 from punchbridge.plugins import zoho_people as plugin

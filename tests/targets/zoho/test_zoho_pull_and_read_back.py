@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from zoho_builders import FIRST_LAST, batch_of, day_record, intervals_record
+from support.zoho_builders import FIRST_LAST, batch_of, day_record, intervals_record
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from zoho_builders import batch_of, day_record, intervals_record
+from support.zoho_builders import batch_of, day_record, intervals_record
 
 from punchbridge.plugin_api.targets import FatalTargetError, TransientError
 from punchbridge.plugins import zoho_people

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from odoo_servers import OdooRun
-
 from punchbridge.plugin_api.targets import Batch, Outcome, Record
+from support.odoo_servers import OdooRun
 
 COLUMNS = ("employee", "check_in", "check_out")
 DAY = date(2025, 10, 6)
