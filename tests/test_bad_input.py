@@ -583,6 +583,29 @@ def test_bad_date_in_holidays_csv_names_that_file_and_line(tmp_path):
     assert_rejected(case, file="holidays-blr.csv", line=3, field="date", words=("26/01/2025",))
 
 
+@pytest.mark.parametrize(
+    ("holiday", "words"),
+    [("2025-02-30", ("day value is outside",)), ("2025-13-45", ("month value is outside",))],
+)
+def test_an_impossible_unquoted_date_in_yaml_names_its_line_and_field(tmp_path, holiday, words):
+    rules = RULES.replace("weekly_off: [sun]", f"weekly_off: [sun]\n    holidays: [2025-01-26, {holiday}]")
+    case = Case(tmp_path, rules=rules)
+    line = line_of(rules, holiday)
+    assert_rejected(case, file="rules.yaml", line=line, field="sites.blr.holidays[1]", words=words)
+
+
+def test_an_impossible_date_in_the_configuration_is_a_located_problem_not_a_traceback(tmp_path):
+    config = tmp_path / "punchbridge.yaml"
+    _write(tmp_path / "employees.csv", EMPLOYEES)
+    _write(
+        config, RULES + "store: sqlite:///store.db\nemployees: employees.csv\nsync:\n  from: 2025-13-45\ntargets: {}\n"
+    )
+    result = invoke(["validate", "-c", str(config)])
+    assert result.exit_code == 2, describe(result)
+    assert "Traceback" not in result.stderr
+    assert f"punchbridge.yaml:{RULES.count(chr(10)) + 4}: sync.from:" in result.stderr, result.stderr
+
+
 def test_python_tags_in_yaml_are_refused_not_executed(tmp_path):
     marker = tmp_path / "PWNED"
     rules = RULES.replace("  blr:\n", f'  blr: !!python/object/apply:os.system ["touch {marker}"]\n  blr_unused:\n', 1)

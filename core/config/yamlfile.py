@@ -1,8 +1,10 @@
 """YAML files that remember where every value came from, so errors can name the line.
 
-The loader is PyYAML's safe loader with two changes a configuration needs: `18:00` stays the string
-"18:00" (YAML 1.1 would read it as the base-60 integer 1080), and a key given twice in one mapping
-is an error instead of silently keeping the last value.
+The loader is PyYAML's safe loader with three changes a configuration needs: `18:00` stays the
+string "18:00" (YAML 1.1 would read it as the base-60 integer 1080); a date such as `2025-10-01` stays
+text until the configuration model validates it, so an impossible one (`2025-13-45`, `2025-02-30`) is
+reported with its file, line and field instead of failing inside the YAML parser; and a key given
+twice in one mapping is an error instead of silently keeping the last value.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader without YAML 1.1 sexagesimal numbers (so `09:30` is a time, not 570)."""
+    """Safe loader without YAML 1.1 sexagesimal numbers (so `09:30` is a time, not 570) and without
+    implicit timestamps (dates stay text: the models validate them, with the line)."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -33,6 +36,7 @@ _Loader.yaml_implicit_resolvers = {
         (tag, regexp)
         for tag, regexp in resolvers
         if not (tag.endswith((":int", ":float")) and ":" in regexp.pattern.replace("(?:", ""))
+        and not tag.endswith(":timestamp")
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
