@@ -272,6 +272,22 @@ def test_bad_weekly_off_name_in_rules(tmp_path):
     )
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", "\ufeff"], ids=["zero-width", "rtl-override", "bom"])
+def test_an_employee_id_with_an_invisible_character_names_its_line(tmp_path, invisible):
+    case = Case(tmp_path, employees=EMPLOYEES.replace("E2,ber", f"E{invisible}2,ber"))
+    assert_rejected(case, file="employees.csv", line=3, field="employee_id", words=("invisible character", "U+"))
+
+
+def test_a_punch_with_an_invisible_character_in_an_id_is_quarantined_and_the_rest_kept(tmp_path):
+    punches = PUNCHES.replace("E1,2025-01-06T18:00:00+05:30,D1,out", "E1,2025-01-06T18:00:00+05:30,D\u200b1,out")
+    case = Case(tmp_path, punches=punches)
+    run_ok(case)
+    held = read_rows(case.out_dir / "quarantine.csv")
+    assert [(row["line"], row["reason"]) for row in held] == [("3", "bad_identifier")]
+    days = {row["employee_id"]: row for row in read_rows(case.out_dir / "days.csv")}
+    assert days["E1"]["punch_count"] == "1" and days["E2"]["punch_count"] == "2"
+
+
 def test_duplicate_employee_id_names_both_lines(tmp_path):
     employees = EMPLOYEES + "E3,blr,general,\nE1,ber,general,\n"
     case = Case(tmp_path, employees=employees)

@@ -16,11 +16,20 @@ import numpy as np
 import pandas as pd
 
 from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
+from punchbridge.config.identifiers import invisible_character
 from punchbridge.config.yamlfile import YamlDocument, load_yaml, validate_document
 from punchbridge.errors import ConfigError, InputFileError, Problem
 from punchbridge.rules.settings import RuleSet, parse_weekdays
 
-__all__ = ["inline_holiday_files", "load_rules", "read_assignments", "read_employees", "read_leaves", "require_values"]
+__all__ = [
+    "inline_holiday_files",
+    "load_rules",
+    "read_assignments",
+    "read_employees",
+    "read_leaves",
+    "require_values",
+    "visible_identifiers",
+]
 
 _TRUE = {"true", "yes", "y", "1", "paid"}
 _FALSE = {"false", "no", "n", "0", "unpaid"}
@@ -104,6 +113,19 @@ def require_values(table: CsvTable, fields: Iterable[str]) -> list[Problem]:
     return problems
 
 
+def visible_identifiers(table: CsvTable, field: str) -> list[Problem]:
+    """A problem for every row (up to a limit) whose `field` holds an invisible character (zero-width
+    space, bidirectional override): such an id looks like another one and is not the same."""
+    problems: list[Problem] = []
+    codes, values = table.encoded(field)
+    bad = {code: found for code, value in enumerate(values) if (found := invisible_character(value))}
+    if not bad:
+        return problems
+    for row in np.flatnonzero(np.isin(codes, list(bad)))[:MAX_REPORTED].tolist():
+        problems.append(table.problem(row, field, f"contains the invisible character {bad[int(codes[row])]}"))
+    return problems
+
+
 def _duplicates(table: CsvTable, keys: list[str], what: str) -> list[Problem]:
     """Rows whose `keys` repeat an earlier row, each naming the line it repeats."""
     frame = pd.DataFrame({k: table.column(k) for k in keys})
@@ -126,6 +148,7 @@ def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
     """Employees `employee_id,site,shift[,weekly_off][,department]`; unknown sites or shifts are errors."""
     table = read_csv_table(path, ["employee_id", "site", "shift"], ["weekly_off", "department"], allow_empty=False)
     problems = require_values(table, ["employee_id", "site", "shift"])
+    problems += visible_identifiers(table, "employee_id")
     problems += _duplicates(table, ["employee_id"], "employee")
     for field, known in (("site", rules.sites), ("shift", rules.shifts)):
         values = table.column(field)

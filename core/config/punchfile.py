@@ -2,7 +2,7 @@
 
 A punches file that is unusable as a whole (missing column, malformed timestamp or direction) raises
 `InputFileError` listing every problem with its line. A row that is well formed but cannot be used
-(unknown employee, implausible timestamp) goes to the quarantine, and the other rows are processed.
+(unknown employee, implausible timestamp, an id holding an invisible character) goes to the quarantine, and the other rows are processed.
 Exact re-sends are found by the rules engine itself.
 """
 
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
 from punchbridge.config.datafiles import require_values
+from punchbridge.config.identifiers import invisible_character
 from punchbridge.errors import InputFileError, Problem
 from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, wall_time_ns, wall_to_instant_ns
 from punchbridge.rules.frames import DIRECTIONS
@@ -65,7 +66,7 @@ def _quarantine_frame(table: CsvTable, rows: np.ndarray, reasons: np.ndarray, de
     )
 
 
-_OK, _UNKNOWN, _UNPLACEABLE, _TOO_OLD, _TOO_NEW = range(5)
+_OK, _UNKNOWN, _UNPLACEABLE, _TOO_OLD, _TOO_NEW, _INVISIBLE = range(6)
 
 
 def read_punches(
@@ -124,8 +125,10 @@ def read_punches(
     reason[instant < name_oldest[employee_codes]] = _TOO_OLD
     reason[unplaceable] = _UNPLACEABLE
     reason[row_zone < 0] = _UNKNOWN
-
     device_codes, device_names = table.encoded("device_id")
+    invisible = _invisible_rows(employee_codes, employee_names) | _invisible_rows(device_codes, device_names)
+    reason[invisible] = _INVISIBLE
+
     good = np.flatnonzero(reason == _OK)
     direction_index = np.array([DIRECTIONS.index(c) if c else -1 for c in canonical], dtype=np.int64)
     punches = pd.DataFrame(
@@ -143,6 +146,10 @@ def read_punches(
     texts_by_reason = {
         _UNKNOWN: ("unknown_employee", "employee is not in the employees file"),
         _UNPLACEABLE: ("implausible_timestamp", "timestamp is outside the range a punch can have"),
+        _INVISIBLE: (
+            "bad_identifier",
+            "employee_id or device_id holds an invisible character (zero-width space, bidirectional override)",
+        ),
         _TOO_OLD: (
             "implausible_timestamp",
             f"more than {OLDEST_DAYS} days before the end of {date_to} (device clock reset?)",
@@ -160,6 +167,12 @@ def read_punches(
         dtype=object,
     )
     return PunchFile(table=table, punches=punches, quarantine=_quarantine_frame(table, held, reasons, details))
+
+
+def _invisible_rows(codes: np.ndarray, names: list[str]) -> np.ndarray:
+    """Rows whose value (an id, as codes into `names`) holds an invisible character."""
+    bad = [code for code, name in enumerate(names) if invisible_character(name)]
+    return np.isin(codes, bad) if bad else np.zeros(len(codes), dtype=bool)
 
 
 def _employee_zones(employees: pd.DataFrame, rules: RuleSet) -> dict[str, str]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from punchbridge.config.identifiers import INVISIBLE_CHARACTERS
 from punchbridge.receiver.rejection import Rejected, field_name, shown
 from punchbridge.rules.frames import DIRECTIONS
 
@@ -32,6 +33,9 @@ __all__ = [
 
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _SPACE = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Invisible formatting characters (zero-width space, bidirectional overrides) are refused as control
+# characters are: two ids that look alike must be alike (punchbridge.config.identifiers).
+_CONTROL = _CONTROL + INVISIBLE_CHARACTERS
 _ID = rf"[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]{{0,62}}[^{_CONTROL}{_SPACE}])?"
 ID_PATTERN = f"^{_ID}$"
 _ID_RE = re.compile(_ID)
@@ -87,7 +91,7 @@ def identifier(value: Any, field: str, *, integers: bool = False, status: int = 
         raise Rejected(
             status,
             "invalid_field",
-            f"{shown(value)} is not an identifier (1 to 64 characters, no control characters, no spaces at either end)",
+            f"{shown(value)} is not an identifier (1 to 64 characters, no control or invisible characters, no spaces at either end)",
             field=field,
         )
     try:

@@ -191,6 +191,8 @@ def test_fields_the_receiver_does_not_know_are_ignored_when_flat_and_refused_whe
         (flat_push(user={"id": 1}), "UserID", "must be a string or a whole number"),
         (flat_push(user=" 123"), "UserID", "is not an identifier"),
         (flat_push(user="12\n3"), "UserID", "is not an identifier"),
+        (flat_push(user="1001\u200b"), "UserID", "is not an identifier"),
+        (flat_push(user="\u202e1001"), "UserID", "is not an identifier"),
         (flat_push(user=""), "UserID", "is not an identifier"),
         (flat_push(user="x" * 65), "UserID", "is not an identifier"),
         (flat_push(user=True), "UserID", "must be a string or a whole number"),
