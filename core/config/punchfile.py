@@ -2,7 +2,8 @@
 
 A punches file that is unusable as a whole (missing column, malformed timestamp or direction) raises
 `InputFileError` listing every problem with its line. A row that is well formed but cannot be used
-(unknown employee, implausible timestamp, an id holding an invisible character) goes to the quarantine, and the other rows are processed.
+(unknown employee, implausible timestamp, an id holding an invisible character) goes to the
+quarantine, and the other rows are processed.
 Exact re-sends are found by the rules engine itself.
 """
 

@@ -91,7 +91,8 @@ def identifier(value: Any, field: str, *, integers: bool = False, status: int = 
         raise Rejected(
             status,
             "invalid_field",
-            f"{shown(value)} is not an identifier (1 to 64 characters, no control or invisible characters, no spaces at either end)",
+            f"{shown(value)} is not an identifier (1 to 64 characters, no control or invisible characters, "
+            "no spaces at either end)",
             field=field,
         )
     try:
