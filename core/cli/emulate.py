@@ -64,17 +64,16 @@ def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path 
             ) from None
         stack.callback(emulator.close)
         stack.callback(stop.set)
+        # Ctrl-C, or SIGTERM from a supervisor, stops it cleanly (the terminals' threads first). Both are
+        # handled before anything is announced, so a signal at any moment after that ends the same way.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.signal(signum, lambda _signum, _frame: stop.set())
+            stack.callback(signal.signal, signum, previous)
         _announce(server.url, names, seeded, push_to)
         if push_to:
             emulator.start_push(push_to, first_retry=1.0, max_retry=60.0)
             threading.Thread(target=_live_scans, args=(emulator, names, stop), daemon=True).start()
-        # Ctrl-C, or SIGTERM from a supervisor, stops it cleanly (the terminals' threads first).
-        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-        stack.callback(signal.signal, signal.SIGTERM, previous)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stop.wait(0.5):
             pass
         click.echo("stopped", err=True)
 

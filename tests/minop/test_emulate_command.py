@@ -29,7 +29,7 @@ def lines_until(process: subprocess.Popen, marker: str, seconds: float = 60.0) -
             return "".join(seen)
 
 
-def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
+def _start_emulator(tmp_path, *, ctrl_c: bool = False) -> subprocess.Popen:
     seed = tmp_path / "punches.csv"
     seed.write_text(
         "employee_id,timestamp,device_id\n"
@@ -39,12 +39,32 @@ def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
     )
     exe = shutil.which("punchbridge") or sys.executable
     command = [exe] if exe.endswith("punchbridge") else [exe, "-m", "punchbridge"]
-    process = subprocess.Popen(
+    # A test suite started in the background (`pytest &`) ignores SIGINT, and so would the child: for
+    # the Ctrl-C case, the child gets the default SIGINT back before it starts.
+    restore = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if ctrl_c else None
+    return subprocess.Popen(
         [*command, "emulate", "minop", "--port", "0", "--devices", "3", "--seed", str(seed)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore,
     )
+
+
+def _stop(process: subprocess.Popen, how: signal.Signals) -> str:
+    """Send `how`, wait for a clean exit; never leave the emulator running, whatever happened."""
+    try:
+        process.send_signal(how)
+        process.wait(timeout=20)  # stdout is drained by the reader thread; stderr is small
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=20)
+    return process.stderr.read() if process.stderr else ""
+
+
+def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
+    process = _start_emulator(tmp_path)
     try:
         printed = lines_until(process, "device003: {site")
         match = re.search(r"running at (http://127\.0\.0\.1:\d+)", printed)
@@ -57,11 +77,19 @@ def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
         assert sorted(r["employee_id"] for r in raw.json()["data"]) == ["E0001", "E0002"]
         assert raw.json()["data"][0]["timestamp"] == "2025-10-01T03:31:00Z"
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)  # stdout is drained by the reader thread; stderr is small
-    err = process.stderr.read() if process.stderr else ""
+        err = _stop(process, signal.SIGTERM)
     assert process.returncode == 0, err
     assert "skipped 1 row(s)" in err and "stopped" in err
+
+
+def test_emulate_minop_stops_cleanly_on_ctrl_c(tmp_path):
+    process = _start_emulator(tmp_path, ctrl_c=True)
+    try:
+        lines_until(process, "device003: {site")
+    finally:
+        err = _stop(process, signal.SIGINT)
+    assert process.returncode == 0, err
+    assert "stopped" in err and "Traceback" not in err
 
 
 def test_emulate_minop_names_a_port_in_use(tmp_path):
