@@ -37,7 +37,7 @@ def sync(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from punchbridge.sync import SyncEngine, SyncInputs, UnknownTargetError
+    from punchbridge.sync import SyncEngine, SyncInputs
 
     context = load_context(config_path)
 
@@ -57,11 +57,8 @@ def sync(
 
     try:
         engine = SyncEngine(config, doc, registry, store, dry_run=dry_run, progress=progress, inputs=inputs)
-        try:
-            with bar:
-                report = engine.run(list(targets) or None, date_from, date_to)
-        except UnknownTargetError as exc:
-            raise click.BadParameter(str(exc.args[0]), param_hint="--target") from None
+        with bar:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
+            report = engine.run(list(targets) or None, date_from, date_to)
     finally:
         store.close()
     print_report(report)

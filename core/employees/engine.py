@@ -230,30 +230,43 @@ class EmployeeSync:
     # -- the run -----------------------------------------------------------------------------------
 
     def run(self, *, dry_run: bool = False, allow_mass_delete: bool = False) -> EmployeeSyncReport:
-        """One run (see the module docstring)."""
+        """One run (see the module docstring). Fires `run_started` and `run_finished` (kind `employees`,
+        the source as target) once each, dry runs included; a run that raises finishes with its error."""
         report = EmployeeSyncReport(dry_run=dry_run, source=self.settings.source)
-        if dry_run:
-            self._plan_into(report, skip=set(), allow_mass_delete=allow_mass_delete)
-            report.awaiting_resume = len(self.store.pending_terminal_commands())
-            return report
-        report.run_id = run_id = self.store.start_run("employees")
+        run_id: int | None = None
+        self.registry.hook.run_started(kind="employees", targets=[self.settings.source])
         try:
-            left = self._resume(report)
-            if self.should_stop():
-                report.stopped = True
+            if dry_run:
+                self._plan_into(report, skip=set(), allow_mass_delete=allow_mass_delete)
+                report.awaiting_resume = len(self.store.pending_terminal_commands())
             else:
-                plan = self._plan_into(report, skip=left, allow_mass_delete=allow_mass_delete)
-                if self.should_stop():
-                    report.stopped = True
-                else:
-                    self._send(report, plan, run_id)
+                report.run_id = run_id = self.store.start_run("employees")
+                self._run(report, run_id, allow_mass_delete)
         except BaseException as exc:
             summary = report.summary()
             summary["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-            self.store.finish_run(run_id, "failed", summary)
+            try:
+                if run_id is not None:
+                    self.store.finish_run(run_id, "failed", summary)
+            finally:
+                self.registry.hook.run_finished(kind="employees", summary=summary)
             raise
-        self.store.finish_run(run_id, report.status, report.summary())
+        if run_id is not None:
+            self.store.finish_run(run_id, report.status, report.summary())
+        self.registry.hook.run_finished(kind="employees", summary=report.summary())
         return report
+
+    def _run(self, report: EmployeeSyncReport, run_id: int, allow_mass_delete: bool) -> None:
+        """Resume, plan, send (stopping between steps when asked)."""
+        left = self._resume(report)
+        if self.should_stop():
+            report.stopped = True
+            return
+        plan = self._plan_into(report, skip=left, allow_mass_delete=allow_mass_delete)
+        if self.should_stop():
+            report.stopped = True
+        else:
+            self._send(report, plan, run_id)
 
     def _plan_into(self, report: EmployeeSyncReport, *, skip: set[str], allow_mass_delete: bool) -> Plan:
         employees = self.pull()

@@ -1,12 +1,13 @@
-"""One reconciliation run: read back a target, compare, report, and repair through the sync engine.
+"""One reconciliation run: read back a target, compare, report, and repair through the sync engine's delivery.
 
-In order: check the target and the period (nothing is recorded when they are wrong); record the run;
-map the processed days of the period through the target's mapping (as a sync does); read back what
-the target holds for the employees punchbridge computed days for (transient failures retried as a
-push is); compare key by key; mark the days of locked payroll periods `locked`; with `repair`, mark
-the ledger rows of the missing and different records as not held and run the sync engine for the
-days concerned, so it resends them with its batches, retries and dead letters; write the CSV and
-HTML report; record how the run ended.
+In order: check the target and the period (nothing is recorded when they are wrong); record the run
+and fire `run_started` (kind `reconcile`); map the processed days of the period through the
+target's mapping (as a sync does); read back what the target holds for the employees punchbridge
+computed days for (transient failures retried as a push is); compare key by key; mark the days of
+locked payroll periods `locked`; with `repair`, resend the missing and different records through a
+sync `Delivery` (`punchbridge.reconcile.repair`: batches recorded before sending, retries, dead
+letters, batch hooks); write the CSV and HTML report; record how the run ended and fire
+`run_finished` (once, also when the run fails).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import stamina
 
 from punchbridge.config import Config
 from punchbridge.config.yamlfile import YamlDocument
+from punchbridge.cutoff.state import CutOff
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.mapping import apply_mapping
 from punchbridge.mapping.model import TargetMapping
@@ -33,10 +35,12 @@ from punchbridge.plugin_api.targets import HeldRecord, Target, TargetError, Tran
 from punchbridge.reconcile.compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
 from punchbridge.reconcile.errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
 from punchbridge.reconcile.period import parse_period
+from punchbridge.reconcile.repair import repair_findings
 from punchbridge.reconcile.report import ReportPage, write_report
 from punchbridge.store import Store
-from punchbridge.sync import SyncEngine, SyncInputs, SyncReport
+from punchbridge.sync import SyncInputs, TargetReport
 from punchbridge.sync.batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
+from punchbridge.sync.delivery import Delivery
 
 __all__ = ["ACTIONS", "ReconcileReport", "run_reconcile"]
 
@@ -67,8 +71,8 @@ class ReconcileReport:
     csv_path: Path | None = None
     html_path: Path | None = None
     stopped: bool = False  # a stop was requested: the comparison or the repair did not finish
-    repair_error: str | None = None  # the sync engine's error for the target during the repair
-    sync: SyncReport | None = field(default=None, repr=False)
+    repair_error: str | None = None  # the target's error during the repair's delivery
+    repair_delivery: TargetReport | None = field(default=None, repr=False)  # what the repair sent
 
     def counts(self) -> dict[str, int]:
         """Findings per status, then locked, resent, refused and remaining differences."""
@@ -261,45 +265,6 @@ def _annotate(
     return annotated
 
 
-def _repair(
-    report: ReconcileReport,
-    engine: Callable[[], SyncEngine],
-    store: Store,
-    run_id: int,
-) -> None:
-    """Mark the repairable records not held and let the sync engine resend them; record what it did."""
-    chosen = [f for f in report.findings if f.action == "resend" and f.record_key]
-    if not chosen:
-        return
-    for status in ("missing", "different"):
-        keys = [f.record_key for f in chosen if f.status == status and f.record_key]
-        if keys:
-            store.mark_not_held(report.target, keys, f"reconcile run {run_id}: {status} in the target")
-    first, last = min(f.work_date for f in chosen), max(f.work_date for f in chosen)
-    sync = engine().run(targets=[report.target], date_from=first, date_to=last)
-    report.sync = sync
-    served = next((t for t in sync.targets if t.name == report.target), None)
-    report.repair_error = served.error if served is not None else None
-    report.stopped = report.stopped or sync.stopped
-    ledger = store.ledger(report.target, [f.record_key for f in chosen if f.record_key])
-    rows = {row.record_key: row for row in ledger.itertuples(index=False)}
-    why_not = report.repair_error or ("stopped before it was sent" if sync.stopped else "the sync did not send it")
-    repaired = []
-    for finding in report.findings:
-        if finding.action != "resend" or not finding.record_key:
-            repaired.append(finding)
-            continue
-        row = rows.get(finding.record_key)
-        if row is not None and row.status == "delivered" and row.content_hash == finding.content_hash:
-            repaired.append(dataclasses.replace(finding, action="resent", ledger="delivered"))
-        elif row is not None and row.status == "rejected":
-            message = f"the target refused it: {row.last_error} (see punchbridge dlq list)"
-            repaired.append(dataclasses.replace(finding, action="refused", ledger="rejected", detail=message))
-        else:
-            repaired.append(dataclasses.replace(finding, action="not_sent", detail=why_not))
-    report.findings = repaired
-
-
 def _notes(report: ReconcileReport) -> list[str]:
     notes = []
     if report.held_back:
@@ -339,47 +304,73 @@ def run_reconcile(
     start, end = parse_period(period, today)
     client = _target(config, document, registry, target)
     inputs = SyncInputs.load(config, registry)
-    mapping = inputs.mappings[target]
-    id_column, skip = _columns(mapping, target)
+    id_column, skip = _columns(inputs.mappings[target], target)
     report = ReconcileReport(target=target, describe=client.describe(), start=start, end=end, repair=repair)
-    run_id = store.start_run("reconcile", target)
-    report.run_id = run_id
+    report.run_id = store.start_run("reconcile", target)
+    registry.hook.run_started(kind="reconcile", targets=[target])
     try:
-        expected, report.held_back = _expected(mapping, store.load_days(start, end), inputs.employees, id_column)
-        report.expected = len(expected)
-        employees = sorted({record.target_employee for record in expected if record.target_employee})
-        held = _read_back(client, start, end, employees, stop) if not stop() else None
-        if held is None:
-            report.stopped = True
-            store.finish_run(run_id, "partial", report.summary())
-            return report
-        report.held = len(held)
-        ledger = store.ledger(target, [record.key for record in expected])
-        remote_ids = {k: r for k, r in zip(ledger["record_key"], ledger["remote_id"], strict=True) if r}
-        findings = compare(expected, held, skip=skip, remote_ids=remote_ids)
-        lock_rows = store.period_locks()
-        locks = {(str(s), str(p)) for s, p in zip(lock_rows["site"], lock_rows["period"], strict=True)}
-        staff = inputs.employees
-        site_of = dict(zip(staff["employee_id"].astype(str), staff["site"].astype(str), strict=True))
-        employee_of = {record.target_employee: record.employee_id for record in expected}
-        report.findings = _annotate(findings, ledger, site_of, locks, employee_of)
-        if repair and stop():
-            report.stopped = True  # found, not repaired: the next run repairs
-        elif repair:
 
-            def engine() -> SyncEngine:
-                return SyncEngine(config, document, registry, store, today=today, inputs=inputs, should_stop=stop)
+        def delivery() -> Delivery:
+            return Delivery.to(target, config, document, registry, store, should_stop=stop)
 
-            _repair(report, engine, store, run_id)
-        page = ReportPage(
-            target=target, describe=report.describe, start=start, end=end, counts=report.counts(),
-            headline=report.headline(), repair=repair, clean=report.clean, notes=_notes(report),
-        )  # fmt: skip
-        report.csv_path, report.html_path = write_report(
-            out_dir if out_dir is not None else document.path.parent / "reports", page, report.findings
-        )
+        if _compare_and_repair(report, client, inputs, store, id_column, skip, stop, delivery):
+            page = ReportPage(
+                target=target, describe=report.describe, start=start, end=end, counts=report.counts(),
+                headline=report.headline(), repair=repair, clean=report.clean, notes=_notes(report),
+            )  # fmt: skip
+            report.csv_path, report.html_path = write_report(
+                out_dir if out_dir is not None else document.path.parent / "reports", page, report.findings
+            )
     except BaseException as exc:
-        store.finish_run(run_id, "failed", {**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        failed = {**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        try:
+            store.finish_run(report.run_id, "failed", failed)
+        finally:
+            registry.hook.run_finished(kind="reconcile", summary=failed)
         raise
-    store.finish_run(run_id, "ok" if report.clean else "partial", report.summary())
+    summary = report.summary()
+    store.finish_run(report.run_id, "ok" if report.clean else "partial", summary)
+    registry.hook.run_finished(kind="reconcile", summary=summary)
     return report
+
+
+def _compare_and_repair(
+    report: ReconcileReport,
+    client: Target,
+    inputs: SyncInputs,
+    store: Store,
+    id_column: str,
+    skip: set[str],
+    stop: Callable[[], bool],
+    delivery: Callable[[], Delivery],
+) -> bool:
+    """Fill `report` with the findings (repaired when asked); False when a stop came before the comparison."""
+    target, mapping = report.target, inputs.mappings[report.target]
+    days = store.load_days(report.start, report.end)
+    expected, report.held_back = _expected(mapping, days, inputs.employees, id_column)
+    report.expected = len(expected)
+    employees = sorted({record.target_employee for record in expected if record.target_employee})
+    held = _read_back(client, report.start, report.end, employees, stop) if not stop() else None
+    if held is None:
+        report.stopped = True
+        return False
+    report.held = len(held)
+    ledger = store.ledger(target, [record.key for record in expected])
+    remote_ids = {k: r for k, r in zip(ledger["record_key"], ledger["remote_id"], strict=True) if r}
+    findings = compare(expected, held, skip=skip, remote_ids=remote_ids)
+    lock_rows = store.period_locks()
+    locks = {(str(s), str(p)) for s, p in zip(lock_rows["site"], lock_rows["period"], strict=True)}
+    staff = inputs.employees
+    site_of = dict(zip(staff["employee_id"].astype(str), staff["site"].astype(str), strict=True))
+    employee_of = {record.target_employee: record.employee_id for record in expected}
+    report.findings = _annotate(findings, ledger, site_of, locks, employee_of)
+    if report.repair and stop():
+        report.stopped = True  # found, not repaired: the next run repairs
+    elif report.repair and report.run_id is not None:
+        cutoff = CutOff.load(store, staff)
+        report.findings, served = repair_findings(report.findings, delivery(), mapping, staff, cutoff, report.run_id)
+        if served is not None:
+            report.repair_delivery = served
+            report.repair_error = served.error
+            report.stopped = report.stopped or served.stopped
+    return True

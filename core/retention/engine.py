@@ -32,6 +32,7 @@ from typing import Any
 
 from punchbridge.config import Config
 from punchbridge.periods import PeriodLocks, period_bounds, period_label
+from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
 from punchbridge.store import Store
 
 __all__ = ["PurgeReport", "attendance_horizon", "purge"]
@@ -100,13 +101,30 @@ def purge(
     now_ns: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     dry_run: bool = False,
+    registry: PluginRegistry | None = None,
 ) -> PurgeReport:
-    """Remove what the retention settings let go (see the module docstring); audited unless `dry_run`."""
+    """Remove what the retention settings let go (see the module docstring); audited unless `dry_run`.
+
+    Fires `run_started` and `run_finished` (kind `purge`, no targets) on `registry`'s plugins (default:
+    the plugins of the entry points, as the command line loads them), once each, also when it fails.
+    """
+    hook = (registry if registry is not None else load_plugins()).hook
+    report = PurgeReport(dry_run=dry_run)
+    hook.run_started(kind="purge", targets=[])
+    try:
+        _purge(report, config, store, now_ns, should_stop or (lambda: False))
+    except BaseException as exc:
+        hook.run_finished(kind="purge", summary={**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        raise
+    hook.run_finished(kind="purge", summary=report.summary())
+    return report
+
+
+def _purge(report: PurgeReport, config: Config, store: Store, now_ns: int | None, stop: Callable[[], bool]) -> None:
     now = time.time_ns() if now_ns is None else int(now_ns)
-    stop = should_stop or (lambda: False)
     settings = config.retention
     today = datetime.fromtimestamp(now / 1e9, UTC).date()
-    report = PurgeReport(dry_run=dry_run)
+    dry_run = report.dry_run
     report.wanted = _first_of_month(today - timedelta(days=settings.punches_days))
     locks = PeriodLocks.from_frame(store.period_locks())
     current = store.retention_horizon()
@@ -117,7 +135,7 @@ def purge(
     target = config.adjustments.target if config.adjustments else None
     if stop():
         report.stopped = True
-        return report
+        return
     if horizon is not None:  # also when it did not move: old punches re-sent since then go too
         report.removed.update(store.purge_attendance(horizon, adjustments_target=target, dry_run=dry_run))
     steps = (
@@ -135,4 +153,3 @@ def purge(
         report.removed[kind] = store.purge_history(kind, before_ns, dry_run=dry_run)
     if not dry_run:
         store.audit("retention.purged", report.summary())
-    return report

@@ -1,73 +1,19 @@
-"""The sync engine's reports, and how it cuts records into batches and pushes them (with retries)."""
+"""How the sync engine cuts records into batches (per payroll period and size) and pushes one batch
+with bounded retries; `punchbridge.sync.delivery` drives them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import pandas as pd
 import stamina
 
 from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
 
-__all__ = ["RETRY_ATTEMPTS", "RETRY_TIMEOUT_SECONDS", "SyncReport", "TargetReport"]
+__all__ = ["RETRY_ATTEMPTS", "RETRY_TIMEOUT_SECONDS", "by_period", "chunks", "period_of", "push_with_retries"]
 
 RETRY_ATTEMPTS = 5
 RETRY_TIMEOUT_SECONDS = 300.0
-
-
-@dataclass
-class TargetReport:
-    """What happened for one target."""
-
-    name: str
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    held_back: int = 0
-    delivered: int = 0
-    rejected: int = 0
-    resumed_batches: int = 0
-    batches: int = 0
-    locations: list[str] = field(default_factory=list)
-    seen_locations: set[str] = field(default_factory=set, repr=False)  # `locations` as a set: O(1) membership
-    error: str | None = None
-    sample: pd.DataFrame | None = None
-    stopped: bool = False  # a stop was requested before every pending batch was sent
-    locked: int = 0  # new or changed records of days in locked periods: not sent (docs/cutoff.md)
-    adjustments: int = 0  # adjustment records to send (the `adjustments:` target only)
-
-
-@dataclass
-class SyncReport:
-    """What a sync run did (or, for a dry run, would do)."""
-
-    dry_run: bool
-    date_from: date
-    date_to: date
-    ingested: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    days_computed: int = 0
-    days_new: int = 0
-    days_changed: int = 0
-    targets: list[TargetReport] = field(default_factory=list)
-    stopped: bool = False  # a stop was requested (SIGTERM): the batch in flight finished, the rest waits
-    days_locked: int = 0  # days of locked periods whose new computation differs: kept as they were
-    adjustments_recorded: int = 0  # adjustments recorded in this run (would be, on a dry run)
-    adjustments_waiting: int = 0  # adjustments not yet delivered after this run
-    days_erased: int = 0  # computed days of erased employees, left out
-
-    @property
-    def dead_lettered(self) -> int:
-        """Records refused by a target in this run."""
-        return sum(t.rejected for t in self.targets)
-
-    @property
-    def failed(self) -> bool:
-        """True when a target could not be served (credentials, fatal error, retries exhausted)."""
-        return any(t.error for t in self.targets)
 
 
 def period_of(work_date: str) -> tuple[date, date]:

@@ -1,4 +1,4 @@
-"""Reconciling Odoo: planted differences are found, `--repair` fixes them through the sync engine."""
+"""Reconciling Odoo: planted differences are found, `--repair` fixes them through the sync engine's delivery."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_after_the_operator_removes_the_extra_record_the_target_is_clean(world: 
     assert "clean" in html_text(final)
 
 
-def test_repair_goes_through_the_engine_with_its_retries(world: World) -> None:
+def test_repair_goes_through_the_sync_delivery_inside_the_reconcile_run(world: World) -> None:
     plant(world)
     with world.store() as store:
         syncs_before = store.last_run("sync")
@@ -98,10 +98,12 @@ def test_repair_goes_through_the_engine_with_its_retries(world: World) -> None:
     report = world.reconcile("odoo", repair=True)
 
     assert report.counts()["resent"] == 3
+    assert report.repair_delivery is not None and report.repair_delivery.delivered == 3
     with world.store() as store:
-        last_sync = store.last_run("sync")
         ledger = store.ledger("odoo", ["E1|2026-10-02|day"])
-    assert last_sync is not None and syncs_before is not None and last_sync["id"] > syncs_before["id"]
+        run = store.last_run("reconcile")
+        assert store.last_run("sync") == syncs_before  # the repair is part of the reconcile run, not a sync
+    assert run is not None and run["summary"]["resent"] == 3
     assert ledger["status"].tolist() == ["delivered"]
     assert ledger["attempts"].tolist() == [2]  # the first sync, then the repair
     assert ledger["last_error"].tolist() == [None]
