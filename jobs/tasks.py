@@ -178,7 +178,11 @@ def purge_task(name: str, job: JobSettings, context: JobContext) -> JobOutcome:
     from punchbridge.retention.engine import purge
 
     report = purge(
-        context.config, context.store, now_ns=int(context.now.timestamp() * 1e9), should_stop=context.should_stop
+        context.config,
+        context.store,
+        now_ns=int(context.now.timestamp() * 1e9),
+        should_stop=context.should_stop,
+        registry=context.registry,
     )
     summary = report_summary(report)
     if getattr(report, "stopped", False):

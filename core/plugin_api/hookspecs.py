@@ -7,7 +7,8 @@ A plugin is a module registered in the `punchbridge` entry-point group::
 
 and decorates its functions with `punchbridge.hookimpl`. Built-in plugins register the same way.
 
-Registration hooks are called once, when plugins load; lifecycle hooks are called during a sync.
+Registration hooks are called once, when plugins load; lifecycle hooks are called during every run
+(`RUN_KINDS`) and around every batch a target is sent (docs/hooks.md).
 """
 
 from __future__ import annotations
