@@ -37,7 +37,7 @@ from punchbridge.store.database import describe_error
 if TYPE_CHECKING:
     from punchbridge.store import Store
 
-__all__ = ["ADVISORY_LOCK_KEY", "SchedulerBusyError", "SchedulerLock", "SchedulerLockLost", "describe_holder"]
+__all__ = ["ADVISORY_LOCK_KEY", "SchedulerBusyError", "SchedulerLock", "SchedulerLockLostError", "describe_holder"]
 
 #: The PostgreSQL advisory lock key of the scheduler ("sched"; the migrations use "punch").
 ADVISORY_LOCK_KEY = 0x7363686564
@@ -53,7 +53,7 @@ class SchedulerBusyError(PunchbridgeError):
     exit_code = 4
 
 
-class SchedulerLockLost(PunchbridgeError):
+class SchedulerLockLostError(PunchbridgeError):
     """The scheduler lost its lock while running (exit code 4); it stopped so no job runs twice."""
 
     exit_code = 4

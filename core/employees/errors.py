@@ -2,10 +2,10 @@
 
 PunchbridgeError
 ├── ConfigError
-│   └── EmployeeSyncNotConfigured   add the employee_sync: section (exit code 2)
+│   └── EmployeeSyncNotConfiguredError   add the employee_sync: section (exit code 2)
 └── EmployeeSyncError
-    ├── EmployeePullFailed          the system of record could not be read: nothing new was sent
-    └── MassDeleteRefused           the run would delete too many users: check, then
+    ├── EmployeePullFailedError          the system of record could not be read: nothing new was sent
+    └── MassDeleteRefusedError           the run would delete too many users: check, then
                                     --allow-mass-delete (exit code 4); nothing was sent
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from punchbridge.errors import ConfigError, PunchbridgeError
 
-__all__ = ["EmployeePullFailed", "EmployeeSyncError", "EmployeeSyncNotConfigured", "MassDeleteRefused"]
+__all__ = ["EmployeePullFailedError", "EmployeeSyncError", "EmployeeSyncNotConfiguredError", "MassDeleteRefusedError"]
 
 
-class EmployeeSyncNotConfigured(ConfigError):
+class EmployeeSyncNotConfiguredError(ConfigError):
     """The configuration has no `employee_sync:` section."""
 
 
@@ -26,11 +26,11 @@ class EmployeeSyncError(PunchbridgeError):
     """Employee sync could not go on (exit code 1)."""
 
 
-class EmployeePullFailed(EmployeeSyncError):
+class EmployeePullFailedError(EmployeeSyncError):
     """The system of record's employee list could not be read in full: no new command was planned."""
 
 
-class MassDeleteRefused(EmployeeSyncError):
+class MassDeleteRefusedError(EmployeeSyncError):
     """The run would delete more users than the safety rule allows; nothing was sent (exit code 4).
 
     `reasons` lists each terminal over the share (and the empty-reply rule), as `refusals` words them.
