@@ -10,6 +10,7 @@ import pytest
 from support.employee_kit import ZOHO_STAFF, executed_ids, open_store, person, sync, users
 
 from punchbridge.employees import EmployeePullFailedError, MassDeleteRefusedError
+from punchbridge.errors import ExitCode
 from punchbridge.testing.emulators.minop import EXECUTE
 from punchbridge.testing.emulators.zoho import ZohoEmulator
 
@@ -106,7 +107,9 @@ def test_losing_more_than_the_share_stops_before_sending_until_allowed(zoho_conf
     zoho.seed_employees(staff(("T-1", "site", "Hyderabad"), ("T-2", "site", "Hyderabad")))
     with pytest.raises(MassDeleteRefusedError) as refused:
         sync(zoho_config)
-    assert "blr-1 would lose 2 of its 3 users (67%)" in str(refused.value) and refused.value.exit_code == 4
+    assert (
+        "blr-1 would lose 2 of its 3 users (67%)" in str(refused.value) and refused.value.exit_code == ExitCode.REFUSED
+    )
     assert minop.stats["requests:execute"] == requests
     report = sync(zoho_config, allow_mass_delete=True)
     assert users(minop)["blr-1"] == {"1004"} and users(minop)["hyd-1"] == {"1001", "1002", "1003"}
