@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
-from punchbridge.errors import PunchbridgeError, StoreError
+from punchbridge.errors import ExitCode, PunchbridgeError, StoreError
 from punchbridge.store.database import describe_error
 
 if TYPE_CHECKING:
     from punchbridge.store import Store
 
-__all__ = ["ADVISORY_LOCK_KEY", "SchedulerBusyError", "SchedulerLock", "SchedulerLockLost", "describe_holder"]
+__all__ = ["ADVISORY_LOCK_KEY", "SchedulerBusyError", "SchedulerLock", "SchedulerLockLostError", "describe_holder"]
 
 #: The PostgreSQL advisory lock key of the scheduler ("sched"; the migrations use "punch").
 ADVISORY_LOCK_KEY = 0x7363686564
@@ -48,15 +48,18 @@ log = logging.getLogger("punchbridge.jobs")
 
 
 class SchedulerBusyError(PunchbridgeError):
-    """Another process runs the jobs of this store (exit code 4): stop it first, or leave it be."""
+    """Another process runs the jobs of this store (exit code 4, BUSY): stop it first, or leave it be."""
 
-    exit_code = 4
+    exit_code = ExitCode.BUSY
 
 
-class SchedulerLockLost(PunchbridgeError):
-    """The scheduler lost its lock while running (exit code 4); it stopped so no job runs twice."""
+class SchedulerLockLostError(PunchbridgeError):
+    """The scheduler lost its lock while running (exit code 4, BUSY); it stopped so no job runs twice.
 
-    exit_code = 4
+    Another process may hold the lock now: start this one again once it is gone.
+    """
+
+    exit_code = ExitCode.BUSY
 
 
 def _when(ns: int) -> str:

@@ -7,6 +7,10 @@ The run is one row of the store's `runs` (`Store.begin_job_run` .. `end_job_run`
 punchbridge error, raises anything else) the row is closed and one `key=value` line is logged
 (`punchbridge.jobs.runlog`). A second Ctrl-C (KeyboardInterrupt) is recorded as `stopped` and
 raised on.
+
+`JobRun.exit_code` is what the command the job runs would exit with (README "Exit codes"): 0 ok,
+3 partial (dead letters, differences remain), 5 stopped, and for a failed run the code of the error
+that stopped it (6 for a refused mass delete, 2 for a bad input file, 4 for a busy lock), else 1.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from punchbridge.errors import PunchbridgeError, StoreError
+from punchbridge.errors import ExitCode, PunchbridgeError, StoreError
 from punchbridge.jobs.runlog import LOGGER, finished_line, log_finished
 from punchbridge.jobs.settings import JobSettings
 from punchbridge.jobs.tasks import TASKS, JobContext, JobFunction, JobOutcome
@@ -32,8 +36,13 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_CODES", "JobEnvironment", "JobRun", "run_job"]
 
-#: The exit code of `punchbridge jobs run` for each way a run ends.
-EXIT_CODES = {"ok": 0, "failed": 1, "partial": 3, "stopped": 5}
+#: The exit code of `punchbridge jobs run` for each way a run ends (a failed run: see `JobRun.exit_code`).
+EXIT_CODES: Mapping[str, ExitCode] = {
+    "ok": ExitCode.OK,
+    "failed": ExitCode.FAILED,
+    "partial": ExitCode.ATTENTION,
+    "stopped": ExitCode.STOPPED,
+}
 INTERRUPTED = "interrupted by a second signal: the batch in flight is resumed by the next run"
 
 
@@ -63,11 +72,12 @@ class JobRun:
     summary: dict[str, Any]
     error: str | None
     line: str
+    failure: ExitCode = ExitCode.FAILED  # a failed run: the exit code of the error that stopped it
 
     @property
-    def exit_code(self) -> int:
-        """The exit code of `jobs run` for this run."""
-        return EXIT_CODES[self.status]
+    def exit_code(self) -> ExitCode:
+        """The exit code of `jobs run` for this run: the one its command would give."""
+        return self.failure if self.status == "failed" else EXIT_CODES[self.status]
 
 
 def _system_now() -> datetime:
@@ -112,6 +122,7 @@ def run_job(
     scheduled_ns = None if scheduled_at is None else _ns(scheduled_at)
     begun = time.monotonic()
     run_id: int | None = None
+    failure = ExitCode.FAILED
     try:
         run_id = store.begin_job_run(
             name, job.run, target=job.target, started_by=started_by, scheduled_at_ns=scheduled_ns, now_ns=_ns(now)
@@ -120,7 +131,7 @@ def run_job(
         outcome = JobOutcome("failed", {}, f"the run could not be recorded: {_one_line(exc)}")
     else:
         try:
-            outcome = _attempt(name, job, context, environment.tasks)
+            outcome, failure = _attempt(name, job, context, environment.tasks)
         except KeyboardInterrupt:  # a second signal: stop now, as a crash would (the open batch is resumed)
             store.end_job_run(run_id, "stopped", {}, INTERRUPTED, now_ns=_ns(clock()))
             raise
@@ -129,7 +140,7 @@ def run_job(
             store.end_job_run(run_id, outcome.status, outcome.summary, outcome.error, now_ns=_ns(clock()))
         except (StoreError, ValueError) as exc:
             error = f"{outcome.error + '; ' if outcome.error else ''}the end of the run could not be recorded: {exc}"
-            outcome = JobOutcome("failed", outcome.summary, error)
+            outcome, failure = JobOutcome("failed", outcome.summary, error), ExitCode.FAILED
     line = finished_line(
         run_id=run_id,
         job=name,
@@ -141,18 +152,32 @@ def run_job(
         error=outcome.error,
     )
     log_finished(line, outcome.status)
-    return JobRun(run_id, name, job.run, started_by, scheduled_at, outcome.status, outcome.summary, outcome.error, line)
+    return JobRun(
+        run_id,
+        name,
+        job.run,
+        started_by,
+        scheduled_at,
+        outcome.status,
+        outcome.summary,
+        outcome.error,
+        line,
+        failure=failure,
+    )
 
 
-def _attempt(name: str, job: JobSettings, context: JobContext, tasks: Mapping[str, JobFunction]) -> JobOutcome:
-    """Call the task; an exception becomes a failed outcome."""
+def _attempt(
+    name: str, job: JobSettings, context: JobContext, tasks: Mapping[str, JobFunction]
+) -> tuple[JobOutcome, ExitCode]:
+    """Call the task; an exception becomes a failed outcome. The exit code a failure gives: the
+    punchbridge error's own (as the job's command would exit), 1 for anything else."""
     task = tasks.get(job.run)
     if task is None:
-        return JobOutcome("failed", {}, f"no task for run: {job.run}")
+        return JobOutcome("failed", {}, f"no task for run: {job.run}"), ExitCode.FAILED
     try:
-        return task(name, job, context)
+        return task(name, job, context), ExitCode.FAILED
     except PunchbridgeError as exc:
-        return JobOutcome("failed", {}, _one_line(exc))
+        return JobOutcome("failed", {}, _one_line(exc)), exc.exit_code
     except Exception as exc:  # a bug or an unexpected library error: record it, keep the scheduler alive
         LOGGER.log(logging.ERROR, "job %s raised", name, exc_info=exc)
-        return JobOutcome("failed", {}, _one_line(exc))
+        return JobOutcome("failed", {}, _one_line(exc)), ExitCode.FAILED

@@ -30,7 +30,7 @@ from typing import Any
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.jobs.clock import Clock, SystemClock
 from punchbridge.jobs.cron import job_trigger
-from punchbridge.jobs.lock import SchedulerLock, SchedulerLockLost
+from punchbridge.jobs.lock import SchedulerLock, SchedulerLockLostError
 from punchbridge.jobs.runlog import logfmt
 from punchbridge.jobs.runner import JobEnvironment, JobRun, run_job
 from punchbridge.jobs.scheduler import JobScheduler, is_catch_up, plan_start
@@ -120,7 +120,7 @@ class Schedule:
             schedule.run()
 
     `run` raises SchedulerBusyError when another process holds the store's job lock,
-    SchedulerLockLost when the lock was lost while running, ConfigError when no job is enabled.
+    SchedulerLockLostError when the lock was lost while running, ConfigError when no job is enabled.
     """
 
     def __init__(self, environment: JobEnvironment, *, clock: Clock | None = None, lock: SchedulerLock | None = None):
@@ -170,7 +170,7 @@ class Schedule:
             finally:
                 environment.should_stop, environment.now = outer, outer_now
             if self.lock.lost:
-                raise SchedulerLockLost(
+                raise SchedulerLockLostError(
                     f"the scheduler stopped: it lost its lock on the store {environment.store.url_for_display} "
                     f"({self.lock.lost_reason}), so that no job runs twice"
                 )

@@ -1,7 +1,8 @@
 """The `punchbridge` command line: one module per command group, registered here.
 
 Every command turns a punchbridge error into one message on stderr and the error's exit code; the
-codes mean the same in every command (`punchbridge.errors.ExitCode`, README "Exit codes").
+codes mean the same in every command (`punchbridge.errors.ExitCode`, README "Exit codes"), and each
+command's `--help` lists those it gives (`punchbridge.cli.exits`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from punchbridge.cli import (
     serve,
     sync,
 )
-from punchbridge.errors import PunchbridgeError
+from punchbridge.errors import ExitCode, PunchbridgeError
 
 __all__ = ["main"]
 
 
 class _Group(click.Group):
-    """A command group that turns punchbridge errors into a message and the error's exit code."""
+    """A command group that turns punchbridge errors into a message and the error's exit code, and an
+    interrupt that stopped a command at once (a second SIGTERM or Ctrl-C) into exit code 5."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,6 +42,10 @@ class _Group(click.Group):
         except PunchbridgeError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # What was committed stays; a batch recorded before it was sent is resumed by the next run.
+            click.echo("stopped: interrupted before the end; the next run continues", err=True)
+            ctx.exit(ExitCode.STOPPED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +55,9 @@ def main() -> None:
 
     Punches are stored durably, turned into processed attendance by the rules engine and delivered
     exactly once to payroll and HR systems.
+
+    Exit codes, the same in every command: 0 done, 1 failed, 2 bad input, 3 attention, 4 busy,
+    5 stopped, 6 refused (README "Exit codes"; each command's --help says what they mean for it).
     """
 
 

@@ -7,17 +7,19 @@ from pathlib import Path
 
 import click
 
-from punchbridge.cli.context import config_option, err_console, load_context, open_store
+from punchbridge.cli.context import config_option, err_console, load_context
+from punchbridge.cli.exits import exit_codes
+from punchbridge.errors import ExitCode
 
 __all__ = ["config_group", "mappings", "validate"]
 
 
+@exit_codes({ExitCode.BAD_INPUT: "the configuration, a mapping or a data file is wrong (each problem named)"})
 @click.command()
 @config_option()
 def validate(config_path: Path) -> None:
     """Check a configuration file, the plugins it names, its mappings and data files; write nothing."""
-    context = load_context(config_path, check_files=True)
-    config, _doc, _registry = context.config, context.document, context.registry
+    config = load_context(config_path, check_files=True).config
     click.echo(
         f"{config_path}: OK ({len(config.sources)} source(s), {len(config.targets)} target(s), "
         f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s))"
@@ -29,6 +31,7 @@ def config_group() -> None:
     """Work with the configuration file format."""
 
 
+@exit_codes()
 @config_group.command("schema")
 def config_schema() -> None:
     """Print the JSON Schema of the configuration file (for editor completion and checks)."""
@@ -45,6 +48,7 @@ def mappings() -> None:
     """Check mappings against the data before a sync writes anything."""
 
 
+@exit_codes()
 @mappings.command("check")
 @config_option()
 @click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
@@ -54,12 +58,9 @@ def mappings_check(config_path: Path, targets: tuple[str, ...]) -> None:
     from punchbridge.sync import SyncEngine, SyncInputs
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    inputs = SyncInputs.load(config, registry)
-    store = open_store(config, dry_run=True)
-    try:
-        engine = SyncEngine(config, doc, registry, store, dry_run=True, inputs=inputs)
+    inputs = SyncInputs.load(context.config, context.registry)
+    with context.open_store(dry_run=True) as store:
+        engine = SyncEngine(context.config, context.document, context.registry, store, dry_run=True, inputs=inputs)
         first, last = engine.resolve_range(None, None)
         days = store.load_days(first, last)
         if not len(days):
@@ -67,10 +68,8 @@ def mappings_check(config_path: Path, targets: tuple[str, ...]) -> None:
                 "no processed days in the store yet: checking against the days the sources would give now"
             )
             days = engine.preview_days(first, last)
-    finally:
-        store.close()
     employees = inputs.employees
-    for name, target in config.targets.items():
+    for name, target in context.config.targets.items():
         if targets and name not in targets:
             continue
         click.echo(f"== {name} ({target.mapping})")

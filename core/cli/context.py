@@ -1,11 +1,12 @@
-"""What every command shares: the `-c/--config` option, dates, consoles, and the loaded configuration.
+"""What every command shares: the `-c/--config` option, dates, consoles, the loaded configuration,
+and stopping cleanly on a signal.
 
     @click.command()
     @config_option()
     def sync(config_path: Path) -> None:
         context = load_context(config_path)           # every problem reported at once, exit 2
-        with context.open_store() as store:
-            ...
+        with context.open_store() as store, stop_on_signals() as stop:
+            ...                                       # pass stop.is_set on as `should_stop`
 
 `load_context` reads the configuration, loads the plugins it names and checks each plugin's settings
 and what one section says about another (jobs, adjustments, employee sync), so a command never
@@ -14,7 +15,8 @@ starts work on a configuration that `punchbridge validate` would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +27,8 @@ import click
 from punchbridge.errors import ConfigError, Problem, UserInputError
 
 if TYPE_CHECKING:
+    import threading
+
     from rich.console import Console
 
     from punchbridge.config.model import Config
@@ -37,9 +41,9 @@ __all__ = [
     "config_option",
     "err_console",
     "load_context",
-    "open_store",
     "out_console",
     "parse_date",
+    "stop_on_signals",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,8 +90,32 @@ class CommandContext:
     registry: PluginRegistry
 
     def open_store(self, *, dry_run: bool = False) -> Store:
-        """The configured store (see `open_store`)."""
-        return open_store(self.config, dry_run=dry_run)
+        """The configured store, to use in a `with` block (it is closed at the end).
+
+        A dry run against a SQLite file that does not exist yet gets an empty in-memory store, so
+        that it creates nothing.
+        """
+        from sqlalchemy.engine import make_url
+
+        from punchbridge.store import Store
+
+        url = make_url(self.config.store)
+        if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+            return Store.open("sqlite://")
+        return Store.open(self.config.store)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first SIGTERM or Ctrl-C: the work in flight finishes and the command exits 5
+    (`ExitCode.STOPPED`); a second signal stops at once. Pass `event.is_set` on as `should_stop`."""
+    import threading
+
+    from punchbridge.jobs.service import stop_on_signals as on_signals
+
+    stop = threading.Event()
+    with on_signals(stop.set):
+        yield stop
 
 
 def load_context(config_path: Path, *, check_files: bool = False) -> CommandContext:
@@ -178,16 +206,3 @@ def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
             problems.extend(exc.problems)
     problems.extend(target_column_problems(config, registry, mappings))
     return problems
-
-
-def open_store(config: Config, *, dry_run: bool = False) -> Store:
-    """The configured store; a dry run against a SQLite file that does not exist yet uses an empty
-    in-memory store, so that it creates nothing."""
-    from sqlalchemy.engine import make_url
-
-    from punchbridge.store import Store
-
-    url = make_url(config.store)
-    if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return Store.open("sqlite://")
-    return Store.open(config.store)

@@ -1,8 +1,8 @@
 """`punchbridge device ...`: commands to terminals through the Minop cloud.
 
-Exit codes: 0 done (or shown, for `--dry-run`); 2 bad input, naming the option or the configuration
-field; 1 when the cloud refuses or fails (its code and message are shown), or a purge is refused
-because the device holds punches the store does not.
+Every command exits 0 when done (or shown, for `--dry-run`), 2 for bad input naming the option or
+the configuration field, 1 when the cloud refuses or fails (its code and message are shown);
+`purge-logs` exits 6 when it refuses because the device holds punches the store does not.
 """
 
 from __future__ import annotations
@@ -11,14 +11,21 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from punchbridge.cli.context import config_option, parse_date
-from punchbridge.errors import ConfigError, Problem
+from punchbridge.cli.context import CommandContext, config_option, load_context, parse_date
+from punchbridge.cli.exits import exit_codes
+from punchbridge.errors import ConfigError, ExitCode, Problem
+
+if TYPE_CHECKING:
+    from punchbridge.minop.devices import DeviceClient, DeviceCommand
 
 __all__ = ["device_group"]
+
+T = TypeVar("T")
+_REFUSED_BY_THE_CLOUD = {ExitCode.FAILED: "the cloud refused the command or failed (its code and message are shown)"}
 
 _config_option = config_option("The configuration file (YAML) with minop: and devices:.")
 _device_option = click.option("--device", "stgid", required=True, help="The terminal's tag (stgid) in devices:.")
@@ -33,15 +40,18 @@ def device_group() -> None:
     """Send commands to terminals through the Minop device cloud (OperationID makes a retry harmless)."""
 
 
-def _context(config_path: Path, stgid: str) -> tuple[Any, Any]:
-    """(config, DeviceClient) for `stgid`; configuration problems exit 2 naming the field or option."""
-    from punchbridge.config import load_config
+def _device_client(context: CommandContext, stgid: str) -> DeviceClient:
+    """A client for `stgid` (close it after); configuration problems exit 2 naming the field or option."""
     from punchbridge.minop.devices import DeviceClient
 
-    config, doc = load_config(config_path)
+    config = context.config
     if config.minop is None:
         raise ConfigError(
-            Problem(str(doc.path), "device commands need the minop: section (base_url, api_token)", field="minop")
+            Problem(
+                str(context.document.path),
+                "device commands need the minop: section (base_url, api_token)",
+                field="minop",
+            )
         )
     client = DeviceClient(config.minop, config.devices)
     try:
@@ -52,23 +62,27 @@ def _context(config_path: Path, stgid: str) -> tuple[Any, Any]:
     except ValueError as exc:
         client.close()
         raise click.BadParameter(str(exc), param_hint="--device") from None
-    return config, client
+    return client
 
 
-def _run(client: Any, stgid: str, commands: list[Any], dry_run: bool) -> None:
+def _run(config_path: Path, stgid: str, commands: list[DeviceCommand], dry_run: bool) -> None:
     """Show (dry run) or send each command in order; stop at the first the cloud does not accept."""
+    with _device_client(load_context(config_path), stgid) as client:
+        _send(client, stgid, commands, dry_run)
+
+
+def _send(client: DeviceClient, stgid: str, commands: list[DeviceCommand], dry_run: bool) -> None:
     epoch = datetime.now(UTC).date().isoformat()
     client.protect([template for command in commands for template in command.templates()])
-    with client:
-        for command in commands:
-            operation_id = command.operation_id(stgid, epoch)
-            if dry_run:
-                click.echo(f"would POST {client.url(stgid)}")
-                click.echo("Authorization: Bearer ***")
-                click.echo(json.dumps(command.body("", operation_id, masked=True), indent=2))
-                continue
-            sent = client.execute(stgid, command, epoch=epoch)
-            click.echo(f"done: {sent.command} on {stgid} (OperationID {sent.operation_id})")
+    for command in commands:
+        operation_id = command.operation_id(stgid, epoch)
+        if dry_run:
+            click.echo(f"would POST {client.url(stgid)}")
+            click.echo("Authorization: Bearer ***")
+            click.echo(json.dumps(command.body("", operation_id, masked=True), indent=2))
+            continue
+        sent = client.execute(stgid, command, epoch=epoch)
+        click.echo(f"done: {sent.command} on {stgid} (OperationID {sent.operation_id})")
     if dry_run:
         click.echo("dry run: nothing was sent", err=True)
 
@@ -84,7 +98,7 @@ _HINTS = {
 }
 
 
-def _build(build: Callable[..., Any], hint: str, *args: Any) -> Any:
+def _build(build: Callable[..., T], hint: str, *args: object) -> T:
     """`build(*args)`; its ValueError becomes a usage error naming the option it is about (exit 2)."""
     try:
         return build(*args)
@@ -94,6 +108,7 @@ def _build(build: Callable[..., Any], hint: str, *args: Any) -> Any:
         raise click.BadParameter(message, param_hint=named) from None
 
 
+@exit_codes(_REFUSED_BY_THE_CLOUD)
 @device_group.command("add-user")
 @_config_option
 @_device_option
@@ -131,10 +146,10 @@ def add_user_command(
     if face_template is not None:
         template = _build(Template.from_file, "--face-template", face_template)
         commands.append(enrol_face(profile.data["UserID"], template))
-    _config, client = _context(config_path, stgid)
-    _run(client, stgid, commands, dry_run)
+    _run(config_path, stgid, commands, dry_run)
 
 
+@exit_codes(_REFUSED_BY_THE_CLOUD)
 @device_group.command("delete-user")
 @_config_option
 @_device_option
@@ -145,8 +160,7 @@ def delete_user_command(config_path: Path, stgid: str, user_id: str, dry_run: bo
     from punchbridge.minop.devices import delete_user
 
     command = _build(delete_user, "--user-id", user_id)
-    _config, client = _context(config_path, stgid)
-    _run(client, stgid, [command], dry_run)
+    _run(config_path, stgid, [command], dry_run)
 
 
 def _weekdays(_ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
@@ -156,6 +170,7 @@ def _weekdays(_ctx: click.Context, param: click.Parameter, value: str) -> list[i
     return [int(part) for part in parts]
 
 
+@exit_codes(_REFUSED_BY_THE_CLOUD)
 @device_group.command("access-time")
 @_config_option
 @_device_option
@@ -171,10 +186,15 @@ def access_time_command(
     from punchbridge.minop.devices import update_access_time
 
     command = _build(update_access_time, "--days", user_id, start, end, days)
-    _config, client = _context(config_path, stgid)
-    _run(client, stgid, [command], dry_run)
+    _run(config_path, stgid, [command], dry_run)
 
 
+@exit_codes(
+    {
+        **_REFUSED_BY_THE_CLOUD,
+        ExitCode.REFUSED: "the device holds punches the store does not: sync first, or pass --force",
+    }
+)
 @device_group.command("purge-logs")
 @_config_option
 @_device_option
@@ -189,60 +209,51 @@ def purge_logs_command(
 
     Before sending, the cloud's raw punches of the device and range are compared with the store
     (read with the configured `minop` source's credentials); any punch not stored refuses the purge
-    (exit 1) unless --force. --dry-run shows the command and checks nothing.
+    unless --force. --dry-run shows the command and checks nothing.
     """
     from punchbridge.minop.devices import PurgeRefused, delete_attendance_log
 
     command = _build(delete_attendance_log, "--to", date_from, date_to)
-    config, client = _context(config_path, stgid)
-    if not dry_run and not force:
-        try:
-            missing = _unstored(config, config_path, stgid, date_from, date_to)
-        except BaseException:
-            client.close()
-            raise
-        if missing:
-            client.close()
-            sample = "; ".join(missing[:5])
-            raise PurgeRefused(
-                f"purge of {stgid} {date_from}..{date_to} refused: {len(missing)} punch(es) the device holds are "
-                f"not in the store (e.g. {sample}); run `punchbridge sync -c {config_path}` first, or pass --force"
-            )
-    _run(client, stgid, [command], dry_run)
+    context = load_context(config_path)
+    with _device_client(context, stgid) as client:
+        if not dry_run and not force:
+            missing = _unstored(context, stgid, date_from, date_to)
+            if missing:
+                sample = "; ".join(missing[:5])
+                raise PurgeRefused(
+                    f"purge of {stgid} {date_from}..{date_to} refused: {len(missing)} punch(es) the device holds "
+                    f"are not in the store (e.g. {sample}); run `punchbridge sync -c {config_path}` first, or "
+                    "pass --force"
+                )
+        _send(client, stgid, [command], dry_run)
 
 
-def _unstored(config: Any, config_path: Path, stgid: str, first: date, last: date) -> list[str]:
-    from punchbridge.config.yamlfile import load_yaml
+def _unstored(context: CommandContext, stgid: str, first: date, last: date) -> list[str]:
+    """The punches the cloud lists for `stgid` on `first`..`last` that the store does not hold."""
     from punchbridge.minop.client import MinopClient
     from punchbridge.minop.devices import unstored_punches
-    from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
-    from punchbridge.store import Store
+    from punchbridge.plugin_api.registry import validate_plugin_settings
 
+    config, document = context.config, context.document
     names = [name for name, source in config.sources.items() if source.plugin == "minop"]
     if not names:
         raise ConfigError(
             Problem(
-                str(config_path),
+                str(document.path),
                 "the safe purge reads what the device holds through a `minop` source; configure one under "
                 "sources: (or pass --force)",
                 field="sources",
             )
         )
-    doc = load_yaml(config_path)
-    model = load_plugins().source_class("minop").settings_model
+    model = context.registry.source_class("minop").settings_model
     settings = validate_plugin_settings(
-        model, config.sources[names[0]].plugin_settings(), doc, ("sources", names[0]), doc.path.parent
+        model, config.sources[names[0]].plugin_settings(), document, ("sources", names[0]), document.path.parent
     )
     zone = config.sites[config.devices[stgid].site].timezone
-    store = Store.open(config.store)
-    try:
-        with MinopClient(
+    with (
+        context.open_store() as store,
+        MinopClient(
             settings.base_url, settings.credentials(), timeout=settings.timeout, deadline=settings.deadline
-        ) as client:
-            missing: list[str] = unstored_punches(store, client, stgid, first, last, zone)
-            return missing
-    finally:
-        store.close()
-
-
-# -- the emulator ---------------------------------------------------------------------------------------
+        ) as client,
+    ):
+        return unstored_punches(store, client, stgid, first, last, zone)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, load_context, open_store, out_console
-from punchbridge.cli.sync import print_report
+from punchbridge.cli.context import config_option, load_context, out_console
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.cli.sync import SYNC_EXIT_CODES, print_report, sync_exit_code
 from punchbridge.errors import ExitCode
 
 __all__ = ["dlq"]
@@ -20,18 +20,14 @@ def dlq() -> None:
     """Dead letters: records a target refused, with the target's message."""
 
 
+@exit_codes()
 @dlq.command("list")
 @config_option()
 @click.option("--target", help="Only this target.")
 def dlq_list(config_path: Path, target: str | None) -> None:
     """List dead letters (id, target, record, attempts, the target's message)."""
-    context = load_context(config_path)
-    config, _doc, _registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
+    with load_context(config_path).open_store() as store:
         letters = store.dead_letters(target)
-    finally:
-        store.close()
     table = Table(title=f"dead letters ({len(letters)})")
     for column in ("id", "target", "record", "attempts", "message"):
         table.add_column(column)
@@ -40,6 +36,12 @@ def dlq_list(config_path: Path, target: str | None) -> None:
     out_console().print(table)
 
 
+@exit_codes(
+    {
+        ExitCode.FAILED: SYNC_EXIT_CODES[ExitCode.FAILED],
+        ExitCode.ATTENTION: "records were refused again (see `punchbridge dlq list`)",
+    }
+)
 @dlq.command("retry")
 @config_option()
 @click.option("--target", help="Only this target.")
@@ -48,30 +50,19 @@ def dlq_retry(config_path: Path, target: str | None) -> None:
     from punchbridge.sync import SyncEngine
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
-        engine = SyncEngine(config, doc, registry, store)
-        report = engine.retry_dead_letters(target)
-    finally:
-        store.close()
+    with context.open_store() as store:
+        report = SyncEngine(context.config, context.document, context.registry, store).retry_dead_letters(target)
     print_report(report)
-    if report.dead_lettered:
-        sys.exit(ExitCode.ATTENTION)
+    exit_with(sync_exit_code(report))
 
 
+@exit_codes()
 @dlq.command("drop")
 @config_option()
 @click.argument("ids", nargs=-1, type=int, required=True)
 def dlq_drop(config_path: Path, ids: tuple[int, ...]) -> None:
     """Remove dead letters by id (they will not be retried)."""
-    context = load_context(config_path)
-    config, _doc, _registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
+    with load_context(config_path).open_store() as store:
         dropped = store.drop_dead_letters(list(ids))
         store.audit("dlq.drop", {"ids": list(ids), "dropped": dropped})
-    finally:
-        store.close()
     click.echo(f"dropped {dropped} dead letter(s)")

@@ -4,27 +4,29 @@
     punchbridge employees check -c FILE [--device STGID]
     punchbridge employees list -c FILE [--device STGID] [--all]
 
-Exit codes: 0 done; 2 configuration problems (file, line, field); 1 a terminal could not be served,
-a command was refused, or the HRMS could not be read; 4 the run was refused by the mass-delete rule
-(nothing sent); 3 (`check`) the terminals differ from the HRMS.
+Each command's `--help` lists its exit codes (README "Exit codes"): `sync` exits 6 when the
+mass-delete rule refused the run (nothing sent), `check` 3 when the terminals differ from the HRMS.
 """
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option
+from punchbridge.cli.context import config_option, load_context, out_console, stop_on_signals
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from punchbridge.employees import EmployeeSyncReport
 
 __all__ = ["employees_group"]
 
-EXIT_DIFFERENT = 3
 _LISTED_PROBLEMS = 20
 _LISTED_DIFFERENCES = 200
 
@@ -37,6 +39,13 @@ def employees_group() -> None:
     """Keep the terminals' user lists in line with the HRMS (the system of record)."""
 
 
+@exit_codes(
+    {
+        ExitCode.FAILED: "the HRMS could not be read in full, a terminal could not be served or a command was refused",
+        ExitCode.STOPPED: "SIGTERM or Ctrl-C; commands not sent yet are sent by the next run",
+        ExitCode.REFUSED: "the mass-delete rule refused the run, nothing was sent; check, then --allow-mass-delete",
+    }
+)
 @employees_group.command("sync")
 @_config_option
 @click.option("--dry-run", is_flag=True, help="Print the plan per terminal (adds, updates, deletes); write nothing.")
@@ -51,30 +60,24 @@ def sync_command(config_path: Path, dry_run: bool, allow_mass_delete: bool) -> N
     Joiners are added to the terminals of their site (and of matching terminal rules) with their
     access window; leavers are deleted; transfers move; nothing is sent twice (OperationIDs). A run
     that would delete more than `max_delete_share` of a terminal's users, or delete anyone because
-    the HRMS returned no active employee, stops before sending anything (exit 4).
+    the HRMS returned no active employee, stops before sending anything.
     """
-    from punchbridge.cli.context import load_context, open_store, out_console
     from punchbridge.employees import run_employee_sync
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    store = open_store(config, dry_run=dry_run)
-    try:
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         report = run_employee_sync(
-            config, doc, registry, store, dry_run=dry_run, allow_mass_delete=allow_mass_delete, should_stop=stop.is_set
-        )
-    finally:
-        store.close()
-        signal.signal(signal.SIGTERM, previous)
+            context.config, context.document, context.registry, store,
+            dry_run=dry_run, allow_mass_delete=allow_mass_delete, should_stop=stop.is_set,
+        )  # fmt: skip
     _print_report(out_console(), report, config_path)
     if report.failed:
-        sys.exit(1)
+        exit_with(ExitCode.FAILED)
+    if report.stopped:
+        exit_with(ExitCode.STOPPED)
 
 
-def _print_report(console: Any, report: Any, config_path: Path) -> None:
+def _print_report(console: Console, report: EmployeeSyncReport, config_path: Path) -> None:
     mode = "dry run: nothing was sent or written" if report.dry_run else "employee sync"
     console.print(
         f"{mode}: {report.pulled} employee record(s) from {report.source} ({report.active} active), "
@@ -112,7 +115,7 @@ def _print_report(console: Any, report: Any, config_path: Path) -> None:
         console.print("stopped on request: what was not sent is sent by the next run")
 
 
-def _print_problems(console: Any, problems: list[str]) -> None:
+def _print_problems(console: Console, problems: list[str]) -> None:
     if not problems:
         return
     console.print(f"{len(problems)} problem(s):")
@@ -122,6 +125,12 @@ def _print_problems(console: Any, problems: list[str]) -> None:
         console.print(f"  ... and {len(problems) - _LISTED_PROBLEMS} more (the run's summary lists the first 100)")
 
 
+@exit_codes(
+    {
+        ExitCode.FAILED: "the HRMS could not be read in full",
+        ExitCode.ATTENTION: "the terminals differ from the HRMS (`employees sync` removes the differences)",
+    }
+)
 @employees_group.command("check")
 @_config_option
 @_device_option
@@ -129,23 +138,17 @@ def check_command(config_path: Path, stgid: str | None) -> None:
     """Compare what each terminal holds (the ledger) with the HRMS, user by user; send nothing.
 
     Lists users missing from a terminal, users a terminal should no longer hold, and users whose
-    profile, access window or face differ. Exit 3 when there is any difference.
+    profile, access window or face differ.
     """
-    from punchbridge.cli.context import load_context, open_store, out_console
     from punchbridge.employees import EmployeeSync, plan_changes
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    if stgid is not None and stgid not in config.devices:
+    if stgid is not None and stgid not in context.config.devices:
         raise click.BadParameter(f"no device {stgid!r} under devices:", param_hint="--device")
-    store = open_store(config, dry_run=True)
-    try:
-        sync = EmployeeSync(config, doc, registry, store)
+    with context.open_store(dry_run=True) as store:
+        sync = EmployeeSync(context.config, context.document, context.registry, store)
         roster = sync.roster(sync.pull())
         plan = plan_changes(roster, store.terminal_users(), sync.devices, lineage="check")
-    finally:
-        store.close()
     console = out_console()
     table = Table(title="terminals against the HRMS")
     for column in ("terminal", "user", "employee", "difference"):
@@ -174,10 +177,11 @@ def check_command(config_path: Path, stgid: str | None) -> None:
     _print_problems(console, roster.problems)
     if differences:
         console.print(f"{differences} difference(s): `punchbridge employees sync -c {config_path}` removes them")
-        sys.exit(EXIT_DIFFERENT)
+        exit_with(ExitCode.ATTENTION)
     console.print("every terminal holds what the HRMS says")
 
 
+@exit_codes()
 @employees_group.command("list")
 @_config_option
 @_device_option
@@ -188,16 +192,8 @@ def list_command(config_path: Path, stgid: str | None, show_all: bool) -> None:
     The Minop command API cannot list a terminal's users, so this is punchbridge's ledger of the
     commands the cloud executed.
     """
-    from punchbridge.cli.context import load_context, open_store, out_console
-
-    context = load_context(config_path)
-
-    config, _doc, _registry = context.config, context.document, context.registry
-    store = open_store(config, dry_run=True)
-    try:
+    with load_context(config_path).open_store(dry_run=True) as store:
         rows = store.terminal_users([stgid] if stgid else None)
-    finally:
-        store.close()
     table = Table(title="terminal users (punchbridge's ledger)")
     for column in ("terminal", "user", "employee", "type", "access", "days", "face", "present"):
         table.add_column(column)

@@ -8,9 +8,15 @@ import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+from punchbridge.cli.exits import exit_codes
+from punchbridge.errors import ExitCode
+
+if TYPE_CHECKING:
+    from punchbridge.testing.emulators.minop import MinopEmulator
 
 __all__ = ["emulate_group"]
 
@@ -23,6 +29,12 @@ def emulate_group() -> None:
     """Run emulators of the systems punchbridge talks to, on this machine (for demos and trials)."""
 
 
+@exit_codes(
+    {
+        ExitCode.OK: "stopped by Ctrl-C or SIGTERM",
+        ExitCode.BAD_INPUT: "an option is wrong, or the port is taken",
+    }
+)
 @emulate_group.command("minop")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
 @click.option("--devices", "device_count", default=2, show_default=True, type=click.IntRange(1, 100),
@@ -78,7 +90,7 @@ def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path 
         click.echo("stopped", err=True)
 
 
-def _seed(emulator: Any, path: Path) -> int:
+def _seed(emulator: MinopEmulator, path: Path) -> int:
     """Load a punches CSV into the raw feed; rows without a usable timestamp are skipped and counted."""
     punches, skipped = [], 0
     with path.open(newline="", encoding="utf-8") as handle:
@@ -100,7 +112,7 @@ def _seed(emulator: Any, path: Path) -> int:
     return len(emulator.raw)
 
 
-def _live_scans(emulator: Any, names: list[str], stop: threading.Event) -> None:
+def _live_scans(emulator: MinopEmulator, names: list[str], stop: threading.Event) -> None:
     """Every few seconds someone scans at a terminal (so a listener sees live pushes)."""
     count = 0
     while not stop.wait(5.0):

@@ -1,27 +1,32 @@
 """`punchbridge schedule`, `jobs list`, `jobs run` and `runs`: the scheduler and the run history (issue 8).
 
-Exit codes: `schedule` 0 after a clean stop (SIGTERM, Ctrl-C), 4 when another scheduler holds the
-store (or the lock was lost), 2 for configuration problems. `jobs run` 0 ok, 3 partial (dead
-letters, differences found), 1 failed, 5 stopped by a signal before the end, 4 when a scheduler
-holds the store. Every finished run logs one `punchbridge run=... status=...` line on stderr.
+`jobs run NAME` exits with the code the job's own command would give (`punchbridge sync`,
+`reconcile`, ...: README "Exit codes"); `schedule` and `jobs run` exit 4 while another process
+holds the store's job lock. Every finished run logs one `punchbridge run=... status=...` line on
+stderr.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, load_context, open_store, out_console
-from punchbridge.errors import ConfigError
+from punchbridge.cli.context import CommandContext, config_option, load_context, out_console, stop_on_signals
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode
+
+if TYPE_CHECKING:
+    from punchbridge.jobs.runner import JobEnvironment
 
 __all__ = ["jobs_group", "runs_command", "schedule"]
+
 
 _NS = 1_000_000_000
 
@@ -43,19 +48,22 @@ def _log_to_stderr() -> None:
     logger.setLevel(logging.INFO)
 
 
-def _environment(config_path: Path) -> Any:
-    """Configuration (jobs checked too), plugins and store, as the jobs see them."""
-    from punchbridge.jobs.checks import check_jobs
+def _environment(context: CommandContext) -> JobEnvironment:
+    """What the jobs see: the configuration, plugins and the store (open: close it after)."""
     from punchbridge.jobs.runner import JobEnvironment
 
-    context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    ConfigError.collect(check_jobs(config, doc, registry))
-    store = open_store(config)
-    return JobEnvironment(config=config, document=doc, registry=registry, store=store)
+    return JobEnvironment(
+        config=context.config, document=context.document, registry=context.registry, store=context.open_store()
+    )
 
 
+@exit_codes(
+    {
+        ExitCode.OK: "stopped cleanly by SIGTERM or Ctrl-C (the job running finished its batch)",
+        ExitCode.BUSY: "another scheduler runs the jobs of this store (its host, pid and since when are named), "
+        "or this one lost its lock",
+    }
+)
 @click.command("schedule")
 @config_option()
 def schedule(config_path: Path) -> None:
@@ -65,16 +73,15 @@ def schedule(config_path: Path) -> None:
     A job's fire time missed while no scheduler ran is run once at start-up (within its
     misfire_grace_seconds). On SIGTERM the running job finishes its batch and records its state.
     """
-    from punchbridge.jobs.service import Schedule, stop_on_signals
+    from punchbridge.jobs.service import Schedule
+    from punchbridge.jobs.service import stop_on_signals as on_signals
 
     _log_to_stderr()
-    environment = _environment(config_path)
-    try:
+    environment = _environment(load_context(config_path))  # the jobs are checked with the rest
+    with environment.store:
         service = Schedule(environment)
-        with stop_on_signals(service.stop):
+        with on_signals(service.stop):
             runs = service.run()
-    finally:
-        environment.store.close()
     click.echo(f"scheduler stopped after {len(runs)} run(s)", err=True)
 
 
@@ -83,6 +90,7 @@ def jobs_group() -> None:
     """The scheduled jobs of a configuration: list them, run one now."""
 
 
+@exit_codes()
 @jobs_group.command("list")
 @config_option()
 def jobs_list(config_path: Path) -> None:
@@ -92,14 +100,10 @@ def jobs_list(config_path: Path) -> None:
     from punchbridge.jobs.lock import describe_holder
 
     context = load_context(config_path)
-
-    config, _doc, _registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
+    config = context.config
+    with context.open_store() as store:
         last_runs = {name: store.last_job_run(name) for name in config.jobs}
         holder = store.scheduler_lock_holder()
-    finally:
-        store.close()
     now = datetime.now(UTC)
     table = Table(title=f"jobs ({len(config.jobs)})")
     for column in ("job", "run", "schedule", "next run", "last run", "result"):
@@ -125,39 +129,41 @@ def jobs_list(config_path: Path) -> None:
         console.print(f"scheduler: running on {describe_holder(holder, int(now.timestamp() * _NS))}")
 
 
+@exit_codes(
+    {
+        ExitCode.FAILED: "the run failed (its error is in the log line and in `punchbridge runs`)",
+        ExitCode.BAD_INPUT: "the configuration, the job's name or an input file the job reads is wrong",
+        ExitCode.ATTENTION: "the run is partial: dead letters, or differences remain (a reconcile)",
+        ExitCode.BUSY: "a scheduler runs the jobs of this store (its host, pid and since when are named)",
+        ExitCode.STOPPED: "SIGTERM or Ctrl-C; the batch in flight finished, the next run sends the rest",
+        ExitCode.REFUSED: "a safety check refused the run (an employee sync's mass delete)",
+    }
+)
 @jobs_group.command("run")
 @config_option()
 @click.argument("name")
 def jobs_run(config_path: Path, name: str) -> None:
     """Run job NAME now, the way the scheduler runs it (recorded in the run history).
 
-    Refused while a scheduler runs the jobs of the store. Exit code 0 ok, 3 partial, 1 failed,
-    5 stopped by SIGTERM or Ctrl-C (the batch in flight finished; the next run sends the rest).
+    Refused while a scheduler runs the jobs of the store. It exits with the code its command
+    (`sync`, `reconcile`, `employees sync`, `purge`) would give for the same outcome.
     """
-    import threading
-
-    from punchbridge.jobs.service import run_one, stop_on_signals
+    from punchbridge.jobs.service import run_one
 
     _log_to_stderr()
-    environment = _environment(config_path)
-    if name not in environment.config.jobs:
-        environment.store.close()
-        known = ", ".join(environment.config.jobs) or "none (add a jobs: section)"
+    context = load_context(config_path)
+    if name not in context.config.jobs:
+        known = ", ".join(context.config.jobs) or "none (add a jobs: section)"
         raise click.BadParameter(f"no job named {name!r}; configured: {known}", param_hint="NAME")
-    stop = threading.Event()
-    try:
-        with stop_on_signals(stop.set):
-            result = run_one(environment, name, stop=stop)
-    finally:
-        environment.store.close()
-    if (
-        result.error and len(result.error) > 200
-    ):  # the log line shortens it: the operator at the terminal reads it whole
+    environment = _environment(context)
+    with environment.store, stop_on_signals() as stop:
+        result = run_one(environment, name, stop=stop)
+    if result.error and len(result.error) > 200:  # the log line shortens it: the operator reads it whole here
         click.echo(f"error: {result.error}", err=True)
-    if result.exit_code:
-        raise SystemExit(result.exit_code)
+    exit_with(result.exit_code)
 
 
+@exit_codes()
 @click.command("runs")
 @config_option()
 @click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True, help="At most N runs.")
@@ -167,18 +173,15 @@ def jobs_run(config_path: Path, name: str) -> None:
 def runs_command(config_path: Path, limit: int, kind: str | None, job: str | None, failed: bool) -> None:
     """List recorded runs, newest first: start, end, status, counts and errors."""
     context = load_context(config_path)
-    config, _doc, _registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
+    config = context.config
+    with context.open_store() as store:
         found = store.list_runs(limit=limit, kind=kind, job=job, failed=failed)
-    finally:
-        store.close()
     table = Table(title=f"runs ({len(found)})")
     for column in ("id", "job", "kind", "by", "started", "seconds", "status", "counts", "error"):
         table.add_column(column)
     for run in found:
         settings = config.jobs.get(run["job"]) if run["job"] else None
-        zone = ZoneInfo(settings.timezone) if settings else UTC
+        zone: tzinfo = ZoneInfo(settings.timezone) if settings else UTC
         finished = run["finished_at_ns"]
         seconds = "" if finished is None else f"{(finished - run['started_at_ns']) / _NS:.1f}"
         table.add_row(
@@ -199,7 +202,7 @@ def _instant(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / _NS, UTC)
 
 
-def _local(moment: datetime, zone: Any) -> str:
+def _local(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
 
 

@@ -1,29 +1,22 @@
-"""`punchbridge period lock|unlock|list`: the payroll cut-off (docs/cutoff.md).
-
-Exit codes: 0 done (or shown, for `--dry-run`); 2 bad input, naming the option or the configuration
-field; 1 when the store cannot be used, or an erasure was not confirmed.
-"""
+"""`punchbridge period lock|unlock|list`: the payroll cut-off (docs/cutoff.md)."""
 
 from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, open_store, out_console
+from punchbridge.cli.context import config_option, load_context, out_console
+from punchbridge.cli.exits import exit_codes
+
+if TYPE_CHECKING:
+    from punchbridge.config import Config
 
 __all__ = ["period_group"]
-
-
-def _config(config_path: Path) -> Any:
-    from punchbridge.config import load_config
-
-    config, _doc = load_config(config_path)
-    return config
 
 
 def _period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -38,7 +31,7 @@ def _period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     return value
 
 
-def _site(config: Any, site: str) -> str:
+def _site(config: Config, site: str) -> str:
     from punchbridge.periods import EVERY_SITE
 
     if site != EVERY_SITE and site not in config.sites:
@@ -69,21 +62,19 @@ def period_group() -> None:
     """Lock payroll periods: a locked period is never rewritten; late changes become adjustments."""
 
 
+@exit_codes()
 @period_group.command("lock")
 @config_option()
 @_period_option
 @_site_option
 def period_lock(config_path: Path, period: str, site: str) -> None:
     """Lock PERIOD for SITE: its days are no longer sent to any target (see docs/cutoff.md)."""
-    config = _config(config_path)
-    site = _site(config, site)
+    context = load_context(config_path)
+    site = _site(context.config, site)
     locked_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    store = open_store(config)
-    try:
+    with context.open_store() as store:
         done = store.lock_period(site, period, locked_at=locked_at, source="cli", by=_operator())
         current = store.period_locks()
-    finally:
-        store.close()
     shown = "every site" if site == "*" else f"site {site}"
     if done:
         click.echo(f"locked {period} for {shown}")
@@ -92,6 +83,7 @@ def period_lock(config_path: Path, period: str, site: str) -> None:
     click.echo(f"{period} was already locked for {shown} (since {row['locked_at']}, by {row['source']})")
 
 
+@exit_codes()
 @period_group.command("unlock")
 @config_option()
 @_period_option
@@ -101,15 +93,12 @@ def period_unlock(config_path: Path, period: str, site: str, reason: str) -> Non
     """Open PERIOD for SITE again; the reason is recorded in the audit. Adjustments already recorded stay."""
     if not reason.strip():
         raise click.BadParameter("give the reason in words (it is recorded in the audit)", param_hint="--reason")
-    config = _config(config_path)
-    site = _site(config, site)
-    store = open_store(config)
-    try:
+    context = load_context(config_path)
+    site = _site(context.config, site)
+    with context.open_store() as store:
         removed = store.unlock_period(site, period, reason=reason.strip(), by=_operator())
         locks = store.period_locks()
         recorded = sum(a.work_date[:7] == period for a in store.adjustments())
-    finally:
-        store.close()
     if removed is None:
         held = locks[(locks["period"] == period)]
         others = ", ".join(sorted(held["site"])) or "none"
@@ -123,19 +112,18 @@ def period_unlock(config_path: Path, period: str, site: str, reason: str) -> Non
         )
 
 
+@exit_codes()
 @period_group.command("list")
 @config_option()
 def period_list(config_path: Path) -> None:
     """List locked periods (from this command and from the cloud's payroll.cutoff.locked webhook)."""
     from punchbridge.periods import PeriodLocks
 
-    config = _config(config_path)
-    store = open_store(config)
-    try:
+    context = load_context(config_path)
+    config = context.config
+    with context.open_store() as store:
         locks = store.period_locks()
         recorded = store.adjustments()
-    finally:
-        store.close()
     ignored = set(PeriodLocks.from_frame(locks).ignored)
     table = Table(title=f"locked periods ({len(locks)})")
     for column in ("period", "site", "locked at", "source", "adjustments", "note"):

@@ -8,10 +8,13 @@ import click
 from rich.table import Table
 
 from punchbridge.cli.context import out_console
+from punchbridge.cli.exits import exit_codes
+from punchbridge.errors import ExitCode
 
 __all__ = ["plugin_group", "plugins_command"]
 
 
+@exit_codes()
 @click.command("plugins")
 def plugins_command() -> None:
     """List the plugins found, their versions, what they registered, and any that failed to load."""
@@ -37,6 +40,7 @@ def plugin_group() -> None:
     """Write your own plugin."""
 
 
+@exit_codes({ExitCode.BAD_INPUT: "NAME is not a usable package name, or its folder exists already"})
 @plugin_group.command("new")
 @click.argument("name")
 @click.option(

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from punchbridge.cli.context import parse_date
-from punchbridge.errors import Problem, UserInputError
+from punchbridge.cli.exits import exit_codes
+from punchbridge.errors import ExitCode, Problem, UserInputError
 
 __all__ = ["process"]
 
@@ -22,6 +23,12 @@ T = TypeVar("T")
 _existing = click.Path(dir_okay=False, path_type=Path)
 
 
+@exit_codes(
+    {
+        ExitCode.FAILED: "an output file could not be written (the files there before are left as they were)",
+        ExitCode.BAD_INPUT: "an input file or option is wrong (file, line and column named); nothing was written",
+    }
+)
 @click.command()
 @click.option("--punches", required=True, type=_existing, help="CSV: employee_id,timestamp,device_id[,direction].")
 @click.option("--employees", required=True, type=_existing, help="CSV: employee_id,site,shift[,weekly_off].")
@@ -55,8 +62,7 @@ def process(
     """Run the attendance rules on CSV files offline and write the processed days.
 
     Nothing is sent anywhere: this is the consultant's tool for trying rules on a customer's data.
-    Every input is checked before anything is written; problems are listed with file, line and
-    column, and the exit code is 2.
+    Every input is checked before anything is written.
     """
     from punchbridge.cli.output import check_destination, write_tables
     from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from punchbridge.cli.context import config_option, load_context, open_store
+from punchbridge.cli.context import config_option, load_context, stop_on_signals
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode
 
-__all__ = ["reconcile"]
+if TYPE_CHECKING:
+    from punchbridge.reconcile import ReconcileReport
 
-#: Exit status when the reconciliation ran and differences remain (missing, different, extra, locked).
-EXIT_DIFFERENCES = 4
+__all__ = ["reconcile", "reconcile_exit_code"]
+
 #: Differences listed on the terminal at most (the report files have every one).
 LISTED = 20
 
 
+def reconcile_exit_code(report: ReconcileReport) -> ExitCode:
+    """How a reconciliation ended, as the table says it (the `reconcile` job's run status says the same)."""
+    if report.stopped:
+        return ExitCode.STOPPED
+    return ExitCode.OK if report.clean else ExitCode.ATTENTION
+
+
+@exit_codes(
+    {
+        ExitCode.OK: "the target holds exactly what was computed (or --repair fixed every difference)",
+        ExitCode.FAILED: "the target could not be read",
+        ExitCode.BAD_INPUT: "a wrong target, period or configuration",
+        ExitCode.ATTENTION: "differences remain (missing, different, extra, or on days of a locked period)",
+        ExitCode.STOPPED: "SIGTERM or Ctrl-C before the end; run it again",
+    }
+)
 @click.command("reconcile")
 @config_option()
 @click.option("--target", required=True, help="The target to reconcile (a name under `targets:`).")
@@ -33,24 +52,15 @@ LISTED = 20
     help="Folder for the CSV and HTML report. Default: reports/ beside the configuration file.",
 )  # fmt: skip
 def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir: Path | None) -> None:
-    """Compare what a target holds for a period with what punchbridge computed; write a CSV and HTML report.
-
-    Exit code 0 when the target holds exactly what was computed (or --repair fixed every difference),
-    4 when differences remain (missing, different, extra, or on days of a locked period), 1 when the
-    target could not be read, 2 for a wrong target, period or configuration.
-    """
+    """Compare what a target holds for a period with what punchbridge computed; write a CSV and HTML report."""
     from punchbridge.reconcile import run_reconcile
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    store = open_store(config)
-    try:
+    with context.open_store() as store, stop_on_signals() as stop:
         report = run_reconcile(
-            config, doc, registry, store, target=target, period=period, repair=repair, out_dir=out_dir
-        )
-    finally:
-        store.close()
+            context.config, context.document, context.registry, store,
+            target=target, period=period, repair=repair, out_dir=out_dir, should_stop=stop.is_set,
+        )  # fmt: skip
     counts = report.counts()
     click.echo(f"reconcile {target} {report.start} to {report.end}: {report.headline()}")
     click.echo(
@@ -72,5 +82,4 @@ def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir
     if report.csv_path and report.html_path:
         click.echo(f"  report: {report.csv_path}")
         click.echo(f"          {report.html_path}")
-    if not report.clean:
-        sys.exit(EXIT_DIFFERENCES)
+    exit_with(reconcile_exit_code(report))

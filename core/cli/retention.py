@@ -1,29 +1,23 @@
-"""`punchbridge purge` and `punchbridge erase`: retention and erasure (docs/retention.md).
-
-Exit codes: 0 done (or shown, for `--dry-run`); 2 bad input; 1 when the store cannot be used, or an
-erasure was not confirmed.
-"""
+"""`punchbridge purge` and `punchbridge erase`: retention and erasure (docs/retention.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from punchbridge.cli.context import config_option, open_store
-from punchbridge.errors import UserInputError
+from punchbridge.cli.context import config_option, load_context, stop_on_signals
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode, UserInputError
+
+if TYPE_CHECKING:
+    from punchbridge.config import Config
 
 __all__ = ["erase_command", "purge_command"]
 
 
-def _config(config_path: Path) -> Any:
-    from punchbridge.config import load_config
-
-    config, _doc = load_config(config_path)
-    return config
-
-
+@exit_codes({ExitCode.STOPPED: "SIGTERM or Ctrl-C between steps; the next purge finishes"})
 @click.command("purge")
 @config_option()
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
@@ -31,12 +25,9 @@ def purge_command(config_path: Path, dry_run: bool) -> None:
     """Remove punches and run data older than the configured retention (docs/retention.md)."""
     from punchbridge.retention.engine import purge
 
-    config = _config(config_path)
-    store = open_store(config, dry_run=dry_run)
-    try:
-        report = purge(config, store, dry_run=dry_run)
-    finally:
-        store.close()
+    context = load_context(config_path)
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
+        report = purge(context.config, store, dry_run=dry_run, should_stop=stop.is_set)
     verb = "would remove" if dry_run else "removed"
     horizon = report.horizon.isoformat() if report.horizon else "none (no attendance data may go yet)"
     click.echo(f"attendance data kept from {horizon} (retention asks for {report.wanted})")
@@ -45,8 +36,12 @@ def purge_command(config_path: Path, dry_run: bool) -> None:
     for kind, count in report.removed.items():
         click.echo(f"  {kind}: {count}")
     click.echo(f"{verb} {report.total} row(s)")
+    if report.stopped:
+        click.echo("stopped on request: the next purge removes the rest", err=True)
+        exit_with(ExitCode.STOPPED)
 
 
+@exit_codes({ExitCode.FAILED: "the store could not be used, or the erasure was not confirmed"})
 @click.command("erase")
 @config_option()
 @click.argument("employee")
@@ -58,9 +53,8 @@ def erase_command(config_path: Path, employee: str, yes: bool, dry_run: bool) ->
 
     if not employee.strip() or "\x00" in employee:
         raise click.BadParameter("the employee id is empty or contains a NUL character", param_hint="EMPLOYEE")
-    config = _config(config_path)
-    store = open_store(config, dry_run=dry_run)
-    try:
+    context = load_context(config_path)
+    with context.open_store(dry_run=dry_run) as store:
         preview = erase_employee(store, employee, dry_run=True)
         _print_counts(preview.removed)
         if dry_run:
@@ -69,10 +63,8 @@ def erase_command(config_path: Path, employee: str, yes: bool, dry_run: bool) ->
         if not yes:
             click.confirm(f"erase {employee} ({preview.total} row(s)) and keep their re-sent punches out?", abort=True)
         report = erase_employee(store, employee)
-    finally:
-        store.close()
     click.echo(f"erased {employee}: {report.total} row(s) removed; a tombstone keeps re-sent punches out")
-    still = _still_listed(config, employee)
+    still = _still_listed(context.config, employee)
     if still:
         click.echo(f"note: {employee} is still in {still}: remove them there too (their days are left out meanwhile)")
 
@@ -82,7 +74,7 @@ def _print_counts(removed: dict[str, int]) -> None:
         click.echo(f"  {kind}: {count}")
 
 
-def _still_listed(config: Any, employee: str) -> str | None:
+def _still_listed(config: Config, employee: str) -> str | None:
     """The employees file when it still lists `employee`."""
     from punchbridge.config.datafiles import read_employees
 

@@ -9,38 +9,38 @@ from types import FrameType
 
 import click
 
+from punchbridge.cli.context import config_option, load_context
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode
+
 __all__ = ["serve"]
 
 
-@click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The configuration file (YAML): store, sites, devices and receiver settings.",
+@exit_codes(
+    {
+        ExitCode.OK: "stopped by Ctrl-C or SIGTERM after finishing the requests under way",
+        ExitCode.FAILED: "the receiver could not start (the address is in use, say)",
+    }
 )
+@click.command()
+@config_option("The configuration file (YAML): store, sites, devices and receiver settings.")
 @click.option("--host", help="Address to listen on (default: receiver.host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default: receiver.port, 8080).")
 def serve(config_path: Path, host: str | None, port: int | None) -> None:
     """Run the receiver: real-time pushes from terminals and webhooks from the Minop cloud.
 
     Every push is answered only after it is stored durably. Ctrl-C or SIGTERM stops taking requests,
-    finishes those under way and commits what is waiting before exiting (exit code 0); a receiver that
-    cannot start (the address is in use) exits with 1, a configuration problem with 2. There is no
-    access log: request lines can carry a device's token (?token=), and logs never show secrets.
+    finishes those under way and commits what is waiting before exiting. There is no access log:
+    request lines can carry a device's token (?token=), and logs never show secrets.
     """
     import uvicorn
 
-    from punchbridge.config import load_config
     from punchbridge.receiver import create_app
-    from punchbridge.store import Store
 
-    config, _doc = load_config(config_path)
+    context = load_context(config_path)
+    config = context.config
     _log_to_stderr()
-    store = Store.open(config.store)
-    try:
+    with context.open_store() as store:
         app = create_app(config, store)
         settings = uvicorn.Config(
             app,
@@ -66,11 +66,9 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
                 raise
         finally:
             signal.signal(signal.SIGTERM, previous)
-    finally:
-        store.close()
     if not server.started:
         click.echo("error: the receiver could not start (see the message above)", err=True)
-        raise SystemExit(1)
+        exit_with(ExitCode.FAILED)
 
 
 class _Stopped(Exception):

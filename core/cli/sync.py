@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, err_console, load_context, open_store, out_console, parse_date
+from punchbridge.cli.context import config_option, err_console, load_context, out_console, parse_date, stop_on_signals
+from punchbridge.cli.exits import exit_codes, exit_with
 from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
 
-__all__ = ["print_report", "sync"]
+    from punchbridge.sync import SyncReport
+
+__all__ = ["print_report", "sync", "sync_exit_code"]
+
+#: What `sync` and `dlq retry` say about their codes beyond 0, 1 and 2.
+SYNC_EXIT_CODES = {
+    ExitCode.FAILED: "a target could not be served (the report says which and why)",
+    ExitCode.ATTENTION: "records were refused and kept as dead letters (see `punchbridge dlq list`)",
+    ExitCode.STOPPED: "SIGTERM or Ctrl-C; the batch in flight finished, the next sync sends the rest",
+}
 
 
+def sync_exit_code(report: SyncReport) -> ExitCode:
+    """How a sync ended, as the table says it (the `sync` job's run status says the same)."""
+    if report.failed:
+        return ExitCode.FAILED
+    if report.stopped:
+        return ExitCode.STOPPED
+    if report.dead_lettered:
+        return ExitCode.ATTENTION
+    return ExitCode.OK
+
+
+@exit_codes(SYNC_EXIT_CODES)
 @click.command()
 @config_option()
 @click.option(
@@ -30,45 +52,38 @@ __all__ = ["print_report", "sync"]
 def sync(
     config_path: Path, targets: tuple[str, ...], date_from: date | None, date_to: date | None, dry_run: bool
 ) -> None:
-    """Ingest new punches, recompute what changed, and deliver new or changed records to the targets.
-
-    Exit code 0 when everything was delivered, 3 when some records were refused (see `punchbridge dlq
-    list`), 1 when a target could not be served, 2 for configuration or input problems.
-    """
+    """Ingest new punches, recompute what changed, and deliver new or changed records to the targets."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from punchbridge.sync import SyncEngine, SyncInputs
 
     context = load_context(config_path)
-
-    config, doc, registry = context.config, context.document, context.registry
-    inputs = SyncInputs.load(config, registry)  # every input checked before the store is touched
-    store = open_store(config, dry_run=dry_run)
+    inputs = SyncInputs.load(context.config, context.registry)  # every input checked before the store is touched
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=err_console(), transient=True, disable=not err_console().is_terminal,
     )  # fmt: skip
-    tasks: dict[str, Any] = {}
+    tasks: dict[str, TaskID] = {}
 
     def progress(target: str, done: int, total: int) -> None:
         if target not in tasks:
             tasks[target] = bar.add_task(f"sending to {target}", total=total)
         bar.update(tasks[target], completed=done, total=total)
 
-    try:
-        engine = SyncEngine(config, doc, registry, store, dry_run=dry_run, progress=progress, inputs=inputs)
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
+        engine = SyncEngine(
+            context.config, context.document, context.registry, store,
+            dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set,
+        )  # fmt: skip
         with bar:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)
-    finally:
-        store.close()
     print_report(report)
-    if report.failed:
-        sys.exit(ExitCode.FAILED)
-    if report.dead_lettered:
-        sys.exit(ExitCode.ATTENTION)
+    if report.stopped:
+        err_console().print("stopped on request: the batch in flight finished; the next sync sends the rest")
+    exit_with(sync_exit_code(report))
 
 
-def print_report(report: Any) -> None:
+def print_report(report: SyncReport) -> None:
     """The sync report: ingest and recompute counts, a delivery table, samples and cut-off notes."""
     out = out_console()
     mode = "dry run: nothing was written" if report.dry_run else "sync"
@@ -124,16 +139,16 @@ def print_report(report: Any) -> None:
     _print_cutoff(out, report)
 
 
-def _print_cutoff(out: Console, report: Any) -> None:
+def _print_cutoff(out: Console, report: SyncReport) -> None:
     """The payroll cut-off lines of a sync report (nothing when no locked period was touched)."""
-    recorded = getattr(report, "adjustments_recorded", 0)
-    if getattr(report, "days_locked", 0) or recorded:
+    recorded = report.adjustments_recorded
+    if report.days_locked or recorded:
         verb = "would be recorded" if report.dry_run else "recorded"
         out.print(
             f"cut-off: {report.days_locked} day(s) of locked periods changed: kept as the period closed; "
             f"{recorded} adjustment(s) {verb}"
         )
-    waiting = getattr(report, "adjustments_waiting", 0)
+    waiting = report.adjustments_waiting
     if waiting:
         out.print(
             f"cut-off: {waiting} adjustment(s) not delivered yet (configure `adjustments: {{target: NAME}}`, "

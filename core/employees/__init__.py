@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from punchbridge.employees.engine import EmployeeSync, check_employee_sync, run_employee_sync
     from punchbridge.employees.errors import (
-        EmployeePullFailed,
+        EmployeePullFailedError,
         EmployeeSyncError,
-        EmployeeSyncNotConfigured,
-        MassDeleteRefused,
+        EmployeeSyncNotConfiguredError,
+        MassDeleteRefusedError,
     )
     from punchbridge.employees.plan import Plan, PlannedCommand, TerminalPlan, plan_changes, refusals
     from punchbridge.employees.report import EmployeeSyncReport, TerminalReport
@@ -34,13 +34,13 @@ if TYPE_CHECKING:
     from punchbridge.employees.settings import EmployeeSyncSettings
 
 __all__ = [
-    "EmployeePullFailed",
+    "EmployeePullFailedError",
     "EmployeeSync",
     "EmployeeSyncError",
-    "EmployeeSyncNotConfigured",
+    "EmployeeSyncNotConfiguredError",
     "EmployeeSyncReport",
     "EmployeeSyncSettings",
-    "MassDeleteRefused",
+    "MassDeleteRefusedError",
     "Plan",
     "PlannedCommand",
     "Roster",
@@ -59,10 +59,10 @@ _HOMES = {
     "EmployeeSync": "engine",
     "check_employee_sync": "engine",
     "run_employee_sync": "engine",
-    "EmployeePullFailed": "errors",
+    "EmployeePullFailedError": "errors",
     "EmployeeSyncError": "errors",
-    "EmployeeSyncNotConfigured": "errors",
-    "MassDeleteRefused": "errors",
+    "EmployeeSyncNotConfiguredError": "errors",
+    "MassDeleteRefusedError": "errors",
     "Plan": "plan",
     "PlannedCommand": "plan",
     "TerminalPlan": "plan",

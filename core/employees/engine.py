@@ -14,7 +14,7 @@ In order:
 4. **Plan** (`build_roster`, `plan_changes`) against the ledger of what each terminal holds; the
    Minop command API cannot list a terminal's users, so the ledger is the record.
 5. **Safety**: an empty reply, or a terminal losing more than `max_delete_share` of its users,
-   raises `MassDeleteRefused` before anything is sent, unless `allow_mass_delete`.
+   raises `MassDeleteRefusedError` before anything is sent, unless `allow_mass_delete`.
 6. **Send**: the commands are journalled `pending` in one transaction, then sent terminal by
    terminal and settled in batches (`send_commands`).
 
@@ -30,7 +30,7 @@ from typing import Any
 from punchbridge.config import Config
 from punchbridge.config.datafiles import read_employees
 from punchbridge.config.yamlfile import YamlDocument
-from punchbridge.employees.errors import EmployeePullFailed, EmployeeSyncNotConfigured, MassDeleteRefused
+from punchbridge.employees.errors import EmployeePullFailedError, EmployeeSyncNotConfiguredError, MassDeleteRefusedError
 from punchbridge.employees.plan import Plan, epoch_of, plan_changes, refusals
 from punchbridge.employees.report import EmployeeSyncReport
 from punchbridge.employees.roster import Roster, StaffRow, build_roster, reverse_ids
@@ -61,8 +61,8 @@ def run_employee_sync(
 ) -> EmployeeSyncReport:
     """Bring every terminal's users in line with the system of record (see the module docstring).
 
-    Raises `EmployeeSyncNotConfigured` / `ConfigError` for configuration problems, `EmployeePullFailed`
-    when the employees cannot be read, `MassDeleteRefused` (nothing sent) when the safety rule trips.
+    Raises `EmployeeSyncNotConfiguredError` / `ConfigError` for configuration problems, `EmployeePullFailedError`
+    when the employees cannot be read, `MassDeleteRefusedError` (nothing sent) when the safety rule trips.
     The run is recorded as kind `employees` (not for a dry run). `should_stop` is asked between
     commands: a stopped run leaves the rest pending for the next one (`report.stopped`).
     """
@@ -77,11 +77,11 @@ def _problem(document: YamlDocument, message: str, loc: tuple[str | int, ...]) -
 def check_employee_sync(config: Config, document: YamlDocument, registry: PluginRegistry) -> list[Problem]:
     """What is wrong with `employee_sync:` given the rest of the configuration (empty: nothing).
 
-    Raises `EmployeeSyncNotConfigured` when the section is missing.
+    Raises `EmployeeSyncNotConfiguredError` when the section is missing.
     """
     settings = config.employee_sync
     if settings is None:
-        raise EmployeeSyncNotConfigured(
+        raise EmployeeSyncNotConfiguredError(
             Problem(
                 str(document.path),
                 "no employee_sync: section: add one naming the target that is the system of record "
@@ -197,14 +197,14 @@ class EmployeeSync:
         return self.registry.configured_target(name, self.config.targets[name], self.document)
 
     def pull(self) -> list[Employee]:
-        """Every employee of the system of record (EmployeePullFailed when the list cannot be read in full)."""
+        """Every employee of the system of record (EmployeePullFailedError when the list cannot be read in full)."""
         target = self._target()
         name = self.settings.source
         try:
             target.open()
             return list(target.pull_employees())
         except Exception as exc:  # any failure of a plugin: the list is incomplete, so nothing may be planned
-            raise EmployeePullFailed(
+            raise EmployeePullFailedError(
                 f"cannot read the employees of target {name!r} ({target.describe()}): {type(exc).__name__}: {exc}; "
                 "no new command was sent to the terminals (an incomplete list would look like leavers)"
             ) from exc
@@ -286,7 +286,7 @@ class EmployeeSync:
             if report.dry_run:
                 report.refused = reasons
             else:
-                raise MassDeleteRefused(reasons, str(self.document.path))
+                raise MassDeleteRefusedError(reasons, str(self.document.path))
         elif reasons and not report.dry_run:
             self.store.audit("employees.mass_delete_allowed", {"reasons": reasons})
         return plan

@@ -2,23 +2,28 @@
 
 PunchbridgeError
 ├── ConfigError
-│   └── EmployeeSyncNotConfigured   add the employee_sync: section (exit code 2)
-└── EmployeeSyncError
-    ├── EmployeePullFailed          the system of record could not be read: nothing new was sent
-    └── MassDeleteRefused           the run would delete too many users: check, then
-                                    --allow-mass-delete (exit code 4); nothing was sent
+│   └── EmployeeSyncNotConfiguredError   add the employee_sync: section (exit code 2, BAD_INPUT)
+└── EmployeeSyncError                    (exit code 1, FAILED)
+    ├── EmployeePullFailedError          the system of record could not be read: nothing new was sent
+    └── MassDeleteRefusedError           the run would delete too many users: check, then
+                                         --allow-mass-delete (exit code 6, REFUSED); nothing was sent
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from punchbridge.errors import ConfigError, PunchbridgeError
+from punchbridge.errors import ConfigError, ExitCode, PunchbridgeError
 
-__all__ = ["EmployeePullFailed", "EmployeeSyncError", "EmployeeSyncNotConfigured", "MassDeleteRefused"]
+__all__ = [
+    "EmployeePullFailedError",
+    "EmployeeSyncError",
+    "EmployeeSyncNotConfiguredError",
+    "MassDeleteRefusedError",
+]
 
 
-class EmployeeSyncNotConfigured(ConfigError):
+class EmployeeSyncNotConfiguredError(ConfigError):
     """The configuration has no `employee_sync:` section."""
 
 
@@ -26,17 +31,17 @@ class EmployeeSyncError(PunchbridgeError):
     """Employee sync could not go on (exit code 1)."""
 
 
-class EmployeePullFailed(EmployeeSyncError):
+class EmployeePullFailedError(EmployeeSyncError):
     """The system of record's employee list could not be read in full: no new command was planned."""
 
 
-class MassDeleteRefused(EmployeeSyncError):
-    """The run would delete more users than the safety rule allows; nothing was sent (exit code 4).
+class MassDeleteRefusedError(EmployeeSyncError):
+    """The run would delete more users than the safety rule allows; nothing was sent (exit code 6).
 
     `reasons` lists each terminal over the share (and the empty-reply rule), as `refusals` words them.
     """
 
-    exit_code = 4
+    exit_code = ExitCode.REFUSED
 
     def __init__(self, reasons: Sequence[str], config_path: str = "FILE") -> None:
         self.reasons = list(reasons)

@@ -37,7 +37,7 @@ import httpx
 import pandas as pd
 
 from punchbridge.config import DeviceSettings, MinopSettings
-from punchbridge.errors import PunchbridgeError
+from punchbridge.errors import ExitCode, PunchbridgeError
 from punchbridge.minop.client import RAW_PATH, MinopClient, MinopError, MinopHttp, quote
 from punchbridge.store import Store
 
@@ -89,7 +89,12 @@ class CommandFailed(MinopError):
 
 
 class PurgeRefused(PunchbridgeError):
-    """Delete AttendanceLog refused: the device holds punches the store does not (sync first, or force)."""
+    """Delete AttendanceLog refused: the device holds punches the store does not (sync first, or force).
+
+    Exit code 6 (`ExitCode.REFUSED`): a safety check, lifted by `--force`.
+    """
+
+    exit_code = ExitCode.REFUSED
 
 
 class Template:

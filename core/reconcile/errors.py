@@ -8,11 +8,13 @@
         └── TargetUnreachableError      reading back failed: network, credentials, refusals (exit code 1)
 
 Each message says what is wrong, where (the configuration file, the target) and what to do.
+Differences are not errors: a reconciliation that finds some finishes, writes its report, and
+`punchbridge reconcile` (or its job) exits 3, `ExitCode.ATTENTION`.
 """
 
 from __future__ import annotations
 
-from punchbridge.errors import PunchbridgeError
+from punchbridge.errors import ExitCode, PunchbridgeError
 
 __all__ = [
     "PeriodError",
@@ -30,19 +32,19 @@ class ReconcileError(PunchbridgeError):
 class PeriodError(ReconcileError):
     """`--period` (or a job's `period:`) is not `YYYY-MM`, `YYYY-MM-DD..YYYY-MM-DD`, `last_week` or `last_month`."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class TargetNotConfiguredError(ReconcileError):
     """`--target` names a target the configuration does not have."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class ReadBackUnsupportedError(ReconcileError):
     """The target's plugin has no `read_back` capability: punchbridge cannot see what it holds."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class TargetUnreachableError(ReconcileError):

@@ -46,4 +46,4 @@ def test_a_failed_pull_finishes_the_run_once_with_the_error(
     assert result.exit_code != 0
     assert kinds(calls) == [("run_started", "employees"), ("run_finished", "employees")]
     error = of(calls, "run_finished")[0]["summary"]["error"]
-    assert error.startswith("EmployeePullFailed:") and "'hrms'" in error
+    assert error.startswith("EmployeePullFailedError:") and "'hrms'" in error

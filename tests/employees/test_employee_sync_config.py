@@ -11,7 +11,7 @@ import yaml
 from support.employee_kit import registry, write_config
 
 from punchbridge.config import load_config
-from punchbridge.employees import EmployeeSyncNotConfigured, check_employee_sync, run_employee_sync
+from punchbridge.employees import EmployeeSyncNotConfiguredError, check_employee_sync, run_employee_sync
 from punchbridge.errors import ConfigError
 from punchbridge.store import Store
 
@@ -89,7 +89,7 @@ def test_a_malformed_setting_is_named_with_its_line(tmp_path: Path, section: Any
 def test_a_configuration_without_the_section_says_how_to_add_it(tmp_path: Path) -> None:
     path = config_with(tmp_path, None)
     config, document = load_config(path)
-    with Store.open("sqlite://") as store, pytest.raises(EmployeeSyncNotConfigured) as caught:
+    with Store.open("sqlite://") as store, pytest.raises(EmployeeSyncNotConfiguredError) as caught:
         run_employee_sync(config, document, registry(), store)
     assert "no employee_sync: section" in str(caught.value) and str(path) in str(caught.value)
     assert caught.value.exit_code == 2

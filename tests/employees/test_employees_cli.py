@@ -30,11 +30,11 @@ def test_a_sync_prints_what_was_sent_and_a_rerun_nothing(zoho_config, minop) -> 
     assert again.exit_code == 0 and users(minop)["hyd-1"] == {"1003"}
 
 
-def test_a_refused_mass_delete_exits_4_and_says_how_to_go_on(zoho_config, minop, zoho) -> None:
+def test_a_refused_mass_delete_exits_6_and_says_how_to_go_on(zoho_config, minop, zoho) -> None:
     assert invoke("employees", "sync", "-c", zoho_config).exit_code == 0
     zoho.seed_employees([], replace=True)
     result = invoke("employees", "sync", "-c", zoho_config)
-    assert result.exit_code == 4
+    assert result.exit_code == 6, result.output  # REFUSED: rerun with the option that allows it
     assert "--allow-mass-delete" in result.output and "none is active" in result.output
     dry = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
     assert dry.exit_code == 0 and "a real run would be refused" in dry.output

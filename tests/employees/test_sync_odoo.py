@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from support.employee_kit import person, sync, users
 
-from punchbridge.employees import MassDeleteRefused
+from punchbridge.employees import MassDeleteRefusedError
 
 PEOPLE = [
     person("2001", "Asha Rao", site="Bengaluru", department="Ops"),
@@ -44,7 +44,7 @@ def test_an_empty_odoo_reply_deletes_nothing(odoo_config, odoo, minop) -> None:
     sync(odoo_config)
     requests = minop.stats["requests:execute"]
     emulator.replace_employees([])
-    with pytest.raises(MassDeleteRefused, match="none is active"):
+    with pytest.raises(MassDeleteRefusedError, match="none is active"):
         sync(odoo_config)
     assert users(minop) == PLACED and minop.stats["requests:execute"] == requests
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from support.employee_kit import ZOHO_STAFF, executed_ids, open_store, person, sync, users
 
-from punchbridge.employees import EmployeePullFailed, MassDeleteRefused
+from punchbridge.employees import EmployeePullFailedError, MassDeleteRefusedError
+from punchbridge.errors import ExitCode
 from punchbridge.testing.emulators.minop import EXECUTE
 from punchbridge.testing.emulators.zoho import ZohoEmulator
 
@@ -80,7 +81,7 @@ def test_an_empty_hrms_reply_deletes_nothing(zoho_config, minop, zoho: ZohoEmula
     sync(zoho_config)
     requests = minop.stats["requests:execute"]
     zoho.seed_employees([], replace=True)
-    with pytest.raises(MassDeleteRefused) as refused:
+    with pytest.raises(MassDeleteRefusedError) as refused:
         sync(zoho_config)
     assert "none is active" in str(refused.value) and "--allow-mass-delete" in str(refused.value)
     assert users(minop) == EVERYONE and minop.stats["requests:execute"] == requests
@@ -95,7 +96,7 @@ def test_a_failed_pull_sends_nothing_and_says_which_target(zoho_config, minop, z
     requests = minop.stats["requests:execute"]
     for _ in range(10):
         zoho.fail_next("getRecords", status=500, body="<html>down</html>")
-    with pytest.raises(EmployeePullFailed, match="'hrms'"):
+    with pytest.raises(EmployeePullFailedError, match="'hrms'"):
         sync(zoho_config)
     assert users(minop) == EVERYONE and minop.stats["requests:execute"] == requests
 
@@ -104,9 +105,11 @@ def test_losing_more_than_the_share_stops_before_sending_until_allowed(zoho_conf
     sync(zoho_config)
     requests = minop.stats["requests:execute"]
     zoho.seed_employees(staff(("T-1", "site", "Hyderabad"), ("T-2", "site", "Hyderabad")))
-    with pytest.raises(MassDeleteRefused) as refused:
+    with pytest.raises(MassDeleteRefusedError) as refused:
         sync(zoho_config)
-    assert "blr-1 would lose 2 of its 3 users (67%)" in str(refused.value) and refused.value.exit_code == 4
+    assert (
+        "blr-1 would lose 2 of its 3 users (67%)" in str(refused.value) and refused.value.exit_code == ExitCode.REFUSED
+    )
     assert minop.stats["requests:execute"] == requests
     report = sync(zoho_config, allow_mass_delete=True)
     assert users(minop)["blr-1"] == {"1004"} and users(minop)["hyd-1"] == {"1001", "1002", "1003"}

@@ -1,5 +1,6 @@
 """SIGTERM during a sync, in a real process: the batch in flight finishes and is recorded, nothing is
 half-recorded, the run says `stopped`, the lock is given back, and the next run sends the rest once.
+`punchbridge sync` and `punchbridge jobs run` both exit 5 (`ExitCode.STOPPED`) when stopped so.
 
 The local_csv push of batch 3 (of 15: 30 records, two per batch) is held by `slow_cli.py` until the
 test has sent SIGTERM, so the signal lands mid-delivery at the same point on any machine.
@@ -132,3 +133,35 @@ def test_a_second_scheduler_is_refused_and_sigterm_stops_the_first_cleanly(tmp_p
         assert store.scheduler_lock_holder() is None, "the lock was given back"
     _check_consistent_after_stop(tmp_path)
     _check_rest_sent_once(tmp_path, config)
+
+
+def test_sigterm_during_sync_finishes_the_batch_exits_5_and_the_next_sync_sends_the_rest_once(
+    tmp_path: Path,
+) -> None:
+    config = write_setup(tmp_path, whole_range=True)
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    process = _start(config, holds, "sync")
+    _wait_for(holds / "started-3", process)
+    process.send_signal(signal.SIGTERM)
+    (holds / "release-3").touch()
+    _stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 5, stderr  # the same code as `jobs run` of the same job
+    assert "stopped on request" in stderr
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        with store.engine.connect() as connection:
+            statuses = Counter(connection.execute(select(batches.c.status)).scalars())
+        ledger = store.ledger("payroll")
+    assert statuses == {"done": 3}, "the batch in flight finished; no batch is left open or half-recorded"
+    assert len(ledger) == 6 and len(_delivered_rows(tmp_path / "out")) == 6
+
+    finish = subprocess.run(
+        [sys.executable, "-m", "punchbridge", "sync", "-c", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finish.returncode == 0, finish.stderr
+    rows = _delivered_rows(tmp_path / "out")
+    assert len(rows) == TOTAL and max(rows.values()) == 1, "every record delivered exactly once"

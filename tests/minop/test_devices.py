@@ -192,7 +192,7 @@ def test_purge_is_refused_until_every_punch_of_the_range_is_stored(config, emula
     scan_yesterday(emulator, 4)
     day = YESTERDAY.isoformat()
     refused = device(config, "purge-logs", "--from", day, "--to", day)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 6, refused.output  # REFUSED: a safety check, lifted by --force
     assert "4 punch(es)" in refused.output and "punchbridge sync" in refused.output and "--force" in refused.output
     assert len(terminal.log) == 4 and emulator.stats["requests:execute"] == 0
 

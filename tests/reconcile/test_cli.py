@@ -7,7 +7,7 @@ from pathlib import Path
 
 from support.reconcile_world import World
 
-from punchbridge.cli.reconcile import EXIT_DIFFERENCES
+from punchbridge.errors import ExitCode
 
 
 def reconcile(world: World, *args: str) -> tuple[int, str]:
@@ -29,13 +29,13 @@ def test_a_clean_target_exits_0_and_writes_the_report_beside_the_configuration(w
     assert str(reports / "reconcile-salesforce-2026-10-01_2026-10-31.csv") in output
 
 
-def test_differences_exit_4_and_are_listed_with_the_fields_that_differ(world: World) -> None:
+def test_differences_exit_3_and_are_listed_with_the_fields_that_differ(world: World) -> None:
     world.salesforce.edit_record("E3|2026-10-06|day", {"Cost_Centre__c": "CC-WRONG"})
     world.salesforce.delete_record("E1|2026-10-02|day")
 
     code, output = reconcile(world, "--target", "salesforce", "--period", "2026-10-01..2026-10-10")
 
-    assert code == EXIT_DIFFERENCES == 4
+    assert code == ExitCode.ATTENTION == 3, output  # finished; a person should look
     assert "2 difference(s) remain (1 missing, 1 different; 0 locked)" in output
     assert "fields differing: Cost_Centre__c (1)" in output
     assert "missing   2026-10-02 E1 (10001): resend" in output
