@@ -1,4 +1,4 @@
-"""`punchbridge schedule`, `jobs list`, `jobs run` and `runs`: the scheduler and the run history (issue 8).
+"""`punchbridge schedule`, `jobs list`, `jobs run` and `runs`: the scheduler and the run history (docs/jobs.md).
 
 Exit codes: `schedule` 0 after a clean stop (SIGTERM, Ctrl-C), 4 when another scheduler holds the
 store (or the lock was lost), 2 for configuration problems. `jobs run` 0 ok, 3 partial (dead
