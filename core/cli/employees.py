@@ -1,4 +1,4 @@
-"""`punchbridge employees ...`: HRMS employees to terminal users (issue 7).
+"""`punchbridge employees ...`: HRMS employees to terminal users (docs/employees.md).
 
     punchbridge employees sync -c FILE [--dry-run] [--allow-mass-delete]
     punchbridge employees check -c FILE [--device STGID]

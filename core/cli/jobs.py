@@ -1,4 +1,4 @@
-"""`punchbridge schedule`, `jobs list`, `jobs run` and `runs`: the scheduler and the run history (issue 8).
+"""`punchbridge schedule`, `jobs list`, `jobs run` and `runs`: the scheduler and the run history (docs/jobs.md).
 
 `jobs run NAME` exits with the code the job's own command would give (`punchbridge sync`,
 `reconcile`, ...: README "Exit codes"); `schedule` and `jobs run` exit 4 while another process

@@ -1,4 +1,4 @@
-"""`punchbridge reconcile`: what a target holds against what punchbridge computed (issue 8)."""
+"""`punchbridge reconcile`: what a target holds against what punchbridge computed (docs/reconcile.md)."""
 
 from __future__ import annotations
 

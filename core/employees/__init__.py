@@ -1,4 +1,4 @@
-"""Employee sync: HRMS employees to terminal users (issue 7).
+"""Employee sync: HRMS employees to terminal users (docs/employees.md).
 
     from punchbridge.employees import run_employee_sync
     report = run_employee_sync(config, document, registry, store, dry_run=False)

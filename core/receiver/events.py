@@ -1,10 +1,10 @@
-"""Webhook event bodies (spec section 4): `{"id", "type", "created_at", "data"}`, read into one store write.
+"""Webhook event bodies (docs/receiver.md): `{"id", "type", "created_at", "data"}`, read into one store write.
 
 The event id is the replay key: `webhook-id` for a Standard Webhooks delivery (it is signed), the
 body's `id` for a Minop one (the body is signed), or, only when the body has no `id`, the
 `Idempotency-Key` header (which is not signed). What each type does:
 
-- `punch.created`: `data` is a raw record of the cloud API (spec section 3): `employee_id`,
+- `punch.created`: `data` is a raw record of the cloud's pull API (docs/minop.md): `employee_id`,
   `device_id`, `timestamp` (RFC 3339 with offset), optional `direction`; its other fields (`event_id`,
   `source`, `geo`, `device_hash`, `updated_at`) are accepted and not stored. Stored as a punch, or
   quarantined when its time is implausible, like a push.

@@ -162,7 +162,7 @@ def _event(event_type: dict[str, Any], data: dict[str, Any], title: str) -> dict
 
 PUNCH_DATA: dict[str, Any] = {
     "type": "object",
-    "description": "A raw record (spec section 3); event_id, source, geo, device_hash, updated_at are not stored",
+    "description": "A raw record of the Minop pull API; event_id, source, geo, device_hash, updated_at are not stored",
     "required": ["employee_id", "device_id", "timestamp"],
     "properties": {
         "employee_id": _identifier("The employee"),

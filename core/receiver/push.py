@@ -1,4 +1,4 @@
-"""The two shapes of a terminal's real-time push (spec section 2), read into a punch or a quarantined one.
+"""The two shapes of a terminal's real-time push (docs/receiver.md), read into a punch or a quarantined one.
 
 Flat (the vendor's first page), answered with the body `ok`:
 

@@ -1,6 +1,6 @@
 """Webhook signatures: the Minop header set and the Standard Webhooks header set, several secrets at once.
 
-Minop (spec section 4): `X-Minop-Timestamp: <unix seconds>` and `X-Minop-Signature: v1=<hex>`, the hex
+Minop: `X-Minop-Timestamp: <unix seconds>` and `X-Minop-Signature: v1=<hex>`, the hex
 HMAC-SHA256 of `"{timestamp}.{raw body}"`, keyed with the secret's UTF-8 bytes as written; several
 `v1=` values separated by commas while the sender rotates keys.
 

@@ -1,4 +1,4 @@
-"""Reconciliation: what a target holds against what punchbridge computed (issue 8).
+"""Reconciliation: what a target holds against what punchbridge computed (docs/reconcile.md).
 
     report = run_reconcile(config, document, registry, store, target="odoo", period="2026-10", repair=True)
     report.clean, report.summary(), report.csv_path, report.html_path

@@ -1,4 +1,4 @@
-"""Steps 2 and 3 of the rules: debounce the punch stream and give each punch to its occurrence."""
+"""Sections 3 and 2 of docs/rules.md: debounce the punch stream and give each punch to its occurrence."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def debounce(stream: PunchStream, debounce_seconds: int) -> np.ndarray:
 
 
 def assign_to_occurrences(stream: PunchStream, occurrences: Occurrences) -> np.ndarray:
-    """The occurrence (flat grid index) whose window holds each punch, or -1 (docs/rules.md, 3)."""
+    """The occurrence (flat grid index) whose window holds each punch, or -1 (docs/rules.md, section 2)."""
     n_days = occurrences.n_days
     n_emp = len(occurrences.employee_ids)
     if len(stream.instant) == 0 or n_emp == 0:

@@ -3,7 +3,7 @@
 Occurrences are laid out as a dense grid, employee-major: occurrence `e * n_days + d` is employee
 `e` (in sorted id order) on day `base_day + d`. The grid reaches `MARGIN_DAYS` beyond the requested
 range on both sides so that occurrences just outside it still claim their punches (docs/rules.md,
-reading 2).
+section 2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Local wall time and UTC instants, vectorised, with the spec's DST rule.
+"""Local wall time and UTC instants, vectorised, with the DST rule of docs/rules.md.
 
 Instants are int64 nanoseconds since the Unix epoch (UTC). A local wall time that does not exist
 (spring forward) moves forward by the gap; an ambiguous one (fall back) is its first occurrence.
@@ -60,7 +60,7 @@ def wall_to_instant_ns(wall_ns: np.ndarray, zone: str) -> np.ndarray:
     result = np.asarray(localized.asi8, dtype=np.int64).copy()
     unplaced = np.flatnonzero(localized.isna())
     for i in unplaced:
-        # Inside a DST transition: zoneinfo's fold=0 gives the spec's reading.
+        # Inside a DST transition: zoneinfo's fold=0 gives the reading docs/rules.md describes.
         wall = int(wall_ns[i])
         seconds, nanos = divmod(wall, NS_PER_SECOND)
         moment = datetime(1970, 1, 1) + timedelta(seconds=seconds)

@@ -1,6 +1,6 @@
 """The vectorised rules engine: all employees and days at once, with numpy over flat arrays.
 
-`compute_days` runs the steps of `attendance-rules.md` in order: occurrences (calendar.py), debounce
+`compute_days` runs the steps of docs/rules.md in order: occurrences (calendar.py), debounce
 and assignment (assign.py), pairing and rounding (pairing.py), then worked time, lateness, overtime,
 status and loss of pay here. It is a pure function of its inputs: the same rows in any order give
 the same output.
@@ -78,7 +78,7 @@ def _overlap_minutes(start: np.ndarray, end: np.ndarray, lo: np.ndarray, hi: np.
 
 
 def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[str, np.ndarray]:
-    """Steps 6 to 10 for every occurrence of the grid."""
+    """Sections 6 to 11 of docs/rules.md for every occurrence of the grid."""
     size = occ.size
     closed = iv.closed
     start = iv.start
@@ -161,7 +161,7 @@ def _take_or_zero(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Step 9: the day's status, and whether `short_shift` applies."""
+    """Section 10 of docs/rules.md: the day's status, and whether `short_shift` applies."""
     absent_below = occ.setting(lambda s: s.absent_below)
     half_day_below = occ.setting(lambda s: s.half_day_below)
     full_leave = occ.leave_days >= 1
@@ -187,7 +187,7 @@ def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tupl
 def _day_frame(
     occ: Occurrences, days: dict[str, np.ndarray], zones: list[str], rules_version: str, intervals: Intervals
 ) -> pd.DataFrame:
-    """The output rows: days inside the requested range, in the spec's column order.
+    """The output rows: days inside the requested range, in the order of `DAY_COLUMNS`.
 
     Text columns with few distinct values are categoricals and the times are Arrow-backed text:
     building 10^5 rows of Python strings would cost more than the whole rules computation.

@@ -28,7 +28,7 @@ DIRECTIONS = ("in", "out", "break_out", "break_in", "ot_in", "ot_out")
 #: Directions that open an interval; the others close one.
 OPENING_DIRECTIONS = frozenset({"in", "break_in", "ot_in"})
 
-#: Output columns of a processed day, in the spec's order.
+#: Output columns of a processed day, in order (docs/rules.md describes each).
 DAY_COLUMNS = (
     "employee_id",
     "work_date",

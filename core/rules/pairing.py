@@ -1,4 +1,4 @@
-"""Steps 4 and 5 of the rules: pair the punches of each occurrence into intervals, then round.
+"""Sections 4 and 5 of docs/rules.md: pair the punches of each occurrence into intervals, then round.
 
 Every pairing mode reduces to the same shape: a list of *events* per occurrence that alternate
 open, close, open, close... `alternate` uses every punch; directions keep an `in` only when nothing
@@ -138,7 +138,7 @@ def _round_on_local_grid(
 
 
 def round_first_and_last(intervals: Intervals, occurrences: Occurrences, zones: list[str]) -> None:
-    """Step 5: round each occurrence's first_in and last_out in place, where its shift rounds."""
+    """Section 5 of docs/rules.md: round each occurrence's first_in and last_out in place, where its shift rounds."""
     unit = occurrences.setting(lambda s: s.rounding.unit if s.rounding else 0)
     in_mode = occurrences.setting(lambda s: s.rounding.in_ if s.rounding else "")
     out_mode = occurrences.setting(lambda s: s.rounding.out if s.rounding else "")

@@ -1,4 +1,4 @@
-"""The rule set: sites, shifts and pairing settings, exactly as `attendance-rules.md` names them.
+"""The rule set: sites, shifts and pairing settings, named as docs/rules.md names them.
 
 These models are read from the `sites:`, `shifts:` and `pairing:` sections of a rules file (and,
 later, of the main configuration). Times of day are kept as minutes after local midnight.

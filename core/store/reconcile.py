@@ -1,4 +1,4 @@
-"""Reconciliation's writes: marking ledger rows a target no longer holds as it should (issue 8).
+"""Reconciliation's writes: marking ledger rows a target no longer holds as it should (docs/reconcile.md).
 
 `Store` inherits `ReconcileStore`; its methods use `self._transaction(write=...)` like the rest of the store.
 """

@@ -1,4 +1,4 @@
-"""Period locks, adjustments, retention purges, erasure and tombstones (issue 8).
+"""Period locks, adjustments, retention purges, erasure and tombstones.
 
 `Store` inherits `RetentionStore`; its methods use `self._transaction(write=...)` like the rest of the
 store, one transaction each. docs/cutoff.md and docs/retention.md describe the behaviour; this module

@@ -1,4 +1,4 @@
-"""The scheduler's lock and the run history (scheduled jobs, issue 8).
+"""The scheduler's lock and the run history of scheduled jobs (docs/jobs.md).
 
 `Store` inherits `SchedulingStore`; its methods use `self._transaction(write=...)` like the rest of the store.
 

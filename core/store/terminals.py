@@ -1,4 +1,4 @@
-"""What each terminal holds and the device-command journal (employee sync, issue 7).
+"""What each terminal holds and the device-command journal (employee sync, docs/employees.md).
 
 `Store` inherits `TerminalStore`; its methods use `self._transaction(write=...)` like the rest of the
 store. The tables are described in `store.schema.terminals`. The journal makes a run resumable: its

@@ -1,4 +1,4 @@
-"""Tables for: the scheduler's lock (scheduled jobs, issue 8). The run history's job columns are on
+"""Tables for: the scheduler's lock (scheduled jobs, docs/jobs.md). The run history's job columns are on
 `runs` in `punchbridge.store.schema`.
 
 Declared on the shared `metadata` of `punchbridge.store.schema` (which imports this module), and

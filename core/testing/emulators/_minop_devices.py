@@ -1,5 +1,5 @@
 """Emulated terminals: their user lists and attendance logs, the device commands that change them, and the
-store-and-forward push of punches to a listener (spec sections 1 and 2).
+store-and-forward push of punches to a listener (docs/minop.md, docs/receiver.md).
 
 A device keeps every punch in its outbox until the listener gives the reply its push shape expects
 (`ok` for the flat shape, `{"status": "1"}` for the nested one, or what the device is told), and

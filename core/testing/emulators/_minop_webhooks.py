@@ -1,4 +1,4 @@
-"""Signed webhook deliveries from the emulated Minop cloud (spec section 4).
+"""Signed webhook deliveries from the emulated Minop cloud (docs/receiver.md, "Webhooks").
 
 Each event `{"id", "type", "created_at", "data"}` is POSTed with `X-Minop-Timestamp`,
 `X-Minop-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}">` (one `v1=` per secret, comma

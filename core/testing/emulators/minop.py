@@ -1,5 +1,5 @@
 """A Minop cloud emulator: terminals that push punches, the device command API, the attendance pull API,
-OAuth and API keys, rate limits and signed webhooks, as `shared/spec/minop-api.md` describes them.
+OAuth and API keys, rate limits and signed webhooks, as docs/minop.md describes them.
 
     emulator = MinopEmulator(clock=clock)
     emulator.add_raw_punches([{"employee_id": "E1", "device_id": "dev1", "timestamp": "2025-10-01T03:30:00Z"}])

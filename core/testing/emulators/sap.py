@@ -7,7 +7,7 @@
 
 The emulator holds one company with one OAuth client, whose X.509 certificate it generated (an RSA
 key made at start-up: nothing is read from or committed to disk; `plugin_settings` writes the key
-for the plugin into a folder the test owns). It enforces what `shared/spec/targets.md` documents,
+for the plugin into a folder the test owns). It enforces what SAP documents for these APIs,
 so a plugin that breaks a rule fails here first:
 
 - `POST /oauth/token` (form `client_id`, `company_id`, `grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer`,

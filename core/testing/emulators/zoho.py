@@ -6,7 +6,7 @@
         settings = emulator.plugin_settings(server.url)     # for the `zoho_people` target
 
 The emulator serves the accounts host and the People API on one base URL. It enforces what
-`shared/spec/targets.md` documents, so a plugin that breaks a rule fails here first:
+Zoho documents for its API, so a plugin that breaks a rule fails here first:
 
 - `POST /oauth/v2/token` (refresh-token grant): wrong client or secret gives `{"error": "invalid_client"}`,
   an unknown refresh token `{"error": "invalid_code"}`; at most `ZohoLimits.token_mints` tokens per
