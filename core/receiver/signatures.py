@@ -33,7 +33,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookV
 from punchbridge.receiver.fields import header_identifier
 from punchbridge.receiver.rejection import Rejected
 
-__all__ = ["Delivery", "WebhookKeys", "verify_delivery"]
+__all__ = ["STANDARD_WEBHOOKS_TOLERANCE", "Delivery", "WebhookKeys", "verify_delivery"]
 
 #: More signatures than this in one header is not a rotation but an attempt to make the server work.
 MAX_SIGNATURES = 8
