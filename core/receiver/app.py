@@ -42,7 +42,7 @@ from punchbridge.receiver.metrics import ReceiverMetrics
 from punchbridge.receiver.push import PushEnvelope, read_envelope, read_punch
 from punchbridge.receiver.rejection import Rejected
 from punchbridge.receiver.replies import OK, Reply, refused_by_store, store_unavailable
-from punchbridge.receiver.signatures import WebhookKeys, verify_delivery
+from punchbridge.receiver.signatures import STANDARD_WEBHOOKS_TOLERANCE, WebhookKeys, verify_delivery
 from punchbridge.receiver.writer import GroupCommitWriter
 from punchbridge.store import Store
 
@@ -66,6 +66,13 @@ class Receiver:
         self.keys, warnings = WebhookKeys.from_secrets(secrets)
         for warning in warnings:
             log.warning("%s", warning)
+        if self.keys.standard and self.settings.webhook_tolerance_seconds > STANDARD_WEBHOOKS_TOLERANCE:
+            log.warning(
+                "receiver.webhook_tolerance_seconds is %d: Standard Webhooks deliveries are still refused beyond "
+                "%d s (the standardwebhooks library's fixed window); X-Minop-Signature ones get the setting",
+                self.settings.webhook_tolerance_seconds,
+                STANDARD_WEBHOOKS_TOLERANCE,
+            )
         for name, device in config.devices.items():
             if device.enabled and device.push_token is None:
                 log.warning("device %s has no push_token: its pushes will be refused", name)
@@ -294,6 +301,8 @@ def create_app(config: Config, store: Store, *, clock: Callable[[], float] = tim
     """The receiver app for `config`, writing to `store` (which the caller opens and closes).
 
     `clock` (unix seconds) is the time used for plausibility and webhook tolerance; tests move it.
+    The `standardwebhooks` library also holds a Standard Webhooks timestamp to five minutes of the
+    wall clock, which `clock` does not move (the receiver's tests move the library's clock too).
     The writer starts with the app's lifespan, or with the first request when the server runs
     without one; on shutdown it commits what is waiting before the app stops.
     """

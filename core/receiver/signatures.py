@@ -2,17 +2,19 @@
 
 Minop: `X-Minop-Timestamp: <unix seconds>` and `X-Minop-Signature: v1=<hex>`, the hex
 HMAC-SHA256 of `"{timestamp}.{raw body}"`, keyed with the secret's UTF-8 bytes as written; several
-`v1=` values separated by commas while the sender rotates keys.
+`v1=` values separated by commas while the sender rotates keys. No library covers this header set,
+so it is verified here.
 
 Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` (several
-separated by spaces), the HMAC-SHA256 of `"{id}.{timestamp}.{raw body}"`, keyed with the base64-decoded
-secret after its `whsec_` prefix (as the Standard Webhooks libraries do).
+separated by spaces), verified by the reference library `standardwebhooks`, one `Webhook` per
+configured secret. As the library does, a delivery passes when any one of its signatures matches:
+another entry beside it, even a malformed one, does not fail it.
 
 A delivery verifies when any of its signatures matches any configured secret (`receiver.webhook_secrets`:
-old and new side by side during a rotation) and its timestamp is within the tolerance of now, either
-way. Every failure is a 401 naming the header and what is wrong with it (missing, malformed, stale,
-matching no secret): these headers are the delivery's credentials, and a sender told 401 knows to look
-at its signing, not at its event.
+old and new side by side during a rotation) and its timestamp is within the tolerance of the
+receiver's clock, either way. Every failure is a 401 naming the header and what is wrong with it
+(missing, malformed, stale, matching no secret): these headers are the delivery's credentials, and a
+sender told 401 knows to look at its signing, not at its event.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
+
 from punchbridge.receiver.fields import header_identifier
 from punchbridge.receiver.rejection import Rejected
 
-__all__ = ["Delivery", "WebhookKeys", "verify_delivery"]
+__all__ = ["STANDARD_WEBHOOKS_TOLERANCE", "Delivery", "WebhookKeys", "verify_delivery"]
 
 #: More signatures than this in one header is not a rotation but an attempt to make the server work.
 MAX_SIGNATURES = 8
+#: The window the `standardwebhooks` library holds a timestamp to, around the wall clock; fixed in it.
+STANDARD_WEBHOOKS_TOLERANCE = 300
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_V1_DIGEST_BYTES = 32  # HMAC-SHA256
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 Scheme = Literal["minop", "standard"]
@@ -41,26 +48,29 @@ Scheme = Literal["minop", "standard"]
 
 @dataclass(frozen=True)
 class WebhookKeys:
-    """The HMAC keys of each header set, from the configured secrets."""
+    """The keys of each header set from the configured secrets: HMAC keys (Minop), verifiers (Standard Webhooks)."""
 
     minop: tuple[bytes, ...]
-    standard: tuple[bytes, ...]
+    standard: tuple[Webhook, ...]
 
     @classmethod
     def from_secrets(cls, secrets: Sequence[str]) -> tuple[WebhookKeys, list[str]]:
         """The keys, and warnings about secrets that cannot serve Standard Webhooks (never the secret)."""
         minop: list[bytes] = []
-        standard: list[bytes] = []
+        standard: list[Webhook] = []
         warnings: list[str] = []
         for index, secret in enumerate(secrets):
             if not secret:
                 warnings.append(f"receiver.webhook_secrets[{index}] is empty: ignored")
                 continue
             minop.append(secret.encode("utf-8"))
+            # The library decodes the secret without validating it, so text that is not base64 would
+            # silently become some other key; such a secret is kept for the Minop header set only.
             encoded = secret.removeprefix("whsec_").rstrip("=")
-            try:  # padded or not, as the Standard Webhooks libraries accept both
-                standard.append(base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True))
-            except (binascii.Error, ValueError):
+            try:
+                base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+                standard.append(Webhook(secret))
+            except (binascii.Error, ValueError, EmptyWebhookSecretError):
                 warnings.append(
                     f"receiver.webhook_secrets[{index}] is not base64 (after any whsec_ prefix): it verifies "
                     "X-Minop-Signature deliveries only, not Standard Webhooks ones"
@@ -178,7 +188,19 @@ def _verify_minop(values: HeaderValues, body: bytes, keys: WebhookKeys, now: flo
     return Delivery(scheme="minop", timestamp=stamp, message_id=None)
 
 
+def _is_v1_signature(entry: str) -> bool:
+    """Whether `entry` is `v1,<base64 of an HMAC-SHA256>` (its format only; the library compares it)."""
+    version, comma, value = entry.partition(",")
+    if version != "v1" or not comma:
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == _V1_DIGEST_BYTES
+    except (binascii.Error, ValueError):
+        return False
+
+
 def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: float, tolerance: int) -> Delivery:
+    # The id is the replay key in the store: the library takes any text, we take an identifier.
     try:
         message_id = header_identifier(_required(values, "webhook-id"), "webhook-id")
     except Rejected as exc:
@@ -187,44 +209,42 @@ def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: 
         ) from None
     stamp_text = _required(values, "webhook-timestamp")
     header = _required(values, "webhook-signature")
-    presented: list[bytes] = []
-    items = header.split()
-    if len(items) > MAX_SIGNATURES:
+    entries = header.split()
+    # The library compares every entry against every secret, however many there are.
+    if len(entries) > MAX_SIGNATURES:
         raise Rejected(
             401, "malformed_signature", f"has more than {MAX_SIGNATURES} signatures", field="webhook-signature",
             reason="malformed_signature",
         )  # fmt: skip
-    for item in items:
-        version, comma, value = item.partition(",")
-        if not comma:
-            raise Rejected(
-                401, "malformed_signature", "must be v1,<base64>, space-separated", field="webhook-signature",
-                reason="malformed_signature",
-            )  # fmt: skip
-        if version != "v1":
-            continue  # e.g. v1a (asymmetric): not verified here
-        try:
-            digest = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            digest = b""
-        if len(digest) != hashlib.sha256().digest_size:
-            raise Rejected(
-                401, "malformed_signature", "a v1, value must be the base64 of 32 bytes (HMAC-SHA256)",
-                field="webhook-signature", reason="malformed_signature",
-            )  # fmt: skip
-        presented.append(digest)
-    if not presented:
+    # Told apart from a wrong signature so the sender knows its header is broken, not its key;
+    # one well-formed entry is enough (others, e.g. v1a, are the library's to skip).
+    if not any(_is_v1_signature(entry) for entry in entries):
         raise Rejected(
-            401, "malformed_signature", "has no v1, signature", field="webhook-signature", reason="malformed_signature"
-        )
+            401, "malformed_signature", "has no v1,<base64> signature (the base64 of a 32-byte HMAC-SHA256)",
+            field="webhook-signature", reason="malformed_signature",
+        )  # fmt: skip
+    # On the receiver's clock and the configured tolerance: the library's own check is fixed at
+    # five minutes of the wall clock, and accepts fractional seconds.
     stamp = _timestamp(stamp_text, "webhook-timestamp", now, tolerance)
     if not keys.standard:
         raise _no_keys()
-    signed = message_id.encode("ascii") + b"." + stamp_text.strip().encode("ascii") + b"." + body
-    expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys.standard]
-    if not _matches(expected, presented):
-        raise _no_match("webhook-signature")
-    return Delivery(scheme="standard", timestamp=stamp, message_id=message_id)
+    headers = {"webhook-id": message_id, "webhook-timestamp": stamp_text.strip(), "webhook-signature": header}
+    refusals = []
+    for webhook in keys.standard:
+        try:
+            webhook.verify(body, headers, json_parse=False)
+        except WebhookVerificationError as exc:
+            refusals.append(str(exc))
+            continue
+        return Delivery(scheme="standard", timestamp=stamp, message_id=message_id)
+    if any(refusal.startswith("Message timestamp") for refusal in refusals):
+        # Within our tolerance but not the library's (a tolerance over its five minutes).
+        raise Rejected(
+            401, "stale_timestamp",
+            f"is more than {STANDARD_WEBHOOKS_TOLERANCE} s from now, the most Standard Webhooks deliveries are given",
+            field="webhook-timestamp", reason="timestamp_outside_tolerance",
+        )  # fmt: skip
+    raise _no_match("webhook-signature")
 
 
 def verify_delivery(values: HeaderValues, body: bytes, keys: WebhookKeys, now: float, tolerance: int) -> Delivery:

@@ -4,15 +4,14 @@ Salesforce answers both flows with `access_token` and `instance_url` but, unlike
 no lifetime: a session lasts until the org's session timeout. So a session is kept until Salesforce
 answers 401 INVALID_SESSION_ID (or until `expires_in`, when a reply has one), then renewed once.
 
-The JWT is signed RS256 with the connected app's private key (read from `private_key` when a session
-is needed) and lives three minutes, as Salesforce asks. The private key, its passphrase, the client
-secret and access tokens never reach a message, `describe()` or the log.
+The JWT is made and signed RS256 by PyJWT with the connected app's private key (read from
+`private_key` when a session is needed) and lives three minutes, as Salesforce asks. The private
+key, its passphrase, the client secret and access tokens never reach a message, `describe()` or the
+log.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from punchbridge.plugin_api.http import checked_url
@@ -74,10 +74,6 @@ def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def load_private_key(path: Path, passphrase: SecretStr | None) -> rsa.RSAPrivateKey:
     """The RSA key in the PEM file `path`; FatalTargetError naming the file (never its content) otherwise."""
     try:
@@ -108,11 +104,8 @@ def load_private_key(path: Path, passphrase: SecretStr | None) -> rsa.RSAPrivate
 
 def jwt_assertion(key: rsa.RSAPrivateKey, issuer: str, subject: str, audience: str, now: float) -> str:
     """The RS256 JWT of Salesforce's JWT bearer flow: iss the consumer key, sub the user, aud the login host."""
-    header = _b64(json.dumps({"alg": "RS256"}, separators=(",", ":")).encode())
     claims = {"iss": issuer, "sub": subject, "aud": audience, "exp": int(now) + ASSERTION_SECONDS}
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signature = key.sign(f"{header}.{body}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{body}.{_b64(signature)}"
+    return jwt.encode(claims, key, algorithm="RS256")
 
 
 _HINTS = {

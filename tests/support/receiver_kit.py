@@ -10,12 +10,13 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -78,6 +79,23 @@ class Running:
 
 
 @contextmanager
+def library_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """Make the `standardwebhooks` library read `clock`: it holds timestamps to five minutes of `datetime.now`.
+
+    In production both read the wall clock; here the receiver's clock stands still at NOW, so the
+    library is given the same time, as freezegun would give it.
+    """
+
+    class _ClockDatetime(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> _ClockDatetime:
+            return cls.fromtimestamp(clock(), tz)
+
+    with mock.patch("standardwebhooks.webhooks.datetime", _ClockDatetime):
+        yield
+
+
+@contextmanager
 def running_receiver(
     tmp_path: Path, *, store_url: str | None = None, clock: Clock | None = None, **receiver: Any
 ) -> Iterator[Running]:
@@ -87,7 +105,11 @@ def running_receiver(
     clock = clock or Clock()
     app = create_app(config, store, clock=clock)
     try:
-        with serve(app, lifespan="on") as served, httpx.Client(base_url=served.url, timeout=30) as client:
+        with (
+            library_clock(clock),
+            serve(app, lifespan="on") as served,
+            httpx.Client(base_url=served.url, timeout=30) as client,
+        ):
             yield Running(url=served.url, store=store, clock=clock, config=config, client=client, app=app)
     finally:
         store.close()

@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 import httpx
+import jwt
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 from support.salesforce_builders import DATA, SalesforceApiClient, attendance
 
 from punchbridge.testing.emulators.salesforce import JWT_GRANT, SalesforceEmulator, SalesforceLimits, generate_jwt_key
@@ -23,12 +22,8 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _assertion(key_pem: bytes, claims: dict[str, Any], alg: str = "RS256") -> str:
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    head = _b64(json.dumps({"alg": alg}).encode())
-    body = _b64(json.dumps(claims).encode())
-    signature = key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-    return f"{head}.{body}.{_b64(signature)}"
+def _assertion(key_pem: bytes, claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, key_pem, algorithm="RS256")
 
 
 @pytest.fixture
