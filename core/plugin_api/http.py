@@ -290,7 +290,7 @@ class HttpTarget(Target[HttpSettingsT]):
         """Before the connection is closed: save state, forget sessions (default: nothing)."""
 
     def open(self) -> None:
-        """Open the connection and the worker pool, then `on_open`; closed again if any of it fails."""
+        """Open the connection, then `on_open`; all is closed again if that fails (the pool comes on first use)."""
         if self._http is not None:
             return
         self._http = HttpConnection(

@@ -27,7 +27,7 @@ import io
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -182,9 +182,6 @@ class SapHcmTarget(SftpCsvTarget):
     settings_model: ClassVar[type[BaseModel] | None] = SapHcmSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH_ATTENDANCE, Capability.PUSH_PUNCHES})
     settings: SapHcmSettings
-
-    def __init__(self, name: str, settings: SapHcmSettings | Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
 
     def describe(self) -> str:
         """`sap_hcm NAME -> user@host:port/folder (layout)` (no secrets)."""
