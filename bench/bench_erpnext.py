@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.plugins.erpnext import ErpNextTarget
 
 HERE = Path(__file__).resolve().parent

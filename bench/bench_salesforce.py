@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from punchbridge.plugin_api.targets import Batch, Record
+from punchbridge.plugin_api import Batch, Record
 from punchbridge.plugins.salesforce import SalesforceTarget
 
 HERE = Path(__file__).resolve().parent

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget
 from punchbridge.testing.emulators.sap import TestCredentials, make_credentials
 

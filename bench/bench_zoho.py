@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget, clear_token_cache
 from punchbridge.testing.emulators.zoho import ManualClock, NoDelayHttp, ScaledClock, ZohoEmulator, ZohoLimits
 from punchbridge.testing.http import serve

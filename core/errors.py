@@ -5,10 +5,19 @@
     │   ├── ConfigError             a configuration or rules file (YAML) is wrong
     │   └── InputFileError          a data file (CSV of punches, employees, ...) is unusable
     ├── OutputError                 the result could not be written where asked (exit code 1)
-    └── StoreError                  the store cannot be opened or written (exit code 1)
+    ├── StoreError                  the store cannot be opened or written (exit code 1)
+    ├── TargetError                 a target failed for a whole batch (exit code 1); the engine acts on the kind:
+    │   ├── TransientError          retry the batch later (network, 5xx); `retry_after` when known
+    │   │   └── RateLimitedError    the target said slow down (429, or 503 with Retry-After)
+    │   ├── CredentialsError        fix the credentials; never retried
+    │   └── FatalTargetError        stop this target for the run, keep what was done
+    │       └── TargetReplyError    the reply is not what the target sends (an HTML page, a broken body)
+    └── BadRecordError              one record cannot be sent as it is: its dead letter, the batch goes on
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file, the line (or row) and
-the field it concerns, so a consultant can fix all of them in one pass.
+the field it concerns, so a consultant can fix all of them in one pass. A target plugin raises the
+`TargetError`s (`punchbridge.plugin_api` re-exports them); a `BadRecordError` never leaves the
+plugin: it becomes the record's `Outcome` with `ok=False` and the error's text.
 """
 
 from __future__ import annotations
@@ -18,13 +27,20 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 __all__ = [
+    "BadRecordError",
     "ConfigError",
+    "CredentialsError",
     "ExitCode",
+    "FatalTargetError",
     "InputFileError",
     "OutputError",
     "Problem",
     "PunchbridgeError",
+    "RateLimitedError",
     "StoreError",
+    "TargetError",
+    "TargetReplyError",
+    "TransientError",
     "UserInputError",
 ]
 
@@ -119,3 +135,61 @@ class OutputError(PunchbridgeError):
 
 class StoreError(PunchbridgeError):
     """The store cannot be opened or written; the message names the URL with the password redacted."""
+
+
+class TargetError(PunchbridgeError):
+    """Base of the errors a target raises for a whole batch; the sync engine acts on the subclass."""
+
+    exit_code = ExitCode.FAILED  # a target failed: the message names it
+
+
+class TransientError(TargetError):
+    """A failure worth retrying later (network error, server error); `retry_after` seconds when known.
+
+    The engine retries the batch within the run; raised past the retries, the run could not finish
+    (exit code 1) and the next run sends the batch again.
+    """
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(TransientError):
+    """The target asked us to slow down (429, or 503 with Retry-After); `retry_after` seconds when it said so."""
+
+
+class CredentialsError(TargetError):
+    """Authentication or authorisation failed: fix the credentials or the user's rights; never retried.
+
+    Exit code 1 like any failed target, not 2: the run may have delivered batches before the target
+    refused, so "nothing was written" (what 2 promises) would not hold.
+    """
+
+    exit_code = ExitCode.FAILED
+
+
+class FatalTargetError(TargetError):
+    """The target cannot be used this run (misconfigured, refuses everything); stop it and report."""
+
+    exit_code = ExitCode.FAILED
+
+
+class TargetReplyError(FatalTargetError):
+    """A reply that is not what the target sends (an HTML page, a broken body, a missing field).
+
+    Its message names the target, what was asked and what came back, so the operator can look for a
+    proxy in between or a wrong base URL.
+    """
+
+
+class BadRecordError(PunchbridgeError):
+    """A record a target plugin cannot send as it is; its text (naming the record) is the dead letter's message.
+
+    A plugin raises it while converting one record and turns it into that record's `Outcome(ok=False)`;
+    the rest of the batch goes on. Should one ever escape a plugin, a person must look (exit code 3).
+    """
+
+    exit_code = ExitCode.ATTENTION

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from punchbridge.errors import Problem
+from punchbridge.plugin_api.targets import Capability
 
 if TYPE_CHECKING:
     from punchbridge.config import Config
@@ -36,7 +37,7 @@ def check_jobs(config: Config, document: YamlDocument, registry: PluginRegistry 
             continue
         target = config.targets.get(job.target)
         plugin = None if target is None else registry.targets.get(target.plugin)
-        if plugin is not None and "read_back" not in plugin.capabilities:
+        if plugin is not None and Capability.READ_BACK not in plugin.capabilities:
             problem(
                 name,
                 "target",

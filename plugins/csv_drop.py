@@ -25,12 +25,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
+from punchbridge.plugin_api import (
+    Batch,
+    FatalTargetError,
+    Outcome,
+    Record,
+    Register,
+    Target,
+    TransientError,
+    batch_columns,
+    hookimpl,
+)
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -43,7 +52,6 @@ __all__ = [
     "manifest_name",
     "register_targets",
     "render_csv",
-    "settings_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -103,11 +111,10 @@ def _row(fields: Mapping[str, Any], columns: Sequence[str], escape_formulas: boo
 
 
 def _columns(batch: Batch) -> Sequence[str]:
-    if batch.columns:
-        return batch.columns
-    if batch.records:
-        return list(batch.records[0].fields)
-    raise ValueError(f"batch {batch.batch_id} for {batch.target!r} has neither columns nor records")
+    columns = batch_columns(batch)
+    if not columns:
+        raise ValueError(f"batch {batch.batch_id} for {batch.target!r} has neither columns nor records")
+    return columns
 
 
 def accepted_records(batch: Batch) -> tuple[list[Record], list[Outcome]]:
@@ -178,15 +185,6 @@ class LocalCsvSettings(BaseModel):
     create_folder: bool = False
 
 
-def settings_of(model: type[BaseModel], settings: BaseModel | Mapping[str, Any]) -> Any:
-    """`settings` as an instance of `model` (validating a mapping or another model's fields)."""
-    if isinstance(settings, model):
-        return settings
-    if isinstance(settings, BaseModel):
-        settings = settings.model_dump()
-    return model.model_validate(dict(settings))
-
-
 def _fsync_folder(folder: Path) -> None:
     """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
     try:
@@ -200,20 +198,14 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-class LocalCsvTarget(Target):
+class LocalCsvTarget(Target[LocalCsvSettings]):
     """Drops each batch as a CSV file plus manifest into a local (or mounted) folder."""
 
     max_batch_size = 50_000
-    settings_model: ClassVar[type[BaseModel] | None] = LocalCsvSettings
-
-    def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        self.config: LocalCsvSettings = settings_of(LocalCsvSettings, settings)
-        self.settings = self.config
 
     def describe(self) -> str:
         """`local_csv NAME -> FOLDER`."""
-        return f"local_csv {self.name} -> {self.config.folder}"
+        return f"local_csv {self.name} -> {self.settings.folder}"
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Write the batch's file, then its manifest; a resend finds them in place and changes nothing."""
@@ -221,10 +213,10 @@ class LocalCsvTarget(Target):
         if not accepted:
             return refused
         kept = dataclasses.replace(batch, records=accepted)
-        data = render_csv(kept, escape_formulas=self.config.escape_formulas)
-        name = file_name(self.config.prefix, batch)
-        folder = self.config.folder
-        if self.config.create_folder and not folder.exists():
+        data = render_csv(kept, escape_formulas=self.settings.escape_formulas)
+        name = file_name(self.settings.prefix, batch)
+        folder = self.settings.folder
+        if self.settings.create_folder and not folder.exists():
             folder.mkdir(parents=True)
         if not folder.is_dir():
             raise FatalTargetError(

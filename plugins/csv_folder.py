@@ -15,8 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from punchbridge.config.punchfile import read_punches
-from punchbridge.plugin_api.hookspecs import hookimpl
-from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
+from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
 
 __all__ = ["CsvFolderSettings", "CsvFolderSource"]
 
@@ -30,14 +29,11 @@ class CsvFolderSettings(BaseModel):
     pattern: str = "*.csv"
 
 
-class CsvFolderSource(Source):
+class CsvFolderSource(Source[CsvFolderSettings]):
     """Reads every matching CSV file in a folder that changed since the last run."""
-
-    settings_model = CsvFolderSettings
 
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Read new or changed files; the cursor remembers (size, mtime) of each file read."""
-        assert isinstance(self.settings, CsvFolderSettings)
         seen: dict[str, list[int]] = json.loads(cursor) if cursor else {}
         punches, held = [], []
         for path in sorted(self.settings.folder.glob(self.settings.pattern)):
@@ -55,6 +51,6 @@ class CsvFolderSource(Source):
 
 
 @hookimpl
-def register_sources(register) -> None:  # type: ignore[no-untyped-def]
+def register_sources(register: Register) -> None:
     """Register the `csv_folder` source."""
     register("csv_folder", CsvFolderSource)

@@ -45,8 +45,7 @@ from punchbridge.minop.client import (
     NotModified,
     Page,
 )
-from punchbridge.plugin_api.hookspecs import hookimpl
-from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
+from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
 from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS
 
 __all__ = ["RAW_REQUIRED_FIELDS", "MinopSource", "MinopSourceSettings"]
@@ -157,23 +156,17 @@ class MinopSourceSettings(BaseModel):
         return ",".join(dict.fromkeys([*RAW_REQUIRED_FIELDS, *(self.fields or [])]))
 
 
-class MinopSource(Source):
+class MinopSource(Source[MinopSourceSettings]):
     """Pulls raw punches (and processed days for `processing: cloud`) page by page."""
 
-    settings_model = MinopSourceSettings
     #: Seams for tests: the clock of token expiry, the wait of a Retry-After, the network.
     clock: ClassVar[Callable[[], float]] = time.time
     sleep: ClassVar[Callable[[float], None] | None] = None
     transport: ClassVar[httpx.BaseTransport | None] = None
 
-    @property
-    def _settings(self) -> MinopSourceSettings:
-        assert isinstance(self.settings, MinopSourceSettings)
-        return self.settings
-
     def covered_employees(self, context: SourceContext) -> Collection[str]:
         """With `processing: cloud`, the employees (of `sites`, default all) whose days the cloud computes."""
-        settings = self._settings
+        settings = self.settings
         if settings.processing != "cloud":
             return frozenset()
         staff = context.employees
@@ -196,7 +189,7 @@ class MinopSource(Source):
 
     def fetch_pages(self, context: SourceContext, cursor: str | None) -> Iterator[Fetched]:
         """One `Fetched` per page: raw punches, then (cloud processing) processed days."""
-        settings = self._settings
+        settings = self.settings
         state = self._load_state(cursor)
         client = MinopClient(
             settings.base_url,
@@ -243,7 +236,7 @@ class MinopSource(Source):
     def _plan(self, kind: str, stream: dict[str, Any], context: SourceContext) -> tuple[list[dict[str, str]], list]:
         """The queries of this run, and the range they leave covered: records updated since the watermark
         (minus the overlap) over what is covered already, then everything of dates not covered yet."""
-        settings = self._settings
+        settings = self.settings
         base: dict[str, str] = {"limit": str(settings.page_size)}
         watermark = stream.get("watermark")
         since = None
@@ -326,7 +319,7 @@ class MinopSource(Source):
 
 
 @hookimpl
-def register_sources(register) -> None:  # type: ignore[no-untyped-def]
+def register_sources(register: Register) -> None:
     """Register the `minop` source."""
     register("minop", MinopSource)
 
@@ -334,7 +327,7 @@ def register_sources(register) -> None:  # type: ignore[no-untyped-def]
 # -- records to frames ------------------------------------------------------------------------------
 
 
-class _Bad(ValueError):
+class _UnusableRecordError(ValueError):
     """A record that cannot be used: its quarantine reason and detail."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -347,13 +340,13 @@ def _text(record: dict[str, Any], name: str, *, required: bool = True) -> str | 
     value = record.get(name)
     if value is None or value == "":
         if required:
-            raise _Bad("malformed_record", f"{name} is missing")
+            raise _UnusableRecordError("malformed_record", f"{name} is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _Bad("malformed_record", f"{name} is {type(value).__name__}, not text")
+        raise _UnusableRecordError("malformed_record", f"{name} is {type(value).__name__}, not text")
     text = str(value)
     if len(text) > _MAX_ID or not text.isprintable():
-        raise _Bad("malformed_record", f"{name} is longer than {_MAX_ID} characters or not printable")
+        raise _UnusableRecordError("malformed_record", f"{name} is longer than {_MAX_ID} characters or not printable")
     return text
 
 
@@ -367,13 +360,15 @@ def _parse_utc(text: str) -> datetime:
 def _instant(record: dict[str, Any], name: str) -> datetime:
     value = record.get(name)
     if not isinstance(value, str) or len(value) > 40:
-        raise _Bad("bad_timestamp", f"{name} is {_show(value)}, not an ISO-8601 instant")
+        raise _UnusableRecordError("bad_timestamp", f"{name} is {_show(value)}, not an ISO-8601 instant")
     try:
         moment = _parse_utc(value)
     except (ValueError, OverflowError):
-        raise _Bad("bad_timestamp", f"{name} {_show(value)} is not an ISO-8601 instant with an offset") from None
+        raise _UnusableRecordError(
+            "bad_timestamp", f"{name} {_show(value)} is not an ISO-8601 instant with an offset"
+        ) from None
     if not 1971 <= moment.year <= 2200:
-        raise _Bad("implausible_timestamp", f"{name} {value} is outside the years a punch can have")
+        raise _UnusableRecordError("implausible_timestamp", f"{name} {value} is outside the years a punch can have")
     return moment
 
 
@@ -432,7 +427,9 @@ def raw_frames(page: Page, source: str, context: SourceContext) -> tuple[pd.Data
     for position, record in enumerate(page.records):
         try:
             if not isinstance(record, dict):
-                raise _Bad("malformed_record", f"record {position} of the page is {type(record).__name__}")
+                raise _UnusableRecordError(
+                    "malformed_record", f"record {position} of the page is {type(record).__name__}"
+                )
             event = _text(record, "event_id", required=False) or f"record {position}"
             try:
                 employee = _text(record, "employee_id")
@@ -440,16 +437,18 @@ def raw_frames(page: Page, source: str, context: SourceContext) -> tuple[pd.Data
                 updated = _instant(record, "updated_at")
                 moment = _instant(record, "timestamp")
                 direction = _direction(record.get("direction"))
-            except _Bad as exc:
-                raise _Bad(exc.reason, f"{event}: {exc.detail}") from None
+            except _UnusableRecordError as exc:
+                raise _UnusableRecordError(exc.reason, f"{event}: {exc.detail}") from None
             newest = updated if newest is None else max(newest, updated)
             assert employee is not None and device is not None
             if moment < oldest or moment > latest:
-                raise _Bad("implausible_timestamp", f"{event}: {_iso(moment)} is outside the plausible window")
+                raise _UnusableRecordError(
+                    "implausible_timestamp", f"{event}: {_iso(moment)} is outside the plausible window"
+                )
             if employee not in known:
-                raise _Bad("unknown_employee", f"{event}: employee is not in the employees file")
+                raise _UnusableRecordError("unknown_employee", f"{event}: employee is not in the employees file")
             rows.append((employee, moment, device, direction))
-        except _Bad as exc:
+        except _UnusableRecordError as exc:
             held.append(_held(source, record, exc.reason, exc.detail))
     punches = pd.DataFrame(
         {
@@ -468,7 +467,9 @@ def _direction(value: Any) -> str | None:
     key = str(value).strip().lower().replace("_", "") if not isinstance(value, bool) else ""
     found = _CLOUD_DIRECTIONS.get(key) or _CLOUD_DIRECTIONS.get(str(value).strip().lower())
     if found is None:
-        raise _Bad("malformed_record", f"direction {_show(value)} is not one of CheckIn, CheckOut, ... or 0-5")
+        raise _UnusableRecordError(
+            "malformed_record", f"direction {_show(value)} is not one of CheckIn, CheckOut, ... or 0-5"
+        )
     return found
 
 
@@ -477,9 +478,9 @@ def _number(record: dict[str, Any], name: str, high: float) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Bad("malformed_record", f"{name} is {_show(value)}, not a number")
+        raise _UnusableRecordError("malformed_record", f"{name} is {_show(value)}, not a number")
     if not 0 <= value <= high:
-        raise _Bad("malformed_record", f"{name} {value} is outside 0 to {high:g}")
+        raise _UnusableRecordError("malformed_record", f"{name} {value} is outside 0 to {high:g}")
     return float(value)
 
 
@@ -503,7 +504,9 @@ def processed_frames(
     for position, record in enumerate(page.records):
         try:
             if not isinstance(record, dict):
-                raise _Bad("malformed_record", f"record {position} of the page is {type(record).__name__}")
+                raise _UnusableRecordError(
+                    "malformed_record", f"record {position} of the page is {type(record).__name__}"
+                )
             day = _processed_day(record, source, site_of, shift_of, covered, context)
             newest = _instant(record, "updated_at") if newest is None else max(newest, _instant(record, "updated_at"))
             key = (day["employee_id"], day["work_date"])
@@ -511,7 +514,7 @@ def processed_frames(
                 days = [d for d in days if (d["employee_id"], d["work_date"]) != key]
             seen.add(key)
             days.append(day)
-        except _Bad as exc:
+        except _UnusableRecordError as exc:
             held.append(_held(source, record, exc.reason, exc.detail))
     frame = pd.DataFrame(days, columns=list(DAY_COLUMNS))
     return frame, _quarantine_frame(held), newest
@@ -531,28 +534,32 @@ def _processed_day(
     try:
         work_date = record.get("date")
         if not isinstance(work_date, str) or len(work_date) != 10:
-            raise _Bad("bad_timestamp", f"date {_show(work_date)} is not YYYY-MM-DD")
+            raise _UnusableRecordError("bad_timestamp", f"date {_show(work_date)} is not YYYY-MM-DD")
         try:
             date.fromisoformat(work_date)
         except ValueError:
-            raise _Bad("bad_timestamp", f"date {_show(work_date)} is not a date") from None
+            raise _UnusableRecordError("bad_timestamp", f"date {_show(work_date)} is not a date") from None
         _instant(record, "updated_at")
         if employee not in site_of:
-            raise _Bad("unknown_employee", "employee is not in the employees file")
+            raise _UnusableRecordError("unknown_employee", "employee is not in the employees file")
         if employee not in covered:
-            raise _Bad("not_covered", f"site {site_of[employee]} is computed locally (see the source's `sites`)")
+            raise _UnusableRecordError(
+                "not_covered", f"site {site_of[employee]} is computed locally (see the source's `sites`)"
+            )
         status = record.get("status")
         if status not in STATUSES:
-            raise _Bad("malformed_record", f"status {_show(status)} is not one of {', '.join(STATUSES)}")
+            raise _UnusableRecordError(
+                "malformed_record", f"status {_show(status)} is not one of {', '.join(STATUSES)}"
+            )
         zone = ZoneInfo(context.rules.sites[site_of[employee]].timezone)
         worked = round(_number(record, "payable_hours", 24) * 60)
         overtime = min(round(_number(record, "ot_hours", 24) * 60), worked)
         anomalies = record.get("anomalies") or []
         if not isinstance(anomalies, list) or not all(isinstance(a, str) and len(a) <= 64 for a in anomalies):
-            raise _Bad("malformed_record", "anomalies must be a list of codes")
+            raise _UnusableRecordError("malformed_record", "anomalies must be a list of codes")
         recomputed = record.get("recomputed", False)
         if not isinstance(recomputed, bool):
-            raise _Bad("malformed_record", f"recomputed {_show(recomputed)} is not true or false")
+            raise _UnusableRecordError("malformed_record", f"recomputed {_show(recomputed)} is not true or false")
         shift = _text(record, "shift", required=False) or shift_of[employee]
         return {
             "employee_id": employee,
@@ -577,5 +584,5 @@ def _processed_day(
             "rules_version": f"cloud:{source}",
             "intervals": "",
         }
-    except _Bad as exc:
-        raise _Bad(exc.reason, f"{where}: {exc.detail}") from None
+    except _UnusableRecordError as exc:
+        raise _UnusableRecordError(exc.reason, f"{where}: {exc.detail}") from None

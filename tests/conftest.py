@@ -8,7 +8,7 @@ import pytest
 from support.oracle import oracle_compute_days
 
 from punchbridge.rules import DaysResult, compute_days
-from punchbridge.testing.postgres import PostgresServer, PostgresUnavailable, running_postgres
+from punchbridge.testing.postgres import PostgresServer, PostgresUnavailableError, running_postgres
 
 
 @pytest.fixture(params=["oracle", "vectorised"])
@@ -23,5 +23,5 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         with running_postgres() as server:
             yield server
-    except PostgresUnavailable as exc:
+    except PostgresUnavailableError as exc:
         pytest.skip(str(exc))

@@ -211,7 +211,7 @@ def purge_logs_command(
     (read with the configured `minop` source's credentials); any punch not stored refuses the purge
     unless --force. --dry-run shows the command and checks nothing.
     """
-    from punchbridge.minop.devices import PurgeRefused, delete_attendance_log
+    from punchbridge.minop.devices import PurgeRefusedError, delete_attendance_log
 
     command = _build(delete_attendance_log, "--to", date_from, date_to)
     context = load_context(config_path)
@@ -220,7 +220,7 @@ def purge_logs_command(
             missing = _unstored(context, stgid, date_from, date_to)
             if missing:
                 sample = "; ".join(missing[:5])
-                raise PurgeRefused(
+                raise PurgeRefusedError(
                     f"purge of {stgid} {date_from}..{date_to} refused: {len(missing)} punch(es) the device holds "
                     f"are not in the store (e.g. {sample}); run `punchbridge sync -c {config_path}` first, or "
                     "pass --force"

@@ -71,7 +71,7 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
         exit_with(ExitCode.FAILED)
 
 
-class _Stopped(Exception):
+class _Stopped(BaseException):
     """SIGTERM arrived after uvicorn's clean shutdown."""
 
 

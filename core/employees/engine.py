@@ -40,7 +40,7 @@ from punchbridge.errors import ConfigError, Problem, UserInputError
 from punchbridge.mapping.files import load_mapping
 from punchbridge.minop.devices import DeviceClient, DeviceCommand
 from punchbridge.plugin_api.registry import PluginRegistry
-from punchbridge.plugin_api.targets import Employee, Target
+from punchbridge.plugin_api.targets import Capability, Employee, Target
 from punchbridge.store import Store
 from punchbridge.store.terminals import CommandSettlement, JournalCommand
 
@@ -104,8 +104,10 @@ def check_employee_sync(config: Config, document: YamlDocument, registry: Plugin
         )
     else:
         plugin = registry.targets.get(target.plugin)
-        if plugin is not None and "pull_employees" not in plugin.capabilities:
-            able = ", ".join(sorted(n for n, c in registry.targets.items() if "pull_employees" in c.capabilities))
+        if plugin is not None and Capability.PULL_EMPLOYEES not in plugin.capabilities:
+            able = ", ".join(
+                sorted(n for n, c in registry.targets.items() if Capability.PULL_EMPLOYEES in c.capabilities)
+            )
             add(
                 f"target {settings.source!r} ({target.plugin}) cannot pull employees; plugins that can: "
                 f"{able or 'none'}",

@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 
 from punchbridge.config import DeviceSettings, MinopSettings
 from punchbridge.employees.report import MAX_FAILURES, EmployeeSyncReport
-from punchbridge.minop.client import MinopError, MinopRefused
-from punchbridge.minop.devices import CommandFailed, DeviceClient, DeviceCommand
+from punchbridge.minop.client import MinopError, MinopRefusedError
+from punchbridge.minop.devices import CommandFailedError, DeviceClient, DeviceCommand
 from punchbridge.store import Store
 from punchbridge.store.terminals import CommandSettlement, TerminalUser
 
@@ -97,9 +97,9 @@ def _drive(
                 continue
             try:
                 client.execute(stgid, outgoing.command, epoch=outgoing.epoch)
-            except MinopRefused as exc:
+            except MinopRefusedError as exc:
                 results.put(_Result(stgid, _refused(outgoing, exc, failed_users)))
-            except CommandFailed as exc:
+            except CommandFailedError as exc:
                 failed_users.add(outgoing.user_id)
                 results.put(_Result(stgid, CommandSettlement(outgoing.journal_id, "failed", str(exc))))
             except MinopError as exc:  # unreachable, deadline, credentials: outcome unknown, stop here
@@ -109,7 +109,7 @@ def _drive(
                 results.put(_Result(stgid, CommandSettlement(outgoing.journal_id, "done", row=outgoing.effect)))
 
 
-def _refused(outgoing: Outgoing, exc: MinopRefused, failed_users: set[str]) -> CommandSettlement:
+def _refused(outgoing: Outgoing, exc: MinopRefusedError, failed_users: set[str]) -> CommandSettlement:
     if exc.code == "unknown_user" and outgoing.action == "delete":
         return CommandSettlement(outgoing.journal_id, "done", row=outgoing.effect)
     failed_users.add(outgoing.user_id)

@@ -16,11 +16,11 @@ most `max_body_bytes` after gzip decoding, so a hostile or broken reply cannot e
 Errors (all `PunchbridgeError`, exit code 1), by what to do next:
 
     MinopError
-    ├── MinopAuthError          credentials refused (HTTP 401/403, OAuth error): fix the configuration
-    ├── MinopUnavailable        network error, timeout, 5xx, 429/503 after the retries: run again later
-    │   └── MinopDeadlineExceeded   the call did not finish within its deadline
-    ├── MinopRefused            HTTP >= 400 with the cloud's `code` and `message`: the request is wrong
-    └── MinopReplyError         the reply breaks the contract (not JSON, no `data` list, bad cursor)
+    ├── MinopAuthError                  credentials refused (HTTP 401/403, OAuth error): fix the configuration
+    ├── MinopUnavailableError           network error, timeout, 5xx, 429/503 after the retries: run again later
+    │   └── MinopDeadlineExceededError  the call did not finish within its deadline
+    ├── MinopRefusedError               HTTP >= 400 with the cloud's `code` and `message`: the request is wrong
+    └── MinopReplyError                 the reply breaks the contract (not JSON, no `data` list, bad cursor)
 
 Secrets (API key, client secret, tokens) are sent in headers and never appear in messages or reprs.
 """
@@ -41,7 +41,7 @@ from pydantic import SecretStr
 
 from punchbridge._version import __version__
 from punchbridge.errors import PunchbridgeError
-from punchbridge.plugin_api.targets import retry_after_seconds as _retry_after_seconds
+from punchbridge.plugin_api.http import retry_after_seconds as _retry_after_seconds
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -49,12 +49,12 @@ __all__ = [
     "ClientCredentials",
     "MinopAuthError",
     "MinopClient",
-    "MinopDeadlineExceeded",
+    "MinopDeadlineExceededError",
     "MinopError",
     "MinopHttp",
-    "MinopRefused",
+    "MinopRefusedError",
     "MinopReplyError",
-    "MinopUnavailable",
+    "MinopUnavailableError",
     "NotModified",
     "Page",
     "Reply",
@@ -89,7 +89,7 @@ class MinopAuthError(MinopError):
         self.said = said  # what the cloud said: HTTP status, code and message
 
 
-class MinopUnavailable(MinopError):
+class MinopUnavailableError(MinopError):
     """The cloud could not be reached or kept failing: run again later (what was stored is kept)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
@@ -97,11 +97,11 @@ class MinopUnavailable(MinopError):
         self.retry_after = retry_after
 
 
-class MinopDeadlineExceeded(MinopUnavailable):
+class MinopDeadlineExceededError(MinopUnavailableError):
     """The call did not finish within its total deadline (retries and waits included)."""
 
 
-class MinopRefused(MinopError):
+class MinopRefusedError(MinopError):
     """The cloud answered HTTP >= 400 with its `code` and `message`: the request itself is wrong."""
 
     def __init__(self, message: str, *, status: int, code: str, cloud_message: str) -> None:
@@ -115,7 +115,7 @@ class MinopReplyError(MinopError):
     """The reply breaks the contract (not JSON, a missing `data` list, a repeated cursor, too large)."""
 
 
-class _Retry(MinopUnavailable):
+class _RetryableError(MinopUnavailableError):
     """A failure worth another attempt (the marker `stamina` retries on)."""
 
 
@@ -242,7 +242,7 @@ class MinopHttp:
         tries = 0
 
         def retry_on(exc: BaseException) -> bool | float:
-            if not isinstance(exc, _Retry):
+            if not isinstance(exc, _RetryableError):
                 return False
             if exc.retry_after is None:
                 return True
@@ -258,8 +258,10 @@ class MinopHttp:
                 with attempt:
                     tries += 1
                     reply = self._attempt(method, url, what, deadline_at, params, headers, json_body, form, auth)
-        except _Retry as exc:
-            raise MinopUnavailable(f"{exc} (gave up after {tries} attempt(s))", retry_after=exc.retry_after) from None
+        except _RetryableError as exc:
+            raise MinopUnavailableError(
+                f"{exc} (gave up after {tries} attempt(s))", retry_after=exc.retry_after
+            ) from None
         return reply
 
     def _attempt(
@@ -276,7 +278,7 @@ class MinopHttp:
     ) -> Reply:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
-            raise MinopDeadlineExceeded(f"{what}: no reply within the deadline of {self.deadline:g} s")
+            raise MinopDeadlineExceededError(f"{what}: no reply within the deadline of {self.deadline:g} s")
         extra = dict(headers()) if headers is not None else {}
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
@@ -293,9 +295,11 @@ class MinopHttp:
         try:
             response = self._client.send(request, stream=True)
         except httpx.TimeoutException:
-            raise _Retry(f"{what}: no reply within {min(self.timeout, remaining):g} s") from None
+            raise _RetryableError(f"{what}: no reply within {min(self.timeout, remaining):g} s") from None
         except httpx.TransportError as exc:
-            raise _Retry(f"{what}: cannot reach {_origin(url)}: {type(exc).__name__}: {quote(str(exc))}") from None
+            raise _RetryableError(
+                f"{what}: cannot reach {_origin(url)}: {type(exc).__name__}: {quote(str(exc))}"
+            ) from None
         try:
             body = self._read(response, what, deadline_at)
         finally:
@@ -316,17 +320,19 @@ class MinopHttp:
                     raise MinopReplyError(f"{what}: the reply is larger than {self.max_body_bytes} bytes")
                 chunks.append(chunk)
                 if time.monotonic() > deadline_at:
-                    raise MinopDeadlineExceeded(
+                    raise MinopDeadlineExceededError(
                         f"{what}: the reply did not arrive in full within the deadline of {self.deadline:g} s"
                     )
         except httpx.DecodingError as exc:
             raise MinopReplyError(f"{what}: the reply cannot be decoded ({quote(str(exc))})") from None
         except httpx.TimeoutException:
-            raise _Retry(f"{what}: the reply stalled (no data for {self.timeout:g} s)") from None
+            raise _RetryableError(f"{what}: the reply stalled (no data for {self.timeout:g} s)") from None
         except httpx.TransportError as exc:
-            raise _Retry(f"{what}: the connection broke while reading: {type(exc).__name__}") from None
+            raise _RetryableError(f"{what}: the connection broke while reading: {type(exc).__name__}") from None
         if time.monotonic() > deadline_at:
-            raise MinopDeadlineExceeded(f"{what}: the reply did not arrive within the deadline of {self.deadline:g} s")
+            raise MinopDeadlineExceededError(
+                f"{what}: the reply did not arrive within the deadline of {self.deadline:g} s"
+            )
         return b"".join(chunks)
 
     def _failure(self, reply: Reply, what: str, deadline_at: float) -> MinopError:
@@ -335,20 +341,20 @@ class MinopHttp:
         if reply.status in _RETRY_STATUSES:
             wait = retry_after_seconds(reply.headers.get("Retry-After"))
             if wait is not None and wait > deadline_at - time.monotonic():
-                return MinopDeadlineExceeded(
+                return MinopDeadlineExceededError(
                     f"{what}: {said}; the cloud asked to retry after {wait:g} s, past the deadline of "
                     f"{self.deadline:g} s: run again later"
                 )
-            return _Retry(f"{what}: {said}", retry_after=wait)
+            return _RetryableError(f"{what}: {said}", retry_after=wait)
         if reply.status in _BACKOFF_STATUSES:
-            return _Retry(f"{what}: {said}")
+            return _RetryableError(f"{what}: {said}")
         if reply.status in (401, 403):
             return MinopAuthError(
                 f"{what}: the cloud refused the credentials ({said}); check the configuration",
                 status=reply.status,
                 said=said,
             )
-        return MinopRefused(
+        return MinopRefusedError(
             f"{what}: the cloud refused the request ({said})", status=reply.status, code=code, cloud_message=message
         )
 
@@ -475,8 +481,10 @@ class MinopClient:
                 form=form,
                 auth=(credentials.client_id, credentials.client_secret.get_secret_value()),
             )
-        except (MinopRefused, MinopAuthError) as exc:  # RFC 6749: 400 invalid_scope, 401 invalid_client, ...
-            said = f"HTTP {exc.status} {exc.code}: {exc.cloud_message}" if isinstance(exc, MinopRefused) else exc.said
+        except (MinopRefusedError, MinopAuthError) as exc:  # RFC 6749: 400 invalid_scope, 401 invalid_client, ...
+            said = (
+                f"HTTP {exc.status} {exc.code}: {exc.cloud_message}" if isinstance(exc, MinopRefusedError) else exc.said
+            )
             raise MinopAuthError(
                 f"{what}: the token endpoint refused client {credentials.client_id!r} ({said}); "
                 "check client_id, client_secret and scopes",

@@ -7,8 +7,8 @@
 Every command carries an `OperationID` derived from its content (device, command, entity, data) and
 an `epoch` (the CLI uses the UTC date): a run that is retried sends the same id, and the cloud
 executes it once. The cloud's `{"status": "done"}` is required: a 2xx with any other status is a
-`CommandFailed`; HTTP >= 400 is a `MinopRefused` naming the cloud's code and message; 429 and 503 are
-retried after their `Retry-After`.
+`CommandFailedError`; HTTP >= 400 is a `MinopRefusedError` naming the cloud's code and message; 429
+and 503 are retried after their `Retry-After`.
 
 A biometric template travels as a `Template`, whose repr and str hide it: it is revealed only into
 the request body, and removed from any text the cloud sends back before that text is quoted.
@@ -43,11 +43,11 @@ from punchbridge.store import Store
 
 __all__ = [
     "EXECUTE_PATH",
-    "CommandFailed",
+    "CommandFailedError",
     "DeviceClient",
     "DeviceCommand",
     "InputType",
-    "PurgeRefused",
+    "PurgeRefusedError",
     "Sent",
     "Template",
     "UserType",
@@ -84,11 +84,11 @@ class InputType(StrEnum):
     RFID = "4"
 
 
-class CommandFailed(MinopError):
+class CommandFailedError(MinopError):
     """The cloud answered 2xx, but its status is not `done`: the command did not take effect."""
 
 
-class PurgeRefused(PunchbridgeError):
+class PurgeRefusedError(PunchbridgeError):
     """Delete AttendanceLog refused: the device holds punches the store does not (sync first, or force).
 
     Exit code 6 (`ExitCode.REFUSED`): a safety check, lifted by `--force`.
@@ -366,7 +366,7 @@ class DeviceClient:
         status = answer.get("status") if isinstance(answer, dict) else None
         if status != "done":
             shown = quote(json.dumps(status), self._redact) if status is not None else "no status"
-            raise CommandFailed(f'{what}: the cloud answered {shown}, not "done": the command did not take effect')
+            raise CommandFailedError(f'{what}: the cloud answered {shown}, not "done": the command did not take effect')
         return Sent(stgid, command.describe(), operation_id)
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -23,9 +23,23 @@ from punchbridge.plugin_api import hookspecs
 from punchbridge.plugin_api.sources import Source
 from punchbridge.plugin_api.targets import Target
 
-__all__ = ["LoadedPlugin", "PluginRegistry", "load_plugins"]
+__all__ = ["LoadedPlugin", "PluginRegistry", "Register", "RegisterTransform", "load_plugins"]
 
 ENTRY_POINT_GROUP = "punchbridge"
+
+
+class Register(Protocol):
+    """What `register_targets` and `register_sources` receive: `register(name, cls)` makes a target or source
+    class available under `name` in configuration (`plugin: name`)."""
+
+    def __call__(self, name: str, value: type, /) -> None: ...
+
+
+class RegisterTransform(Protocol):
+    """What `register_transforms` receives: `register(name, function)` makes a value converter available to
+    mappings as `transform: name`."""
+
+    def __call__(self, name: str, function: Callable[..., Any], /) -> None: ...
 
 
 @dataclass

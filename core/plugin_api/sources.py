@@ -6,6 +6,9 @@ copy of each punch (device, employee, instant), so reading the same thing twice 
 A source whose own system also computes attendance (the Minop cloud with `processing: cloud`) returns
 those processed days in `Fetched.days` and names the employees it covers in `covered_employees`: the
 engine saves its days as they are (`recomputed` kept) and does not compute those employees itself.
+
+Like a target, a source class is generic over its settings model (`class CsvFolderSource(Source[CsvFolderSettings])`):
+the base validates the settings once and holds them typed as `self.settings`.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pandas as pd
 from pydantic import BaseModel
 
+from punchbridge.plugin_api.targets import model_argument, validated_settings
 from punchbridge.rules.settings import RuleSet
 
 __all__ = ["Fetched", "Source", "SourceContext"]
+
+#: The settings model of a source class (`Source[CsvFolderSettings]`).
+SourceSettingsT = TypeVar("SourceSettingsT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -45,14 +52,23 @@ class Fetched:
     days: pd.DataFrame | None = None  # punchbridge.rules.frames.DAY_COLUMNS, for covered employees
 
 
-class Source(ABC):
+class Source(ABC, Generic[SourceSettingsT]):
     """Base class of source plugins. One instance serves one configured source for one run."""
 
+    #: The pydantic model of this source's settings; by default the type argument, `Source[Model]`.
     settings_model: ClassVar[type[BaseModel] | None] = None
 
-    def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "settings_model" not in cls.__dict__:
+            found = model_argument(cls, Source)
+            if found is not None:
+                cls.settings_model = found
+
+    def __init__(self, name: str, settings: SourceSettingsT | Mapping[str, Any]) -> None:
         self.name = name
-        self.settings = settings
+        #: The validated settings (the configuration's mapping as it was given, for a plugin without a model).
+        self.settings: SourceSettingsT = cast(SourceSettingsT, validated_settings(self.settings_model, settings))
 
     def covered_employees(self, context: SourceContext) -> Collection[str]:
         """The employees whose processed days this source supplies in `Fetched.days`; the engine does not

@@ -2,129 +2,159 @@
 
 A target converts mapped records to its wire format, sends one batch at a time, and reports one
 `Outcome` per record. Batching, retries, the ledger, dead letters and reporting belong to the sync
-engine. Errors a target raises say what to do next:
+engine. Errors a target raises say what to do next (defined in `punchbridge.errors`, re-exported
+here):
 
     TargetError
     ├── TransientError        retry the whole batch later (network, 5xx); `retry_after` if known
-    │   └── RateLimited       the target said slow down (429/503 with Retry-After)
+    │   └── RateLimitedError  the target said slow down (429/503 with Retry-After)
     ├── CredentialsError      stop: fix the credentials (never retried)
     └── FatalTargetError      stop the run for this target, keep what was done
+        └── TargetReplyError  the reply is not what the target sends
 
 A record the target refuses on its own (bad value, unknown employee there) is not an exception: it
-is an `Outcome` with `ok=False` and the target's message, and it goes to the dead letters.
+is an `Outcome` with `ok=False` and the target's message, and it goes to the dead letters. Inside a
+plugin, `BadRecordError` carries such a refusal from the conversion of one record to its outcome,
+and `RefusedError` a refusal the target itself answered to a write.
 
-Besides `push`, a target states its `capabilities` and may offer the other direction:
-`pull_employees` (the target as system of record for employee sync) and `read_back` (what the
-target holds for a period, for reconciliation). `check_columns` lets `punchbridge validate` and
-`mappings check` say, before anything is sent, that a mapping lacks a column the target needs.
+A target class is generic over its settings model: `class OdooTarget(Target[OdooSettings])`. The
+base validates the settings once, in `__init__` (a mapping or the model), and holds them typed as
+`self.settings`; `settings_model` follows from the type argument. Besides `push`, a target states
+its `capabilities` and may offer the other direction: `pull_employees` (the target as system of
+record for employee sync) and `read_back` (what the target holds for a period, for
+reconciliation). `check_columns` lets `punchbridge validate` and `mappings check` say, before
+anything is sent, that a mapping lacks a column the target needs.
 """
 
 from __future__ import annotations
 
-import email.utils
-import math
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from punchbridge.errors import (
+    BadRecordError,
+    CredentialsError,
+    FatalTargetError,
+    RateLimitedError,
+    TargetError,
+    TargetReplyError,
+    TransientError,
+)
 from punchbridge.records import Batch, Employee, HeldRecord, Outcome, Record
 
 __all__ = [
-    "CAPABILITIES",
-    "MAX_RETRY_AFTER_SECONDS",
+    "BadRecordError",
     "Batch",
+    "Capability",
     "CredentialsError",
     "Employee",
     "FatalTargetError",
     "HeldRecord",
     "Outcome",
-    "RateLimited",
+    "RateLimitedError",
     "Record",
+    "RefusedError",
+    "SettingsT",
     "Target",
     "TargetError",
+    "TargetReplyError",
     "TransientError",
-    "retry_after_seconds",
+    "batch_columns",
+    "validated_settings",
 ]
 
 
-#: What a target can do (see the module docstring and `../docs/plugins.md`).
-CAPABILITIES = frozenset({"push_attendance", "push_punches", "pull_employees", "read_back"})
+class Capability(StrEnum):
+    """What a target can do besides what every target does (see the module docstring and docs/plugins.md).
 
-
-#: The longest wait a Retry-After may ask for before a retry (the engine's own retry budget is 300 s).
-MAX_RETRY_AFTER_SECONDS = 300.0
-
-
-def retry_after_seconds(value: str | None, cap: float = MAX_RETRY_AFTER_SECONDS) -> float | None:
-    """Seconds to wait from a `Retry-After` header value (delta seconds or an HTTP date), within 0..`cap`.
-
-    None when the header is absent or unreadable (including `inf` and `nan`), so a target can raise
-    `RateLimited(retry_after=retry_after_seconds(response.headers.get("retry-after")))` as it is.
+    Members are strings, so `"read_back" in target_class.capabilities` holds for a target that reads back.
     """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), cap)
+
+    PUSH_ATTENDANCE = "push_attendance"  #: takes processed days (one record per employee-day)
+    PUSH_PUNCHES = "push_punches"  #: takes the punches of a day (check-ins and check-outs)
+    PULL_EMPLOYEES = "pull_employees"  #: is a system of record for employee sync (`pull_employees`)
+    READ_BACK = "read_back"  #: shows what it holds for a period, for reconciliation (`read_back`)
 
 
-class TargetError(Exception):
-    """Base of the errors a target raises for a whole batch."""
+class RefusedError(BadRecordError):
+    """The target refused what one call sent, for reasons of the records (a validation error), not of the run.
 
+    `message` is the target's own words, for the records' dead letters; `reason` the target's name
+    for the refusal (an exception type or error code), when it gives one.
+    """
 
-class TransientError(TargetError):
-    """A failure worth retrying later (network error, server error)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, reason: str = "") -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.message, self.reason = message, reason
 
 
-class RateLimited(TransientError):
-    """The target asked us to slow down; `retry_after` seconds when it said so."""
+#: The settings model of a plugin class (`Target[OdooSettings]`, `Source[MinopSourceSettings]`).
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
-class CredentialsError(TargetError):
-    """Authentication or authorisation failed: fix the configuration; never retried."""
+def validated_settings(model: type[BaseModel] | None, settings: BaseModel | Mapping[str, Any]) -> Any:
+    """`settings` as an instance of `model`: kept when it is one, else validated (a mapping, or another model's
+    fields); as given when the plugin has no model. pydantic's ValidationError when they do not fit."""
+    if model is None or isinstance(settings, model):
+        return settings
+    if isinstance(settings, BaseModel):
+        settings = settings.model_dump()
+    return model.model_validate(dict(settings))
 
 
-class FatalTargetError(TargetError):
-    """The target cannot be used this run (misconfigured, refuses everything); stop and report."""
+def model_argument(cls: type, base: type) -> type[BaseModel] | None:
+    """The settings model `cls` gives `base` (or a generic subclass of it) as type argument, or None.
+
+    `class OdooTarget(HttpTarget[OdooSettings])` gives OdooSettings; a type variable gives None.
+    """
+    for parent in cls.__dict__.get("__orig_bases__", ()):  # its own bases only, never a parent's
+        origin = typing.get_origin(parent)
+        if isinstance(origin, type) and issubclass(origin, base):
+            model = next(iter(typing.get_args(parent)), None)
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                return model
+    return None
 
 
-class Target(ABC):
+def batch_columns(batch: Batch) -> list[str]:
+    """The output columns of `batch`: its own, else its first record's fields (none for an empty batch)."""
+    return list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
+
+
+class Target(ABC, Generic[SettingsT]):
     """Base class of target plugins. One instance serves one configured target for one run."""
 
     #: Most records the target takes in one batch (the engine never sends more).
     max_batch_size: int = 1000
     #: The pydantic model of this target's settings in the configuration file (the keys beside
-    #: `plugin:` and `mapping:`). `punchbridge validate` checks them with file, line and field.
+    #: `plugin:` and `mapping:`); by default the type argument, `Target[Model]`. `punchbridge
+    #: validate` checks them with file, line and field.
     settings_model: ClassVar[type[BaseModel] | None] = None
-    #: What this target can do, a subset of `CAPABILITIES`.
-    capabilities: ClassVar[frozenset[str]] = frozenset({"push_attendance"})
+    #: What this target can do.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH_ATTENDANCE})
 
-    def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "settings_model" not in cls.__dict__:
+            found = model_argument(cls, Target)
+            if found is not None:
+                cls.settings_model = found
+
+    def __init__(self, name: str, settings: SettingsT | Mapping[str, Any]) -> None:
         self.name = name
-        self.settings = settings
+        #: The validated settings (the configuration's mapping as it was given, for a plugin without a model).
+        self.settings: SettingsT = cast(SettingsT, validated_settings(self.settings_model, settings))
 
-    def open(self) -> None:  # noqa: B027 - optional hook, most targets connect lazily
+    def open(self) -> None:
         """Connect (called once before the first batch)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections (called once at the end of the run, also after errors)."""
 
     @abstractmethod
@@ -132,8 +162,9 @@ class Target(ABC):
         """Deliver `batch`; return one outcome per record. Must be safe to call again with the same batch."""
 
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
-        """What is wrong with a mapping's output `columns` for this target (empty: nothing).
+    def check_columns(cls, columns: Sequence[str], settings: SettingsT) -> list[str]:
+        """What is wrong with a mapping's output `columns` for this target, given its validated `settings` (empty:
+        nothing).
 
         Called by `punchbridge validate` and `mappings check` before anything is sent; each text
         names the column and says what the target needs, e.g. "no column `check_in`: ...".
@@ -143,17 +174,28 @@ class Target(ABC):
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
         """Every employee the target holds, leavers included (only those changed after `since`).
 
-        Pages to the end. Targets without the `pull_employees` capability raise FatalTargetError.
+        Pages to the end. Targets without `Capability.PULL_EMPLOYEES` raise FatalTargetError.
         """
         raise FatalTargetError(f"{self.describe()} cannot pull employees")
 
     def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
         """What the target holds for the days `start`..`end` (inclusive), optionally for some employees only.
 
-        Targets without the `read_back` capability raise FatalTargetError.
+        Targets without `Capability.READ_BACK` raise FatalTargetError.
         """
         raise FatalTargetError(f"{self.describe()} cannot read back what it holds")
 
     def describe(self) -> str:
         """A one-line description for reports (never includes secrets)."""
         return f"{type(self).__name__} {self.name}"
+
+    def check_batch_columns(self, batch: Batch) -> list[str]:
+        """The columns of `batch` (`batch_columns`); FatalTargetError when `check_columns` finds them wrong.
+
+        A mapping that does not fit is the configuration's fault, not the records': nothing is sent.
+        """
+        columns = batch_columns(batch)
+        problems = self.check_columns(columns, self.settings)
+        if problems:
+            raise FatalTargetError(f"{self.describe()}: the mapping does not fit: " + "; ".join(problems))
+        return columns

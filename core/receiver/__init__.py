@@ -11,6 +11,6 @@ docs/receiver.md describes the endpoints, settings and replies.
 """
 
 from punchbridge.receiver.app import Receiver, create_app
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 
-__all__ = ["Receiver", "Rejected", "create_app"]
+__all__ = ["Receiver", "RejectedError", "create_app"]

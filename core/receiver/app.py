@@ -40,7 +40,7 @@ from punchbridge.receiver.events import EVENT_TYPES, read_event
 from punchbridge.receiver.fields import HEADER_ID_PATTERN, ID_PATTERN
 from punchbridge.receiver.metrics import ReceiverMetrics
 from punchbridge.receiver.push import PushEnvelope, read_envelope, read_punch
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 from punchbridge.receiver.replies import OK, Reply, refused_by_store, store_unavailable
 from punchbridge.receiver.signatures import STANDARD_WEBHOOKS_TOLERANCE, WebhookKeys, verify_delivery
 from punchbridge.receiver.writer import GroupCommitWriter
@@ -144,7 +144,7 @@ class Receiver:
                 self.settings.plausible_future_minutes,
             )
             outcome = await self.writer.submit(write)
-        except Rejected as exc:
+        except RejectedError as exc:
             self.metrics.pushes_rejected.labels(exc.reason).inc()
             device_id = envelope.device_id if envelope is not None else "?"
             log.info("push refused (%s) from device %s: %s: %s", exc.reason, device_id, exc.field, exc.message)
@@ -189,7 +189,7 @@ class Receiver:
                 self.settings.plausible_future_minutes,
             )
             outcome = await self.writer.submit(write)
-        except Rejected as exc:
+        except RejectedError as exc:
             self.metrics.webhooks_rejected.labels(exc.reason).inc()
             log.info("webhook refused (%s): %s: %s", exc.reason, exc.field, exc.message)
             return self._finish(Reply.refusal(exc), "webhook", started)

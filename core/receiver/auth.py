@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Mapping
 
 from punchbridge.config import DeviceSettings
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 
 __all__ = ["authenticate_device", "bearer_token"]
 
@@ -34,9 +34,9 @@ def _same(presented: str, expected: bytes) -> bool:
 
 
 def authenticate_device(devices: Mapping[str, DeviceSettings], device_id: str, token: str | None) -> DeviceSettings:
-    """The device's settings when `token` is its push token; `Rejected` 401 otherwise."""
+    """The device's settings when `token` is its push token; `RejectedError` 401 otherwise."""
     if not token:
-        raise Rejected(
+        raise RejectedError(
             401,
             "unauthorized",
             "no token: send the device's push token as ?token= or Authorization: Bearer",
@@ -56,7 +56,7 @@ def authenticate_device(devices: Mapping[str, DeviceSettings], device_id: str, t
             reason = "bad_token"
         else:
             reason = "disabled_device"
-        raise Rejected(
+        raise RejectedError(
             401, "unauthorized", "unknown device, disabled device or wrong token", field="token", reason=reason
         )
     return device

@@ -15,17 +15,17 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 
 __all__ = ["json_depth", "parse_json_object", "read_limited"]
 
 
 async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """The body, or `Rejected` 413 as soon as it is known to exceed `limit` bytes."""
+    """The body, or `RejectedError` 413 as soon as it is known to exceed `limit` bytes."""
     if content_length is not None:
         text = content_length.strip()
         if not text.isdigit() or not text.isascii():
-            raise Rejected(400, "bad_request", "Content-Length is not a number", field="Content-Length")
+            raise RejectedError(400, "bad_request", "Content-Length is not a number", field="Content-Length")
         if int(text) > limit:
             raise _too_large(limit)
     parts: list[bytes] = []
@@ -38,20 +38,22 @@ async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes],
     return b"".join(parts)
 
 
-def _too_large(limit: int) -> Rejected:
-    return Rejected(413, "too_large", f"the body is larger than {limit} bytes (receiver.max_body_bytes)", field="body")
+def _too_large(limit: int) -> RejectedError:
+    return RejectedError(
+        413, "too_large", f"the body is larger than {limit} bytes (receiver.max_body_bytes)", field="body"
+    )
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(key)
+            raise _DuplicateKeyError(key)
         result[key] = value
     return result
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKeyError(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
@@ -87,29 +89,29 @@ def json_depth(value: Any) -> int:
 
 
 def parse_json_object(body: bytes, max_depth: int) -> dict[str, Any]:
-    """The body as a JSON object, or `Rejected` 400 saying what is wrong with it."""
+    """The body as a JSON object, or `RejectedError` 400 saying what is wrong with it."""
     if not body.strip():
-        raise Rejected(400, "malformed_json", "the body is empty: expected a JSON object", field="body")
+        raise RejectedError(400, "malformed_json", "the body is empty: expected a JSON object", field="body")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Rejected(400, "malformed_json", f"the body is not UTF-8 (byte {exc.start})", field="body") from None
+        raise RejectedError(400, "malformed_json", f"the body is not UTF-8 (byte {exc.start})", field="body") from None
     try:
         value = json.loads(
             text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant, parse_float=_finite_float
         )
-    except _DuplicateKey as exc:
-        raise Rejected(
+    except _DuplicateKeyError as exc:
+        raise RejectedError(
             400, "malformed_json", f"key {exc.key[:80]!r} appears twice in one object", field="body"
         ) from None
     except RecursionError:
-        raise Rejected(400, "too_deep", f"JSON nested deeper than {max_depth} levels", field="body") from None
+        raise RejectedError(400, "too_deep", f"JSON nested deeper than {max_depth} levels", field="body") from None
     except ValueError as exc:
-        raise Rejected(400, "malformed_json", f"the body is not JSON: {str(exc)[:200]}", field="body") from None
+        raise RejectedError(400, "malformed_json", f"the body is not JSON: {str(exc)[:200]}", field="body") from None
     if not isinstance(value, dict):
-        raise Rejected(400, "malformed_json", f"expected a JSON object, not {type(value).__name__}", field="body")
+        raise RejectedError(400, "malformed_json", f"expected a JSON object, not {type(value).__name__}", field="body")
     if json_depth(value) > max_depth:
-        raise Rejected(
+        raise RejectedError(
             400, "too_deep", f"JSON nested deeper than {max_depth} levels (receiver.max_json_depth)", field="body"
         )
     return value

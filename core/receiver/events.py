@@ -28,9 +28,9 @@ from datetime import date, datetime
 from typing import Any
 
 from punchbridge.receiver.fields import direction, header_identifier, identifier, scalar_extras
-from punchbridge.receiver.rejection import Rejected, field_name, shown
+from punchbridge.receiver.rejection import RejectedError, field_name, shown
 from punchbridge.receiver.signatures import Delivery
-from punchbridge.receiver.timestamps import NotAMoment, implausible, instant_ns, parse_rfc3339
+from punchbridge.receiver.timestamps import NotAMomentError, implausible, instant_ns, parse_rfc3339
 from punchbridge.store.receiver import EventWrite, LeaveWrite, PeriodLockWrite, PunchWrite, QuarantineWrite
 from punchbridge.store.schema import LEAVE_KINDS
 
@@ -67,8 +67,8 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 _TEXT_RE = re.compile(TEXT_PATTERN[1:-1])
 
 
-def _invalid(field: str, message: str) -> Rejected:
-    return Rejected(422, "invalid_event", message, field=field, reason="invalid_event")
+def _invalid(field: str, message: str) -> RejectedError:
+    return RejectedError(422, "invalid_event", message, field=field, reason="invalid_event")
 
 
 def _id(value: Any, field: str) -> str:
@@ -129,7 +129,7 @@ def _punch(data: Mapping[str, Any], now: datetime, past_days: int, future_minute
     try:
         moment = parse_rfc3339(stamp)
         why = implausible(moment, now, past_days, future_minutes)
-    except NotAMoment as exc:
+    except NotAMomentError as exc:
         moment, why = None, f"timestamp {shown(stamp)} is {exc}"
     except ValueError as exc:
         raise _invalid("data.timestamp", f"{shown(stamp)} {exc}") from None
@@ -173,7 +173,7 @@ def _lock(data: Mapping[str, Any], created_at: str | None, now: datetime) -> Per
             raise _invalid("data.locked_at", "must be a string")
         try:
             parse_rfc3339(locked_at)
-        except NotAMoment:
+        except NotAMomentError:
             pass  # the right shape: kept as the cloud wrote it
         except ValueError as exc:
             raise _invalid("data.locked_at", f"{shown(locked_at)} {exc}") from None
@@ -190,7 +190,7 @@ def read_event(
     past_days: int,
     future_minutes: int,
 ) -> EventWrite:
-    """The store write of a verified delivery's event (`Rejected` 422/400 naming the field otherwise)."""
+    """The store write of a verified delivery's event (`RejectedError` 422/400 naming the field otherwise)."""
     scalar_extras(document, ENVELOPE_FIELDS, "", status=422)
     event_id = _event_id(document, delivery, idempotency_key)
     kind = document.get("type")

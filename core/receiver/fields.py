@@ -1,6 +1,6 @@
 """Checks of single JSON values shared by pushes and webhook events, each with its JSON Schema twin.
 
-Each check raises `Rejected` naming the field path (`RealTime.PunchLog.UserId`, `data.employee_id`)
+Each check raises `RejectedError` naming the field path (`RealTime.PunchLog.UserId`, `data.employee_id`)
 and saying what was expected. The patterns are the ones the OpenAPI document publishes, so a value
 the document allows is a value these checks accept, and the other way round.
 
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from punchbridge.config.identifiers import INVISIBLE_CHARACTERS
-from punchbridge.receiver.rejection import Rejected, field_name, shown
+from punchbridge.receiver.rejection import RejectedError, field_name, shown
 from punchbridge.rules.frames import DIRECTIONS
 
 __all__ = [
@@ -81,14 +81,14 @@ def identifier(value: Any, field: str, *, integers: bool = False, status: int = 
         number = int(value)
         if 0 <= number <= 10**18:
             return str(number)
-        raise Rejected(status, "invalid_field", f"{number} is not an identifier (0 to 10^18)", field=field)
+        raise RejectedError(status, "invalid_field", f"{number} is not an identifier (0 to 10^18)", field=field)
     if value is None:
-        raise Rejected(status, "missing_field", "is missing", field=field)
+        raise RejectedError(status, "missing_field", "is missing", field=field)
     if not isinstance(value, str):
         kind = "a string or a whole number" if integers else "a string"
-        raise Rejected(status, "invalid_field", f"must be {kind}, not {_json_type(value)}", field=field)
+        raise RejectedError(status, "invalid_field", f"must be {kind}, not {_json_type(value)}", field=field)
     if not _ID_RE.fullmatch(value):
-        raise Rejected(
+        raise RejectedError(
             status,
             "invalid_field",
             f"{shown(value)} is not an identifier (1 to 64 characters, no control or invisible characters, "
@@ -98,14 +98,14 @@ def identifier(value: Any, field: str, *, integers: bool = False, status: int = 
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise Rejected(status, "invalid_field", "is not valid Unicode (a lone surrogate)", field=field) from None
+        raise RejectedError(status, "invalid_field", "is not valid Unicode (a lone surrogate)", field=field) from None
     return value
 
 
 def header_identifier(value: str, field: str, *, status: int = 400) -> str:
     """An identifier sent in a header: 1 to 64 visible ASCII characters (spaces only inside)."""
     if not _HEADER_ID_RE.fullmatch(value):
-        raise Rejected(
+        raise RejectedError(
             status,
             "invalid_field",
             f"{shown(value)} is not an identifier (1 to 64 visible ASCII characters)",
@@ -124,7 +124,7 @@ def direction(value: Any, field: str, *, status: int = 400) -> str | None:
         found = _DIRECTION_WORDS.get(value.lower())
         if found is not None and value.isascii():
             return found
-    raise Rejected(
+    raise RejectedError(
         status,
         "invalid_field",
         f"{shown(value)} is not a direction (CheckIn, CheckOut, BreakOut, BreakIn, OverTimeIn, OverTimeOut, "
@@ -146,7 +146,7 @@ def optional_scalar(record: Mapping[str, Any], key: str, field: str, types: str 
         return
     wanted = {"s": "a string", "n": "a number", "i": "a whole number"}
     expected = " or ".join(wanted[t] for t in types if t in wanted)
-    raise Rejected(400, "invalid_field", f"must be {expected} or null, not {_json_type(value)}", field=field)
+    raise RejectedError(400, "invalid_field", f"must be {expected} or null, not {_json_type(value)}", field=field)
 
 
 def scalar_extras(record: Mapping[str, Any], known: Iterable[str], prefix: str, *, status: int = 400) -> None:
@@ -154,7 +154,7 @@ def scalar_extras(record: Mapping[str, Any], known: Iterable[str], prefix: str, 
     listed = set(known)
     for key, value in record.items():
         if key not in listed and isinstance(value, dict | list):
-            raise Rejected(
+            raise RejectedError(
                 status,
                 "invalid_field",
                 f"is not a field the receiver knows, and holds {_json_type(value)}: only flat values "

@@ -31,8 +31,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from punchbridge.receiver.fields import direction, identifier, optional_scalar, scalar_extras
-from punchbridge.receiver.rejection import Rejected, shown
-from punchbridge.receiver.timestamps import NotAMoment, implausible, instant_ns, parse_log_time
+from punchbridge.receiver.rejection import RejectedError, shown
+from punchbridge.receiver.timestamps import NotAMomentError, implausible, instant_ns, parse_log_time
 from punchbridge.store.receiver import PunchWrite, QuarantineWrite
 
 __all__ = ["PUSH_SOURCE", "PushEnvelope", "read_envelope", "read_punch"]
@@ -59,16 +59,16 @@ class PushEnvelope:
 
 def _object(value: Any, field: str) -> Mapping[str, Any]:
     if value is None:
-        raise Rejected(400, "missing_field", "is missing", field=field)
+        raise RejectedError(400, "missing_field", "is missing", field=field)
     if not isinstance(value, dict):
-        raise Rejected(400, "invalid_field", "must be an object", field=field)
+        raise RejectedError(400, "invalid_field", "must be an object", field=field)
     return value
 
 
 def read_envelope(document: Mapping[str, Any], url_device: str | None) -> PushEnvelope:
     """The shape, the device (from the body, or the URL `/push/{stgid}`) and any token in the body.
 
-    `Rejected` 400 when they cannot be read, before the device is authenticated: nothing else of the
+    `RejectedError` 400 when they cannot be read, before the device is authenticated: nothing else of the
     body is looked at until then.
     """
     body_token: str | None = None
@@ -79,7 +79,7 @@ def read_envelope(document: Mapping[str, Any], url_device: str | None) -> PushEn
         prefix = "RealTime.PunchLog."
         token = realtime.get("AuthToken")
         if token is not None and not isinstance(token, str):
-            raise Rejected(400, "invalid_field", "must be a string", field="RealTime.AuthToken")
+            raise RejectedError(400, "invalid_field", "must be a string", field="RealTime.AuthToken")
         body_token = token or None
     else:
         shape, record, prefix = "flat", document, ""
@@ -87,11 +87,11 @@ def read_envelope(document: Mapping[str, Any], url_device: str | None) -> PushEn
     if url_device is not None:
         device = identifier(url_device, "stgid")
         if body_device is not None and identifier(body_device, "stgid") != device:
-            raise Rejected(400, "invalid_field", "differs from the device named in the URL", field="stgid")
+            raise RejectedError(400, "invalid_field", "differs from the device named in the URL", field="stgid")
     elif body_device is not None:
         device = identifier(body_device, "stgid")
     else:
-        raise Rejected(
+        raise RejectedError(
             400, "missing_field", "no device: stgid is missing (in the body, or in the URL /push/{stgid})",
             field="stgid",
         )  # fmt: skip
@@ -102,10 +102,12 @@ def _user(record: Mapping[str, Any], prefix: str) -> str:
     spellings = [key for key in ("UserID", "UserId") if record.get(key) is not None]
     if not spellings:
         key = "UserId" if prefix else "UserID"
-        raise Rejected(400, "missing_field", "is missing (the employee's id on the terminal)", field=prefix + key)
+        raise RejectedError(400, "missing_field", "is missing (the employee's id on the terminal)", field=prefix + key)
     users = {key: identifier(record[key], prefix + key, integers=True) for key in spellings}
     if len(set(users.values())) > 1:
-        raise Rejected(400, "invalid_field", "UserID and UserId are both given and differ", field=prefix + "UserID")
+        raise RejectedError(
+            400, "invalid_field", "UserID and UserId are both given and differ", field=prefix + "UserID"
+        )
     return users[spellings[0]]
 
 
@@ -127,7 +129,7 @@ def read_punch(
 ) -> PunchWrite | QuarantineWrite:
     """The punch of an authenticated push, or its quarantine row when its time cannot be trusted.
 
-    `Rejected` 400 names the first malformed field. Unknown employees are stored like any other:
+    `RejectedError` 400 names the first malformed field. Unknown employees are stored like any other:
     the employees file decides at sync time who exists (the rules engine quarantines the others).
     """
     record, prefix = envelope.record, envelope.prefix
@@ -145,15 +147,15 @@ def read_punch(
     employee = _user(record, prefix)
     log_time = record.get("LogTime")
     if log_time is None:
-        raise Rejected(400, "missing_field", "is missing (the time of the punch)", field=prefix + "LogTime")
+        raise RejectedError(400, "missing_field", "is missing (the time of the punch)", field=prefix + "LogTime")
     if not isinstance(log_time, str):
-        raise Rejected(400, "invalid_field", f"must be a string, not {shown(log_time)}", field=prefix + "LogTime")
+        raise RejectedError(400, "invalid_field", f"must be a string, not {shown(log_time)}", field=prefix + "LogTime")
     try:
         moment = parse_log_time(log_time, zone)
-    except NotAMoment as exc:
+    except NotAMomentError as exc:
         return _held(envelope, employee, log_time, way, f"LogTime {shown(log_time)} is {exc}")
     except ValueError as exc:
-        raise Rejected(400, "invalid_field", f"{shown(log_time)} {exc}", field=prefix + "LogTime") from None
+        raise RejectedError(400, "invalid_field", f"{shown(log_time)} {exc}", field=prefix + "LogTime") from None
     why = implausible(moment, now, past_days, future_minutes)
     if why is not None:
         return _held(envelope, employee, log_time, way, why)

@@ -1,6 +1,6 @@
 """Why the receiver refused a request: the HTTP status, a machine code, the field concerned, a message.
 
-Every refusal is a `Rejected` raised where the problem is found and turned into one JSON reply
+Every refusal is a `RejectedError` raised where the problem is found and turned into one JSON reply
 (`{"error": code, "field": path or null, "message": text}`) by the app. These are replies to a sender,
 not punchbridge errors for an operator, so they live here rather than in `punchbridge.errors`.
 Messages never contain a token, a signature or a secret: they name the field and say what is wrong.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Rejected", "field_name", "shown"]
+__all__ = ["RejectedError", "field_name", "shown"]
 
 _VALUE_SHOWN = 80
 
 
-class Rejected(Exception):
+class RejectedError(Exception):
     """A request the receiver refuses; `reason` labels the refusal in the metrics."""
 
     def __init__(

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import Send
 
 from punchbridge.errors import StoreError
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 
 __all__ = ["OK", "Reply", "refused_by_store", "store_unavailable"]
 
@@ -33,7 +33,7 @@ class Reply:
         return cls(status, json.dumps(value, separators=(",", ":")).encode(), "application/json", headers)
 
     @classmethod
-    def refusal(cls, exc: Rejected) -> Reply:
+    def refusal(cls, exc: RejectedError) -> Reply:
         """The reply to a refused request."""
         return cls.json(exc.reply(), exc.status, tuple(exc.headers.items()))
 

@@ -31,7 +31,7 @@ from typing import Literal
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from punchbridge.receiver.fields import header_identifier
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 
 __all__ = ["STANDARD_WEBHOOKS_TOLERANCE", "Delivery", "WebhookKeys", "verify_delivery"]
 
@@ -93,27 +93,29 @@ HeaderValues = Callable[[str], list[str]]
 def _one(values: HeaderValues, name: str) -> str | None:
     found = values(name)
     if len(found) > 1:
-        raise Rejected(401, "malformed_signature", "is given more than once", field=name, reason="malformed_signature")
+        raise RejectedError(
+            401, "malformed_signature", "is given more than once", field=name, reason="malformed_signature"
+        )
     return found[0] if found else None
 
 
 def _required(values: HeaderValues, name: str) -> str:
     value = _one(values, name)
     if value is None:
-        raise Rejected(401, "malformed_signature", "is missing", field=name, reason="malformed_signature")
+        raise RejectedError(401, "malformed_signature", "is missing", field=name, reason="malformed_signature")
     return value
 
 
 def _timestamp(text: str, name: str, now: float, tolerance: int) -> int:
     text = text.strip()
     if not _UNIX_SECONDS.fullmatch(text):
-        raise Rejected(
+        raise RejectedError(
             401, "malformed_signature", "must be a unix time in whole seconds", field=name, reason="malformed_signature"
         )
     stamp = int(text)
     drift = now - stamp
     if drift > tolerance:
-        raise Rejected(
+        raise RejectedError(
             401,
             "stale_timestamp",
             f"is {int(drift)} s old, more than the tolerance of {tolerance} s (replayed or delayed delivery)",
@@ -121,7 +123,7 @@ def _timestamp(text: str, name: str, now: float, tolerance: int) -> int:
             reason="timestamp_outside_tolerance",
         )
     if -drift > tolerance:
-        raise Rejected(
+        raise RejectedError(
             401,
             "stale_timestamp",
             f"is {int(-drift)} s in the future, more than the tolerance of {tolerance} s (sender's clock?)",
@@ -139,12 +141,14 @@ def _matches(expected: list[bytes], presented: list[bytes]) -> bool:
     return found
 
 
-def _no_match(name: str) -> Rejected:
-    return Rejected(401, "bad_signature", "matches none of the configured secrets", field=name, reason="bad_signature")
+def _no_match(name: str) -> RejectedError:
+    return RejectedError(
+        401, "bad_signature", "matches none of the configured secrets", field=name, reason="bad_signature"
+    )
 
 
-def _no_keys() -> Rejected:
-    return Rejected(
+def _no_keys() -> RejectedError:
+    return RejectedError(
         401, "bad_signature", "no webhook secret is configured here (receiver.webhook_secrets)", reason="no_secret"
     )
 
@@ -155,27 +159,27 @@ def _verify_minop(values: HeaderValues, body: bytes, keys: WebhookKeys, now: flo
     presented: list[bytes] = []
     items = [item.strip() for item in header.split(",") if item.strip()]
     if len(items) > MAX_SIGNATURES:
-        raise Rejected(
+        raise RejectedError(
             401, "malformed_signature", f"has more than {MAX_SIGNATURES} signatures", field="X-Minop-Signature",
             reason="malformed_signature",
         )  # fmt: skip
     for item in items:
         version, equals, value = item.partition("=")
         if not equals:
-            raise Rejected(
+            raise RejectedError(
                 401, "malformed_signature", "must be v1=<hex>, comma-separated", field="X-Minop-Signature",
                 reason="malformed_signature",
             )  # fmt: skip
         if version.strip() != "v1":
             continue  # a scheme version this receiver does not know: another value may still be v1
         if not _HEX64.fullmatch(value.strip()):
-            raise Rejected(
+            raise RejectedError(
                 401, "malformed_signature", "a v1= value must be 64 hex digits (HMAC-SHA256)",
                 field="X-Minop-Signature", reason="malformed_signature",
             )  # fmt: skip
         presented.append(value.strip().lower().encode("ascii"))
     if not presented:
-        raise Rejected(
+        raise RejectedError(
             401, "malformed_signature", "has no v1= signature", field="X-Minop-Signature", reason="malformed_signature"
         )
     stamp = _timestamp(stamp_text, "X-Minop-Timestamp", now, tolerance)
@@ -203,8 +207,8 @@ def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: 
     # The id is the replay key in the store: the library takes any text, we take an identifier.
     try:
         message_id = header_identifier(_required(values, "webhook-id"), "webhook-id")
-    except Rejected as exc:
-        raise Rejected(
+    except RejectedError as exc:
+        raise RejectedError(
             401, "malformed_signature", exc.message, field="webhook-id", reason="malformed_signature"
         ) from None
     stamp_text = _required(values, "webhook-timestamp")
@@ -212,14 +216,14 @@ def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: 
     entries = header.split()
     # The library compares every entry against every secret, however many there are.
     if len(entries) > MAX_SIGNATURES:
-        raise Rejected(
+        raise RejectedError(
             401, "malformed_signature", f"has more than {MAX_SIGNATURES} signatures", field="webhook-signature",
             reason="malformed_signature",
         )  # fmt: skip
     # Told apart from a wrong signature so the sender knows its header is broken, not its key;
     # one well-formed entry is enough (others, e.g. v1a, are the library's to skip).
     if not any(_is_v1_signature(entry) for entry in entries):
-        raise Rejected(
+        raise RejectedError(
             401, "malformed_signature", "has no v1,<base64> signature (the base64 of a 32-byte HMAC-SHA256)",
             field="webhook-signature", reason="malformed_signature",
         )  # fmt: skip
@@ -239,7 +243,7 @@ def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: 
         return Delivery(scheme="standard", timestamp=stamp, message_id=message_id)
     if any(refusal.startswith("Message timestamp") for refusal in refusals):
         # Within our tolerance but not the library's (a tolerance over its five minutes).
-        raise Rejected(
+        raise RejectedError(
             401, "stale_timestamp",
             f"is more than {STANDARD_WEBHOOKS_TOLERANCE} s from now, the most Standard Webhooks deliveries are given",
             field="webhook-timestamp", reason="timestamp_outside_tolerance",
@@ -253,7 +257,7 @@ def verify_delivery(values: HeaderValues, body: bytes, keys: WebhookKeys, now: f
         return _verify_standard(values, body, keys, now, tolerance)
     if values("X-Minop-Signature") or values("X-Minop-Timestamp"):
         return _verify_minop(values, body, keys, now, tolerance)
-    raise Rejected(
+    raise RejectedError(
         401,
         "unsigned",
         "the delivery is not signed: send X-Minop-Signature and X-Minop-Timestamp, or the Standard Webhooks "

@@ -8,7 +8,7 @@ so the document describes exactly what is accepted:
 - a webhook `timestamp` (RFC 3339): `YYYY-MM-DDTHH:MM:SS[.fraction]` then `Z` or `+hh:mm`.
 
 A time of the right shape that is no real moment (30 February, year 0000) is not a malformed request:
-it is a terminal's clock gone wrong, and is quarantined like any other implausible time (`NotAMoment`).
+it is a terminal's clock gone wrong, and is quarantined like any other implausible time (`NotAMomentError`).
 A local wall time that does not exist (spring forward) moves forward by the gap; an ambiguous one
 (fall back) is its first occurrence, as in the rules engine (`punchbridge.rules.clock`).
 """
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "LOG_TIME_PATTERN",
     "RFC3339_PATTERN",
-    "NotAMoment",
+    "NotAMomentError",
     "implausible",
     "instant_ns",
     "parse_log_time",
@@ -61,7 +61,7 @@ _LOG_TIME_RE = re.compile(_LOG_TIME, re.ASCII)
 _RFC3339_RE = re.compile(_RFC3339, re.ASCII)
 
 
-class NotAMoment(ValueError):
+class NotAMomentError(ValueError):
     """A time of the right shape that names no real moment (its message says why)."""
 
 
@@ -84,7 +84,7 @@ def _moment(match: re.Match[str], zone: str | None) -> datetime:
             int(fraction),
         )
     except ValueError as exc:
-        raise NotAMoment(f"not a real date and time ({exc})") from None
+        raise NotAMomentError(f"not a real date and time ({exc})") from None
     for name in ("gmt", "iso"):
         sign = parts.get(f"{name}_sign")
         if sign:
@@ -99,13 +99,13 @@ def _moment(match: re.Match[str], zone: str | None) -> datetime:
     try:
         return aware.astimezone(UTC)
     except OverflowError:
-        raise NotAMoment("not a moment a punch can have (out of range)") from None
+        raise NotAMomentError("not a moment a punch can have (out of range)") from None
 
 
 def parse_log_time(text: str, zone: str) -> datetime:
     """A push's LogTime as a UTC datetime (no offset: wall time in `zone`).
 
-    ValueError when the text is not of the accepted shape; `NotAMoment` when it is but names no moment.
+    ValueError when the text is not of the accepted shape; `NotAMomentError` when it is but names no moment.
     """
     match = _LOG_TIME_RE.fullmatch(text)
     if match is None:
@@ -116,7 +116,7 @@ def parse_log_time(text: str, zone: str) -> datetime:
 
 
 def parse_rfc3339(text: str) -> datetime:
-    """An RFC 3339 timestamp with its offset as a UTC datetime (ValueError / `NotAMoment` as above)."""
+    """An RFC 3339 timestamp with its offset as a UTC datetime (ValueError / `NotAMomentError` as above)."""
     match = _RFC3339_RE.fullmatch(text)
     if match is None:
         raise ValueError("is not an RFC 3339 date and time with an offset, like 2026-01-08T11:09:09Z")

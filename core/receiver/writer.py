@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from punchbridge.errors import StoreError
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 from punchbridge.store import Store
 from punchbridge.store.receiver import ReceiverWrite
 
@@ -84,11 +84,11 @@ class GroupCommitWriter:
     async def submit(self, write: ReceiverWrite) -> str:
         """Store `write` durably; returns its outcome once committed (`StoreError` when it could not be)."""
         if not self.running or self._wake is None:
-            raise Rejected(
+            raise RejectedError(
                 503, "unavailable", "the receiver is stopping: send again later", headers={"Retry-After": "5"}
             )
         if len(self._pending) >= self._max_pending:
-            raise Rejected(
+            raise RejectedError(
                 503, "busy", "too many writes are waiting for the store: send again later",
                 headers={"Retry-After": "1"}, reason="busy",
             )  # fmt: skip

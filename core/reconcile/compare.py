@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from punchbridge.plugin_api.targets import HeldRecord
+from punchbridge.rules.intervals import BOUND_SEPARATOR, IntervalsError, parse_intervals
 
 __all__ = [
     "STATUSES",
@@ -106,9 +107,11 @@ def _normal(value: Any) -> Any:
     moment = _moment(text)
     if moment is not None:
         return moment
-    if "/" in text and _DATETIME.match(text):
-        intervals = tuple(tuple(_moment(part) or part for part in pair.split("/")) for pair in text.split(";"))
-        return intervals
+    if BOUND_SEPARATOR in text and _DATETIME.match(text):
+        try:  # a target may show its intervals back in wall-clock time: those compare by wall clock
+            return tuple(tuple(interval) for interval in parse_intervals(text, require_offset=False))
+        except IntervalsError:
+            return text  # not intervals after all: compared as it is written
     return text
 
 

@@ -13,12 +13,12 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from punchbridge.rules.assign import assign_to_occurrences, debounce, punch_stream
 from punchbridge.rules.calendar import DAY_TYPES, Occurrences, build_occurrences
 from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, iso_local, local_wall_ns
 from punchbridge.rules.frames import ANOMALY_CODES, DAY_COLUMNS, AttendanceInputs, DaysResult
+from punchbridge.rules.intervals import join_intervals
 from punchbridge.rules.pairing import Intervals, pair_intervals, round_first_and_last
 from punchbridge.rules.settings import RuleSet
 
@@ -224,19 +224,13 @@ def _day_frame(
 
 
 def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str]) -> pa.Array:
-    """Per occurrence, its worked intervals as `start/end` local ISO-8601 texts joined by ';'.
-
-    An open interval ends in '/' with nothing after it; an occurrence without intervals gets ''.
-    Built with Arrow list arrays: one Python string per interval would cost more than pairing.
-    """
+    """Per occurrence, the `intervals` text of its worked intervals (`punchbridge.rules.intervals`), in its
+    site's local time; an open interval has no end, an occurrence without intervals gets ''."""
     site = occ.employee_site[intervals.occurrence // occ.n_days] if len(intervals.occurrence) else np.zeros(0, int)
     every = np.ones(len(site), dtype=bool)
     starts = pa.array(_local_times(intervals.start, every, site, zones), type=pa.string())
     ends = pa.array(_local_times(intervals.end, intervals.closed, site, zones), type=pa.string())
-    pieces = pc.binary_join_element_wise(starts, ends, "/")
-    counts = np.bincount(intervals.occurrence, minlength=occ.size)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), pieces), ";")
+    return join_intervals(starts, ends, np.bincount(intervals.occurrence, minlength=occ.size))
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -120,10 +120,12 @@ __all__ = ["${cls}", "Settings"]
 _TARGET = '''\
 """The `${name}` target: records as JSON to an HTTP API, employees pulled from it.
 
-What punchbridge expects of a target (see `punchbridge.plugin_api.targets`): one `Outcome` per record, the same
-result when a batch is sent again after a crash (dedup on the target's natural key: here the API
-upserts by record key), a `CredentialsError` for a refused login (never retried), `RateLimited` with
-the server's Retry-After, `TransientError` for what may work later, and no secret in any message.
+What punchbridge expects of a target (see `punchbridge.plugin_api`): one `Outcome` per record, the
+same result when a batch is sent again after a crash (dedup on the target's natural key: here the
+API upserts by record key), a `CredentialsError` for a refused login (never retried),
+`RateLimitedError` with the server's Retry-After, `TransientError` for what may work later, and no
+secret in any message. `HttpTarget` does the HTTP part every target shares: the client opened in
+`open` and closed in `close`, the `timeout` setting, network errors and 429/5xx answers.
 """
 
 from __future__ import annotations
@@ -132,71 +134,66 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from punchbridge import hookimpl
-from punchbridge.plugin_api.hookspecs import Register
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     Batch,
+    Capability,
     CredentialsError,
     Employee,
     FatalTargetError,
+    HttpSettings,
+    HttpTarget,
     Outcome,
-    RateLimited,
-    Target,
-    TransientError,
+    Register,
+    TargetReplyError,
+    checked_url,
+    hookimpl,
+    throttling_error,
 )
 
 REQUIRED_COLUMNS = ("employee", "date")
 
 
-class Settings(BaseModel):
-    """The settings beside `plugin:` and `mapping:` in the configuration."""
-
-    model_config = ConfigDict(extra="forbid")
+class Settings(HttpSettings):
+    """The settings beside `plugin:` and `mapping:` in the configuration (and `timeout`, in seconds)."""
 
     base_url: str = Field(description="The API's base URL, e.g. https://api.example.com")
     token: SecretStr = Field(description="The API token; use $${VAR} in the configuration, never the value")
-    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per request")
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        return checked_url(value, "base_url")
 
 
-class ${cls}(Target):
+class ${cls}(HttpTarget[Settings]):
     """Sends batches to `POST /records` and reads employees from `GET /employees`."""
 
-    settings_model: ClassVar[type[BaseModel] | None] = Settings
-    capabilities: ClassVar[frozenset[str]] = frozenset({"push_attendance", "pull_employees"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH_ATTENDANCE, Capability.PULL_EMPLOYEES})
     max_batch_size = 200
 
-    settings: Settings
-    _client: httpx.Client | None = None
-
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: Any) -> list[str]:
+    def check_columns(cls, columns: Sequence[str], settings: Settings) -> list[str]:
+        """The columns the API needs that the mapping lacks."""
         return [f"no column `{c}`: the ${name} API needs it" for c in REQUIRED_COLUMNS if c not in columns]
 
-    def open(self) -> None:
-        self._client = httpx.Client(
-            base_url=self.settings.base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {self.settings.token.get_secret_value()}"},
-            timeout=self.settings.timeout,
-        )
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def connection_options(self) -> dict[str, Any]:
+        """The API's base URL and its token."""
+        token = self.settings.token.get_secret_value()
+        return {"base_url": self.settings.base_url, "headers": {"Authorization": f"Bearer {token}"}}
 
     def push(self, batch: Batch) -> list[Outcome]:
+        """Upsert the batch's records by key; one outcome per record."""
         body = {"records": [{"key": r.key, **r.fields} for r in batch.records]}
         reply = self._call("POST", "/records", json=body)
         results = reply.get("results") if isinstance(reply, dict) else None
         if not isinstance(results, list) or len(results) != len(batch.records):
-            raise FatalTargetError(f"{self.describe()}: POST /records answered without one result per record")
+            raise TargetReplyError(f"{self.describe()}: POST /records answered without one result per record")
         outcomes = []
         for record, result in zip(batch.records, results, strict=True):
             if not isinstance(result, dict):
-                raise FatalTargetError(f"{self.describe()}: POST /records answered a result that is not an object")
+                raise TargetReplyError(f"{self.describe()}: POST /records answered a result that is not an object")
             ok = result.get("ok") is True
             outcomes.append(
                 Outcome(record.key, ok, remote_id=result.get("id"), message=None if ok else str(result.get("error")))
@@ -204,6 +201,7 @@ class ${cls}(Target):
         return outcomes
 
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
+        """Every employee the API holds, page by page (only those changed after `since`)."""
         page = 1
         while True:
             params: dict[str, Any] = {"page": page}
@@ -212,7 +210,7 @@ class ${cls}(Target):
             reply = self._call("GET", "/employees", params=params)
             rows = reply.get("employees") if isinstance(reply, dict) else None
             if not isinstance(rows, list):
-                raise FatalTargetError(f"{self.describe()}: GET /employees answered without an `employees` list")
+                raise TargetReplyError(f"{self.describe()}: GET /employees answered without an `employees` list")
             for row in rows:
                 yield Employee(
                     target_id=str(row["id"]),
@@ -226,33 +224,19 @@ class ${cls}(Target):
             page += 1
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self._client is None:
-            self.open()
-        assert self._client is not None
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise TransientError(f"{self.describe()}: {method} {path} timed out") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.describe()}: {method} {path} failed: {type(exc).__name__}") from None
+        what = f"{method} {path}"
+        response = self.http.request(method, path, what, **kwargs)
         if response.status_code in (401, 403):
             raise CredentialsError(f"{self.describe()}: the API refused the token ({response.status_code})")
-        if response.status_code in (429, 503):
-            retry_after = response.headers.get("Retry-After", "")
-            raise RateLimited(
-                f"{self.describe()}: {method} {path} answered {response.status_code}",
-                retry_after=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
-            )
-        if response.status_code >= 500:
-            raise TransientError(f"{self.describe()}: {method} {path} answered {response.status_code}")
+        throttled = throttling_error(response, f"{self.describe()}: {what}")
+        if throttled is not None:
+            raise throttled
         if response.status_code >= 400:
-            raise FatalTargetError(f"{self.describe()}: {method} {path} answered {response.status_code}")
-        try:
-            return response.json()
-        except ValueError:
-            raise FatalTargetError(f"{self.describe()}: {method} {path} answered something that is not JSON") from None
+            raise FatalTargetError(f"{self.describe()}: {what} answered {response.status_code}")
+        return self.http.json(response, what)
 
     def describe(self) -> str:
+        """`${name} target NAME (URL)`; never the token."""
         return f"${name} target {self.name} ({self.settings.base_url})"
 
 
@@ -283,7 +267,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 
 PAGE_SIZE = 100
 
@@ -373,7 +357,7 @@ from typing import Any
 import pytest
 
 from ${module}.emulator import PAGE_SIZE, State, make_app
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.conformance import TargetConformance
 from punchbridge.testing.http import ServedApp, serve
 

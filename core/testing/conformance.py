@@ -27,8 +27,8 @@ anything that identifies the day once). Optional, each unlocking checks:
   `read_back`), so a duplicate shows even where the target would overwrite it;
 - `refuse_employee(target_id) -> str`: make the target refuse every record of one employee and
   return a fragment of the target's message (for targets with per-record outcomes);
-- `seed_employees(employees)`: put `punchbridge.plugin_api.targets.Employee` objects into the target (for
-  targets with the `pull_employees` capability; the kit seeds 2.5 pages of `employee_page_size`);
+- `seed_employees(employees)`: put `punchbridge.plugin_api.Employee` objects into the target (for
+  targets with `Capability.PULL_EMPLOYEES`; the kit seeds 2.5 pages of `employee_page_size`);
 - `bad_credentials`: target settings the target refuses as credentials (for targets that log in).
 
 A check whose fixture gives None is skipped with the reason, except where the plugin's own
@@ -52,9 +52,9 @@ from click.testing import CliRunner, Result
 
 from punchbridge.cli import main
 from punchbridge.config import load_config
+from punchbridge.plugin_api import Batch, Capability, CredentialsError, Employee, Outcome, RateLimitedError, Target
 from punchbridge.plugin_api import registry as registry_module
 from punchbridge.plugin_api.registry import validate_plugin_settings
-from punchbridge.plugin_api.targets import Batch, CredentialsError, Employee, Outcome, RateLimited, Target
 from punchbridge.store import Store
 
 __all__ = ["TargetConformance"]
@@ -246,7 +246,7 @@ class TargetConformance:
     ) -> None:
         target = self.make_target(workspace)
         if seed_employees is None:
-            assert "pull_employees" not in target.capabilities, (
+            assert Capability.PULL_EMPLOYEES not in target.capabilities, (
                 f"{self.plugin} has the pull_employees capability: provide a `seed_employees` fixture"
             )
             pytest.skip(f"{self.plugin} cannot pull employees")
@@ -364,7 +364,7 @@ class _Crash(BaseException):
 
 
 def _flaky_target(monkeypatch: pytest.MonkeyPatch, plugin: str, failures: int) -> dict[str, int]:
-    """Make the plugin's target raise RateLimited (Retry-After 0.01 s) on its first `failures` pushes."""
+    """Make the plugin's target raise RateLimitedError (Retry-After 0.01 s) on its first `failures` pushes."""
     calls = {"failed": 0}
     real_load = registry_module.load_plugins
 
@@ -376,7 +376,7 @@ def _flaky_target(monkeypatch: pytest.MonkeyPatch, plugin: str, failures: int) -
             def push(self, batch: Batch) -> list[Outcome]:
                 if calls["failed"] < failures:
                     calls["failed"] += 1
-                    raise RateLimited("429 Too Many Requests (conformance kit)", retry_after=0.01)
+                    raise RateLimitedError("429 Too Many Requests (conformance kit)", retry_after=0.01)
                 return super().push(batch)
 
         loaded.targets[plugin] = Flaky

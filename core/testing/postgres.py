@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for tests (punchbridge's own and plugin authors'): started from the
 machine's PostgreSQL 15 binaries on a free loopback port, one new database per test.
 
-    with running_postgres() as server:          # raises PostgresUnavailable when it cannot start here
+    with running_postgres() as server:          # raises PostgresUnavailableError when it cannot start here
         url = server.create_database()          # postgresql+psycopg://postgres@127.0.0.1:PORT/NAME
 
 As root, initdb runs as the `postgres` user (it refuses root). Durability is switched off (fsync off):
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-__all__ = ["PG_BIN", "PostgresServer", "PostgresUnavailable", "running_postgres"]
+__all__ = ["PG_BIN", "PostgresServer", "PostgresUnavailableError", "running_postgres"]
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailableError(RuntimeError):
     """The server cannot be started on this machine (binaries or the postgres user missing)."""
 
 
@@ -67,7 +67,7 @@ def running_postgres() -> Iterator[PostgresServer]:
     """Start a server for the duration of the block; stop it and remove its files afterwards."""
     initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
     if not (initdb.exists() and pg_ctl.exists()):
-        raise PostgresUnavailable(
+        raise PostgresUnavailableError(
             f"PostgreSQL 15 server binaries not found in {PG_BIN} (apt-get install postgresql-15)"
         )
     as_user: list[str] = []
@@ -75,7 +75,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            raise PostgresUnavailable("running as root and there is no `postgres` user to run initdb as") from None
+            raise PostgresUnavailableError("running as root and there is no `postgres` user to run initdb as") from None
         as_user = ["runuser", "-u", "postgres", "--"]
     # A short path (the socket lives here too) that the postgres user owns; not under pytest's
     # tmp folders, which root keeps private.

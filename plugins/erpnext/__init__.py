@@ -14,7 +14,7 @@ ERPNext lacks are sent. A resent batch sends nothing; a changed day sends only i
 old ones stay: ERPNext's "first check-in and last check-out" reads the day right; see
 docs/plugins/erpnext.md). If ERPNext still answers "This employee already has a log with the same
 timestamp" (a punch that came another way), the punch counts as delivered. Other 417 refusals are
-the record's dead letter with Frappe's message. Errors map as `_erpnext_client` says.
+the record's dead letter with Frappe's message. Errors map as `punchbridge.plugins.erpnext.client` says.
 """
 
 from __future__ import annotations
@@ -22,24 +22,36 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from punchbridge._version import __version__
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.http import checked_url
-from punchbridge.plugin_api.targets import Batch, Employee, FatalTargetError, HeldRecord, Outcome, Target, TargetError
-from punchbridge.plugins.csv_drop import settings_of
-from punchbridge.plugins.erpnext.client import ErpNextReplyError, FrappeClient, Refused, clip
-from punchbridge.plugins.erpnext.punches import WIRE, BadRecord, Day, Held, Punch, day_of, days_of, held_fields
+from punchbridge.plugin_api import (
+    BadRecordError,
+    Batch,
+    Capability,
+    Employee,
+    HeldRecord,
+    HttpSettings,
+    HttpTarget,
+    Outcome,
+    RefusedError,
+    Register,
+    TargetError,
+    TargetReplyError,
+    TimeZoneName,
+    checked_url,
+    clip,
+    hookimpl,
+)
+from punchbridge.plugins.erpnext.client import FrappeClient
+from punchbridge.plugins.erpnext.punches import WIRE, Day, Held, Punch, day_of, days_of, held_fields
 
-__all__ = ["ErpNextReplyError", "ErpNextSettings", "ErpNextTarget", "register_targets"]
+__all__ = ["ErpNextSettings", "ErpNextTarget", "register_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +68,19 @@ _EMPLOYEE_FIELDS = ["name", "employee_name", "status", "company_email", "persona
                     "attendance_device_id", "department", "company", "modified"]  # fmt: skip
 
 
-class ErpNextSettings(BaseModel):
+class ErpNextSettings(HttpSettings):
     """Settings of an `erpnext` target (docs/plugins/erpnext.md has the table)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str
     api_key: SecretStr
     api_secret: SecretStr
-    timezone: str
+    timezone: TimeZoneName
     checkin_api: Literal["hrms", "erpnext"] = "hrms"
     employee_fieldname: str = Field(default="attendance_device_id", pattern=r"^[a-z][a-z0-9_]*$")
     device_id: str = Field(default="punchbridge", min_length=1, max_length=140)
     skip_auto_attendance: bool = False
     concurrency: int = Field(default=6, ge=1, le=16)
     page_size: int = Field(default=500, ge=1, le=5000)
-    timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("url")
     @classmethod
@@ -85,15 +94,6 @@ class ErpNextSettings(BaseModel):
             raise ValueError(f"{info.field_name} is empty or holds ':' (is its environment variable set?)")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use the site's, e.g. Asia/Kolkata") from None
-        return value
-
 
 @dataclass
 class _Sent:
@@ -103,48 +103,37 @@ class _Sent:
     refusal: str | None = None
 
 
-def _setting(settings: BaseModel | Mapping[str, Any], name: str, default: Any) -> Any:
-    if isinstance(settings, BaseModel):
-        return getattr(settings, name, default)
-    return settings.get(name, default) if isinstance(settings, Mapping) else default
-
-
-class ErpNextTarget(Target):
+class ErpNextTarget(HttpTarget[ErpNextSettings]):
     """Sends processed days to ERPNext as check-ins; pulls Employee; reads check-ins back (module docstring)."""
 
     max_batch_size = 500
-    settings_model: ClassVar[type[BaseModel] | None] = ErpNextSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"push_attendance", "push_punches", "pull_employees", "read_back"}
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.PUSH_ATTENDANCE, Capability.PUSH_PUNCHES, Capability.PULL_EMPLOYEES, Capability.READ_BACK}
     )
 
     def __init__(
-        self, name: str, settings: BaseModel | Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+        self, name: str, settings: ErpNextSettings | Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        super().__init__(name, settings)
-        self.config: ErpNextSettings = settings_of(ErpNextSettings, settings)
-        self.settings = self.config
-        self.zone = ZoneInfo(self.config.timezone)
-        self._transport = transport
-        self._http: httpx.Client | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self.client: FrappeClient | None = None
+        super().__init__(name, settings, transport=transport)
+        self.zone = ZoneInfo(self.settings.timezone)
+        self._client: FrappeClient | None = None
         self._directory: dict[str, str] | None = None  # employee field value -> Employee name
         self._looked_up: set[str] = set()
 
     @property
-    def _where(self) -> str:
-        return f"target {self.name} (ERPNext {self.config.url})"
+    def where(self) -> str:
+        """`target NAME (ERPNext URL)`, for messages."""
+        return f"target {self.name} (ERPNext {self.settings.url})"
 
     def describe(self) -> str:
         """`erpnext NAME -> URL (by employee_fieldname)`; never the key or secret."""
-        return f"erpnext {self.name} -> {self.config.url} (by {self.config.employee_fieldname})"
+        return f"erpnext {self.name} -> {self.settings.url} (by {self.settings.employee_fieldname})"
 
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
+    def check_columns(cls, columns: Sequence[str], settings: ErpNextSettings) -> list[str]:
         """The mapping needs `employee`, then `check_in` and `check_out`, or `intervals` (not both)."""
         names = set(columns)
-        fieldname = _setting(settings, "employee_fieldname", "attendance_device_id")
+        fieldname = settings.employee_fieldname
         problems = []
         if "employee" not in names:
             problems.append(
@@ -167,63 +156,49 @@ class ErpNextTarget(Target):
 
     # -- connection -------------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Connect and check the key and secret (a refusal is a CredentialsError here, before anything is sent)."""
-        if self.client is not None:
-            return
-        config = self.config
-        token = f"token {config.api_key.get_secret_value()}:{config.api_secret.get_secret_value()}"
-        self._http = httpx.Client(
-            base_url=config.url,
-            timeout=httpx.Timeout(config.timeout),
-            transport=self._transport,
-            limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency),
-            headers={"Authorization": token, "Accept": "application/json", "User-Agent": f"punchbridge/{__version__}"},
-        )
-        self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix=f"erpnext-{self.name}")
-        client = FrappeClient(self._http, self._where)
-        try:
-            user = client.call("GET", "/api/method/frappe.auth.get_logged_user", "checking the API key")
-        except BaseException:
-            self.close()
-            raise
-        log.info("%s: connected as %s", self._where, user.get("message") if isinstance(user, dict) else "?")
-        self.client = client
+    def connection_options(self) -> dict[str, Any]:
+        """The site's URL, the API key and secret as Frappe's token header, `concurrency` connections."""
+        settings = self.settings
+        token = f"token {settings.api_key.get_secret_value()}:{settings.api_secret.get_secret_value()}"
+        return {
+            "base_url": settings.url,
+            "headers": {"Authorization": token, "Accept": "application/json"},
+            "max_connections": settings.concurrency,
+        }
 
-    def close(self) -> None:
-        """Close the connection pool (safe to call twice)."""
-        http, pool = self._http, self._pool
-        self._http = self._pool = None
-        self.client = None
-        if pool is not None:
-            pool.shutdown(wait=True)
-        if http is not None:
-            http.close()
+    def on_open(self) -> None:
+        """Check the key and secret (a refusal is a CredentialsError here, before anything is sent)."""
+        client = FrappeClient(self.http)
+        user = client.call("GET", "/api/method/frappe.auth.get_logged_user", "checking the API key")
+        log.info("%s: connected as %s", self.where, user.get("message") if isinstance(user, dict) else "?")
+        self._client = client
 
-    def _ready(self) -> FrappeClient:
-        if self.client is None:
+    def on_close(self) -> None:
+        """Forget the client of the closed connection."""
+        self._client = None
+
+    @property
+    def client(self) -> FrappeClient:
+        """The Frappe client of the open connection (opening it on first use)."""
+        if self._client is None:
             self.open()
-        assert self.client is not None
-        return self.client
+        assert self._client is not None
+        return self._client
 
     # -- push -------------------------------------------------------------------------------------
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Send the punches ERPNext lacks for the batch's days; one outcome per record (module docstring)."""
-        columns = list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
-        problems = self.check_columns(columns, self.config)
-        if problems:
-            raise FatalTargetError(f"{self._where}: the mapping does not fit: " + "; ".join(problems))
+        columns = self.check_batch_columns(batch)
         if not batch.records:
             return []
-        self._ready()
         mode = "intervals" if "intervals" in columns else "first_last"
         outcomes: dict[str, Outcome] = {}
         days: list[Day] = []
         for record in batch.records:
             try:
                 days.append(day_of(record, mode, self.zone))
-            except BadRecord as refused:
+            except BadRecordError as refused:
                 outcomes[record.key] = Outcome(record.key, ok=False, message=str(refused))
         days = self._refuse_twins(days, outcomes)
         names = self._names({day.employee for day in days})
@@ -248,7 +223,7 @@ class ErpNextTarget(Target):
                 outcomes[day.key] = Outcome(day.key, ok=True, remote_id=remote)
         log.info(
             "%s: batch %s: %d records, %d punches held already, %d sent, %d refused",
-            self._where,
+            self.where,
             batch.batch_id,
             len(batch.records),
             len(wanted) - len(sending),
@@ -284,9 +259,8 @@ class ErpNextTarget(Target):
         sent and is raised once the calls in flight have finished: sending the batch again is safe,
         since the next push first reads what ERPNext holds.
         """
-        client, pool = self._ready(), self._pool
-        assert pool is not None
-        path = f"/api/method/{METHODS[self.config.checkin_api]}"
+        client, pool = self.client, self.pool
+        path = f"/api/method/{METHODS[self.settings.checkin_api]}"
         stop = threading.Event()
         failures: list[TargetError] = []
 
@@ -297,15 +271,15 @@ class ErpNextTarget(Target):
             form = {
                 "employee_field_value": employee,
                 "timestamp": moment.strftime(WIRE),
-                "device_id": self.config.device_id,
+                "device_id": self.settings.device_id,
                 "log_type": kind,
-                "employee_fieldname": self.config.employee_fieldname,
+                "employee_fieldname": self.settings.employee_fieldname,
             }
-            if self.config.skip_auto_attendance:
+            if self.settings.skip_auto_attendance:
                 form["skip_auto_attendance"] = "1"
             try:
                 reply = client.call("POST", path, "add_log_based_on_employee_field", data=form)
-            except Refused as refused:
+            except RefusedError as refused:
                 if DUPLICATE in refused.message:
                     return _Sent(name=None)
                 return _Sent(refusal=refused.message)
@@ -316,9 +290,7 @@ class ErpNextTarget(Target):
             doc = reply.get("message") if isinstance(reply, dict) else None
             if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
                 stop.set()
-                failures.append(
-                    ErpNextReplyError(f"{self._where}: add_log_based_on_employee_field answered no check-in")
-                )
+                failures.append(TargetReplyError(f"{self.where}: add_log_based_on_employee_field answered no check-in"))
                 return _Sent(refusal="no check-in in the reply")
             return _Sent(name=doc["name"])
 
@@ -331,51 +303,51 @@ class ErpNextTarget(Target):
 
     def _names(self, values: set[str]) -> dict[str, str]:
         """The Employee names of employee field values (the directory is read once a run; misses once more)."""
-        client = self._ready()
-        fieldname = self.config.employee_fieldname
+        client = self.client
+        fieldname = self.settings.employee_fieldname
         if fieldname in ("name", "employee"):
             return {value: value for value in values}
         if self._directory is None:
             self._directory = {}
-            for row in client.listing("Employee", ["name", fieldname], [], self.config.page_size):
+            for row in client.listing("Employee", ["name", fieldname], [], self.settings.page_size):
                 self._remember(row)
         missing = sorted(v for v in values if v not in self._directory and v not in self._looked_up)
         for start in range(0, len(missing), IN_LIST):
             chunk = missing[start : start + IN_LIST]
             self._looked_up.update(chunk)
             for row in client.listing(
-                "Employee", ["name", fieldname], [[fieldname, "in", chunk]], self.config.page_size
+                "Employee", ["name", fieldname], [[fieldname, "in", chunk]], self.settings.page_size
             ):
                 self._remember(row)
         return {value: self._directory[value] for value in values if value in self._directory}
 
     def _remember(self, row: Mapping[str, Any]) -> None:
         assert self._directory is not None
-        name, value = row.get("name"), row.get(self.config.employee_fieldname)
+        name, value = row.get("name"), row.get(self.settings.employee_fieldname)
         if not isinstance(name, str):
-            raise ErpNextReplyError(f"{self._where}: listing Employee: a document has no name")
+            raise TargetReplyError(f"{self.where}: listing Employee: a document has no name")
         if value not in (None, ""):
             self._directory[str(value)] = name
 
     def _checkins(self, names: Sequence[str] | None, start: datetime, end: datetime) -> Iterator[Held]:
         """ERPNext's check-ins from `start` to before `end` (site-local), of `names` (None: everyone's)."""
-        client = self._ready()
+        client = self.client
         span = [["time", ">=", start.strftime(WIRE)], ["time", "<", end.strftime(WIRE)]]
         groups = [None] if names is None else [sorted(names)[i : i + IN_LIST] for i in range(0, len(names), IN_LIST)]
         for group in groups:
             filters = span + ([["employee", "in", group]] if group is not None else [])
             fields = ["name", "employee", "log_type", "time"]
-            for row in client.listing("Employee Checkin", fields, filters, self.config.page_size):
+            for row in client.listing("Employee Checkin", fields, filters, self.settings.page_size):
                 yield self._held(row)
 
     def _held(self, row: Mapping[str, Any]) -> Held:
         name, employee, kind, moment = row.get("name"), row.get("employee"), row.get("log_type"), row.get("time")
         if not isinstance(name, str) or not isinstance(employee, str) or not isinstance(moment, str):
-            raise ErpNextReplyError(f"{self._where}: listing Employee Checkin: a check-in lacks name, employee or time")
+            raise TargetReplyError(f"{self.where}: listing Employee Checkin: a check-in lacks name, employee or time")
         try:
             when = datetime.fromisoformat(moment).replace(microsecond=0)
         except ValueError:
-            raise ErpNextReplyError(f"{self._where}: check-in {name} has the time {moment!r}") from None
+            raise TargetReplyError(f"{self.where}: check-in {name} has the time {moment!r}") from None
         return Held(name, employee, str(kind or ""), when)
 
     def _held_for(self, days: list[Day], names: Mapping[str, str]) -> dict[tuple[str | None, str, datetime], str]:
@@ -390,18 +362,17 @@ class ErpNextTarget(Target):
     # -- read-back and employees ------------------------------------------------------------------
 
     def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
-        """ERPNext's check-ins of days `start`..`end` as days (module `_erpnext_punches`), optionally of some employees.
+        """ERPNext's check-ins of days `start`..`end` as days (`punches.days_of`), optionally of some employees.
 
         `employee` is the Employee's `employee_fieldname` value; fields are `check_in`, `check_out` and
         `intervals` in local ISO-8601 with the site's offset.
         """
-        self._ready()
         wanted: list[str] | None = None
         if employees is not None:
             wanted = sorted(set(self._names({str(e).strip() for e in employees}).values()))
             if not wanted:
                 return
-        if self.config.employee_fieldname in ("name", "employee"):
+        if self.settings.employee_fieldname in ("name", "employee"):
             value_of: dict[str, str] | None = None  # the document name is the value
         else:
             self._names(set())  # the directory, read once a run
@@ -423,35 +394,35 @@ class ErpNextTarget(Target):
         if unknown:
             log.warning(
                 "%s: check-ins of %d employees without a %s were not read back",
-                self._where,
+                self.where,
                 len(unknown),
-                self.config.employee_fieldname,
+                self.settings.employee_fieldname,
             )
 
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
         """Every Employee (Left ones too, `active` False), `page_size` a page; `since`: modified after it."""
-        client = self._ready()
-        fieldname = self.config.employee_fieldname
+        client = self.client
+        fieldname = self.settings.employee_fieldname
         fields = list(dict.fromkeys([*_EMPLOYEE_FIELDS, fieldname if fieldname != "employee" else "name"]))
         filters: list[list[Any]] = []
         if since is not None:
             local = since.astimezone(self.zone).replace(tzinfo=None) if since.tzinfo else since
             filters.append(["modified", ">", local.strftime("%Y-%m-%d %H:%M:%S.%f")])
         left_out = 0
-        for row in client.listing("Employee", fields, filters, self.config.page_size):
+        for row in client.listing("Employee", fields, filters, self.settings.page_size):
             employee = self._employee(row)
             if employee is None:
                 left_out += 1
             else:
                 yield employee
         if left_out:
-            log.warning("%s: %d employees have no %s and were left out of the pull", self._where, left_out, fieldname)
+            log.warning("%s: %d employees have no %s and were left out of the pull", self.where, left_out, fieldname)
 
     def _employee(self, row: Mapping[str, Any]) -> Employee | None:
         name = row.get("name")
         if not isinstance(name, str):
-            raise ErpNextReplyError(f"{self._where}: listing Employee: a document has no name")
-        fieldname = self.config.employee_fieldname
+            raise TargetReplyError(f"{self.where}: listing Employee: a document has no name")
+        fieldname = self.settings.employee_fieldname
         key = row.get("name" if fieldname == "employee" else fieldname)
         if key in (None, ""):
             return None
@@ -462,7 +433,7 @@ class ErpNextTarget(Target):
             try:
                 changed = datetime.fromisoformat(modified).replace(tzinfo=self.zone)
             except ValueError:
-                raise ErpNextReplyError(f"{self._where}: Employee {name} has modified {modified!r}") from None
+                raise TargetReplyError(f"{self.where}: Employee {name} has modified {modified!r}") from None
 
         def text(field: str) -> str | None:
             value = row.get(field)

@@ -7,14 +7,14 @@ to the user. What a reply becomes:
 | Frappe answers | becomes |
 |---|---|
 | 200 with JSON | the reply |
-| 417 (`ValidationError` and kin) to a write | `Refused`: the record's dead letter, with Frappe's message |
+| 417 (`ValidationError` and kin) to a write | `RefusedError`: the record's dead letter, with Frappe's message |
 | 417 "Failed to get method for command ..." | `FatalTargetError`: the check-in method is not there (`checkin_api`) |
 | 417 to a list query | `FatalTargetError` naming the query (a field the site does not have) |
 | 401 `AuthenticationError`, 403 `PermissionError` | `CredentialsError`: fix the key, secret or the API user's roles |
-| 429 `TooManyRequestsError`, or 503 with Retry-After | `RateLimited` with Retry-After (at most 300 s) |
+| 429 `TooManyRequestsError`, or 503 with Retry-After | `RateLimitedError` with Retry-After (at most 300 s) |
 | 5xx, timeouts, refused connections | `TransientError`: the engine retries the batch |
 | 404, a redirect, another 4xx | `FatalTargetError` naming the URL |
-| not Frappe's reply (an HTML page, a broken body) | `ErpNextReplyError` (a `FatalTargetError`) |
+| not Frappe's reply (an HTML page, a broken body) | `TargetReplyError` (a `FatalTargetError`) |
 
 The API key and secret travel only in the `Authorization: token key:secret` header; they never
 reach a message or the log.
@@ -31,37 +31,17 @@ from urllib.parse import quote
 
 import httpx
 
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     CredentialsError,
     FatalTargetError,
-    RateLimited,
-    TransientError,
-    retry_after_seconds,
+    HttpConnection,
+    RefusedError,
+    TargetReplyError,
+    clip,
+    throttling_error,
 )
 
-#: The longest Retry-After honoured (seconds).
-MAX_RETRY_AFTER = 300.0
-#: The longest text of Frappe's taken into a message or dead letter.
-MAX_MESSAGE = 500
 _TAGS = re.compile(r"<[^>]+>")
-
-
-class ErpNextReplyError(FatalTargetError):
-    """A reply that is not what Frappe sends (an HTML page, a broken body, a missing field)."""
-
-
-class Refused(Exception):
-    """Frappe refused a write for reasons of its own (HTTP 417): the record's fault, not the run's."""
-
-    def __init__(self, exc_type: str, message: str) -> None:
-        super().__init__(message)
-        self.exc_type, self.message = exc_type, message
-
-
-def clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text` stripped and cut to `limit` characters, saying how much was cut."""
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
 
 
 def plain(text: str) -> str:
@@ -94,35 +74,18 @@ def frappe_error(response: httpx.Response) -> tuple[str, str]:
     return exc_type, clip("; ".join(messages) or f"HTTP {response.status_code}")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
-    return retry_after_seconds(response.headers.get("retry-after"), MAX_RETRY_AFTER)
-
-
 class FrappeClient:
-    """Calls to one Frappe site (thread-safe: one keep-alive httpx client)."""
+    """Calls to one Frappe site over the target's connection (thread-safe)."""
 
-    def __init__(self, http: httpx.Client, where: str) -> None:
-        self.http, self.where = http, where
+    def __init__(self, http: HttpConnection) -> None:
+        self.http, self.where = http, http.where
 
     def call(self, method: str, path: str, what: str, **request: Any) -> Any:
-        """One call; its JSON body, else the error of the table in the module docstring (`Refused` for a 417)."""
-        try:
-            response = self.http.request(method, path, **request)
-        except httpx.TimeoutException:
-            raise TransientError(f"{self.where}: {what}: no answer within the timeout") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.where}: {what}: the connection failed ({type(exc).__name__})") from None
+        """One call; its JSON body, else the error of the table in the module docstring (`RefusedError` for a 417)."""
+        response = self.http.request(method, path, what, **request)
         status = response.status_code
         if status == 200:
-            try:
-                return response.json()
-            except (ValueError, UnicodeDecodeError):
-                kind = response.headers.get("content-type", "no content type").split(";")[0]
-                shown = "an HTML page" if "html" in kind else f"{kind} starting {response.text[:40]!r}"
-                raise ErpNextReplyError(
-                    f"{self.where}: {what}: the reply is {shown}, not JSON; check `url` (the site's address, no path)"
-                ) from None
+            return self.http.json(response, what)
         exc_type, message = frappe_error(response)
         said = f"{exc_type}: {message}" if exc_type else message
         if status == 417:
@@ -131,7 +94,7 @@ class FrappeClient:
                     f"{self.where}: {what}: the site has no such method ({message}); Frappe HR (v14 and later) needs "
                     "checkin_api: hrms, ERPNext v13 and earlier checkin_api: erpnext"
                 )
-            raise Refused(exc_type or "ValidationError", message)
+            raise RefusedError(message, reason=exc_type or "ValidationError")
         if status == 401:
             raise CredentialsError(
                 f"{self.where}: {what}: the site refused the API key and secret ({said}); generate them again under "
@@ -142,12 +105,9 @@ class FrappeClient:
                 f"{self.where}: {what}: the API user is not permitted ({said}); it needs a role that can read "
                 "Employee and create and read Employee Checkin (HR User)"
             )
-        if status == 429 or (status == 503 and "retry-after" in response.headers):
-            raise RateLimited(
-                f"{self.where}: {what}: the site asked to slow down ({said})", retry_after=_retry_after(response)
-            )
-        if status >= 500:
-            raise TransientError(f"{self.where}: {what}: the site answered {status} ({said})")
+        throttled = throttling_error(response, f"{self.where}: {what}: the site", detail=said)
+        if throttled is not None:
+            raise throttled
         if 300 <= status < 400:
             location = clip(response.headers.get("location", "nowhere"), 200)
             raise FatalTargetError(
@@ -177,14 +137,14 @@ class FrappeClient:
             }
             try:
                 reply = self.call("GET", f"/api/resource/{quote(doctype)}", what, params=params)
-            except Refused as refused:
+            except RefusedError as refused:
                 raise FatalTargetError(
-                    f"{self.where}: {what}: the site refused the query ({refused.exc_type}: {refused.message}); "
+                    f"{self.where}: {what}: the site refused the query ({refused.reason}: {refused.message}); "
                     "check employee_fieldname"
                 ) from None
             rows = reply.get("data") if isinstance(reply, dict) else None
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise ErpNextReplyError(f"{self.where}: {what}: the reply has no `data` list of documents")
+                raise TargetReplyError(f"{self.where}: {what}: the reply has no `data` list of documents")
             yield from rows
             if len(rows) < page_size:
                 return

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from punchbridge.plugin_api.targets import Record
+from punchbridge.plugin_api import BadRecordError, IntervalsError, Record, format_intervals, parse_intervals
 
 #: ERPNext's check-in time format (site-local, naive).
 WIRE = "%Y-%m-%d %H:%M:%S"
@@ -27,10 +27,6 @@ WIRE = "%Y-%m-%d %H:%M:%S"
 MAX_SHIFT = timedelta(hours=24)
 
 Punch = tuple[str, datetime]  # ("IN" | "OUT", site-local naive time, to the second)
-
-
-class BadRecord(Exception):
-    """A record that cannot be sent as it is; its text is the dead letter's message."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +63,17 @@ def wall_time(value: Any, zone: ZoneInfo, column: str, key: str) -> datetime:
         except ValueError:
             moment = None
     if moment is None:
-        raise BadRecord(
+        raise BadRecordError(
             f"record {key}: {column} {_shown(value)} is not a local ISO-8601 time like 2025-10-06T09:02:00+05:30 "
             "(map it `from: first_in`, `from: last_out` or `from: intervals`, without a format)"
         )
     if moment.tzinfo is None:
-        raise BadRecord(f"record {key}: {column} {_shown(value)} has no UTC offset, so the instant is unknown")
+        raise BadRecordError(f"record {key}: {column} {_shown(value)} has no UTC offset, so the instant is unknown")
+    return _site_time(moment, zone)
+
+
+def _site_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """An aware time as the site's naive wall-clock time, to the second (ERPNext's form)."""
     return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
@@ -82,9 +83,13 @@ def _employee(record: Record) -> str:
         value = None
     text = "" if value is None or isinstance(value, bool) else str(value).strip()
     if not text:
-        raise BadRecord(f"record {record.key}: column `employee` is empty; it must hold the ERPNext employee's value")
+        raise BadRecordError(
+            f"record {record.key}: column `employee` is empty; it must hold the ERPNext employee's value"
+        )
     if len(text) > 140:
-        raise BadRecord(f"record {record.key}: column `employee` holds {len(text)} characters, more than ERPNext's 140")
+        raise BadRecordError(
+            f"record {record.key}: column `employee` holds {len(text)} characters, more than ERPNext's 140"
+        )
     return text
 
 
@@ -97,30 +102,24 @@ def _work_date(key: str) -> date | None:
 
 
 def day_of(record: Record, mode: str, zone: ZoneInfo) -> Day:
-    """The punches `record` stands for, by `mode` (`intervals` or `first_last`); BadRecord when it cannot."""
+    """The punches `record` stands for, by `mode` (`intervals` or `first_last`); BadRecordError when it cannot."""
     employee = _employee(record)
     punches: set[Punch] = set()
     if mode == "intervals":
-        text = record.fields.get("intervals")
-        if text not in (None, "") and not isinstance(text, str):
-            raise BadRecord(f"record {record.key}: intervals {_shown(text)} is not text of start/end pairs")
-        for piece in filter(None, (p.strip() for p in (text or "").split(";"))):
-            start, slash, end = piece.partition("/")
-            if not slash or "/" in end or not start.strip():
-                raise BadRecord(f"record {record.key}: interval {_shown(piece)} is not start/end (open: start/)")
-            begin = wall_time(start, zone, "intervals", record.key)
-            punches.add(("IN", begin))
-            if end.strip():
-                finish = wall_time(end, zone, "intervals", record.key)
-                if finish < begin:
-                    raise BadRecord(f"record {record.key}: interval {_shown(piece)} ends before it starts")
-                punches.add(("OUT", finish))
+        try:
+            intervals = parse_intervals(record.fields.get("intervals"))
+        except IntervalsError as exc:
+            raise BadRecordError(f"record {record.key}: {exc}") from None
+        for begin, finish in intervals:
+            punches.add(("IN", _site_time(begin, zone)))
+            if finish is not None:
+                punches.add(("OUT", _site_time(finish, zone)))
     else:
         check_in, check_out = record.fields.get("check_in"), record.fields.get("check_out")
         start = wall_time(check_in, zone, "check_in", record.key) if check_in not in (None, "") else None
         end = wall_time(check_out, zone, "check_out", record.key) if check_out not in (None, "") else None
         if start is not None and end is not None and end < start:
-            raise BadRecord(f"record {record.key}: check_out {check_out} is before check_in {check_in}")
+            raise BadRecordError(f"record {record.key}: check_out {check_out} is before check_in {check_in}")
         punches |= {("IN", start)} if start is not None else set()
         punches |= {("OUT", end)} if end is not None else set()
     return Day(record.key, employee, _work_date(record.key), frozenset(punches))
@@ -148,26 +147,26 @@ def days_of(held: Iterable[Held]) -> dict[tuple[str, date], list[Held]]:
 def held_fields(checkins: list[Held], zone: ZoneInfo) -> Mapping[str, str]:
     """A day's check-ins in the mapping's columns: `check_in`, `check_out`, `intervals` (local ISO with offset)."""
 
-    def iso(moment: datetime) -> str:
-        return moment.replace(tzinfo=zone).isoformat()
+    def local(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=zone)
 
     ordered = sorted(checkins, key=lambda c: (c.time, c.log_type != "IN"))
     ins = [c.time for c in ordered if c.log_type == "IN"]
     outs = [c.time for c in ordered if c.log_type == "OUT"]
-    pairs: list[str] = []
+    pairs: list[tuple[datetime, datetime | None]] = []
     current: datetime | None = None
     for checkin in ordered:
         if checkin.log_type == "IN":
             if current is not None:
-                pairs.append(f"{iso(current)}/")
+                pairs.append((local(current), None))
             current = checkin.time
         elif checkin.log_type == "OUT" and current is not None:
-            pairs.append(f"{iso(current)}/{iso(checkin.time)}")
+            pairs.append((local(current), local(checkin.time)))
             current = None
     if current is not None:
-        pairs.append(f"{iso(current)}/")
+        pairs.append((local(current), None))
     return {
-        "check_in": iso(min(ins)) if ins else "",
-        "check_out": iso(max(outs)) if outs else "",
-        "intervals": ";".join(pairs),
+        "check_in": local(min(ins)).isoformat() if ins else "",
+        "check_out": local(max(outs)).isoformat() if outs else "",
+        "intervals": format_intervals(pairs),
     }

@@ -13,8 +13,8 @@ recomputed day update the record they wrote before, never add one.
 Batches below `bulk_threshold` records go through sObject Collections (`PATCH
 .../composite/sobjects/{object}/{external_id_field}`, `records_per_call` at most 200, up to
 `concurrency` calls at once): per-record success or errors in an HTTP 200 reply become outcomes.
-Larger batches go through one Bulk API 2.0 ingest job (see `_salesforce_bulk`). OAuth is the JWT
-bearer or client-credentials flow (`_salesforce_auth`); errors map as `_salesforce_api` says.
+Larger batches go through one Bulk API 2.0 ingest job (see `.bulk`). OAuth is the JWT bearer or
+client-credentials flow (`.auth`); errors map as `.api` says.
 docs/plugins/salesforce.md has every setting.
 """
 
@@ -25,37 +25,41 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from punchbridge._version import __version__
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.http import checked_url
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
+    BadRecordError,
     Batch,
+    Capability,
     Employee,
     FatalTargetError,
     HeldRecord,
+    HttpSettings,
+    HttpTarget,
     Outcome,
     Record,
-    Target,
+    Register,
     TargetError,
+    TargetReplyError,
+    TimeZoneName,
+    checked_url,
+    clip,
+    hookimpl,
 )
-from punchbridge.plugins.csv_drop import settings_of
 from punchbridge.plugins.salesforce.api import SalesforceApi, soql_datetime, soql_text
-from punchbridge.plugins.salesforce.auth import SalesforceReplyError, TokenSource, clip
+from punchbridge.plugins.salesforce.auth import TokenSource
 from punchbridge.plugins.salesforce.bulk import RowResult, bulk_upsert
-from punchbridge.plugins.salesforce.values import BadRecord, reply_time, to_salesforce
+from punchbridge.plugins.salesforce.values import reply_time, to_salesforce
 
-__all__ = ["SalesforceReplyError", "SalesforceSettings", "SalesforceTarget", "register_targets"]
+__all__ = ["SalesforceSettings", "SalesforceTarget", "register_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +71,8 @@ IN_LIST = 200
 BULK_REQUESTS = 10
 
 
-class SalesforceSettings(BaseModel):
+class SalesforceSettings(HttpSettings):
     """Settings of a `salesforce` target (docs/plugins/salesforce.md has the table)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     login_url: str = "https://login.salesforce.com"
     auth: Literal["jwt", "client_credentials"] = "jwt"
@@ -91,8 +93,7 @@ class SalesforceSettings(BaseModel):
     bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     bulk_timeout: float = Field(default=900.0, gt=0, le=86_400)
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
-    timezone: str = "UTC"
-    timeout: float = Field(default=30.0, gt=0, le=600)
+    timezone: TimeZoneName = "UTC"
     people_object: str = Field(default="User", pattern=API_NAME)
     people_id_field: str = Field(default="EmployeeNumber", pattern=API_NAME)
     people_name_field: str = Field(default="Name", pattern=API_NAME)
@@ -111,15 +112,6 @@ class SalesforceSettings(BaseModel):
     def _version(cls, value: str) -> str:
         if int(value.split(".")[0]) < 47:
             raise ValueError("api_version must be 47.0 or later (sObject Collections upsert)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Kolkata") from None
         return value
 
     @model_validator(mode="after")
@@ -154,61 +146,52 @@ class _Field:
     external_id: bool
 
 
-def _setting(settings: BaseModel | Mapping[str, Any], name: str, default: Any) -> Any:
-    if isinstance(settings, BaseModel):
-        return getattr(settings, name, default)
-    return settings.get(name, default) if isinstance(settings, Mapping) else default
-
-
-class SalesforceTarget(Target):
+class SalesforceTarget(HttpTarget[SalesforceSettings]):
     """Upserts employee-days into a Salesforce object; pulls employees; reads days back (module docstring)."""
 
     max_batch_size = 10_000
-    settings_model: ClassVar[type[BaseModel] | None] = SalesforceSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset({"push_attendance", "pull_employees", "read_back"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.PUSH_ATTENDANCE, Capability.PULL_EMPLOYEES, Capability.READ_BACK}
+    )
 
     def __init__(
         self,
         name: str,
-        settings: BaseModel | Mapping[str, Any],
+        settings: SalesforceSettings | Mapping[str, Any],
         *,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(name, settings)
-        self.config: SalesforceSettings = settings_of(SalesforceSettings, settings)
-        self.settings = self.config
-        self.zone = ZoneInfo(self.config.timezone)
+        super().__init__(name, settings, transport=transport)
+        self.zone = ZoneInfo(self.settings.timezone)
         self.clock = clock or time.time
         self.sleep = sleep or time.sleep
-        self._transport = transport
-        self._http: httpx.Client | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self.api: SalesforceApi | None = None
+        self._api: SalesforceApi | None = None
         self._fields: dict[str, _Field] | None = None
         self._warned_budget = False
 
     @property
-    def _where(self) -> str:
-        return f"target {self.name} (Salesforce {self.config.object})"
+    def where(self) -> str:
+        """`target NAME (Salesforce OBJECT)`, for messages."""
+        return f"target {self.name} (Salesforce {self.settings.object})"
 
     def describe(self) -> str:
         """`salesforce NAME -> LOGIN URL (object, flow)`; never a secret."""
-        who = f" as {self.config.username}" if self.config.auth == "jwt" else ""
-        return f"salesforce {self.name} -> {self.config.login_url} ({self.config.object}, {self.config.auth}{who})"
+        settings = self.settings
+        who = f" as {settings.username}" if settings.auth == "jwt" else ""
+        return f"salesforce {self.name} -> {settings.login_url} ({settings.object}, {settings.auth}{who})"
 
     # -- columns and connection -------------------------------------------------------------------
 
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
+    def check_columns(cls, columns: Sequence[str], settings: SalesforceSettings) -> list[str]:
         """Columns must be field API names, with the employee and date fields among them."""
         problems = []
-        for needed, setting, default in (
-            ("employee", "employee_field", "Employee_Id__c"),
-            ("work date", "date_field", "Work_Date__c"),
+        for needed, setting, name in (
+            ("employee", "employee_field", settings.employee_field),
+            ("work date", "date_field", settings.date_field),
         ):
-            name = _setting(settings, setting, default)
             if name not in columns:
                 problems.append(
                     f"no column `{name}`: the salesforce target reads each day's {needed} from the field named by "
@@ -223,68 +206,54 @@ class SalesforceTarget(Target):
                 )
         return problems
 
-    def open(self) -> None:
-        """Connect and log in (a refused login is a CredentialsError here, before anything is sent)."""
-        if self.api is not None:
-            return
-        concurrency = self.config.concurrency
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(self.config.timeout),
-            transport=self._transport,
-            limits=httpx.Limits(max_connections=concurrency + 1, max_keepalive_connections=concurrency + 1),
-            headers={"User-Agent": f"punchbridge/{__version__}"},
-        )
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"salesforce-{self.name}")
-        tokens = TokenSource(self.config, self._http, self.clock, self._where)
-        api = SalesforceApi(tokens, self._http, self.config.api_version, self._where)
-        try:
-            tokens.current()
-        except BaseException:
-            self.close()
-            raise
-        self.api = api
+    def connection_options(self) -> dict[str, Any]:
+        """One connection more than `concurrency`: the token request may come while every call is out."""
+        return {"max_connections": self.settings.concurrency + 1}
 
-    def close(self) -> None:
-        """Close the connection pool (safe to call twice)."""
-        http, pool = self._http, self._pool
-        self._http = self._pool = None
-        self.api = None
-        if pool is not None:
-            pool.shutdown(wait=True)
-        if http is not None:
-            http.close()
+    def on_open(self) -> None:
+        """Log in (a refused login is a CredentialsError here, before anything is sent)."""
+        tokens = TokenSource(self.settings, self.http, self.clock)
+        api = SalesforceApi(tokens, self.http, self.settings.api_version)
+        tokens.current()
+        self._api = api
 
-    def _ready(self) -> SalesforceApi:
-        if self.api is None:
+    def on_close(self) -> None:
+        """Forget the session of the closed connection."""
+        self._api = None
+
+    @property
+    def api(self) -> SalesforceApi:
+        """The org's REST API over the open connection (opening it on first use)."""
+        if self._api is None:
             self.open()
-        assert self.api is not None
-        return self.api
+        assert self._api is not None
+        return self._api
 
     def _describe(self) -> dict[str, _Field]:
         """The object's fields (describe, once per run); FatalTargetError when external_id_field is not one."""
         if self._fields is None:
-            api = self._ready()
-            what = f"describe {self.config.object}"
-            reply = api.json(api.call("GET", f"{api.base}/sobjects/{self.config.object}/describe", what), what)
+            api = self.api
+            what = f"describe {self.settings.object}"
+            reply = api.json(api.call("GET", f"{api.base}/sobjects/{self.settings.object}/describe", what), what)
             rows = reply.get("fields") if isinstance(reply, dict) else None
             if not isinstance(rows, list):
-                raise SalesforceReplyError(f"{self._where}: {what}: the reply has no `fields` list")
+                raise TargetReplyError(f"{self.where}: {what}: the reply has no `fields` list")
             fields = {}
             for row in rows:
                 if not isinstance(row, dict) or not isinstance(row.get("name"), str):
-                    raise SalesforceReplyError(f"{self._where}: {what}: a field has no name")
+                    raise TargetReplyError(f"{self.where}: {what}: a field has no name")
                 fields[row["name"]] = _Field(
                     str(row.get("type", "")),
                     bool(row.get("createable")) and bool(row.get("updateable")),
                     bool(row.get("custom")),
                     bool(row.get("externalId")),
                 )
-            external = fields.get(self.config.external_id_field)
+            external = fields.get(self.settings.external_id_field)
             if external is None or not external.external_id:
                 raise FatalTargetError(
-                    f"{self._where}: {self.config.external_id_field} is not an External ID field of "
-                    f"{self.config.object}; create a Text field ticked External ID and Unique (Setup > Object Manager) "
-                    "or set external_id_field"
+                    f"{self.where}: {self.settings.external_id_field} is not an External ID field of "
+                    f"{self.settings.object}; create a Text field ticked External ID and Unique (Setup > Object "
+                    "Manager) or set external_id_field"
                 )
             self._fields = fields
         return self._fields
@@ -293,13 +262,10 @@ class SalesforceTarget(Target):
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Upsert the batch's records by external id; one outcome each (see the module docstring)."""
-        columns = list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
-        problems = self.check_columns(columns, self.config)
-        if problems:
-            raise FatalTargetError(f"{self._where}: the mapping does not fit: " + "; ".join(problems))
+        columns = self.check_batch_columns(batch)
         if not batch.records:
             return []
-        api = self._ready()
+        api = self.api
         fields = self._describe()
         self._check_fields(columns, fields)
         outcomes: dict[str, Outcome] = {}
@@ -309,7 +275,7 @@ class SalesforceTarget(Target):
         for record in batch.records:
             try:
                 external, values = self._row(record, columns, fields)
-            except BadRecord as refused:
+            except BadRecordError as refused:
                 outcomes[record.key] = Outcome(record.key, ok=False, message=str(refused))
                 continue
             if rows.setdefault(external, values) != values:
@@ -318,22 +284,22 @@ class SalesforceTarget(Target):
         for external in clashing:
             keys = keys_of[external]
             message = (
-                f"records {', '.join(keys)} have the same {self.config.external_id_field} {external!r} with other "
+                f"records {', '.join(keys)} have the same {self.settings.external_id_field} {external!r} with other "
                 "values; check the mapping's id table (two terminal ids for one employee?)"
             )
             outcomes.update((key, Outcome(key, ok=False, message=message)) for key in keys)
         sending = {external: values for external, values in rows.items() if external not in clashing}
-        bulk = len(sending) >= self.config.bulk_threshold
+        bulk = len(sending) >= self.settings.bulk_threshold
         self._check_budget(batch, len(sending), bulk)
         if bulk:
             results = bulk_upsert(
                 api,
-                self.config.object,
-                self.config.external_id_field,
+                self.settings.object,
+                self.settings.external_id_field,
                 [c for c in columns if c in fields],
-                [{self.config.external_id_field: e, **v} for e, v in sending.items()],
-                poll_seconds=self.config.bulk_poll_seconds,
-                timeout=self.config.bulk_timeout,
+                [{self.settings.external_id_field: e, **v} for e, v in sending.items()],
+                poll_seconds=self.settings.bulk_poll_seconds,
+                timeout=self.settings.bulk_timeout,
                 clock=self.clock,
                 sleep=self.sleep,
             )
@@ -341,13 +307,13 @@ class SalesforceTarget(Target):
             results = self._collections(sending)
         for external, result in ((e, results.get(e)) for e in sending):
             if result is None:
-                raise SalesforceReplyError(f"{self._where}: Salesforce gave no result for {external!r}")
+                raise TargetReplyError(f"{self.where}: Salesforce gave no result for {external!r}")
             for key in keys_of[external]:
                 outcomes[key] = Outcome(key, ok=result.ok, remote_id=result.record_id, message=result.message)
         refusals = sum(1 for o in outcomes.values() if not o.ok)
         log.info(
             "%s: batch %s: %d records through %s, %d refused; %s API requests left today",
-            self._where,
+            self.where,
             batch.batch_id,
             len(batch.records),
             "Bulk API 2.0" if bulk else "sObject Collections",
@@ -366,16 +332,16 @@ class SalesforceTarget(Target):
             if fixed:
                 said.append(f"{', '.join(fixed)} cannot be written through the API (formula or system fields)")
             raise FatalTargetError(
-                f"{self._where}: the mapping's columns do not fit {self.config.object}: {'; '.join(said)}; the "
+                f"{self.where}: the mapping's columns do not fit {self.settings.object}: {'; '.join(said)}; the "
                 "column names must be field API names the integration user can create and edit"
             )
 
     def _row(self, record: Record, columns: Sequence[str], fields: Mapping[str, _Field]) -> tuple[str, dict[str, Any]]:
-        """(external id, sObject values) of a record; BadRecord when a value does not fit its field."""
-        external_field = self.config.external_id_field
+        """(external id, sObject values) of a record; BadRecordError when a value does not fit its field."""
+        external_field = self.settings.external_id_field
         external = record.fields.get(external_field, record.key) if external_field in columns else record.key
         if isinstance(external, bool) or not isinstance(external, str | int) or not str(external).strip():
-            raise BadRecord(f"record {record.key}: {external_field} is empty; it is the record's external id")
+            raise BadRecordError(f"record {record.key}: {external_field} is empty; it is the record's external id")
         values = {}
         for column in columns:
             if column != external_field:
@@ -383,36 +349,35 @@ class SalesforceTarget(Target):
         return str(external).strip(), values
 
     def _check_budget(self, batch: Batch, rows: int, bulk: bool) -> None:
-        api = self._ready()
-        needed = BULK_REQUESTS if bulk else math.ceil(rows / self.config.records_per_call)
+        api = self.api
+        needed = BULK_REQUESTS if bulk else math.ceil(rows / self.settings.records_per_call)
         left = api.remaining()
         if left is None or api.allowance is None:
             return
         if needed > left:
             raise FatalTargetError(
-                f"{self._where}: batch {batch.batch_id} needs about {needed} API requests but the org has {left} of "
+                f"{self.where}: batch {batch.batch_id} needs about {needed} API requests but the org has {left} of "
                 f"its {api.allowance} left in the last 24 hours; nothing of it was sent. The next sync carries on "
                 "once requests age out of the window"
             )
         if left - needed < api.allowance // 10 and not self._warned_budget:
             self._warned_budget = True
-            log.warning("%s: only %d of the org's %d daily API requests are left", self._where, left, api.allowance)
+            log.warning("%s: only %d of the org's %d daily API requests are left", self.where, left, api.allowance)
 
     def _collections(self, rows: Mapping[str, Mapping[str, Any]]) -> dict[str, RowResult]:
         """Upsert through sObject Collections, `records_per_call` a call, `concurrency` calls at once."""
-        api = self._ready()
-        assert self._pool is not None
-        path = f"{api.base}/composite/sobjects/{self.config.object}/{self.config.external_id_field}"
+        api = self.api
+        path = f"{api.base}/composite/sobjects/{self.settings.object}/{self.settings.external_id_field}"
         items = list(rows.items())
-        size = self.config.records_per_call
+        size = self.settings.records_per_call
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
-        attributes = {"type": self.config.object}
+        attributes = {"type": self.settings.object}
 
         def send(chunk: list[tuple[str, Mapping[str, Any]]]) -> list[RowResult]:
             body = {
                 "allOrNone": False,
                 "records": [
-                    {"attributes": attributes, self.config.external_id_field: e, **values} for e, values in chunk
+                    {"attributes": attributes, self.settings.external_id_field: e, **values} for e, values in chunk
                 ],
             }
             what = f"upserting {len(chunk)} records (sObject Collections)"
@@ -421,7 +386,7 @@ class SalesforceTarget(Target):
 
         results: dict[str, RowResult] = {}
         failure: TargetError | None = None
-        for chunk, future in [(chunk, self._pool.submit(send, chunk)) for chunk in chunks]:
+        for chunk, future in [(chunk, self.pool.submit(send, chunk)) for chunk in chunks]:
             try:
                 answers = future.result()
             except TargetError as exc:
@@ -435,14 +400,14 @@ class SalesforceTarget(Target):
     def _results(self, reply: Any, count: int, what: str) -> list[RowResult]:
         if not isinstance(reply, list) or len(reply) != count:
             shown = f"{len(reply)} results" if isinstance(reply, list) else type(reply).__name__
-            raise SalesforceReplyError(f"{self._where}: {what}: the reply has {shown} for {count} records")
+            raise TargetReplyError(f"{self.where}: {what}: the reply has {shown} for {count} records")
         answers = []
         for index, item in enumerate(reply):
             if not isinstance(item, dict) or not isinstance(item.get("success"), bool):
-                raise SalesforceReplyError(f"{self._where}: {what}: result {index} has no `success` flag")
+                raise TargetReplyError(f"{self.where}: {what}: result {index} has no `success` flag")
             if item["success"]:
                 if not isinstance(item.get("id"), str):
-                    raise SalesforceReplyError(f"{self._where}: {what}: result {index} succeeded without an id")
+                    raise TargetReplyError(f"{self.where}: {what}: result {index} succeeded without an id")
                 answers.append(RowResult(True, item["id"]))
                 continue
             errors = item.get("errors")
@@ -465,13 +430,13 @@ class SalesforceTarget(Target):
         Fields are every custom field the integration user can write, by API name (the mapping's
         columns); date-times come back as local ISO-8601 in `timezone`.
         """
-        api = self._ready()
+        api = self.api
         fields = self._describe()
-        config = self.config
+        config = self.settings
         for name in (config.employee_field, config.date_field):
             if name not in fields:
                 raise FatalTargetError(
-                    f"{self._where}: {name} is not a field of {config.object}; set employee_field "
+                    f"{self.where}: {name} is not a field of {config.object}; set employee_field "
                     "and date_field to the object's employee and date fields"
                 )
         readable = {n for n, f in fields.items() if f.custom and f.writable}
@@ -487,20 +452,20 @@ class SalesforceTarget(Target):
                 try:
                     clause += f" AND {config.employee_field} IN ({', '.join(soql_text(e) for e in group)})"
                 except ValueError as exc:
-                    raise FatalTargetError(f"{self._where}: read-back: an employee id {exc}") from None
+                    raise FatalTargetError(f"{self.where}: read-back: an employee id {exc}") from None
             soql = f"SELECT {', '.join(names)} FROM {config.object} WHERE {clause} ORDER BY Id"
             for row in api.query(soql, f"reading back {config.object}", config.query_batch_size):
                 yield self._held(row, names, fields)
 
     def _held(self, row: dict[str, Any], names: list[str], fields: Mapping[str, _Field]) -> HeldRecord:
-        where = f"{self._where}: read-back record {row.get('Id')!r}"
-        employee, day = row.get(self.config.employee_field), row.get(self.config.date_field)
+        where = f"{self.where}: read-back record {row.get('Id')!r}"
+        employee, day = row.get(self.settings.employee_field), row.get(self.settings.date_field)
         if not isinstance(employee, str) or not isinstance(day, str):
-            raise SalesforceReplyError(f"{where} has no {self.config.employee_field} or {self.config.date_field}")
+            raise TargetReplyError(f"{where} has no {self.settings.employee_field} or {self.settings.date_field}")
         try:
             work_date = date.fromisoformat(day)
         except ValueError:
-            raise SalesforceReplyError(f"{where}: {self.config.date_field} {day!r} is not a date") from None
+            raise TargetReplyError(f"{where}: {self.settings.date_field} {day!r} is not a date") from None
         held = {}
         for name in names[1:]:
             value = row.get(name)
@@ -511,8 +476,8 @@ class SalesforceTarget(Target):
 
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
         """Every record of `people_object` with a `people_id_field` (inactive too), by SOQL, to the last page."""
-        api = self._ready()
-        config = self.config
+        api = self.api
+        config = self.settings
         wanted = [
             "Id", config.people_id_field, config.people_name_field, config.people_email_field,
             config.people_active_field, config.people_department_field, config.people_badge_field, "LastModifiedDate",
@@ -527,14 +492,14 @@ class SalesforceTarget(Target):
             yield self._employee(row)
 
     def _employee(self, row: dict[str, Any]) -> Employee:
-        config = self.config
-        where = f"{self._where}: {config.people_object} {row.get('Id')!r}"
+        config = self.settings
+        where = f"{self.where}: {config.people_object} {row.get('Id')!r}"
         target_id = row.get(config.people_id_field)
         if not isinstance(target_id, str | int) or isinstance(target_id, bool) or not str(target_id).strip():
-            raise SalesforceReplyError(f"{where} has no {config.people_id_field}")
+            raise TargetReplyError(f"{where} has no {config.people_id_field}")
         active = row.get(config.people_active_field, True) if config.people_active_field else True
         if not isinstance(active, bool):
-            raise SalesforceReplyError(f"{where}: {config.people_active_field} is {active!r}, not true or false")
+            raise TargetReplyError(f"{where}: {config.people_active_field} is {active!r}, not true or false")
         modified = row.get("LastModifiedDate")
 
         def text(name: str | None) -> str | None:

@@ -7,11 +7,11 @@ becomes what the sync engine does next:
 |---|---|
 | 401 (`INVALID_SESSION_ID`) | the session is renewed once and the call repeated; a second 401 is a `CredentialsError` |
 | 403 `REQUEST_LIMIT_EXCEEDED` "TotalRequests Limit exceeded." | `FatalTargetError`: the 24-hour allowance is used up |
-| 403 `REQUEST_LIMIT_EXCEEDED`, any other (concurrent requests) | `RateLimited`, retried after Retry-After or 60 s |
-| 429, or 503 with Retry-After | `RateLimited` |
+| 403 `REQUEST_LIMIT_EXCEEDED`, any other (concurrent requests) | `RateLimitedError`, after Retry-After or 60 s |
+| 429, or 503 with Retry-After | `RateLimitedError` |
 | 5xx, timeouts, refused connections | `TransientError`: the engine retries the batch |
 | 403 otherwise, 404, 400 | `FatalTargetError` naming the API, Salesforce's errorCode and message |
-| not Salesforce's reply (an HTML page, a broken body) | `SalesforceReplyError` (a `FatalTargetError`) |
+| not Salesforce's reply (an HTML page, a broken body) | `TargetReplyError` (a `FatalTargetError`) |
 
 `Sforce-Limit-Info: api-usage=USED/MAX`, which Salesforce puts on every reply, is kept so a batch
 that would pass the allowance is not started.
@@ -26,17 +26,18 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     CredentialsError,
     FatalTargetError,
-    RateLimited,
-    TransientError,
-    retry_after_seconds,
+    HttpConnection,
+    RateLimitedError,
+    TargetReplyError,
+    clip,
+    retry_after,
+    throttling_error,
 )
-from punchbridge.plugins.salesforce.auth import SalesforceReplyError, Session, TokenSource, clip
+from punchbridge.plugins.salesforce.auth import Session, TokenSource
 
-#: The longest Retry-After honoured (seconds); longer ones are cut to this.
-MAX_RETRY_AFTER = 300.0
 #: The wait after a REQUEST_LIMIT_EXCEEDED that is not the daily limit, when Salesforce gives none.
 CONCURRENCY_WAIT = 60.0
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -57,10 +58,10 @@ def soql_datetime(moment: datetime) -> str:
 
 
 class SalesforceApi:
-    """Calls to one org's REST API (thread-safe: one httpx client, one token source)."""
+    """Calls to one org's REST API (thread-safe: one connection, one token source)."""
 
-    def __init__(self, tokens: TokenSource, http: httpx.Client, api_version: str, where: str) -> None:
-        self.tokens, self.http, self.where = tokens, http, where
+    def __init__(self, tokens: TokenSource, http: HttpConnection, api_version: str) -> None:
+        self.tokens, self.http, self.where = tokens, http, http.where
         self.base = f"/services/data/v{api_version}"
         self.used: int | None = None
         self.allowance: int | None = None
@@ -100,12 +101,7 @@ class SalesforceApi:
         self, session: Session, method: str, path: str, what: str, headers: Mapping[str, str] | None, request: Any
     ) -> httpx.Response:
         sent = {"Authorization": f"Bearer {session.access_token}", **(headers or {})}
-        try:
-            response = self.http.request(method, session.instance_url + path, headers=sent, **request)
-        except httpx.TimeoutException:
-            raise TransientError(f"{self.where}: {what}: no answer within the timeout") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.where}: {what}: the connection failed ({type(exc).__name__})") from None
+        response = self.http.request(method, session.instance_url + path, what, headers=sent, **request)
         found = _USAGE.search(response.headers.get("sforce-limit-info", ""))
         if found:
             self.used, self.allowance = int(found.group(1)), int(found.group(2))
@@ -124,14 +120,11 @@ class SalesforceApi:
                     "nothing more is sent now, the next sync carries on once requests age out of the 24-hour window "
                     "(Setup > Company Information shows the allowance)"
                 )
-            wait = _retry_after(response) or CONCURRENCY_WAIT
-            raise RateLimited(f"{self.where}: {what}: Salesforce asked to slow down ({said})", retry_after=wait)
-        if status == 429 or (status == 503 and "retry-after" in response.headers):
-            raise RateLimited(
-                f"{self.where}: {what}: Salesforce answered {status} ({said})", retry_after=_retry_after(response)
-            )
-        if status >= 500:
-            raise TransientError(f"{self.where}: {what}: Salesforce answered {status} ({said})")
+            wait = retry_after(response) or CONCURRENCY_WAIT
+            raise RateLimitedError(f"{self.where}: {what}: Salesforce asked to slow down ({said})", retry_after=wait)
+        throttled = throttling_error(response, f"{self.where}: {what}: Salesforce", detail=said)
+        if throttled is not None:
+            raise throttled
         if status == 403:
             raise FatalTargetError(
                 f"{self.where}: {what}: Salesforce refused access ({said}); the integration user needs the API Enabled "
@@ -146,13 +139,8 @@ class SalesforceApi:
         raise FatalTargetError(f"{self.where}: {what}: Salesforce answered {status} ({said})")
 
     def json(self, response: httpx.Response, what: str) -> Any:
-        """The reply's JSON body; SalesforceReplyError when it is not JSON."""
-        try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError):
-            kind = response.headers.get("content-type", "no content type").split(";")[0]
-            shown = "an HTML page" if "html" in kind else f"{kind} starting {response.text[:40]!r}"
-            raise SalesforceReplyError(f"{self.where}: {what}: the reply is {shown}, not JSON") from None
+        """The reply's JSON body; TargetReplyError when it is not JSON."""
+        return self.http.json(response, what)
 
     def query(self, soql: str, what: str, batch_size: int) -> Iterator[dict[str, Any]]:
         """Every record SOQL `soql` selects, following `nextRecordsUrl` to the last page."""
@@ -163,18 +151,16 @@ class SalesforceApi:
             reply = self.json(self.call("GET", path, what, params=params, headers=headers), what)
             records = reply.get("records") if isinstance(reply, dict) else None
             if not isinstance(records, list) or not isinstance(reply.get("done"), bool):
-                raise SalesforceReplyError(
-                    f"{self.where}: {what}: the query reply has no `records` list or `done` flag"
-                )
+                raise TargetReplyError(f"{self.where}: {what}: the query reply has no `records` list or `done` flag")
             for index, record in enumerate(records):
                 if not isinstance(record, dict):
-                    raise SalesforceReplyError(f"{self.where}: {what}: record {index} of a page is not an object")
+                    raise TargetReplyError(f"{self.where}: {what}: record {index} of a page is not an object")
                 yield record
             if reply["done"]:
                 return
             following = reply.get("nextRecordsUrl")
             if not isinstance(following, str) or not following.startswith("/services/data/"):
-                raise SalesforceReplyError(f"{self.where}: {what}: a page that is not the last has no nextRecordsUrl")
+                raise TargetReplyError(f"{self.where}: {what}: a page that is not the last has no nextRecordsUrl")
             path, params = following, None
 
 
@@ -192,8 +178,3 @@ def _first_error(response: httpx.Response) -> tuple[str, str]:
         message = body.get("message") or body.get("error_description") or ""
         return str(code), str(message)
     return "", str(body)[:200]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
-    return retry_after_seconds(response.headers.get("retry-after"), MAX_RETRY_AFTER)

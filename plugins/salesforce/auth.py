@@ -19,14 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from punchbridge.plugin_api.http import checked_url
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TransientError
+from punchbridge.plugin_api import (
+    CredentialsError,
+    FatalTargetError,
+    HttpConnection,
+    RateLimitedError,
+    TargetReplyError,
+    TransientError,
+    checked_url,
+    clip,
+)
 
 log = logging.getLogger("punchbridge.plugins.salesforce")
 
@@ -34,12 +41,6 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_PATH = "/services/oauth2/token"
 #: Seconds a JWT assertion is valid; Salesforce takes at most about three minutes.
 ASSERTION_SECONDS = 180
-#: The longest text of Salesforce's taken into a message.
-MAX_MESSAGE = 500
-
-
-class SalesforceReplyError(FatalTargetError):
-    """A reply that is not what Salesforce sends (an HTML page, a broken body, a missing field)."""
 
 
 class OAuthSettings(Protocol):
@@ -66,12 +67,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(instance_url={self.instance_url!r}, expires_at={self.expires_at!r})"
-
-
-def clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text` stripped and cut to `limit` characters, saying how much was cut."""
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
 
 
 def load_private_key(path: Path, passphrase: SecretStr | None) -> rsa.RSAPrivateKey:
@@ -122,8 +117,8 @@ _HINTS = {
 class TokenSource:
     """Mints Salesforce sessions and keeps the current one (thread-safe)."""
 
-    def __init__(self, config: OAuthSettings, http: httpx.Client, clock: Callable[[], float], where: str) -> None:
-        self.config, self.http, self.clock, self.where = config, http, clock, where
+    def __init__(self, config: OAuthSettings, http: HttpConnection, clock: Callable[[], float]) -> None:
+        self.config, self.http, self.clock, self.where = config, http, clock, http.where
         self._session: Session | None = None
         self._lock = threading.Lock()
         self._key: rsa.RSAPrivateKey | None = None
@@ -162,15 +157,15 @@ class TokenSource:
     def _mint(self) -> Session:
         where = f"{self.where}: the token request to {self.config.login_url}"
         started = self.clock()
-        try:
-            response = self.http.post(self.config.login_url + TOKEN_PATH, data=self._form())
-        except httpx.TimeoutException:
-            raise TransientError(f"{where} had no answer within {self.config.timeout:g} s") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{where} failed ({type(exc).__name__}); check login_url and the network") from None
+        response = self.http.request(
+            "POST",
+            self.config.login_url + TOKEN_PATH,
+            f"the token request to {self.config.login_url}",
+            data=self._form(),
+        )
         status = response.status_code
         if status == 429 or status >= 500:
-            error = RateLimited if status in (429, 503) else TransientError
+            error = RateLimitedError if status in (429, 503) else TransientError
             raise error(f"{where} got HTTP {status}; Salesforce may be busy or in maintenance")
         try:
             body: Any = response.json()
@@ -178,7 +173,7 @@ class TokenSource:
             body = None
         if not isinstance(body, dict):
             kind = response.headers.get("content-type", "no content type").split(";")[0]
-            raise SalesforceReplyError(
+            raise TargetReplyError(
                 f"{where} got HTTP {status} with {'an HTML page' if 'html' in kind else kind}, not JSON; login_url "
                 "must be https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL"
             )
@@ -191,11 +186,11 @@ class TokenSource:
             )
         token, instance = body.get("access_token"), body.get("instance_url")
         if not isinstance(token, str) or not token or not isinstance(instance, str):
-            raise SalesforceReplyError(f"{where}: the reply lacks access_token or instance_url")
+            raise TargetReplyError(f"{where}: the reply lacks access_token or instance_url")
         try:
             instance = checked_url(instance, "instance_url")
         except ValueError as exc:
-            raise SalesforceReplyError(f"{where}: the reply's {exc}") from None
+            raise TargetReplyError(f"{where}: the reply's {exc}") from None
         lifetime = body.get("expires_in")
         expires = started + float(lifetime) - 60 if isinstance(lifetime, int | float) and lifetime > 60 else None
         self.minted += 1

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from punchbridge.plugin_api.targets import FatalTargetError, TargetError, TransientError
+from punchbridge.plugin_api import FatalTargetError, TargetError, TargetReplyError, TransientError, clip
 from punchbridge.plugins.salesforce.api import SalesforceApi
-from punchbridge.plugins.salesforce.auth import SalesforceReplyError, clip
 
 log = logging.getLogger("punchbridge.plugins.salesforce")
 
@@ -84,7 +83,7 @@ def bulk_upsert(
     created = api.json(api.call("POST", jobs, "creating a Bulk API 2.0 job", json=spec), "creating a Bulk API 2.0 job")
     job_id = created.get("id") if isinstance(created, dict) else None
     if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-        raise SalesforceReplyError(f"{api.where}: creating a Bulk API 2.0 job: the reply has no job id")
+        raise TargetReplyError(f"{api.where}: creating a Bulk API 2.0 job: the reply has no job id")
     what = f"Bulk API 2.0 job {job_id}"
     try:
         api.call(
@@ -114,7 +113,7 @@ def bulk_upsert(
         for index, line in enumerate(table):
             key = line.get(external_field)
             if key is None:
-                raise SalesforceReplyError(f"{api.where}: {what}: {kind} row {index} has no {external_field} column")
+                raise TargetReplyError(f"{api.where}: {what}: {kind} row {index} has no {external_field} column")
             results[key] = reader(line, api.where, f"{what}: {kind} row {index}")
     log.info("%s: %s: %d rows, %d refused", api.where, what, len(rows), sum(1 for r in results.values() if not r.ok))
     return results
@@ -137,7 +136,7 @@ def _wait(
         status = api.json(api.call("GET", path, f"{what}: reading its state"), what)
         state = status.get("state") if isinstance(status, dict) else None
         if state not in ("Open", "UploadComplete", "InProgress", *_FINAL):
-            raise SalesforceReplyError(f"{api.where}: {what}: the job's state is {state!r}")
+            raise TargetReplyError(f"{api.where}: {what}: the job's state is {state!r}")
         if state in _FINAL:
             return status
         if clock() >= deadline:
@@ -159,14 +158,14 @@ def _abort(api: SalesforceApi, path: str, what: str) -> None:
 def _succeeded(line: Mapping[str, str], where: str, what: str) -> RowResult:
     record_id = line.get("sf__Id")
     if not record_id or line.get("sf__Created") not in ("true", "false"):
-        raise SalesforceReplyError(f"{where}: {what} lacks sf__Id or sf__Created")
+        raise TargetReplyError(f"{where}: {what} lacks sf__Id or sf__Created")
     return RowResult(True, record_id)
 
 
 def _failed(line: Mapping[str, str], where: str, what: str) -> RowResult:
     error = line.get("sf__Error")
     if not error:
-        raise SalesforceReplyError(f"{where}: {what} lacks sf__Error")
+        raise TargetReplyError(f"{where}: {what} lacks sf__Error")
     # `CODE:message:fields --`, the shape Bulk API gives its errors.
     code, _, rest = error.partition(":")
     message, _, fields = rest.rpartition(":")

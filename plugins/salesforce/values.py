@@ -1,7 +1,7 @@
 """Values between punchbridge's mapping and Salesforce field types (pure: data in, data out).
 
 A mapped value is converted to the JSON value of its field's type as describe reports it; one that
-cannot be converted is the record's dead letter (`BadRecord`), since Salesforce would refuse the whole
+cannot be converted is the record's dead letter (`BadRecordError`), since Salesforce would refuse the whole
 call with JSON_PARSER_ERROR for it. Going back, Salesforce's date-times are read as aware datetimes.
 """
 
@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from punchbridge.plugins.salesforce.auth import SalesforceReplyError
+from punchbridge.plugin_api import BadRecordError, TargetReplyError
 
 #: Field types that take text.
 TEXT = frozenset({"string", "textarea", "email", "picklist", "multipicklist", "phone", "url", "combobox", "reference"})
@@ -20,12 +20,8 @@ TEXT = frozenset({"string", "textarea", "email", "picklist", "multipicklist", "p
 NUMBER = frozenset({"double", "currency", "percent", "int", "long"})
 
 
-class BadRecord(Exception):
-    """A record that cannot be sent as it is; its text is the dead letter's message."""
-
-
 def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
-    """A mapped value as the JSON value of a Salesforce field of type `kind`; BadRecord when it cannot be."""
+    """A mapped value as the JSON value of a Salesforce field of type `kind`; BadRecordError when it cannot be."""
     if value is None or (value == "" and kind not in TEXT):
         return None
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
@@ -46,7 +42,7 @@ def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
         if number is not None and math.isfinite(number):
             if kind in ("int", "long"):
                 if number != int(number):
-                    raise BadRecord(f"record {key}: {column} is {shown}, but the field takes whole numbers")
+                    raise BadRecordError(f"record {key}: {column} is {shown}, but the field takes whole numbers")
                 return int(number)
             return int(number) if isinstance(value, int) else number
     elif kind == "boolean":
@@ -67,7 +63,9 @@ def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
             except ValueError:
                 moment = None
             if moment is not None and moment.tzinfo is None:
-                raise BadRecord(f"record {key}: {column} is {shown}, a time without offset, so the instant is unknown")
+                raise BadRecordError(
+                    f"record {key}: {column} is {shown}, a time without offset, so the instant is unknown"
+                )
             if moment is not None:
                 return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     else:
@@ -77,12 +75,13 @@ def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
         "datetime": "an ISO-8601 time with offset",
         "boolean": "true or false",
     }.get(kind, "a number" if kind in NUMBER else "text")
-    raise BadRecord(f"record {key}: {column} is {shown}, not {expected} as the {kind} field needs")
+    raise BadRecordError(f"record {key}: {column} is {shown}, not {expected} as the {kind} field needs")
 
 
 def reply_time(text: str, where: str) -> datetime:
+    """A Salesforce date-time of a reply as an aware datetime (UTC when it has no offset)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise SalesforceReplyError(f"{where}: {text!r} is not a Salesforce date-time") from None
+        raise TargetReplyError(f"{where}: {text!r} is not a Salesforce date-time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

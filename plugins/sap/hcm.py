@@ -27,14 +27,13 @@ import io
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record
-from punchbridge.plugins.csv_drop import file_name, manifest, manifest_name, settings_of
-from punchbridge.plugins.sap.time_events import EventRefusal, day_events, employee_of, work_date_of
+from punchbridge.plugin_api import BadRecordError, Batch, Capability, Outcome, Record, Register, hookimpl
+from punchbridge.plugins.csv_drop import file_name, manifest, manifest_name
+from punchbridge.plugins.sap.time_events import day_events, employee_of, work_date_of
 from punchbridge.plugins.sftp_csv import SftpCsvSettings, SftpCsvTarget
 
 __all__ = ["FIELDS", "EventCodes", "SapHcmSettings", "SapHcmTarget", "register_targets", "render_events"]
@@ -120,12 +119,8 @@ class SapHcmSettings(SftpCsvSettings):
         return self.extension or ("csv" if self.layout == "csv" else "txt")
 
 
-class _Refusal(Exception):
-    """A record whose events do not fit the layout; the text is its dead letter."""
-
-
 def _lines_of(record: Record, columns: Sequence[str], config: SapHcmSettings) -> list[dict[str, str]]:
-    """The file lines of one record, field by field (raises _Refusal or EventRefusal)."""
+    """The file lines of one record, field by field (BadRecordError when it has none, or they do not fit)."""
     pernr = employee_of(record, "SAP personnel number (PERNR)")
     if pernr.isdigit() and config.pad_personnel_numbers:
         pernr = pernr.zfill(config.width("pernr"))
@@ -145,12 +140,12 @@ def _lines_of(record: Record, columns: Sequence[str], config: SapHcmSettings) ->
         for name in config.columns:
             value = values[name]
             if len(value) > config.width(name):
-                raise _Refusal(
+                raise BadRecordError(
                     f"record {record.key}: {name} {value!r} is {len(value)} characters; the layout gives it "
                     f"{config.width(name)} (widths.{name})"
                 )
             if not _PRINTABLE.fullmatch(value) or (config.layout == "csv" and config.delimiter in value):
-                raise _Refusal(
+                raise BadRecordError(
                     f"record {record.key}: {name} {value!r} holds a character the upload file cannot carry "
                     "(only printable ASCII, never the delimiter)"
                 )
@@ -185,21 +180,16 @@ class SapHcmTarget(SftpCsvTarget):
 
     max_batch_size = 50_000
     settings_model: ClassVar[type[BaseModel] | None] = SapHcmSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset({"push_attendance", "push_punches"})
-
-    def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
-        config: SapHcmSettings = settings_of(SapHcmSettings, settings)
-        super().__init__(name, config)
-        self.config: SapHcmSettings = config
-        self.settings = config
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH_ATTENDANCE, Capability.PUSH_PUNCHES})
+    settings: SapHcmSettings
 
     def describe(self) -> str:
         """`sap_hcm NAME -> user@host:port/folder (layout)` (no secrets)."""
-        config = self.config
+        config = self.settings
         return f"sap_hcm {self.name} -> {config.username}@{config.host}:{config.port}/{config.folder} ({config.layout})"
 
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
+    def check_columns(cls, columns: Sequence[str], settings: SftpCsvSettings) -> list[str]:
         """`employee` (the personnel number), then `intervals` or `check_in` and `check_out`."""
         names = set(columns)
         problems = []
@@ -217,24 +207,21 @@ class SapHcmTarget(SftpCsvTarget):
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Upload the batch's events as one file, then its manifest; a resend finds them in place."""
-        columns = list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
-        problems = self.check_columns(columns, self.config)
-        if problems:
-            raise FatalTargetError(f"{self._where}: the mapping does not fit: " + "; ".join(problems))
-        name = file_name(self.config.prefix, batch).removesuffix(".csv") + "." + self.config.suffix
+        columns = self.check_batch_columns(batch)
+        name = file_name(self.settings.prefix, batch).removesuffix(".csv") + "." + self.settings.suffix
         lines: list[dict[str, str]] = []
         outcomes: list[Outcome] = []
         for record in batch.records:
             try:
-                found = _lines_of(record, columns, self.config)
-            except (_Refusal, EventRefusal) as refusal:
+                found = _lines_of(record, columns, self.settings)
+            except BadRecordError as refusal:
                 outcomes.append(Outcome(record.key, False, message=str(refusal)))
                 continue
             lines.extend(found)
             outcomes.append(Outcome(record.key, True, remote_id=name if found else None))
         if lines:
-            data = render_events(lines, self.config)
-            folder = self.config.folder
+            data = render_events(lines, self.settings)
+            folder = self.settings.folder
             self._publish(posixpath.join(folder, name), data)
             self._publish(posixpath.join(folder, manifest_name(name)), manifest(name, data, len(lines)))
         return outcomes

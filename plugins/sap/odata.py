@@ -11,13 +11,13 @@ Replies: a collection is `{"d": {"results": [...], "__next": URL}}` (the next pa
 
 What each reply means for the engine, in one table (`reply_error`):
 
-    HTTP 429, or 503            RateLimited (Retry-After when given)
+    HTTP 429, or 503            RateLimitedError (Retry-After when given, else 60 s)
     other 5xx                   TransientError (retry the batch)
-    401, or an LGN code         TokenRefused (renew the token once), then CredentialsError
-    403 "CSRF token ..."        CsrfRefused (fetch a new CSRF token once)
+    401, or an LGN code         TokenRefusedError (renew the token once), then CredentialsError
+    403 "CSRF token ..."        CsrfRefusedError (fetch a new CSRF token once)
     other 403                   CredentialsError (the API user's permissions)
     other 4xx with an error     FatalTargetError naming the code and SuccessFactors' message
-    not JSON, wrong shape       ODataReplyError (a FatalTargetError) naming the API and the field
+    not JSON, wrong shape       TargetReplyError (a FatalTargetError) naming the API and the field
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     CredentialsError,
     FatalTargetError,
-    RateLimited,
-    TransientError,
-    retry_after_seconds,
+    TargetReplyError,
+    TokenRefusedError,
+    clip,
+    content_kind,
+    throttling_error,
 )
 
 __all__ = [
-    "CsrfRefused",
-    "ODataReplyError",
-    "TokenRefused",
+    "CsrfRefusedError",
     "UpsertResult",
     "body_of",
     "collection_page",
@@ -52,31 +52,18 @@ __all__ = [
     "parse_edm_time",
     "quoted",
     "reply_error",
-    "retry_after",
     "upsert_results",
     "utc_day_bounds",
 ]
 
 _DATE = re.compile(r"/Date\((-?\d{1,15})(?:([+-])(\d{4}))?\)/")
 _TIME = re.compile(r"PT(\d{1,2})H(\d{1,2})M(\d{1,2})(?:\.\d+)?S")
-_MESSAGE_LIMIT = 500
+#: The wait after a 429 or 503 that gives no Retry-After.
 DEFAULT_RETRY_AFTER = 60.0
 
 
-class ODataReplyError(FatalTargetError):
-    """A reply that is not what SuccessFactors sends (an HTML page, a broken body, a missing field)."""
-
-
-class TokenRefused(Exception):
-    """SuccessFactors refused the access token (expired or revoked): renew it once."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class CsrfRefused(Exception):
-    """SuccessFactors refused the CSRF token of a write (session ended): fetch a new one once."""
+class CsrfRefusedError(CredentialsError):
+    """SuccessFactors refused the CSRF token of a write (the session ended): fetch a new one once."""
 
 
 # -- values ---------------------------------------------------------------------------------------------
@@ -136,10 +123,6 @@ def quoted(text: str) -> str:
 # -- replies --------------------------------------------------------------------------------------------
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "..."
-
-
 def body_of(response: httpx.Response) -> Any:
     """The JSON body, or None when there is none or it does not parse."""
     try:
@@ -157,22 +140,12 @@ def error_of(body: Any) -> tuple[str, str] | None:
         message = error.get("message")
         if isinstance(message, dict):
             message = message.get("value")
-        return (str(error.get("code") or "no code"), _clip(str(message or "no message")))
+        return (str(error.get("code") or "no code"), clip(str(message or "no message")))
     if isinstance(error, str):  # the OAuth form: {"error": "invalid_grant", "error_description": ...}
-        return (error, _clip(str(body.get("error_description") or "no description")))
+        return (error, clip(str(body.get("error_description") or "no description")))
     if "errorMessage" in body:
-        return (str(body.get("errorCode") or body.get("httpStatus") or "no code"), _clip(str(body["errorMessage"])))
+        return (str(body.get("errorCode") or body.get("httpStatus") or "no code"), clip(str(body["errorMessage"])))
     return None
-
-
-def _kind(response: httpx.Response) -> str:
-    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
-    return "an HTML page" if "html" in kind else kind or "no content type"
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (a number or an HTTP date), capped; None if absent or unreadable."""
-    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def reply_error(api: str, response: httpx.Response, where: str) -> Exception | None:
@@ -180,21 +153,18 @@ def reply_error(api: str, response: httpx.Response, where: str) -> Exception | N
     status = response.status_code
     body = body_of(response)
     error = error_of(body)
-    said = f"{error[0]}: {error[1]}" if error else _kind(response)
-    if status == 429 or status == 503:
-        wait = retry_after(response)
-        return RateLimited(
-            f"{where}: {api} answered HTTP {status} ({said}); waiting {wait if wait is not None else 'a while'} s",
-            retry_after=wait if wait is not None else DEFAULT_RETRY_AFTER,
-        )
-    if status >= 500:
-        return TransientError(f"{where}: {api} answered HTTP {status} ({said}); SuccessFactors may be busy or down")
+    said = f"{error[0]}: {error[1]}" if error else content_kind(response)
+    throttled = throttling_error(
+        response, f"{where}: {api}", detail=said, default_wait=DEFAULT_RETRY_AFTER, every_503=True
+    )
+    if throttled is not None:
+        return throttled
     if status == 403 and (
         response.headers.get("x-csrf-token", "").lower() == "required" or "csrf" in response.text[:1000].lower()
     ):
-        return CsrfRefused()
+        return CsrfRefusedError(f"{where}: {api} refused the CSRF token (HTTP 403)")
     if status == 401 or (error is not None and error[0].upper().startswith("LGN")):
-        return TokenRefused(f"{where}: {api} refused the access token (HTTP {status}, {said})")
+        return TokenRefusedError(f"{where}: {api} refused the access token (HTTP {status}, {said})")
     if status == 403:
         return CredentialsError(
             f"{where}: {api} answered 403 Forbidden ({said}); the API user needs the OData API permissions for it "
@@ -203,7 +173,9 @@ def reply_error(api: str, response: httpx.Response, where: str) -> Exception | N
     if status >= 400:
         return FatalTargetError(f"{where}: {api} refused the call: HTTP {status}, {said}")
     if not isinstance(body, dict):
-        return ODataReplyError(f"{where}: {api} answered HTTP {status} with {_kind(response)}, not a JSON object")
+        return TargetReplyError(
+            f"{where}: {api} answered HTTP {status} with {content_kind(response)}, not a JSON object"
+        )
     return None
 
 
@@ -215,11 +187,11 @@ def collection_page(body: dict[str, Any], api: str, where: str) -> tuple[list[di
     elif isinstance(data, dict) and isinstance(data.get("results"), list):
         rows, following = data["results"], data.get("__next")
     else:
-        raise ODataReplyError(f"{where}: {api} answered without d.results (the rows of the collection)")
+        raise TargetReplyError(f"{where}: {api} answered without d.results (the rows of the collection)")
     if following is not None and not isinstance(following, str):
-        raise ODataReplyError(f"{where}: {api} answered a __next that is not a URL")
+        raise TargetReplyError(f"{where}: {api} answered a __next that is not a URL")
     if not all(isinstance(row, dict) for row in rows):
-        raise ODataReplyError(f"{where}: {api} answered a row that is not an object")
+        raise TargetReplyError(f"{where}: {api} answered a row that is not an object")
     return rows, following or None
 
 
@@ -233,25 +205,25 @@ class UpsertResult(tuple[bool, str]):
 
 
 def upsert_results(body: Any, count: int, api: str, where: str) -> list[UpsertResult]:
-    """Per record sent, in order: OK or ERROR with its message; ODataReplyError when not every record is answered."""
+    """Per record sent, in order: OK or ERROR with its message; TargetReplyError when not every record is answered."""
     data = body.get("d") if isinstance(body, dict) else None
     if isinstance(data, dict):
         data = data.get("results")
     if not isinstance(data, list) or len(data) != count:
         found = len(data) if isinstance(data, list) else "no"
-        raise ODataReplyError(f"{where}: {api} answered {found} results for {count} records; cannot tell which landed")
+        raise TargetReplyError(f"{where}: {api} answered {found} results for {count} records; cannot tell which landed")
     results: list[UpsertResult | None] = [None] * count
     for position, item in enumerate(data):
         if not isinstance(item, dict) or item.get("status") not in ("OK", "ERROR"):
-            raise ODataReplyError(f"{where}: {api} answered a result without status OK or ERROR")
+            raise TargetReplyError(f"{where}: {api} answered a result without status OK or ERROR")
         index = item.get("index", position)
         if not isinstance(index, int) or not 0 <= index < count or results[index] is not None:
-            raise ODataReplyError(f"{where}: {api} answered a result with index {index!r} for {count} records")
+            raise TargetReplyError(f"{where}: {api} answered a result with index {index!r} for {count} records")
         if item["status"] == "OK":
             results[index] = UpsertResult(True, "")
         else:
             code = item.get("httpCode")
-            text = _clip(str(item.get("message") or "refused without a message"))
+            text = clip(str(item.get("message") or "refused without a message"))
             results[index] = UpsertResult(False, text + (f" (HTTP {code})" if code else ""))
     return [result for result in results if result is not None]
 

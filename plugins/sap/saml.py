@@ -42,7 +42,7 @@ from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 
 __all__ = [
     "AssertionClaims",
-    "AssertionRefused",
+    "AssertionRefusedError",
     "SigningKey",
     "build_assertion",
     "load_signing_key",
@@ -165,7 +165,7 @@ def build_assertion(
 # -- verifying ----------------------------------------------------------------------------------------
 
 
-class AssertionRefused(ValueError):
+class AssertionRefusedError(ValueError):
     """The assertion is not one SuccessFactors would accept; the text says why (no key material)."""
 
 
@@ -188,7 +188,7 @@ def _children(element: etree._Element, namespace: str, name: str) -> list[etree.
 def _one(element: etree._Element, namespace: str, name: str, where: str) -> etree._Element:
     found = _children(element, namespace, name)
     if len(found) != 1:
-        raise AssertionRefused(f"{where} must have exactly one {name} (found {len(found)})")
+        raise AssertionRefusedError(f"{where} must have exactly one {name} (found {len(found)})")
     return found[0]
 
 
@@ -200,9 +200,9 @@ def _time(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise AssertionRefused(f"{name} {value!r} is not an xs:dateTime") from None
+        raise AssertionRefusedError(f"{name} {value!r} is not an xs:dateTime") from None
     if moment.tzinfo is None:
-        raise AssertionRefused(f"{name} {value!r} has no time zone (SAML times are UTC, ending in Z)")
+        raise AssertionRefusedError(f"{name} {value!r} has no time zone (SAML times are UTC, ending in Z)")
     return moment
 
 
@@ -211,13 +211,13 @@ def _parse(xml: bytes) -> etree._Element:
     # signxml has no size limit, and refuses a DTD only after lxml has parsed it: both are refused
     # here before any parser sees the bytes.
     if len(xml) > MAX_ASSERTION_BYTES:
-        raise AssertionRefused(f"the XML is {len(xml)} bytes, more than the {MAX_ASSERTION_BYTES} accepted")
+        raise AssertionRefusedError(f"the XML is {len(xml)} bytes, more than the {MAX_ASSERTION_BYTES} accepted")
     if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
-        raise AssertionRefused("the XML has a DOCTYPE or an entity declaration, which is not accepted")
+        raise AssertionRefusedError("the XML has a DOCTYPE or an entity declaration, which is not accepted")
     try:
         return etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError as exc:
-        raise AssertionRefused(f"the XML does not parse: {exc}") from None
+        raise AssertionRefusedError(f"the XML does not parse: {exc}") from None
 
 
 def _parser() -> etree.XMLParser:
@@ -231,20 +231,20 @@ def _check_profile(root: etree._Element) -> None:
     # room for a signed element beside forged claims (signature wrapping).
     signature = _one(root, DSIG, "Signature", "the Assertion")
     if len(list(root.iter(f"{{{DSIG}}}Signature"))) != 1:
-        raise AssertionRefused("the assertion holds more than one Signature")
+        raise AssertionRefusedError("the assertion holds more than one Signature")
     signed_info = _one(signature, DSIG, "SignedInfo", "Signature")
     reference = _one(signed_info, DSIG, "Reference", "SignedInfo")
     assertion_id = root.get("ID")
     if not assertion_id or reference.get("URI") != f"#{assertion_id}":
-        raise AssertionRefused("the signature's Reference does not point at the assertion's own ID")
+        raise AssertionRefusedError("the signature's Reference does not point at the assertion's own ID")
     # signxml limits signature and digest methods by configuration but takes any canonicalisation
     # and transform list it knows (base64, inclusive C14N, none at all).
     method = _one(signed_info, DSIG, "CanonicalizationMethod", "SignedInfo").get("Algorithm")
     if method != EXC_C14N:
-        raise AssertionRefused(f"CanonicalizationMethod must be {EXC_C14N}, not {method!r}")
+        raise AssertionRefusedError(f"CanonicalizationMethod must be {EXC_C14N}, not {method!r}")
     transforms = _children(_one(reference, DSIG, "Transforms", "Reference"), DSIG, "Transform")
     if [transform.get("Algorithm") for transform in transforms] != [ENVELOPED, EXC_C14N]:
-        raise AssertionRefused("the Reference's transforms must be enveloped-signature, then exclusive c14n")
+        raise AssertionRefusedError("the Reference's transforms must be enveloped-signature, then exclusive c14n")
 
 
 def _signed_assertion(xml: bytes, certificate: x509.Certificate) -> etree._Element:
@@ -263,14 +263,14 @@ def _signed_assertion(xml: bytes, certificate: x509.Certificate) -> etree._Eleme
             xml, x509_cert=certificate, id_attribute="ID", parser=_parser(), expect_config=profile
         )
     except InvalidDigest:
-        raise AssertionRefused("the assertion was changed after it was signed (its digest does not match)") from None
+        raise AssertionRefusedError("the assertion was changed after it was signed (its digest does not match)") from None
     except InvalidSignature:
-        raise AssertionRefused("the signature does not verify with the client's registered certificate") from None
+        raise AssertionRefusedError("the signature does not verify with the client's registered certificate") from None
     except (SignXMLException, etree.LxmlError, ValueError) as exc:  # InvalidInput, schema, base64
-        raise AssertionRefused(f"the signature is not usable: {exc}") from None
+        raise AssertionRefusedError(f"the signature is not usable: {exc}") from None
     assert not isinstance(result, list)  # expect_references=1: one result
     if result.signed_xml is None:
-        raise AssertionRefused("what the signature covers is not an XML element")
+        raise AssertionRefusedError("what the signature covers is not an XML element")
     return result.signed_xml
 
 
@@ -284,7 +284,7 @@ def verify_assertion(
     now: datetime,
     recipient: str | None = None,
 ) -> AssertionClaims:
-    """The claims of a signed assertion, checked as SuccessFactors does; AssertionRefused says what failed.
+    """The claims of a signed assertion, checked as SuccessFactors does; AssertionRefusedError says what failed.
 
     Checks, in order: well-formed XML without DOCTYPE; a SAML 2.0 Assertion; the enveloped signature
     against `certificate` (the one registered for the client, never one the assertion carries);
@@ -293,39 +293,39 @@ def verify_assertion(
     """
     document = _parse(xml)
     if document.tag != f"{{{SAML}}}Assertion" or document.get("Version") != "2.0":
-        raise AssertionRefused("the document is not a SAML 2.0 Assertion")
+        raise AssertionRefusedError("the document is not a SAML 2.0 Assertion")
     _check_profile(document)
     root = _signed_assertion(xml, certificate)
     found_issuer = _content(_one(root, SAML, "Issuer", "the Assertion"))
     if found_issuer != issuer:
-        raise AssertionRefused(f"issuer {found_issuer!r} is not the expected {issuer!r}")
+        raise AssertionRefusedError(f"issuer {found_issuer!r} is not the expected {issuer!r}")
     subject = _one(root, SAML, "Subject", "the Assertion")
     user_id = _content(_one(subject, SAML, "NameID", "Subject"))
     confirmation = _one(subject, SAML, "SubjectConfirmation", "Subject")
     if confirmation.get("Method") != BEARER:
-        raise AssertionRefused("the subject confirmation is not bearer")
+        raise AssertionRefusedError("the subject confirmation is not bearer")
     data = _one(confirmation, SAML, "SubjectConfirmationData", "SubjectConfirmation")
     found_recipient = data.get("Recipient", "")
     if recipient is not None and found_recipient != recipient:
-        raise AssertionRefused(f"recipient {found_recipient!r} is not this token endpoint {recipient!r}")
+        raise AssertionRefusedError(f"recipient {found_recipient!r} is not this token endpoint {recipient!r}")
     conditions = _one(root, SAML, "Conditions", "the Assertion")
     restriction = _one(conditions, SAML, "AudienceRestriction", "Conditions")
     audiences = [_content(a) for a in _children(restriction, SAML, "Audience")]
     if audience not in audiences:
-        raise AssertionRefused(f"audience {audiences} does not include {audience!r}")
+        raise AssertionRefusedError(f"audience {audiences} does not include {audience!r}")
     names = {
         attribute.get("Name"): [_content(v) for v in _children(attribute, SAML, "AttributeValue")]
         for statement in _children(root, SAML, "AttributeStatement")
         for attribute in _children(statement, SAML, "Attribute")
     }
     if names.get("api_key") != [client_id]:
-        raise AssertionRefused("the api_key attribute does not name this OAuth client")
+        raise AssertionRefusedError("the api_key attribute does not name this OAuth client")
     not_before = _time(conditions.get("NotBefore") or _instant(now), "NotBefore")
     ends = [_time(conditions.get("NotOnOrAfter", ""), "Conditions NotOnOrAfter")]
     if data.get("NotOnOrAfter"):
         ends.append(_time(data.get("NotOnOrAfter", ""), "SubjectConfirmationData NotOnOrAfter"))
     if now + CLOCK_SKEW < not_before:
-        raise AssertionRefused(f"the assertion is not valid before {_instant(not_before)}")
+        raise AssertionRefusedError(f"the assertion is not valid before {_instant(not_before)}")
     if now - CLOCK_SKEW >= min(ends):
-        raise AssertionRefused(f"the assertion expired at {_instant(min(ends))}")
+        raise AssertionRefusedError(f"the assertion expired at {_instant(min(ends))}")
     return AssertionClaims(found_issuer, user_id, client_id, audience, found_recipient, min(ends))

@@ -18,7 +18,7 @@ record in place. SuccessFactors answers per record (`status` OK or ERROR with a 
 records become dead letters with SuccessFactors' own words, the rest lands.
 
 Authentication is OAuth 2.0 SAML bearer with an assertion this plugin signs with the client's key
-(`punchbridge.plugins.sap.saml`, `_successfactors_client`); writes carry the session cookie and CSRF token.
+(`punchbridge.plugins.sap.saml`, `.successfactors_client`); writes carry the session cookie and CSRF token.
 `pull_employees` reads `EmpJob` (with `userNav` for name and e-mail and `emplStatusNav` for the
 status), every effective-dated row, so each employee carries their cost-centre history; `read_back`
 reads `ExternalTimeData` (or the time-event entity) with a `$filter` on dates. Pages follow `__next`
@@ -40,22 +40,23 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel
 
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
+    BadRecordError,
     Batch,
+    Capability,
     CredentialsError,
     Employee,
     FatalTargetError,
     HeldRecord,
+    HttpTarget,
     Outcome,
     Record,
-    Target,
+    Register,
+    hookimpl,
 )
-from punchbridge.plugins.csv_drop import settings_of
 from punchbridge.plugins.sap import successfactors_read as _successfactors_read
-from punchbridge.plugins.sap.odata import ODataReplyError, date_value, edm_time, offset_value, upsert_results
+from punchbridge.plugins.sap.odata import date_value, edm_time, offset_value, upsert_results
 from punchbridge.plugins.sap.saml import SigningKey, load_signing_key
 from punchbridge.plugins.sap.successfactors_client import SuccessFactorsClient, clear_token_cache
 from punchbridge.plugins.sap.successfactors_settings import (
@@ -65,7 +66,6 @@ from punchbridge.plugins.sap.successfactors_settings import (
     mode_of,
 )
 from punchbridge.plugins.sap.time_events import (
-    EventRefusal,
     TimeEvent,
     day_events,
     employee_of,
@@ -76,7 +76,6 @@ from punchbridge.plugins.sap.time_events import (
 
 __all__ = [
     "EXTERNAL_TIME_DATA",
-    "ODataReplyError",
     "SuccessFactorsSettings",
     "SuccessFactorsTarget",
     "TimeEventApi",
@@ -105,10 +104,6 @@ def external_code(user: str, work_date: date, kind: str, suffix: str = "") -> st
     return code
 
 
-class _Refusal(Exception):
-    """A record that cannot be sent as it is; the text is its dead letter."""
-
-
 class _Entry:
     """One record as the upsert payloads it becomes (one ExternalTimeData, or its clock events)."""
 
@@ -118,88 +113,85 @@ class _Entry:
         self.record, self.user, self.payloads, self.keys = record, user, payloads, keys
 
 
-class SuccessFactorsTarget(Target):
+class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
     """Upserts processed days into SAP SuccessFactors; pulls EmpJob; reads back what it holds."""
 
     max_batch_size = 1000
-    settings_model: ClassVar[type[BaseModel] | None] = SuccessFactorsSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"push_attendance", "push_punches", "pull_employees", "read_back"}
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.PUSH_ATTENDANCE, Capability.PUSH_PUNCHES, Capability.PULL_EMPLOYEES, Capability.READ_BACK}
     )
 
     def __init__(
         self,
         name: str,
-        settings: BaseModel | Mapping[str, Any],
+        settings: SuccessFactorsSettings | Mapping[str, Any],
         *,
         clock: Callable[[], float] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(name, settings)
-        self.config: SuccessFactorsSettings = settings_of(SuccessFactorsSettings, settings)
-        self.settings = self.config
+        super().__init__(name, settings, transport=transport)
         self.clock = clock or time.time
-        self._transport = transport
         self._client: SuccessFactorsClient | None = None
 
     @property
-    def _where(self) -> str:
-        return f"target {self.name} (SAP SuccessFactors {self.config.company_id})"
+    def where(self) -> str:
+        """`target NAME (SAP SuccessFactors COMPANY)`, for messages."""
+        return f"target {self.name} (SAP SuccessFactors {self.settings.company_id})"
 
     def describe(self) -> str:
         """`sap_successfactors NAME -> API SERVER (company, user)`, never a secret."""
-        config = self.config
-        return f"sap_successfactors {self.name} -> {config.api_server} (company {config.company_id}, {config.user_id})"
+        settings = self.settings
+        return (
+            f"sap_successfactors {self.name} -> {settings.api_server} (company {settings.company_id}, "
+            f"{settings.user_id})"
+        )
 
     # -- life cycle --------------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Read the signing key and certificate, and open the HTTP client (the token comes with the first call)."""
-        if self._client is None:
-            self._client = SuccessFactorsClient(
-                self.config, self._signing_key(), self._where, clock=self.clock, transport=self._transport
-            )
+    def connection_options(self) -> dict[str, Any]:
+        """OData answers JSON when asked for it."""
+        return {"headers": {"Accept": "application/json"}}
 
-    def close(self) -> None:
-        """Close the HTTP client (safe to call twice)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def on_open(self) -> None:
+        """Read the signing key and certificate (the token comes with the first call)."""
+        self._client = SuccessFactorsClient(self.settings, self._signing_key(), self.http, clock=self.clock)
+
+    def on_close(self) -> None:
+        """Forget the session of the closed connection (the cached token stays for the process)."""
+        self._client = None
 
     @property
     def client(self) -> SuccessFactorsClient:
-        """The open client (opening it on first use)."""
+        """The session over the open connection (opening it on first use)."""
         if self._client is None:
             self.open()
         assert self._client is not None
         return self._client
 
     def _signing_key(self) -> SigningKey:
-        config = self.config
+        config = self.settings
         files = {}
         for setting, path in (("private_key", config.private_key), ("certificate", config.certificate)):
             try:
                 files[setting] = path.read_bytes()
             except OSError as exc:
-                raise FatalTargetError(
-                    f"{self._where}: {setting} file {path} cannot be read ({exc.strerror})"
-                ) from None
+                raise FatalTargetError(f"{self.where}: {setting} file {path} cannot be read ({exc.strerror})") from None
         if config.private_key.stat().st_mode & 0o077:
-            log.warning("%s: private key %s is readable by other users; chmod 600 it", self._where, config.private_key)
+            log.warning("%s: private key %s is readable by other users; chmod 600 it", self.where, config.private_key)
         password = config.private_key_password.get_secret_value().encode() if config.private_key_password else None
         try:
             key = load_signing_key(files["private_key"], files["certificate"], password)
         except ValueError as exc:
-            raise CredentialsError(f"{self._where}: {config.private_key} / {config.certificate}: {exc}") from None
+            raise CredentialsError(f"{self.where}: {config.private_key} / {config.certificate}: {exc}") from None
         expiry = key.certificate.not_valid_after_utc
         if expiry.timestamp() < self.clock():
-            log.warning("%s: certificate %s expired on %s", self._where, config.certificate, expiry.date())
+            log.warning("%s: certificate %s expired on %s", self.where, config.certificate, expiry.date())
         return key
 
     # -- mapping check -----------------------------------------------------------------------------
 
     @classmethod
-    def check_columns(cls, columns: Sequence[str], settings: BaseModel | Mapping[str, Any]) -> list[str]:
+    def check_columns(cls, columns: Sequence[str], settings: SuccessFactorsSettings) -> list[str]:
         """`employee`, then per `send`: check_in/check_out and/or hours (ExternalTimeData), or intervals (events)."""
         names = set(columns)
         problems = []
@@ -227,10 +219,7 @@ class SuccessFactorsTarget(Target):
                     "times (from: first_in, from: last_out) or hours (from: worked_minutes, transform: "
                     "minutes_to_hours)"
                 )
-            time_type = (
-                settings.get("time_type") if isinstance(settings, Mapping) else getattr(settings, "time_type", 1)
-            )
-            if "time_type" not in names and not time_type:
+            if "time_type" not in names and not settings.time_type:
                 problems.append("no column `time_type` and no `time_type` setting: ExternalTimeData needs a timeType")
         return problems
 
@@ -238,11 +227,8 @@ class SuccessFactorsTarget(Target):
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Upsert the batch's days (see the module docstring); one outcome per record."""
-        columns = list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
-        problems = self.check_columns(columns, self.config)
-        if problems:
-            raise FatalTargetError(f"{self._where}: the mapping does not fit: " + "; ".join(problems))
-        mode = mode_of(self.config, columns)
+        columns = self.check_batch_columns(batch)
+        mode = mode_of(self.settings, columns)
         outcomes: dict[str, Outcome] = {}
         entries: list[_Entry] = []
         owners: dict[str, tuple[_Entry, list[dict[str, Any]]]] = {}
@@ -250,7 +236,7 @@ class SuccessFactorsTarget(Target):
         for record in batch.records:
             try:
                 entry = self._entry(record, columns, mode)
-            except (_Refusal, EventRefusal) as refusal:
+            except BadRecordError as refusal:
                 outcomes[record.key] = Outcome(record.key, False, message=str(refusal))
                 continue
             first = owners.get(entry.keys[0]) if entry.keys else None
@@ -274,10 +260,10 @@ class SuccessFactorsTarget(Target):
         for call in calls:
             payloads = [payload for _, payload in call]
             reply = self.client.call(
-                api, "POST", self.config.odata_url + "/upsert", params={"$format": "json"}, json=payloads
+                api, "POST", self.settings.odata_url + "/upsert", params={"$format": "json"}, json=payloads
             )
             for (entry, payload), (ok, message) in zip(
-                call, upsert_results(reply, len(call), api, self._where), strict=True
+                call, upsert_results(reply, len(call), api, self.where), strict=True
             ):
                 if not ok:
                     refused.setdefault(entry.record.key, []).append(f"{self._key_of(payload, mode)}: {message}")
@@ -302,16 +288,16 @@ class SuccessFactorsTarget(Target):
         return [outcomes[record.key] for record in batch.records]
 
     def _entity(self, mode: str) -> str:
-        return self.config.time_events.entity if mode == "time_events" else EXTERNAL_TIME_DATA["entity"]
+        return self.settings.time_events.entity if mode == "time_events" else EXTERNAL_TIME_DATA["entity"]
 
     def _key_of(self, payload: Mapping[str, Any], mode: str) -> str:
-        field = self.config.time_events.key_field if mode == "time_events" else EXTERNAL_TIME_DATA["key"]
+        field = self.settings.time_events.key_field if mode == "time_events" else EXTERNAL_TIME_DATA["key"]
         return str(payload.get(field))
 
     def _entry(self, record: Record, columns: Sequence[str], mode: str) -> _Entry:
         user = employee_of(record, "SuccessFactors userId")
         if len(user) > 100:
-            raise _Refusal(f"record {record.key}: userId {user[:20]!r}... is longer than 100 characters")
+            raise BadRecordError(f"record {record.key}: userId {user[:20]!r}... is longer than 100 characters")
         work_date = work_date_of(record)
         if mode == "time_events":
             return self._event_entry(record, user, work_date, columns)
@@ -319,11 +305,13 @@ class SuccessFactorsTarget(Target):
         start = local_time(record.fields.get("check_in"), "check_in", record.key)
         end = local_time(record.fields.get("check_out"), "check_out", record.key)
         if start and end and end < start:
-            raise _Refusal(f"record {record.key}: check_out {end.isoformat()} is before check_in {start.isoformat()}")
+            raise BadRecordError(
+                f"record {record.key}: check_out {end.isoformat()} is before check_in {start.isoformat()}"
+            )
         code = external_code(user, work_date, record_kind(record))
-        time_type = _text(record.fields.get("time_type")) or self.config.time_type
+        time_type = _text(record.fields.get("time_type")) or self.settings.time_type
         if not time_type:
-            raise _Refusal(f"record {record.key}: time_type is empty and no time_type setting is given")
+            raise BadRecordError(f"record {record.key}: time_type is empty and no time_type setting is given")
         payload: dict[str, Any] = {
             "__metadata": {"uri": names["entity"], "type": f"SFOData.{names['entity']}"},
             names["key"]: code,
@@ -339,7 +327,7 @@ class SuccessFactorsTarget(Target):
         if "hours" in columns:
             payload[names["hours"]] = _hours(record.fields.get("hours"), record.key)
         elif not (start and end):
-            raise _Refusal(
+            raise BadRecordError(
                 f"record {record.key}: no check-in and check-out to send and no `hours` column (an absent or "
                 "incomplete day); map hours from: worked_minutes with transform: minutes_to_hours"
             )
@@ -349,10 +337,12 @@ class SuccessFactorsTarget(Target):
         return _Entry(record, user, [payload], [code])
 
     def _event_entry(self, record: Record, user: str, work_date: date, columns: Sequence[str]) -> _Entry:
-        api: TimeEventApi = self.config.time_events
+        api: TimeEventApi = self.settings.time_events
         events: list[TimeEvent] = day_events(record, columns)
         if len(events) > api.per_user:
-            raise _Refusal(f"record {record.key}: {len(events)} clock events, more than {api.per_user} a user a call")
+            raise BadRecordError(
+                f"record {record.key}: {len(events)} clock events, more than {api.per_user} a user a call"
+            )
         terminal = _text(record.fields.get("terminal")) or api.terminal_id
         kind = record_kind(record)
         payloads, keys = [], []
@@ -377,9 +367,9 @@ class SuccessFactorsTarget(Target):
         First fit over the users' days taken in turn: 600 events each of six users go in 4 calls, not 6.
         """
         if mode == "time_events":
-            per_call, per_user = self.config.time_events.per_call, self.config.time_events.per_user
+            per_call, per_user = self.settings.time_events.per_call, self.settings.time_events.per_user
         else:
-            per_call, per_user = self.config.records_per_call, None
+            per_call, per_user = self.settings.records_per_call, None
         calls: list[list[tuple[_Entry, dict[str, Any]]]] = []
         users: list[dict[str, int]] = []
         by_user: dict[str, list[_Entry]] = {}
@@ -406,15 +396,17 @@ class SuccessFactorsTarget(Target):
 
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
         """Every employee in EmpJob (leavers too), with the cost-centre history; see docs/plugins/sap.md."""
-        yield from _successfactors_read.pull_employees(self.client, self.config, self._where, since, self.clock)
+        yield from _successfactors_read.pull_employees(self.client, self.settings, self.where, since, self.clock)
 
     def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
         """What SuccessFactors holds for the days `start`..`end`: ExternalTimeData, or the clock events by day."""
-        mode = "time_events" if self.config.send == "time_events" else "external_time_data"
+        mode = "time_events" if self.settings.send == "time_events" else "external_time_data"
         if mode == "time_events":
-            yield from _successfactors_read.read_events(self.client, self.config, self._where, start, end, employees)
+            yield from _successfactors_read.read_events(self.client, self.settings, self.where, start, end, employees)
         else:
-            yield from _successfactors_read.read_time_data(self.client, self.config, self._where, start, end, employees)
+            yield from _successfactors_read.read_time_data(
+                self.client, self.settings, self.where, start, end, employees
+            )
 
 
 def _text(value: Any) -> str | None:
@@ -425,15 +417,15 @@ def _text(value: Any) -> str | None:
 
 
 def _hours(value: Any, record_key: str) -> str:
-    """Worked hours as the Edm.Decimal text SuccessFactors takes (two decimals); _Refusal when not 0..48."""
+    """Worked hours as the Edm.Decimal text SuccessFactors takes (two decimals); BadRecordError when not 0..48."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "0.00"
     try:
         hours = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        raise _Refusal(f"record {record_key}: hours {value!r} is not a number of hours") from None
+        raise BadRecordError(f"record {record_key}: hours {value!r} is not a number of hours") from None
     if not hours.is_finite() or not 0 <= hours <= 48:
-        raise _Refusal(f"record {record_key}: hours {value!r} is not between 0 and 48")
+        raise BadRecordError(f"record {record_key}: hours {value!r} is not between 0 and 48")
     return f"{hours.quantize(Decimal('0.01'))}"
 
 

@@ -28,11 +28,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, TargetError, TransientError
-from punchbridge.plugins.sap.odata import CsrfRefused, ODataReplyError, TokenRefused, body_of, error_of, reply_error
+from punchbridge.plugin_api import (
+    CredentialsError,
+    FatalTargetError,
+    HttpConnection,
+    TargetReplyError,
+    TokenRefusedError,
+)
+from punchbridge.plugins.sap.odata import CsrfRefusedError, body_of, error_of, reply_error
 from punchbridge.plugins.sap.saml import SigningKey, build_assertion
 from punchbridge.plugins.sap.successfactors_settings import SuccessFactorsSettings
 
@@ -78,23 +83,14 @@ def clear_token_cache() -> None:
 
 
 class SuccessFactorsClient:
-    """One target's connection to SuccessFactors: token, session cookie, CSRF token and the HTTP client."""
+    """One target's session with SuccessFactors over its connection: token, session cookie (kept by the
+    connection) and CSRF token."""
 
     def __init__(
-        self,
-        config: SuccessFactorsSettings,
-        key: SigningKey,
-        where: str,
-        *,
-        clock: Callable[[], float],
-        transport: httpx.BaseTransport | None = None,
+        self, config: SuccessFactorsSettings, key: SigningKey, http: HttpConnection, *, clock: Callable[[], float]
     ) -> None:
-        self.config, self.key, self.where, self.clock = config, key, where, clock
-        self.http = httpx.Client(
-            timeout=config.timeout,
-            transport=transport,
-            headers={"User-Agent": "punchbridge-sap-successfactors", "Accept": "application/json"},
-        )
+        self.config, self.key, self.http, self.clock = config, key, http, clock
+        self.where = http.where
         der = key.certificate.public_bytes(serialization.Encoding.DER)
         self._token_key = (
             config.api_server,
@@ -104,11 +100,11 @@ class SuccessFactorsClient:
             hashlib.sha256(der).hexdigest(),
         )
         self._csrf: str | None = None
-        self.requests = 0
 
-    def close(self) -> None:
-        """Close the HTTP connections (the cached token stays for the process)."""
-        self.http.close()
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (tokens and CSRF fetches included)."""
+        return self.http.requests
 
     # -- token ------------------------------------------------------------------------------------
 
@@ -142,16 +138,16 @@ class SuccessFactorsClient:
             "assertion": base64.b64encode(assertion).decode("ascii"),
         }
         where = f"{self.where}: token endpoint {config.token_url}"
-        response = self._send("POST", config.token_url, where, data=form)
+        response = self.http.request("POST", config.token_url, f"token endpoint {config.token_url}", data=form)
         body = body_of(response)
         status = response.status_code
         if status == 429 or status >= 500:
             error = reply_error("oauth/token", response, self.where)
-            assert isinstance(error, TargetError)
+            assert error is not None
             raise error
         if not isinstance(body, dict):
             kind = response.headers.get("content-type", "no content type").split(";")[0]
-            raise ODataReplyError(f"{where} answered HTTP {status} with {kind}, not a JSON object")
+            raise TargetReplyError(f"{where} answered HTTP {status} with {kind}, not a JSON object")
         refusal = error_of(body)
         if refusal is not None or status >= 400:
             code, message = refusal or (f"HTTP {status}", "no reason given")
@@ -162,27 +158,18 @@ class SuccessFactorsClient:
             )
         value, expires = body.get("access_token"), body.get("expires_in")
         if not isinstance(value, str) or not value or not isinstance(expires, int | float) or expires <= 0:
-            raise ODataReplyError(f"{where} answered without access_token or expires_in")
+            raise TargetReplyError(f"{where} answered without access_token or expires_in")
         log.info("%s: new access token (valid %d s)", self.where, int(expires))
         return _Token(value, now.timestamp() + float(expires))
 
     # -- calls ------------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, where: str, **kwargs: Any) -> httpx.Response:
-        self.requests += 1
-        try:
-            return self.http.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise TransientError(f"{where}: no answer within {self.config.timeout:g} s") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"{where}: connection failed ({type(exc).__name__})") from None
-
     def _fetch_csrf(self, token: str) -> str:
         where = f"{self.where}: CSRF token fetch"
-        response = self._send(
+        response = self.http.request(
             "GET",
             self.config.odata_url + "/",
-            where,
+            "CSRF token fetch",
             params={"$format": "json"},
             headers={"Authorization": f"Bearer {token}", "X-CSRF-Token": "Fetch"},
         )
@@ -191,7 +178,7 @@ class SuccessFactorsClient:
             raise error
         value = response.headers.get("x-csrf-token", "")
         if not value or value.lower() in ("required", "fetch"):
-            raise ODataReplyError(f"{where}: SuccessFactors answered without an X-CSRF-Token header")
+            raise TargetReplyError(f"{where}: SuccessFactors answered without an X-CSRF-Token header")
         log.debug("%s: fetched a CSRF token", self.where)
         return value
 
@@ -216,15 +203,15 @@ class SuccessFactorsClient:
                     if self._csrf is None:
                         self._csrf = self._fetch_csrf(token)
                     headers["X-CSRF-Token"] = self._csrf
-                response = self._send(method, url, f"{self.where}: {api}", params=params, json=json, headers=headers)
+                response = self.http.request(method, url, api, params=params, json=json, headers=headers)
                 error = reply_error(api, response, self.where)
-            except (TokenRefused, CsrfRefused) as refused:
+            except (TokenRefusedError, CsrfRefusedError) as refused:
                 error = refused
             if error is None:
                 body = body_of(response)
                 assert isinstance(body, dict)
                 return body
-            if isinstance(error, TokenRefused):
+            if isinstance(error, TokenRefusedError):
                 if token_retried:
                     raise CredentialsError(
                         f"{error.message}, even a new one; check the API user's permissions and that the OAuth "
@@ -232,7 +219,7 @@ class SuccessFactorsClient:
                     )
                 token_retried, stale, self._csrf = True, token, None
                 continue
-            if isinstance(error, CsrfRefused):
+            if isinstance(error, CsrfRefusedError):
                 if csrf_retried:
                     raise FatalTargetError(
                         f"{self.where}: {api} refused a newly fetched CSRF token; a proxy in between may drop the "

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from punchbridge.plugin_api.targets import Employee, HeldRecord
+from punchbridge.plugin_api import Employee, HeldRecord, TargetReplyError, format_intervals
 from punchbridge.plugins.sap.odata import (
-    ODataReplyError,
     collection_page,
     datetime_literal,
     parse_date,
@@ -57,11 +56,11 @@ def _rows(
         rows, following = collection_page(body, api, where)
         yield from rows
         if following is not None and following in seen:
-            raise ODataReplyError(f"{where}: {api} answered the same __next link twice; stopping")
+            raise TargetReplyError(f"{where}: {api} answered the same __next link twice; stopping")
         if following is not None and not following.startswith(root):
-            raise ODataReplyError(f"{where}: {api} answered a __next link outside {root}; not following it")
+            raise TargetReplyError(f"{where}: {api} answered a __next link outside {root}; not following it")
         if following is not None and "$skiptoken" not in following and "%24skiptoken" not in following:
-            raise ODataReplyError(f"{where}: {api} answered a __next link without $skiptoken")
+            raise TargetReplyError(f"{where}: {api} answered a __next link without $skiptoken")
         if following is not None:
             seen.add(following)
         url, query = following, None
@@ -80,7 +79,7 @@ def _nav(row: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 def _day(value: Any, field: str, api: str, where: str) -> date:
     moment = parse_date(value)
     if moment is None:
-        raise ODataReplyError(f"{where}: {api} answered {field} {value!r}, not /Date(ms)/")
+        raise TargetReplyError(f"{where}: {api} answered {field} {value!r}, not /Date(ms)/")
     return moment.date()
 
 
@@ -110,7 +109,7 @@ def pull_employees(
     for row in _rows(client, where, "EmpJob", "EmpJob", params):
         user = _text(row.get("userId"))
         if user is None:
-            raise ODataReplyError(f"{where}: EmpJob answered a row without userId")
+            raise TargetReplyError(f"{where}: EmpJob answered a row without userId")
         if current and current[0]["userId"] != user:
             yield _employee(current, config, where, today)
             current = []
@@ -199,14 +198,14 @@ def read_time_data(
         for row in _rows(client, where, api, names["entity"], params):
             user = _text(row.get(names["user"]))
             if user is None:
-                raise ODataReplyError(f"{where}: {api} answered a record without {names['user']}")
+                raise TargetReplyError(f"{where}: {api} answered a record without {names['user']}")
             first = _day(row.get(names["start_date"]), names["start_date"], api, where)
             last = _day(row[names["end_date"]], names["end_date"], api, where) if row.get(names["end_date"]) else first
             hours = row.get(names["hours"])
             try:
                 worked = float(hours) if hours not in (None, "") else None
             except (TypeError, ValueError):
-                raise ODataReplyError(f"{where}: {api} answered hours {hours!r}, not a number") from None
+                raise TargetReplyError(f"{where}: {api} answered hours {hours!r}, not a number") from None
             fields = {
                 "check_in": _local(first, parse_edm_time(row.get(names["start_time"])), zone),
                 "check_out": _local(last, parse_edm_time(row.get(names["end_time"])), zone),
@@ -249,7 +248,7 @@ def read_events(
             moment = parse_date(row.get(api_settings.time_field))
             kind = codes.get(str(row.get(api_settings.type_field)))
             if user is None or moment is None or kind is None:
-                raise ODataReplyError(
+                raise TargetReplyError(
                     f"{where}: {api} answered an event without {api_settings.user_field}, a /Date(ms)/ "
                     f"{api_settings.time_field} or a known {api_settings.type_field}"
                 )
@@ -261,22 +260,22 @@ def read_events(
                 days.setdefault((user, day), []).append((local, kind, key))
     for (user, day), events in sorted(days.items()):
         events.sort()
-        pairs: list[str] = []
+        pairs: list[tuple[datetime | None, datetime | None]] = []
         opened: datetime | None = None
         for moment, kind, _ in events:
             if kind in ("clock_in", "break_end"):
                 if opened is not None:
-                    pairs.append(f"{opened.isoformat()}/")
+                    pairs.append((opened, None))
                 opened = moment
             else:
-                pairs.append(f"{opened.isoformat() if opened else ''}/{moment.isoformat()}")
+                pairs.append((opened, moment))
                 opened = None
         if opened is not None:
-            pairs.append(f"{opened.isoformat()}/")
+            pairs.append((opened, None))
         ins = [m for m, k, _ in events if k == "clock_in"]
         outs = [m for m, k, _ in events if k == "clock_out"]
         fields = {
-            "intervals": ";".join(pairs),
+            "intervals": format_intervals(pairs),
             "check_in": min(ins).isoformat() if ins else "",
             "check_out": max(outs).isoformat() if outs else "",
         }

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from punchbridge.plugin_api.http import checked_url
+from punchbridge.plugin_api import HttpSettings, TimeZoneName, checked_url
 
 __all__ = ["EXTERNAL_TIME_DATA", "EventTypes", "SuccessFactorsSettings", "TimeEventApi", "mode_of"]
 
@@ -64,14 +64,12 @@ class TimeEventApi(BaseModel):
     terminal_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class SuccessFactorsSettings(BaseModel):
+class SuccessFactorsSettings(HttpSettings):
     """Settings of a `sap_successfactors` target.
 
     The private key is a file readable only by punchbridge's user; its password (if any) comes from
     the environment (`${SF_KEY_PASSWORD}`). `client_id` (the API key) and the certificate are not secret.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_server: str
     company_id: str = Field(min_length=1, max_length=100)
@@ -87,10 +85,9 @@ class SuccessFactorsSettings(BaseModel):
     time_type: str | None = Field(default=None, min_length=1, max_length=128)
     records_per_call: int = Field(default=1000, ge=1, le=1000)
     page_size: int = Field(default=1000, ge=1, le=1000)
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     inactive_statuses: tuple[str, ...] = ("T", "R")
     badge_field: str | None = Field(default=None, pattern=_NAME)
-    timeout: float = Field(default=30.0, gt=0, le=600)
     token_path: str = Field(default="/oauth/token", pattern=_PATH)
     odata_path: str = Field(default="/odata/v2", pattern=_PATH)
     time_events: TimeEventApi = TimeEventApi()
@@ -101,16 +98,6 @@ class SuccessFactorsSettings(BaseModel):
         if urlsplit(value.strip()).path.strip("/"):
             raise ValueError(f"api_server is the host only, without a path, query or fragment: {value!r}")
         return checked_url(value, "api_server")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (an IANA name like Asia/Kolkata)") from None
-        return value
 
     @field_validator("private_key_password")
     @classmethod
@@ -135,9 +122,8 @@ class SuccessFactorsSettings(BaseModel):
         return ZoneInfo(self.timezone) if self.timezone else None
 
 
-def mode_of(settings: Any, columns: Any) -> str:
+def mode_of(settings: SuccessFactorsSettings, columns: Collection[str]) -> str:
     """`external_time_data` or `time_events`: the `send` setting, or with `auto` the mapping's columns."""
-    send = settings.get("send") if isinstance(settings, Mapping) else getattr(settings, "send", None)
-    if send in ("external_time_data", "time_events"):
-        return str(send)
+    if settings.send != "auto":
+        return settings.send
     return "time_events" if "intervals" in columns else "external_time_data"

@@ -12,7 +12,7 @@ processed day gives them through the mapping's columns:
 
 Each event keeps its ordinal among the day's events of its kind (the second break start is 2), so an
 event has a natural key (employee, work date, kind, ordinal) that stays the same when the day is
-sent again. A record that cannot become events raises `EventRefusal`, whose text is the dead letter.
+sent again. A record that cannot become events raises `BadRecordError`, whose text is the dead letter.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from punchbridge.plugin_api.targets import Record
+from punchbridge.plugin_api import BadRecordError, IntervalsError, Record, parse_intervals
 
 __all__ = [
     "BREAK_END",
@@ -33,7 +33,6 @@ __all__ = [
     "CLOCK_IN",
     "CLOCK_OUT",
     "KINDS",
-    "EventRefusal",
     "TimeEvent",
     "day_events",
     "employee_of",
@@ -43,10 +42,6 @@ __all__ = [
 
 CLOCK_IN, CLOCK_OUT, BREAK_START, BREAK_END = "clock_in", "clock_out", "break_start", "break_end"
 KINDS = (CLOCK_IN, CLOCK_OUT, BREAK_START, BREAK_END)
-
-
-class EventRefusal(ValueError):
-    """A record that cannot become time events as it is; the text says which record and why."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +54,13 @@ class TimeEvent:
 
 
 def employee_of(record: Record, what: str) -> str:
-    """The record's `employee` column as text; EventRefusal when empty (`what` names the id the target needs)."""
+    """The record's `employee` column as text; BadRecordError when empty (`what` names the id the target needs)."""
     value = record.fields.get("employee")
     if isinstance(value, bool) or value is None or (isinstance(value, float) and math.isnan(value)):
         value = ""
     text = str(value).strip()
     if not text:
-        raise EventRefusal(f"record {record.key}: column `employee` is empty; it must hold the {what}")
+        raise BadRecordError(f"record {record.key}: column `employee` is empty; it must hold the {what}")
     return text
 
 
@@ -77,7 +72,7 @@ def work_date_of(record: Record) -> date:
     for text in candidates:
         with contextlib.suppress(ValueError):
             return date.fromisoformat(text[:10])
-    raise EventRefusal(f"record {record.key}: no work date (the key is not EMPLOYEE|YYYY-MM-DD|kind)")
+    raise BadRecordError(f"record {record.key}: no work date (the key is not EMPLOYEE|YYYY-MM-DD|kind)")
 
 
 def record_kind(record: Record) -> str:
@@ -87,7 +82,7 @@ def record_kind(record: Record) -> str:
 
 
 def local_time(value: Any, column: str, record_key: str) -> datetime | None:
-    """A local ISO-8601 time with offset (None when empty); EventRefusal when it is not one."""
+    """A local ISO-8601 time with offset (None when empty); BadRecordError when it is not one."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return None
     moment: datetime | None = None
@@ -97,7 +92,7 @@ def local_time(value: Any, column: str, record_key: str) -> datetime | None:
         with contextlib.suppress(ValueError):
             moment = datetime.fromisoformat(value.strip())
     if moment is None or moment.tzinfo is None:
-        raise EventRefusal(
+        raise BadRecordError(
             f"record {record_key}: {column} {value!r} is not a local ISO-8601 time with offset like "
             "2025-10-06T09:02:00+05:30 (map it `from: first_in`, `from: last_out` or `from: intervals`, without a "
             "format)"
@@ -105,41 +100,28 @@ def local_time(value: Any, column: str, record_key: str) -> datetime | None:
     return moment
 
 
-def _intervals(text: Any, record_key: str) -> list[tuple[datetime | None, datetime | None]]:
-    if text is None or text == "" or (isinstance(text, float) and math.isnan(text)):
-        return []
-    if not isinstance(text, str):
-        raise EventRefusal(f"record {record_key}: intervals {text!r} is not text of start/end pairs")
-    pairs: list[tuple[datetime | None, datetime | None]] = []
-    for piece in (p.strip() for p in text.split(";")):
-        if not piece:
-            continue
-        start, slash, end = piece.partition("/")
-        if not slash or "/" in end or not (start.strip() or end.strip()):
-            raise EventRefusal(f"record {record_key}: intervals has {piece!r}, not start/end (an open one is start/)")
-        begin = local_time(start.strip(), "intervals start", record_key)
-        finish = local_time(end.strip(), "intervals end", record_key)
-        if begin and finish and finish < begin:
-            raise EventRefusal(f"record {record_key}: interval {piece!r} ends before it starts")
-        pairs.append((begin, finish))
-    return pairs
+def _intervals(value: Any, record_key: str) -> list[tuple[datetime | None, datetime | None]]:
+    try:
+        return [(start, end) for start, end in parse_intervals(value)]
+    except IntervalsError as exc:
+        raise BadRecordError(f"record {record_key}: {exc}") from None
 
 
 def _check_order(pairs: Sequence[tuple[datetime | None, datetime | None]], record_key: str) -> None:
     moments = [moment for pair in pairs for moment in pair if moment is not None]
     if any(later < earlier for earlier, later in itertools.pairwise(moments)):
-        raise EventRefusal(f"record {record_key}: the intervals overlap or are not in time order")
+        raise BadRecordError(f"record {record_key}: the intervals overlap or are not in time order")
 
 
 def day_events(record: Record, columns: Sequence[str] | Mapping[str, Any]) -> list[TimeEvent]:
-    """The record's clock events in time order (see the module docstring); EventRefusal when it has none readable."""
+    """The record's clock events in time order (see the module docstring); BadRecordError when it has none readable."""
     if "intervals" in columns:
         pairs = _intervals(record.fields.get("intervals"), record.key)
     else:
         start = local_time(record.fields.get("check_in"), "check_in", record.key)
         end = local_time(record.fields.get("check_out"), "check_out", record.key)
         if start and end and end < start:
-            raise EventRefusal(
+            raise BadRecordError(
                 f"record {record.key}: check_out {record.fields.get('check_out')} is before check_in "
                 f"{record.fields.get('check_in')}"
             )

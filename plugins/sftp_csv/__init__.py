@@ -25,19 +25,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from punchbridge.plugin_api.hookspecs import Register, hookimpl
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     Batch,
     CredentialsError,
     FatalTargetError,
     Outcome,
+    Register,
     Target,
     TargetError,
     TransientError,
+    hookimpl,
 )
 from punchbridge.plugins.csv_drop import (
     PREFIX_PATTERN,
@@ -46,7 +47,6 @@ from punchbridge.plugins.csv_drop import (
     manifest,
     manifest_name,
     render_csv,
-    settings_of,
 )
 
 __all__ = ["SftpCsvSettings", "SftpCsvTarget", "register_targets"]
@@ -109,27 +109,24 @@ class SftpCsvSettings(BaseModel):
         return self
 
 
-class SftpCsvTarget(Target):
+class SftpCsvTarget(Target[SftpCsvSettings]):
     """Uploads each batch as a CSV file plus manifest to a folder on an SFTP server (pinned host key)."""
 
     max_batch_size = 50_000
-    settings_model: ClassVar[type[BaseModel] | None] = SftpCsvSettings
 
-    def __init__(self, name: str, settings: BaseModel | Mapping[str, Any]) -> None:
+    def __init__(self, name: str, settings: SftpCsvSettings | Mapping[str, Any]) -> None:
         super().__init__(name, settings)
-        self.config: SftpCsvSettings = settings_of(SftpCsvSettings, settings)
-        self.settings = self.config
         self._client: paramiko.SSHClient | None = None
         self._sftp: SftpClient | None = None
 
     def describe(self) -> str:
         """`sftp_csv NAME -> user@host:port/folder` (no secrets)."""
-        config = self.config
+        config = self.settings
         return f"sftp_csv {self.name} -> {config.username}@{config.host}:{config.port}/{config.folder}"
 
     @property
     def _where(self) -> str:
-        return f"target {self.name} ({self.config.host}:{self.config.port})"
+        return f"target {self.name} ({self.settings.host}:{self.settings.port})"
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -137,7 +134,7 @@ class SftpCsvTarget(Target):
         """Connect and start the SFTP session (host key checked against `known_hosts`)."""
         if self._sftp is not None:
             return
-        config = self.config
+        config = self.settings
         client = paramiko.SSHClient()
         try:
             client.load_host_keys(str(config.known_hosts))
@@ -176,7 +173,7 @@ class SftpCsvTarget(Target):
         log.info("%s: connected as %s (%s)", self._where, config.username, rename)
 
     def _private_key(self) -> paramiko.PKey | None:
-        path = self.config.private_key
+        path = self.settings.private_key
         if path is None:
             return None
         try:
@@ -197,10 +194,10 @@ class SftpCsvTarget(Target):
     def _connect_error(self, exc: BaseException) -> BaseException:
         """The TargetError a failed connection attempt means (never quoting credentials)."""
         fingerprint = _session().fingerprint
-        known_hosts = self.config.known_hosts
+        known_hosts = self.settings.known_hosts
         if isinstance(exc, TargetError | KeyboardInterrupt | SystemExit):
             return exc
-        if isinstance(exc, _session().UnknownHostKey):
+        if isinstance(exc, _session().UnknownHostKeyError):
             line = f"{exc.hostname} {exc.key.get_name()} {exc.key.get_base64()}"
             return FatalTargetError(
                 f"{self._where}: the server's host key ({fingerprint(exc.key)}) is not in {known_hosts}; nothing "
@@ -216,7 +213,7 @@ class SftpCsvTarget(Target):
             )
         if isinstance(exc, paramiko.AuthenticationException):
             return CredentialsError(
-                f"{self._where}: the server refused the login of user {self.config.username!r} "
+                f"{self._where}: the server refused the login of user {self.settings.username!r} "
                 f"({type(exc).__name__}); check username, private_key and password"
             )
         if isinstance(exc, paramiko.IncompatiblePeer):
@@ -272,12 +269,12 @@ class SftpCsvTarget(Target):
             if code in (errno.EACCES, errno.EPERM):
                 raise FatalTargetError(
                     f"{self._where}: permission denied while {action}; the SFTP user needs write access to "
-                    f"{self.config.folder!r}"
+                    f"{self.settings.folder!r}"
                 ) from exc
             if code == errno.ENOENT and creating:
                 raise FatalTargetError(
                     f"{self._where}: no such file or folder while {action}; does the remote folder "
-                    f"{self.config.folder!r} exist?"
+                    f"{self.settings.folder!r} exist?"
                 ) from exc
             raise TransientError(f"{self._where}: the server failed while {action}: {exc}") from exc
 
@@ -289,9 +286,9 @@ class SftpCsvTarget(Target):
         if not accepted:
             return refused
         kept = dataclasses.replace(batch, records=accepted)
-        data = render_csv(kept, escape_formulas=self.config.escape_formulas)
-        name = file_name(self.config.prefix, batch)
-        folder = self.config.folder
+        data = render_csv(kept, escape_formulas=self.settings.escape_formulas)
+        name = file_name(self.settings.prefix, batch)
+        folder = self.settings.folder
         self._publish(posixpath.join(folder, name), data)
         self._publish(posixpath.join(folder, manifest_name(name)), manifest(name, data, len(accepted)))
         return [Outcome(key=record.key, ok=True, remote_id=name) for record in accepted] + refused

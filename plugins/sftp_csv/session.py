@@ -17,7 +17,7 @@ def fingerprint(key: paramiko.PKey) -> str:
     return f"{key.get_name()} SHA256:{digest}"
 
 
-class UnknownHostKey(paramiko.SSHException):
+class UnknownHostKeyError(paramiko.SSHException):
     """The server's host key is not pinned in the known_hosts file."""
 
     def __init__(self, hostname: str, key: paramiko.PKey) -> None:
@@ -30,7 +30,7 @@ class PinnedHostKeys(paramiko.RejectPolicy):
     """RejectPolicy that keeps the offered key, so the operator is told exactly what to check."""
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
-        raise UnknownHostKey(hostname, key)
+        raise UnknownHostKeyError(hostname, key)
 
 
 class SftpClient(paramiko.SFTPClient):

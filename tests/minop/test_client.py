@@ -14,10 +14,10 @@ from punchbridge.minop.client import (
     ClientCredentials,
     MinopAuthError,
     MinopClient,
-    MinopDeadlineExceeded,
-    MinopRefused,
+    MinopDeadlineExceededError,
+    MinopRefusedError,
     MinopReplyError,
-    MinopUnavailable,
+    MinopUnavailableError,
     NotModified,
     Page,
 )
@@ -121,7 +121,7 @@ def test_a_retry_after_beyond_the_deadline_fails_at_once(emulator, cloud, clock)
     emulator.fail_next(RAW, 429, retry_after=500)
     with (
         api_client(cloud, emulator, clock, deadline=60) as client,
-        pytest.raises(MinopDeadlineExceeded, match="retry after 500 s"),
+        pytest.raises(MinopDeadlineExceededError, match="retry after 500 s"),
     ):
         client.raw_page({})
     assert clock.slept == []
@@ -131,7 +131,7 @@ def test_a_cloud_that_keeps_failing_is_given_up_after_the_attempts(emulator, clo
     emulator.fail_next(RAW, 503, times=10)
     with (
         api_client(cloud, emulator, clock) as client,
-        pytest.raises(MinopUnavailable, match=r"HTTP 503.*gave up after 3 attempt"),
+        pytest.raises(MinopUnavailableError, match=r"HTTP 503.*gave up after 3 attempt"),
     ):
         client.raw_page({})
 
@@ -141,7 +141,7 @@ def test_a_reply_that_trickles_in_is_cut_at_the_total_deadline(emulator, cloud, 
     emulator.slow_next(RAW, seconds=5.0, chunks=50)  # a chunk every 0.1 s: no single read times out
     with (
         api_client(cloud, emulator, clock, timeout=5.0, deadline=0.5) as client,
-        pytest.raises(MinopDeadlineExceeded, match=r"deadline of 0\.5 s"),
+        pytest.raises(MinopDeadlineExceededError, match=r"deadline of 0\.5 s"),
     ):
         client.raw_page({"limit": "5"})
 
@@ -172,7 +172,7 @@ def test_fields_selects_the_fields_sent(emulator, cloud, clock):
     with api_client(cloud, emulator, clock) as client:
         records = page(client.raw_page({"fields": "event_id,timestamp"})).records
         assert all(set(r) == {"event_id", "timestamp"} for r in records)
-        with pytest.raises(MinopRefused, match=r"fields: unknown field.*salary") as caught:
+        with pytest.raises(MinopRefusedError, match=r"fields: unknown field.*salary") as caught:
             client.raw_page({"fields": "event_id,salary"})
     assert caught.value.code == "invalid_parameter"
 
@@ -209,7 +209,7 @@ def test_a_refusal_names_the_clouds_code_and_message_with_secrets_removed(emulat
     echoed = json.dumps({"code": "bad_request", "message": f"key {emulator.api_key} cannot do that"})
     emulator.fail_next(PROCESSED, 400, body=echoed)
     client = api_client(cloud, emulator, clock)
-    with client, pytest.raises(MinopRefused) as caught:
+    with client, pytest.raises(MinopRefusedError) as caught:
         client.processed_page({"from": "2025-10-01", "to": "2025-10-01"})
     assert caught.value.code == "bad_request"
     assert "cannot do that" in str(caught.value) and emulator.api_key not in str(caught.value)

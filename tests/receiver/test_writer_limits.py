@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from support.receiver_kit import make_config
 
 from punchbridge.receiver.app import create_app
-from punchbridge.receiver.rejection import Rejected
+from punchbridge.receiver.rejection import RejectedError
 from punchbridge.receiver.writer import GroupCommitWriter
 
 
@@ -55,7 +55,7 @@ def test_a_limit_that_cannot_work_is_refused_naming_the_setting(tmp_path: Path, 
 def test_writes_beyond_the_waiting_limit_get_busy_and_the_others_are_stored() -> None:
     store = _SlowStore()
 
-    async def scenario() -> tuple[list[str], list[Rejected]]:
+    async def scenario() -> tuple[list[str], list[RejectedError]]:
         writer = GroupCommitWriter(store, replay_window_ns=1, max_batch=2, max_pending=3)  # type: ignore[arg-type]
         writer.start()
         first = asyncio.create_task(writer.submit("w0"))  # type: ignore[arg-type]
@@ -63,10 +63,10 @@ def test_writes_beyond_the_waiting_limit_get_busy_and_the_others_are_stored() ->
             await asyncio.sleep(0.01)
         waiting = [asyncio.create_task(writer.submit(f"w{i}")) for i in range(1, 4)]  # type: ignore[arg-type]
         await asyncio.sleep(0.05)
-        refused: list[Rejected] = []
+        refused: list[RejectedError] = []
         try:
             await writer.submit("w4")  # type: ignore[arg-type]
-        except Rejected as exc:
+        except RejectedError as exc:
             refused.append(exc)
         store.release.set()
         stored = await asyncio.gather(first, *waiting)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.testing.emulators.erpnext import HRMS_METHOD
 
 COLUMNS = ("employee", "check_in", "check_out")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from punchbridge.plugin_api.targets import Batch, Outcome, Record
+from punchbridge.plugin_api import Batch, Outcome, Record
 from support.odoo_servers import OdooRun
 
 COLUMNS = ("employee", "check_in", "check_out")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.http import serve
 

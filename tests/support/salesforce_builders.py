@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator
 
 #: The mapping's columns in the target's tests: Attendance_Day__c field API names.

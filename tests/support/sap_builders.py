@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from punchbridge.plugin_api.targets import Batch, Employee, Record
+from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.plugins.sap.saml import build_assertion, load_signing_key
 from punchbridge.testing.emulators.sap import GRANT_TYPE, ManualClock, SapEmulator, TestCredentials
 

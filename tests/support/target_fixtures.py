@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from punchbridge.plugin_api.targets import Batch, Record
+from punchbridge.plugin_api import Batch, Record
 
 PERIOD_START = date(2025, 3, 1)
 PERIOD_END = date(2025, 3, 31)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from punchbridge.cli import main
 from punchbridge.plugin_api import registry as registry_module
-from punchbridge.plugin_api.targets import Batch, CredentialsError, Outcome, RateLimited, Target
+from punchbridge.plugin_api.targets import Batch, CredentialsError, Outcome, RateLimitedError, Target
 
 
 class FussySettings(BaseModel):
@@ -40,7 +40,7 @@ class FussyTarget(Target):
         if settings.bad_credentials:
             raise CredentialsError("401 invalid_client")
         if FussyTarget.calls <= settings.rate_limited_first:
-            raise RateLimited("429 Too Many Requests", retry_after=0.01)
+            raise RateLimitedError("429 Too Many Requests", retry_after=0.01)
         outcomes = []
         for record in batch.records:
             employee = record.key.split("|")[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.target_fixtures import LoopbackServer, attendance_batch
 
-from punchbridge.plugin_api.targets import Batch
+from punchbridge.plugin_api import Batch
 from punchbridge.testing.sftp import SftpServer
 from punchbridge.testing.sshd import OpenSshServer, sshd_unavailable
 

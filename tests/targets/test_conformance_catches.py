@@ -82,8 +82,15 @@ MEMORY_PLUGIN_TESTS = '''
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from punchbridge.plugin_api import registry
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, Outcome, Target, TransientError
+from punchbridge.plugin_api import (
+    Capability,
+    CredentialsError,
+    FatalTargetError,
+    Outcome,
+    Target,
+    TransientError,
+    registry,
+)
 from punchbridge.testing.conformance import TargetConformance
 
 STATE = {}
@@ -95,11 +102,10 @@ class Settings(BaseModel):
     password: str
 
 
-class MemoryTarget(Target):
+class MemoryTarget(Target[Settings]):
     """A target in memory with per-record outcomes and an employee pull, and one flaw (or none)."""
 
-    settings_model = Settings
-    capabilities = frozenset({"push_attendance", "pull_employees"})
+    capabilities = frozenset({Capability.PUSH_ATTENDANCE, Capability.PULL_EMPLOYEES})
 
     def open(self):
         if self.settings.password != "right-password":

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from support.target_fixtures import attendance_batch, attendance_record
 
-from punchbridge.plugin_api.targets import Batch, FatalTargetError, TransientError
+from punchbridge.plugin_api import Batch, FatalTargetError, TransientError
 from punchbridge.plugins.csv_drop import LocalCsvTarget, render_csv
 
 NAME = "attendance_2025-03-01_2025-03-31_0001.csv"
@@ -162,7 +162,7 @@ def test_local_csv_is_registered_through_the_punchbridge_entry_point() -> None:
 def test_missing_folder_is_created_only_when_configured(tmp_path: Path) -> None:
     from datetime import date
 
-    from punchbridge.plugin_api.targets import Record
+    from punchbridge.plugin_api import Record
 
     batch = Batch(
         "t", 1, date(2025, 10, 1), date(2025, 10, 31), 1, [Record("E1|2025-10-01|day", {"a": 1}, "h")], ("a",)

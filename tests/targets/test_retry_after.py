@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from punchbridge.plugin_api.targets import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+from punchbridge.plugin_api.http import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 from support.target_fixtures import LoopbackServer, attendance_batch, attendance_record, big_batch, sftp_settings
 
-from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, TransientError
+from punchbridge.plugin_api import Batch, CredentialsError, FatalTargetError, TransientError
 from punchbridge.plugins import sftp_csv
 from punchbridge.plugins.csv_drop import manifest, render_csv
 from punchbridge.plugins.sftp_csv import SftpCsvTarget
@@ -171,7 +171,7 @@ def test_a_password_never_appears_in_errors_or_logs(
 
     assert secret not in str(refused.value) and secret not in repr(refused.value.__cause__)
     assert secret not in caplog.text
-    assert secret not in target.describe() and secret not in repr(target.config)
+    assert secret not in target.describe() and secret not in repr(target.settings)
 
 
 # -- against asyncssh's server, broken on purpose ------------------------------------------------

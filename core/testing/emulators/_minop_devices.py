@@ -26,7 +26,7 @@ import httpx
 __all__ = [
     "COMMAND_ENTITIES",
     "COMMAND_NAMES",
-    "CommandRefused",
+    "CommandRefusedError",
     "DeviceUser",
     "EmulatedDevice",
     "LogEntry",
@@ -44,7 +44,7 @@ MAX_USER_ID = 64
 MAX_TEMPLATE_BYTES = 256 * 1024
 
 
-class CommandRefused(Exception):
+class CommandRefusedError(Exception):
     """A command the device cloud refuses: HTTP status, machine code and message."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -248,15 +248,15 @@ class PushSender:
 def _require(data: Mapping[str, Any], names: tuple[str, ...], where: str) -> None:
     missing = [name for name in names if name not in data or data[name] in (None, "")]
     if missing:
-        raise CommandRefused(400, "missing_fields", f"{where}: missing field(s): {', '.join(missing)}")
+        raise CommandRefusedError(400, "missing_fields", f"{where}: missing field(s): {', '.join(missing)}")
     wrong = [name for name in names if not isinstance(data[name], str)]
     if wrong:
-        raise CommandRefused(400, "invalid_field", f"{where}: field(s) {', '.join(wrong)} must be strings")
+        raise CommandRefusedError(400, "invalid_field", f"{where}: field(s) {', '.join(wrong)} must be strings")
 
 
 def _text(value: str, name: str, limit: int) -> str:
     if len(value) > limit or any(not ch.isprintable() for ch in value):
-        raise CommandRefused(400, "invalid_field", f"{name}: at most {limit} printable characters")
+        raise CommandRefusedError(400, "invalid_field", f"{name}: at most {limit} printable characters")
     return value
 
 
@@ -266,7 +266,7 @@ def _clock_time(value: str, name: str) -> str:
             raise ValueError
         datetime.strptime(value, "%H:%M:%S")
     except ValueError:
-        raise CommandRefused(400, "invalid_field", f"{name}: {value[:20]!r} is not a time HH:MM:SS") from None
+        raise CommandRefusedError(400, "invalid_field", f"{name}: {value[:20]!r} is not a time HH:MM:SS") from None
     return value
 
 
@@ -276,11 +276,11 @@ def _day(value: str, name: str) -> date:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandRefused(400, "invalid_date", f"{name}: {value[:20]!r} is not a date YYYY-MM-DD") from None
+        raise CommandRefusedError(400, "invalid_date", f"{name}: {value[:20]!r} is not a date YYYY-MM-DD") from None
 
 
 def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mapping[str, Any]) -> str:
-    """Apply one validated command to `device`; returns what it did (CommandRefused when refused)."""
+    """Apply one validated command to `device`; returns what it did (CommandRefusedError when refused)."""
     where = f"{name} {entity}"
     if (name, entity) == ("Add", "User"):
         if "FaceTemplate" in data:
@@ -289,15 +289,15 @@ def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mappin
             try:
                 template = base64.b64decode(data["FaceTemplate"], validate=True)
             except (binascii.Error, ValueError):
-                raise CommandRefused(400, "invalid_field", "FaceTemplate: not base64") from None
+                raise CommandRefusedError(400, "invalid_field", "FaceTemplate: not base64") from None
             if not template or len(template) > MAX_TEMPLATE_BYTES:
-                raise CommandRefused(400, "invalid_field", f"FaceTemplate: 1 to {MAX_TEMPLATE_BYTES} bytes")
+                raise CommandRefusedError(400, "invalid_field", f"FaceTemplate: 1 to {MAX_TEMPLATE_BYTES} bytes")
             user = device.users.setdefault(user_id, DeviceUser(user_id))
             user.face_digest = hashlib.sha256(template).hexdigest()
             return f"enrolled face of {user_id}"
         _require(data, ("UserID", "FirstName", "LastName", "UserType"), where)
         if data["UserType"] not in USER_TYPES:
-            raise CommandRefused(400, "invalid_field", f"UserType: expected one of {', '.join(USER_TYPES)}")
+            raise CommandRefusedError(400, "invalid_field", f"UserType: expected one of {', '.join(USER_TYPES)}")
         user_id = _text(data["UserID"], "UserID", MAX_USER_ID)
         user = device.users.setdefault(user_id, DeviceUser(user_id))
         user.first_name = _text(data["FirstName"], "FirstName", MAX_NAME)
@@ -307,7 +307,7 @@ def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mappin
     if (name, entity) == ("Delete", "User"):
         _require(data, ("UserID",), where)
         if data["UserID"] not in device.users:
-            raise CommandRefused(404, "unknown_user", f"UserID: no user {data['UserID'][:40]!r} on {device.stgid}")
+            raise CommandRefusedError(404, "unknown_user", f"UserID: no user {data['UserID'][:40]!r} on {device.stgid}")
         del device.users[data["UserID"]]
         return f"deleted {data['UserID']}"
     if (name, entity) == ("Update", "AccessTime"):
@@ -316,16 +316,16 @@ def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mappin
         end = _clock_time(data["AccessEndTime"], "AccessEndTime")
         days = data["AccessDays"].split(",")
         if not days or any(d not in "1234567" or len(d) != 1 for d in days) or len(set(days)) != len(days):
-            raise CommandRefused(400, "invalid_field", "AccessDays: distinct digits 1 to 7 separated by commas")
+            raise CommandRefusedError(400, "invalid_field", "AccessDays: distinct digits 1 to 7 separated by commas")
         if data["UserID"] not in device.users:
-            raise CommandRefused(404, "unknown_user", f"UserID: no user {data['UserID'][:40]!r} on {device.stgid}")
+            raise CommandRefusedError(404, "unknown_user", f"UserID: no user {data['UserID'][:40]!r} on {device.stgid}")
         device.users[data["UserID"]].access = (start, end, data["AccessDays"])
         return f"access time of {data['UserID']}"
     if (name, entity) == ("Delete", "AttendanceLog"):
         _require(data, ("StartDate", "EndDate"), where)
         first, last = _day(data["StartDate"], "StartDate"), _day(data["EndDate"], "EndDate")
         if last < first:
-            raise CommandRefused(400, "invalid_date", "EndDate: before StartDate")
+            raise CommandRefusedError(400, "invalid_date", "EndDate: before StartDate")
         zone = ZoneInfo(device.timezone)
         kept = []
         for entry in device.log:
@@ -335,31 +335,33 @@ def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mappin
         freed = len(device.log) - len(kept)
         device.log = kept
         return f"freed {freed} log entries"
-    raise CommandRefused(400, "unsupported_command", f"{where}: not supported (see the device command table)")
+    raise CommandRefusedError(400, "unsupported_command", f"{where}: not supported (see the device command table)")
 
 
 def parse_command(raw: bytes) -> dict[str, Any]:
-    """The command body as an object (CommandRefused 400 when it is not one, or lacks required fields)."""
+    """The command body as an object (CommandRefusedError 400 when it is not one, or lacks required fields)."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
-        raise CommandRefused(400, "invalid_json", "the body is not JSON") from None
+        raise CommandRefusedError(400, "invalid_json", "the body is not JSON") from None
     if not isinstance(body, dict):
-        raise CommandRefused(400, "invalid_json", "the body must be a JSON object")
+        raise CommandRefusedError(400, "invalid_json", "the body must be a JSON object")
     missing = [name for name in ("CommandName", "CommandEntity", "AuthToken") if not body.get(name)]
     if missing:
-        raise CommandRefused(400, "missing_fields", f"missing field(s): {', '.join(missing)}")
+        raise CommandRefusedError(400, "missing_fields", f"missing field(s): {', '.join(missing)}")
     for name in ("CommandName", "CommandEntity", "AuthToken"):
         if not isinstance(body[name], str):
-            raise CommandRefused(400, "invalid_field", f"{name}: must be a string")
+            raise CommandRefusedError(400, "invalid_field", f"{name}: must be a string")
     if body["CommandName"] not in COMMAND_NAMES:
-        raise CommandRefused(400, "unknown_command", f"CommandName: {body['CommandName'][:40]!r} is not a command")
+        raise CommandRefusedError(400, "unknown_command", f"CommandName: {body['CommandName'][:40]!r} is not a command")
     if body["CommandEntity"] not in COMMAND_ENTITIES:
-        raise CommandRefused(400, "unknown_entity", f"CommandEntity: {body['CommandEntity'][:40]!r} is not an entity")
+        raise CommandRefusedError(
+            400, "unknown_entity", f"CommandEntity: {body['CommandEntity'][:40]!r} is not an entity"
+        )
     data = body.get("OperationData", {})
     if not isinstance(data, dict):
-        raise CommandRefused(400, "invalid_field", "OperationData: must be an object")
+        raise CommandRefusedError(400, "invalid_field", "OperationData: must be an object")
     operation = body.get("OperationID")
     if operation is not None and (not isinstance(operation, str) or not 0 < len(operation) <= 128):
-        raise CommandRefused(400, "invalid_field", "OperationID: a string of 1 to 128 characters")
+        raise CommandRefusedError(400, "invalid_field", "OperationID: a string of 1 to 128 characters")
     return body

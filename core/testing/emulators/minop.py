@@ -63,7 +63,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from punchbridge.testing.emulators._minop_devices import (
-    CommandRefused,
+    CommandRefusedError,
     DeviceUser,
     EmulatedDevice,
     LogEntry,
@@ -613,7 +613,7 @@ class MinopEmulator:
                 if self._lost_replies:
                     self._lost_replies -= 1
                     return _error(503, "unavailable", "the reply was lost", {"Retry-After": "1"})
-        except CommandRefused as exc:
+        except CommandRefusedError as exc:
             return _error(exc.status, exc.code, exc.message)
         return JSONResponse({"status": "done"})
 

@@ -73,7 +73,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from punchbridge.plugin_api.targets import Employee
-from punchbridge.plugins.sap.saml import AssertionRefused, verify_assertion
+from punchbridge.plugins.sap.saml import AssertionRefusedError, verify_assertion
 from punchbridge.testing.emulators.zoho import ManualClock
 
 __all__ = [
@@ -455,7 +455,7 @@ class SapEmulator:
                     now=now,
                     recipient=f"{request.url.scheme}://{request.url.netloc}/oauth/token",
                 )
-            except AssertionRefused as exc:
+            except AssertionRefusedError as exc:
                 return refuse(str(exc))
             if (claims.not_on_or_after - now).total_seconds() > self.limits.assertion_max_lifetime + 60:
                 return refuse(f"the assertion is valid for more than {self.limits.assertion_max_lifetime:g} s")

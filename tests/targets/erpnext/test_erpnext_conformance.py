@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.conformance import TargetConformance
 from punchbridge.testing.emulators.erpnext import ErpNextEmulator
 from punchbridge.testing.emulators.zoho import NoDelayHttp

@@ -130,7 +130,7 @@ def test_throttling_answers_429_with_retry_after_then_lets_calls_through(
 def test_the_employee_list_pages_with_limit_start_and_page_length_default_20(
     site: httpx.Client, emulator: ErpNextEmulator
 ) -> None:
-    from punchbridge.plugin_api.targets import Employee
+    from punchbridge.plugin_api import Employee
 
     emulator.seed_employees([Employee(f"X-{n:02d}", f"Extra {n}") for n in range(30)])
     default = listing(site, "Employee").json()["data"]

@@ -10,8 +10,15 @@ import httpx
 import pytest
 from support.erpnext_builders import batch_of, day_record
 
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
-from punchbridge.plugins.erpnext import ErpNextReplyError, ErpNextTarget
+from punchbridge.plugin_api import (
+    CredentialsError,
+    FatalTargetError,
+    RateLimitedError,
+    TargetError,
+    TargetReplyError,
+    TransientError,
+)
+from punchbridge.plugins.erpnext import ErpNextTarget
 from punchbridge.testing.emulators.erpnext import ErpNextEmulator
 
 DAY = "2025-10-06"
@@ -51,7 +58,7 @@ def test_throttling_is_rate_limited_and_the_resend_sends_only_what_is_missing(
     target.push(batch_of([day_record("T-1", DAY)]))
     emulator.throttle(1, retry_after=42, api="add_log")
     batch = batch_of([day_record("T-1", DAY), day_record("T-2", DAY), day_record("T-3", DAY)], batch_id=2)
-    with pytest.raises(RateLimited) as limited:
+    with pytest.raises(RateLimitedError) as limited:
         target.push(batch)
     assert limited.value.retry_after == 42 and "TooManyRequestsError" in str(limited.value)
     assert emulator.calls["add_log"] == 3, "after the refusal the batch's other punches were not sent"
@@ -63,13 +70,13 @@ def test_throttling_is_rate_limited_and_the_resend_sends_only_what_is_missing(
 @pytest.mark.parametrize(
     ("api", "status", "body", "kind", "error", "words"),
     [
-        ("add_log", 502, "<html>Bad Gateway</html>", "text/html", TransientError, "answered 502 (an HTML page)"),
-        ("add_log", 200, "<html>Login</html>", "text/html", ErpNextReplyError, "an HTML page, not JSON"),
-        ("add_log", 200, '{"message": "ok"}', JSON, ErpNextReplyError, "answered no check-in"),
+        ("add_log", 502, "<html>Bad Gateway</html>", "text/html", TransientError, "answered HTTP 502 (an HTML page)"),
+        ("add_log", 200, "<html>Login</html>", "text/html", TargetReplyError, "an HTML page, not JSON"),
+        ("add_log", 200, '{"message": "ok"}', JSON, TargetReplyError, "answered no check-in"),
         ("add_log", 404, '{"exc_type": "DoesNotExistError"}', JSON, FatalTargetError, "answered 404"),
         ("add_log", 302, "", "text/html", FatalTargetError, "redirects (302)"),
-        ("checkins", 200, '{"rows": []}', JSON, ErpNextReplyError, "no `data` list"),
-        ("checkins", 200, '{"data": [{"name": "X", "employee": "E", "time": "soon"}]}', JSON, ErpNextReplyError,
+        ("checkins", 200, '{"rows": []}', JSON, TargetReplyError, "no `data` list"),
+        ("checkins", 200, '{"data": [{"name": "X", "employee": "E", "time": "soon"}]}', JSON, TargetReplyError,
          "has the time 'soon'"),
         ("checkins", 417, '{"exc_type": "DataError", "exception": "frappe.exceptions.DataError: Field not permitted"}',
          JSON, FatalTargetError, "refused the query (DataError: Field not permitted)"),
@@ -113,7 +120,7 @@ def test_no_secret_reaches_the_log_a_message_or_the_description(
     list(target.pull_employees())
     with pytest.raises(CredentialsError) as refused:
         make_target(api_secret="another0secret").open()
-    shown = caplog.text + str(refused.value) + target.describe() + repr(target.config) + str(target.config)
+    shown = caplog.text + str(refused.value) + target.describe() + repr(target.settings) + str(target.settings)
     for secret in (emulator.api_key, emulator.api_secret, "another0secret"):
         assert secret not in shown
     assert "connected as punchbridge@acme.example" in caplog.text

@@ -14,13 +14,20 @@ from pydantic import ValidationError
 from support.erpnext_builders import INTERVALS, batch_of, day_record, intervals_record
 
 from punchbridge.mapping.files import load_mapping
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.plugins.erpnext import ErpNextSettings, ErpNextTarget
 from punchbridge.testing.emulators.erpnext import ErpNextEmulator
 from punchbridge.testing.http import serve
 
 DAY = "2025-10-06"
 EXAMPLES = Path(__file__).resolve().parents[3] / "mappings"
+
+
+def _settings() -> ErpNextSettings:
+    """Validated settings of an `erpnext` target, as `check_columns` receives them."""
+    return ErpNextSettings.model_validate(
+        {"url": "https://hr.example.com", "api_key": "k", "api_secret": "s", "timezone": "Asia/Kolkata"}
+    )
 
 
 def _punches(emulator: ErpNextEmulator) -> list[tuple[str, str, str]]:
@@ -57,12 +64,12 @@ def test_settings_need_the_site_zone_and_refuse_plain_http_and_a_colon_in_the_ke
     ],
 )
 def test_check_columns_names_what_the_mapping_lacks(columns: tuple[str, ...], words: str) -> None:
-    assert any(words in problem for problem in ErpNextTarget.check_columns(columns, {})), words
+    assert any(words in problem for problem in ErpNextTarget.check_columns(columns, _settings())), words
 
 
 def test_the_example_mapping_fits_the_target() -> None:
     mapping = load_mapping(EXAMPLES / "erpnext.yaml")
-    assert ErpNextTarget.check_columns([f.name for f in mapping.fields], {}) == []
+    assert ErpNextTarget.check_columns([f.name for f in mapping.fields], _settings()) == []
 
 
 # -- push ----------------------------------------------------------------------------------------------

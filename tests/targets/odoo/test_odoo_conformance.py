@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.conformance import TargetConformance
 from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.http import serve

@@ -13,7 +13,7 @@ import pytest
 from support.odoo_servers import OdooRun
 from support.odoo_wire import OdooFailure, Wire
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 
 ASHA, BEN, CHEN = 1, 2, 3  # the seeded employees' ids (Chen is archived)
 

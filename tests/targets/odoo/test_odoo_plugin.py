@@ -22,14 +22,15 @@ from support.odoo_days import COLUMNS, DAY, batch, by_key, held, record
 from support.odoo_servers import OdooRun
 
 from punchbridge.mapping.files import load_mapping
-from punchbridge.plugin_api.targets import (
+from punchbridge.plugin_api import (
     CredentialsError,
     FatalTargetError,
-    RateLimited,
+    RateLimitedError,
     Record,
+    TargetReplyError,
     TransientError,
 )
-from punchbridge.plugins.odoo import OdooReplyError, OdooSettings, OdooTarget
+from punchbridge.plugins.odoo import OdooSettings, OdooTarget
 from punchbridge.testing.http import serve
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "mappings"
@@ -69,6 +70,11 @@ def test_the_key_never_shows_in_settings_or_description() -> None:
     assert target.describe() == "odoo payroll -> https://o.example.com (database d)"
 
 
+def _settings(**overrides: Any) -> OdooSettings:
+    """Validated settings of an `odoo` target, as `check_columns` receives them."""
+    return OdooSettings.model_validate({"url": "https://o.example.com", "database": "d", "api_key": "k", **overrides})
+
+
 @pytest.mark.parametrize(
     ("columns", "words"),
     [
@@ -80,19 +86,19 @@ def test_the_key_never_shows_in_settings_or_description() -> None:
     ],
 )
 def test_check_columns_names_what_the_mapping_lacks(columns: tuple[str, ...], words: str) -> None:
-    problems = OdooTarget.check_columns(columns, {"employee_by": "barcode"})
+    problems = OdooTarget.check_columns(columns, _settings(employee_by="barcode"))
     assert len(problems) == 1 and words in problems[0], problems
 
 
 def test_check_columns_takes_either_convention_and_other_columns() -> None:
-    assert OdooTarget.check_columns(["employee", "check_in", "check_out", "date"], {}) == []
-    assert OdooTarget.check_columns(["employee", "intervals"], {}) == []
+    assert OdooTarget.check_columns(["employee", "check_in", "check_out", "date"], _settings()) == []
+    assert OdooTarget.check_columns(["employee", "intervals"], _settings()) == []
 
 
 def test_the_example_mapping_fits_the_target_in_both_conventions(tmp_path: Path) -> None:
     example = (EXAMPLES / "odoo.yaml").read_text()
     mapping = load_mapping(EXAMPLES / "odoo.yaml")
-    assert OdooTarget.check_columns(mapping.columns, {"employee_by": "barcode"}) == []
+    assert OdooTarget.check_columns(mapping.columns, _settings(employee_by="barcode")) == []
     every_pair = example.replace(
         "  - {name: check_in, from: first_in}\n  - {name: check_out, from: last_out}\n",
         "  - {name: intervals, from: intervals}\n",
@@ -280,7 +286,7 @@ def test_an_overlap_odoo_refuses_is_a_dead_letter_with_odoos_words(target: OdooT
         ({"employee": None}, "not an employee key"),
         ({"employee": "x" * 5000}, "5000 characters"),
         ({"employee": "NOBODY"}, "no employee with barcode 'NOBODY'"),
-        ({"intervals": "2025-10-06T09:00:00+05:30"}, "is not `start/end`"),
+        ({"intervals": "2025-10-06T09:00:00+05:30"}, "is not start/end"),
         ({"intervals": "2025-10-06T09:00:00+05:30/2025-10-06T13:00:00+05:30;2025-10-06T12:00:00+05:30/"}, "overlap"),
     ],
 )
@@ -334,7 +340,7 @@ def test_employee_by_id_takes_numbers_and_says_which_id_is_unknown(odoo: OdooRun
 
 
 def test_an_ambiguous_pin_is_refused(odoo: OdooRun) -> None:
-    from punchbridge.plugin_api.targets import Employee
+    from punchbridge.plugin_api import Employee
 
     odoo.emulator.seed_employees([Employee(target_id="A9", name="Dup Pin", pin="4321")])
     target = OdooTarget("odoo", odoo.settings(employee_by="pin"))
@@ -356,11 +362,11 @@ def test_employee_ids_are_fetched_once_per_run(target: OdooTarget, odoo: OdooRun
 
 def test_busy_answers_are_rate_limits_with_retry_after(target: OdooTarget, odoo: OdooRun) -> None:
     odoo.emulator.fail_next(1, status=503, retry_after=7)
-    with pytest.raises(RateLimited) as busy:
+    with pytest.raises(RateLimitedError) as busy:
         target.push(batch(record("A1")))
     assert busy.value.retry_after == 7
     odoo.emulator.fail_next(1, status=429, retry_after=5000)
-    with pytest.raises(RateLimited) as slow:
+    with pytest.raises(RateLimitedError) as slow:
         target.push(batch(record("A1")))
     assert slow.value.retry_after == 300  # capped
     odoo.emulator.fail_next(1, status=502, retry_after=None)
@@ -386,7 +392,7 @@ def test_a_reply_that_is_not_odoos_is_an_error_naming_the_call(target: OdooTarge
         target.push(batch(record("A1")))
     text = str(broken.value)
     assert "hr.employee.search_read" in text, text
-    assert isinstance(broken.value, OdooReplyError), text
+    assert isinstance(broken.value, TargetReplyError), text
 
 
 def test_a_redirect_names_where_the_server_points() -> None:
@@ -474,7 +480,7 @@ def test_hostile_values_in_replies_are_errors_naming_the_field(answers: dict[str
         settings = {"url": server.url, "database": "d", "login": "u", "api_key": "k", "employee_by": "barcode"}
         target = OdooTarget("odoo", settings)
         try:
-            with pytest.raises(OdooReplyError) as broken:
+            with pytest.raises(TargetReplyError) as broken:
                 target.push(batch(record("A1")))
         finally:
             target.close()

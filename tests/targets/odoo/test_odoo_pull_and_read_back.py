@@ -9,9 +9,9 @@ import pytest
 from support.odoo_days import batch, record
 from support.odoo_servers import OdooRun
 
-from punchbridge.plugin_api.targets import Employee, HeldRecord
-from punchbridge.plugins import odoo as odoo_plugin
+from punchbridge.plugin_api import Employee, HeldRecord
 from punchbridge.plugins.odoo import OdooTarget
+from punchbridge.plugins.odoo import target as odoo_plugin
 
 SEEDED = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 CHANGED = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)

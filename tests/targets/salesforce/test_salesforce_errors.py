@@ -14,8 +14,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from support.salesforce_builders import batch_of, day_record
 
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
-from punchbridge.plugins.salesforce import SalesforceReplyError, SalesforceTarget
+from punchbridge.plugin_api import (
+    CredentialsError,
+    FatalTargetError,
+    RateLimitedError,
+    TargetError,
+    TargetReplyError,
+    TransientError,
+)
+from punchbridge.plugins.salesforce import SalesforceTarget
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits, generate_jwt_key
 from punchbridge.testing.emulators.zoho import ManualClock
 from punchbridge.testing.http import serve
@@ -129,7 +136,7 @@ def test_too_many_concurrent_requests_is_rate_limited_not_fatal(
     busy = '[{"message": "ConcurrentPerOrgLongTxn Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]'
     target.open()
     emulator.fail_next("describe", status=403, body=busy, content_type=JSON)
-    with pytest.raises(RateLimited) as limited:
+    with pytest.raises(RateLimitedError) as limited:
         target.push(batch_of([day_record("T-1", DAY)]))
     assert limited.value.retry_after == 60
     assert "ConcurrentPerOrgLongTxn" in str(limited.value)
@@ -138,19 +145,19 @@ def test_too_many_concurrent_requests_is_rate_limited_not_fatal(
 @pytest.mark.parametrize(
     ("api", "status", "body", "kind", "error", "words"),
     [
-        ("upsert", 503, "<html>Maintenance</html>", "text/html", TransientError, "answered 503 (an HTML page)"),
+        ("upsert", 503, "<html>Maintenance</html>", "text/html", TransientError, "answered HTTP 503 (an HTML page)"),
         ("upsert", 500, '[{"errorCode": "UNKNOWN_EXCEPTION", "message": "boom"}]', JSON, TransientError, "UNKNOWN_EXC"),
-        ("upsert", 200, "<html>Login</html>", "text/html", SalesforceReplyError, "is an HTML page, not JSON"),
-        ("upsert", 200, '[{"success": true, "id": "a0B1"}]', JSON, SalesforceReplyError, "1 results for 2 records"),
-        ("upsert", 200, '{"records": []}', JSON, SalesforceReplyError, "has dict for 2 records"),
-        ("upsert", 200, '[{"id": "a"}, {"id": "b"}]', JSON, SalesforceReplyError, "result 0 has no `success` flag"),
-        ("upsert", 200, '[{"success": true}, {"success": true}]', JSON, SalesforceReplyError, "without an id"),
+        ("upsert", 200, "<html>Login</html>", "text/html", TargetReplyError, "is an HTML page, not JSON"),
+        ("upsert", 200, '[{"success": true, "id": "a0B1"}]', JSON, TargetReplyError, "1 results for 2 records"),
+        ("upsert", 200, '{"records": []}', JSON, TargetReplyError, "has dict for 2 records"),
+        ("upsert", 200, '[{"id": "a"}, {"id": "b"}]', JSON, TargetReplyError, "result 0 has no `success` flag"),
+        ("upsert", 200, '[{"success": true}, {"success": true}]', JSON, TargetReplyError, "without an id"),
         ("upsert", 400, '[{"errorCode": "JSON_PARSER_ERROR", "message": "bad"}]', JSON, FatalTargetError,
          "JSON_PARSER"),
         ("upsert", 403, '[{"errorCode": "API_DISABLED_FOR_ORG", "message": "API is not enabled"}]', JSON,
          FatalTargetError, "API Enabled permission"),
         ("describe", 404, '[{"errorCode": "NOT_FOUND", "message": "gone"}]', JSON, FatalTargetError, "check `object`"),
-        ("describe", 200, '{"name": "Attendance_Day__c"}', JSON, SalesforceReplyError, "no `fields` list"),
+        ("describe", 200, '{"name": "Attendance_Day__c"}', JSON, TargetReplyError, "no `fields` list"),
         ("describe", 200, '{"fields": [{"name": "Punchbridge_Key__c", "externalId": false}]}', JSON, FatalTargetError,
          "is not an External ID field"),
     ],
@@ -177,9 +184,9 @@ def test_what_salesforce_answers_becomes_what_the_engine_does_next(
     ("status", "body", "kind", "error", "words"),
     [
         (500, "oops", "text/plain", TransientError, "got HTTP 500"),
-        (200, "<html>SSO</html>", "text/html", SalesforceReplyError, "with an HTML page, not JSON"),
-        (200, '{"access_token": "00D!x"}', JSON, SalesforceReplyError, "lacks access_token or instance_url"),
-        (200, '{"access_token": "00D!x", "instance_url": "http://acme.example.com"}', JSON, SalesforceReplyError,
+        (200, "<html>SSO</html>", "text/html", TargetReplyError, "with an HTML page, not JSON"),
+        (200, '{"access_token": "00D!x"}', JSON, TargetReplyError, "lacks access_token or instance_url"),
+        (200, '{"access_token": "00D!x", "instance_url": "http://acme.example.com"}', JSON, TargetReplyError,
          "must use https"),
         (400, '{"error": "inactive_user", "error_description": "user is inactive"}', JSON, CredentialsError,
          "deactivated"),
@@ -211,7 +218,7 @@ def test_a_query_reply_without_records_or_a_next_page_is_a_reply_error(
 
     target = make_target(transport=httpx.MockTransport(answer))
     for words in ("no `records` list", "has no nextRecordsUrl", "is not an object"):
-        with pytest.raises(SalesforceReplyError, match=words):
+        with pytest.raises(TargetReplyError, match=words):
             list(target.pull_employees())
 
 
@@ -246,8 +253,8 @@ def test_no_secret_reaches_the_log_a_message_or_the_description(
     secrets = [emulator.client_secret, "ANOTHER-SECRET-XYZ", *emulator.access_tokens()]
     secrets += [line for line in key_text.splitlines() if "PRIVATE KEY" not in line]
     assert len(emulator.access_tokens()) == 3
-    shown = caplog.text + str(refused.value) + jwt.describe() + repr(jwt.config) + credentials.describe()
-    shown += repr(credentials.config) + json.dumps(credentials.config.model_dump(mode="json"))
+    shown = caplog.text + str(refused.value) + jwt.describe() + repr(jwt.settings) + credentials.describe()
+    shown += repr(credentials.settings) + json.dumps(credentials.settings.model_dump(mode="json"))
     for secret in secrets:
         assert secret not in shown
     assert "new Salesforce session" in caplog.text  # the log did record the logins

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from support.salesforce_builders import COLUMNS, STAFF, batch_of, day_record
 
 from punchbridge.mapping.files import load_mapping
-from punchbridge.plugin_api.targets import FatalTargetError, TransientError
+from punchbridge.plugin_api import FatalTargetError, TransientError
 from punchbridge.plugins.salesforce import SalesforceSettings, SalesforceTarget
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits
 from punchbridge.testing.emulators.zoho import ManualClock
@@ -44,6 +44,13 @@ def test_settings_need_the_parts_of_the_chosen_flow_and_refuse_plain_http_and_ol
             SalesforceSettings.model_validate({**jwt, **changes})
 
 
+def _settings() -> SalesforceSettings:
+    """Validated settings of a `salesforce` target, as `check_columns` receives them."""
+    return SalesforceSettings.model_validate(
+        {"auth": "client_credentials", "client_id": "x", "client_secret": "not-a-secret"}
+    )
+
+
 @pytest.mark.parametrize(
     ("columns", "words"),
     [
@@ -56,14 +63,14 @@ def test_settings_need_the_parts_of_the_chosen_flow_and_refuse_plain_http_and_ol
     ],
 )
 def test_check_columns_names_what_the_mapping_lacks(columns: tuple[str, ...], words: str) -> None:
-    problems = SalesforceTarget.check_columns(columns, {"client_id": "x"})
+    problems = SalesforceTarget.check_columns(columns, _settings())
     assert any(words in problem for problem in problems), problems
 
 
 def test_the_example_mapping_fits_the_target() -> None:
     mapping = load_mapping(EXAMPLES / "salesforce.yaml")
     columns = [f.name for f in mapping.fields]
-    assert SalesforceTarget.check_columns(columns, {}) == []
+    assert SalesforceTarget.check_columns(columns, _settings()) == []
 
 
 # -- sObject Collections --------------------------------------------------------------------------------

@@ -11,6 +11,15 @@ from punchbridge.plugins.sap.hcm import SapHcmSettings, SapHcmTarget
 from punchbridge.plugins.sap.successfactors import SuccessFactorsSettings, SuccessFactorsTarget
 from punchbridge.plugins.sap.successfactors_settings import TimeEventApi
 
+
+def _settings(**overrides: str) -> SuccessFactorsSettings:
+    """Validated settings of a `sap_successfactors` target, as `check_columns` receives them."""
+    required = {"api_server": "https://api.example.com", "company_id": "C", "client_id": "K", "user_id": "U"}
+    return SuccessFactorsSettings.model_validate(
+        {**required, "private_key": "k.pem", "certificate": "c.pem", **overrides}
+    )
+
+
 ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "plugins" / "sap.md").read_text()
 
@@ -31,7 +40,7 @@ def test_the_successfactors_example_mapping_fits_in_both_conventions(tmp_path: P
     example = (ROOT / "mappings" / "sap-successfactors.yaml").read_text()
     mapping = load_mapping(ROOT / "mappings" / "sap-successfactors.yaml")
     assert mapping.columns == ("employee", "check_in", "check_out", "hours")
-    assert SuccessFactorsTarget.check_columns(mapping.columns, {"time_type": "ATTENDANCE"}) == []
+    assert SuccessFactorsTarget.check_columns(mapping.columns, _settings(time_type="ATTENDANCE")) == []
     events = example.replace(
         "  - {name: check_in, from: first_in}\n  - {name: check_out, from: last_out}\n"
         "  - {name: hours, from: worked_minutes, transform: minutes_to_hours}\n",
@@ -41,7 +50,7 @@ def test_the_successfactors_example_mapping_fits_in_both_conventions(tmp_path: P
     (tmp_path / "sf.yaml").write_text(events)
     (tmp_path / "ids.csv").write_text((ROOT / "mappings" / "ids.csv").read_text())
     columns = load_mapping(tmp_path / "sf.yaml").columns
-    assert columns == ("employee", "intervals") and SuccessFactorsTarget.check_columns(columns, {}) == []
+    assert columns == ("employee", "intervals") and SuccessFactorsTarget.check_columns(columns, _settings()) == []
 
 
 def test_the_hcm_example_mapping_fits_in_both_conventions(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from support.target_fixtures import sftp_settings
 
-from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, Record
+from punchbridge.plugin_api import Batch, CredentialsError, FatalTargetError, Record
 from punchbridge.plugins.sap.hcm import SapHcmSettings, SapHcmTarget, render_events
 from punchbridge.testing.sftp import SftpServer
 
@@ -175,7 +175,7 @@ def test_a_layout_that_cannot_work_is_refused_at_validation(override: dict, mess
 def test_describe_names_the_server_and_layout_without_secrets(make_target: Any) -> None:
     target = make_target(password="hunter2-secret", layout="fixed")
     assert target.describe().startswith("sap_hcm hcm -> punchbridge@127.0.0.1:")
-    assert target.describe().endswith("/drop (fixed)") and "hunter2" not in target.describe() + repr(target.config)
+    assert target.describe().endswith("/drop (fixed)") and "hunter2" not in target.describe() + repr(target.settings)
 
 
 def test_a_refused_password_is_a_credentials_error_and_never_logged(
@@ -191,4 +191,4 @@ def test_a_refused_password_is_a_credentials_error_and_never_logged(
         with pytest.raises(CredentialsError, match="refused the login") as refused:
             target.push(_batch([_day("1", "09:00/18:00")]))
         target.close()
-    assert "wrong-pass-4711" not in caplog.text + str(refused.value) + target.describe() + repr(target.config)
+    assert "wrong-pass-4711" not in caplog.text + str(refused.value) + target.describe() + repr(target.settings)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from punchbridge.plugins.sap.saml import AssertionRefused, build_assertion, load_signing_key, verify_assertion
+from punchbridge.plugins.sap.saml import AssertionRefusedError, build_assertion, load_signing_key, verify_assertion
 from punchbridge.testing.emulators.sap import TestCredentials, make_credentials
 
 NOW = datetime(2025, 10, 6, 9, 0, tzinfo=UTC)
@@ -69,7 +69,7 @@ def test_hostile_values_are_escaped_and_still_verify(credentials: TestCredential
 def test_a_tampered_assertion_is_refused(credentials: TestCredentials, original: bytes, forged: bytes) -> None:
     xml = _sign(credentials).replace(original, forged)
     expected = {"client_id": forged.decode()} if original.startswith(b"NzE") else {}
-    with pytest.raises(AssertionRefused, match="changed after it was signed"):
+    with pytest.raises(AssertionRefusedError, match="changed after it was signed"):
         _verify(xml, credentials, **expected)
 
 
@@ -80,7 +80,7 @@ def test_an_assertion_with_a_forged_digest_is_refused_by_the_signature(credentia
     forged = re.sub(
         rb"<ds:DigestValue>[^<]*</ds:DigestValue>", b"<ds:DigestValue>" + digest + b"</ds:DigestValue>", xml
     )
-    with pytest.raises(AssertionRefused, match="does not verify with the client's registered certificate"):
+    with pytest.raises(AssertionRefusedError, match="does not verify with the client's registered certificate"):
         _verify(forged, credentials)
 
 
@@ -90,19 +90,19 @@ def test_an_assertion_signed_by_another_key_is_refused_even_with_its_own_certifi
     xml = _sign(stranger)
     carried = xml.split(b"<ds:X509Certificate>")[1].split(b"<")[0].decode()
     assert carried == load_signing_key(stranger.key_pem, stranger.certificate_pem).certificate_base64
-    with pytest.raises(AssertionRefused, match="does not verify"):
+    with pytest.raises(AssertionRefusedError, match="does not verify"):
         _verify(xml, credentials)
 
 
 def test_an_expired_assertion_is_refused(credentials: TestCredentials) -> None:
     xml = _sign(credentials, lifetime=timedelta(minutes=5))
     assert _verify(xml, credentials, now=NOW + timedelta(minutes=5))  # within the minute of clock skew
-    with pytest.raises(AssertionRefused, match="expired at 2025-10-06T09:05:00Z"):
+    with pytest.raises(AssertionRefusedError, match="expired at 2025-10-06T09:05:00Z"):
         _verify(xml, credentials, now=NOW + timedelta(minutes=6, seconds=1))
 
 
 def test_an_assertion_from_the_future_is_refused(credentials: TestCredentials) -> None:
-    with pytest.raises(AssertionRefused, match="not valid before"):
+    with pytest.raises(AssertionRefusedError, match="not valid before"):
         _verify(_sign(credentials), credentials, now=NOW - timedelta(minutes=10))
 
 
@@ -116,7 +116,7 @@ def test_an_assertion_from_the_future_is_refused(credentials: TestCredentials) -
     ],
 )
 def test_a_wrong_claim_is_refused(credentials: TestCredentials, claim: str, value: str, message: str) -> None:
-    with pytest.raises(AssertionRefused, match=message):
+    with pytest.raises(AssertionRefusedError, match=message):
         _verify(_sign(credentials, **{claim: value}), credentials)
 
 
@@ -126,7 +126,7 @@ def test_a_signed_assertion_wrapped_inside_a_forged_one_is_refused(credentials: 
     forged = re.sub(rb"<ds:Signature .*</ds:Signature>", b"", genuine).replace(b"sfapi", b"admin")
     forged = re.sub(rb'ID="_[0-9a-f]+"', b'ID="_forged"', forged, count=1)
     wrapped = forged.replace(b"</saml2:AttributeStatement>", b"</saml2:AttributeStatement>" + genuine, 1)
-    with pytest.raises(AssertionRefused, match="exactly one Signature"):
+    with pytest.raises(AssertionRefusedError, match="exactly one Signature"):
         _verify(wrapped, credentials)
 
 
@@ -134,19 +134,19 @@ def test_two_signatures_are_refused(credentials: TestCredentials) -> None:
     genuine = _sign(credentials)
     signature = genuine[genuine.index(b"<ds:Signature ") : genuine.index(b"</ds:Signature>") + 15]
     doubled = genuine.replace(b"</saml2:Subject>", signature + b"</saml2:Subject>", 1)
-    with pytest.raises(AssertionRefused, match="more than one Signature"):
+    with pytest.raises(AssertionRefusedError, match="more than one Signature"):
         _verify(doubled, credentials)
 
 
 def test_a_doctype_is_refused_before_parsing(credentials: TestCredentials) -> None:
     bomb = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xx">]>' + _sign(credentials).split(b"?>")[-1]
-    with pytest.raises(AssertionRefused, match="DOCTYPE"):
+    with pytest.raises(AssertionRefusedError, match="DOCTYPE"):
         _verify(bomb, credentials)
 
 
 @pytest.mark.parametrize("junk", [b"", b"not xml", b"<html><body>login</body></html>", b"\xff\xfe<a/>"])
 def test_junk_is_refused_with_a_reason(credentials: TestCredentials, junk: bytes) -> None:
-    with pytest.raises(AssertionRefused):
+    with pytest.raises(AssertionRefusedError):
         _verify(junk, credentials)
 
 
@@ -235,7 +235,7 @@ def test_the_verifier_accepts_an_assertion_xmlsec1_signed_in_another_layout(
     assert made.returncode == 0, made.stderr
     claims = _verify(signed.read_bytes(), credentials)
     assert claims.user_id == "sfapi & co"  # type: ignore[attr-defined]
-    with pytest.raises(AssertionRefused, match="changed after it was signed"):
+    with pytest.raises(AssertionRefusedError, match="changed after it was signed"):
         _verify(signed.read_bytes().replace(b"sfapi &amp; co", b"admin"), credentials)
 
 

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from signxml import CanonicalizationMethod, SignatureConfiguration, XMLSigner, XMLVerifier
 
-from punchbridge.plugins.sap.saml import AssertionRefused, build_assertion, load_signing_key, verify_assertion
+from punchbridge.plugins.sap.saml import AssertionRefusedError, build_assertion, load_signing_key, verify_assertion
 from punchbridge.testing.emulators.sap import TestCredentials
 
 NOW = datetime(2025, 10, 6, 9, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def test_a_plugin_assertion_passes_the_profile(credentials: TestCredentials) -> 
 def test_inclusive_canonicalization_is_refused_though_the_signature_is_genuine(credentials: TestCredentials) -> None:
     xml = _resigned(credentials, c14n=CanonicalizationMethod.CANONICAL_XML_1_1, id_attribute="ID")
     assert _signxml_accepts(xml, credentials)
-    with pytest.raises(AssertionRefused, match=r"CanonicalizationMethod must be .*xml-exc-c14n#, not"):
+    with pytest.raises(AssertionRefusedError, match=r"CanonicalizationMethod must be .*xml-exc-c14n#, not"):
         _verify(xml, credentials)
 
 
@@ -68,7 +68,7 @@ def test_a_reference_without_the_c14n_transform_is_refused(credentials: TestCred
         exclude_c14n_transform_element=True,
     )
     assert _signxml_accepts(xml, credentials)
-    with pytest.raises(AssertionRefused, match="transforms must be enveloped-signature, then exclusive c14n"):
+    with pytest.raises(AssertionRefusedError, match="transforms must be enveloped-signature, then exclusive c14n"):
         _verify(xml, credentials)
 
 
@@ -88,7 +88,7 @@ def test_a_signature_covering_only_the_issuer_is_refused(credentials: TestCreden
     )  # fmt: skip
     xml = etree.tostring(signed)
     assert _signxml_accepts(xml, credentials)
-    with pytest.raises(AssertionRefused, match="does not point at the assertion's own ID"):
+    with pytest.raises(AssertionRefusedError, match="does not point at the assertion's own ID"):
         _verify(xml, credentials)
 
 
@@ -101,13 +101,13 @@ def test_an_inclusive_namespaces_prefix_list_is_still_refused(credentials: TestC
         inclusive_ns_prefixes=["saml2"],
     )
     assert b"PrefixList" in xml
-    with pytest.raises(AssertionRefused, match=r"signature is not usable.*InclusiveNamespaces"):
+    with pytest.raises(AssertionRefusedError, match=r"signature is not usable.*InclusiveNamespaces"):
         _verify(xml, credentials)
 
 
 def test_an_oversized_document_is_refused_before_parsing(credentials: TestCredentials) -> None:
     padded = _signed(credentials).replace(b"</saml2:Assertion>", b"<!--" + b"x" * 70_000 + b"--></saml2:Assertion>")
-    with pytest.raises(AssertionRefused, match="more than the 65536 accepted"):
+    with pytest.raises(AssertionRefusedError, match="more than the 65536 accepted"):
         _verify(padded, credentials)
 
 
@@ -121,10 +121,10 @@ def test_an_oversized_document_is_refused_before_parsing(credentials: TestCreden
     ids=["external", "entities", "lowercase"],
 )
 def test_a_doctype_is_refused_before_any_parser_sees_it(credentials: TestCredentials, prologue: bytes) -> None:
-    with pytest.raises(AssertionRefused, match="DOCTYPE or an entity declaration"):
+    with pytest.raises(AssertionRefusedError, match="DOCTYPE or an entity declaration"):
         _verify(prologue + _signed(credentials), credentials)
 
 
 def test_broken_xml_is_refused_saying_it_does_not_parse(credentials: TestCredentials) -> None:
-    with pytest.raises(AssertionRefused, match="does not parse"):
+    with pytest.raises(AssertionRefusedError, match="does not parse"):
         _verify(_signed(credentials)[:-5], credentials)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.plugins.sap.successfactors import clear_token_cache
 from punchbridge.testing.conformance import TargetConformance
 from punchbridge.testing.emulators.sap import SapEmulator, TestCredentials

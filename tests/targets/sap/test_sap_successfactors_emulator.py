@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from support.sap_builders import SapApi, event, time_data
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.emulators.sap import (
     LGN_EXPIRED_TOKEN,
     LGN_INVALID_ASSERTION,

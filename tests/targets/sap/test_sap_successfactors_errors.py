@@ -16,8 +16,15 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 from support.sap_builders import batch_of, day_record
 
-from punchbridge.plugin_api.targets import CredentialsError, FatalTargetError, RateLimited, TargetError, TransientError
-from punchbridge.plugins.sap.successfactors import ODataReplyError, SuccessFactorsSettings, SuccessFactorsTarget
+from punchbridge.plugin_api import (
+    CredentialsError,
+    FatalTargetError,
+    RateLimitedError,
+    TargetError,
+    TargetReplyError,
+    TransientError,
+)
+from punchbridge.plugins.sap.successfactors import SuccessFactorsSettings, SuccessFactorsTarget
 from punchbridge.testing.emulators.sap import SapEmulator, TestCredentials
 
 DAY = "2025-10-06"
@@ -63,7 +70,7 @@ def test_forbidden_is_a_credentials_error_naming_permissions(
         _push(target)
 
 
-@pytest.mark.parametrize(("status", "expected"), [(429, RateLimited), (503, RateLimited)])
+@pytest.mark.parametrize(("status", "expected"), [(429, RateLimitedError), (503, RateLimitedError)])
 def test_slow_down_is_rate_limited_with_retry_after(
     target: SuccessFactorsTarget, emulator: SapEmulator, status: int, expected: type
 ) -> None:
@@ -79,7 +86,7 @@ def test_a_server_error_is_transient_and_names_what_came_back(
     emulator.fail_next("upsert", status=502)
     with pytest.raises(TransientError, match="HTTP 502 \\(an HTML page\\)") as raised:
         _push(target)
-    assert not isinstance(raised.value, RateLimited)
+    assert not isinstance(raised.value, RateLimitedError)
     emulator.fail_next("upsert", status=500, body=ODATA_ERROR, content_type="application/json")
     with pytest.raises(TransientError, match="COE_GENERAL_SERVER_FAILURE: boom"):
         _push(target)
@@ -110,7 +117,7 @@ def test_a_malformed_upsert_reply_is_a_reply_error_naming_the_api(
     target: SuccessFactorsTarget, emulator: SapEmulator, body: str, content_type: str, message: str
 ) -> None:
     emulator.fail_next("upsert", status=200, body=body, content_type=content_type)
-    with pytest.raises(ODataReplyError, match=message) as raised:
+    with pytest.raises(TargetReplyError, match=message) as raised:
         _push(target)
     assert "upsert ExternalTimeData" in str(raised.value)
 
@@ -118,9 +125,9 @@ def test_a_malformed_upsert_reply_is_a_reply_error_naming_the_api(
 @pytest.mark.parametrize(
     ("status", "body", "content_type", "error", "message"),
     [
-        (200, "<html>login</html>", "text/html", ODataReplyError, "not a JSON object"),
-        (200, '{"token_type": "Bearer"}', "application/json", ODataReplyError, "without access_token"),
-        (200, '{"access_token": "x", "expires_in": "soon"}', "application/json", ODataReplyError, "expires_in"),
+        (200, "<html>login</html>", "text/html", TargetReplyError, "not a JSON object"),
+        (200, '{"token_type": "Bearer"}', "application/json", TargetReplyError, "without access_token"),
+        (200, '{"access_token": "x", "expires_in": "soon"}', "application/json", TargetReplyError, "expires_in"),
         (500, "oops", "text/plain", TransientError, "HTTP 500"),
         (400, '{"error": "invalid_grant", "error_description": "bad"}', "application/json", CredentialsError, "bad"),
     ],
@@ -148,7 +155,7 @@ def test_a_csrf_token_refused_twice_is_fatal(target: SuccessFactorsTarget, emula
 
 def test_a_csrf_fetch_without_a_token_is_a_reply_error(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     emulator.fail_next("csrf", status=200, body='{"d": {}}', content_type="application/json")
-    with pytest.raises(ODataReplyError, match="without an X-CSRF-Token header"):
+    with pytest.raises(TargetReplyError, match="without an X-CSRF-Token header"):
         _push(target)
 
 
@@ -163,7 +170,7 @@ def test_an_unreachable_server_is_transient(make_target: Callable[..., SuccessFa
 def test_a_next_link_to_another_host_is_not_followed(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     body = '{"d": {"results": [], "__next": "https://evil.example/odata/v2/EmpJob?$skiptoken=abc"}}'
     emulator.fail_next("EmpJob", status=200, body=body, content_type="application/json")
-    with pytest.raises(ODataReplyError, match=r"outside .*; not following it"):
+    with pytest.raises(TargetReplyError, match=r"outside .*; not following it"):
         list(target.pull_employees())
 
 
@@ -174,7 +181,7 @@ def test_a_next_link_that_repeats_is_not_followed_forever(
     body = json.dumps({"d": {"results": [], "__next": following}})
     for _ in range(2):
         emulator.fail_next("EmpJob", status=200, body=body, content_type="application/json")
-    with pytest.raises(ODataReplyError, match="the same __next link twice"):
+    with pytest.raises(TargetReplyError, match="the same __next link twice"):
         list(target.pull_employees())
 
 
@@ -191,14 +198,14 @@ def test_a_malformed_empjob_page_is_a_reply_error(
     target: SuccessFactorsTarget, emulator: SapEmulator, body: str, message: str
 ) -> None:
     emulator.fail_next("EmpJob", status=200, body=body, content_type="application/json")
-    with pytest.raises(ODataReplyError, match=message):
+    with pytest.raises(TargetReplyError, match=message):
         list(target.pull_employees())
 
 
 def test_a_malformed_read_back_row_is_a_reply_error(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     body = '{"d": {"results": [{"userId": "T-1", "startDate": "/Date(1759708800000)/", "hours": "eight"}]}}'
     emulator.fail_next("ExternalTimeData", status=200, body=body, content_type="application/json")
-    with pytest.raises(ODataReplyError, match="hours 'eight'"):
+    with pytest.raises(TargetReplyError, match="hours 'eight'"):
         list(target.read_back(date(2025, 10, 6), date(2025, 10, 6)))
 
 
@@ -277,7 +284,7 @@ def test_secrets_never_reach_the_log_a_message_or_describe(
     with pytest.raises(CredentialsError) as refused:
         _push(make_target(**stranger.write(tmp_path / "stranger")))
     errors.append(refused.value)
-    shown = caplog.text + " ".join(map(str, errors)) + target.describe() + repr(target.config)
+    shown = caplog.text + " ".join(map(str, errors)) + target.describe() + repr(target.settings)
     secrets = [*emulator.tokens_issued(), *emulator.csrf_tokens(), *emulator.session_ids()]
     assert len(emulator.tokens_issued()) == 2 and len(emulator.csrf_tokens()) == 2
     assert "[redacted]" in caplog.text, "httpcore's trace did print the session headers, blanked"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget
 from punchbridge.testing.emulators.sap import ManualClock, SapEmulator
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
-from punchbridge.plugin_api.targets import Employee
-from punchbridge.plugins.sap.successfactors import SuccessFactorsTarget, external_code
+from punchbridge.plugin_api import Employee
+from punchbridge.plugins.sap.successfactors import SuccessFactorsSettings, SuccessFactorsTarget, external_code
 from punchbridge.testing.emulators.sap import ManualClock, SapEmulator
 
 DAY = "2025-10-06"
@@ -206,6 +207,13 @@ def test_the_terminal_id_goes_with_each_event_when_configured(
 # -- the mapping ---------------------------------------------------------------------------------------
 
 
+def _settings(**overrides: Any) -> SuccessFactorsSettings:
+    """Validated settings of a `sap_successfactors` target, as `check_columns` receives them."""
+    required = {"api_server": "https://api.example.com", "company_id": "C", "client_id": "K", "user_id": "U"}
+    files = {"private_key": "key.pem", "certificate": "cert.pem"}
+    return SuccessFactorsSettings.model_validate({**required, **files, **overrides})
+
+
 @pytest.mark.parametrize(
     ("columns", "settings", "problem"),
     [
@@ -219,14 +227,14 @@ def test_the_terminal_id_goes_with_each_event_when_configured(
 def test_a_mapping_that_does_not_fit_is_reported_before_sending(
     columns: list[str], settings: dict, problem: str
 ) -> None:
-    problems = SuccessFactorsTarget.check_columns(columns, settings)
+    problems = SuccessFactorsTarget.check_columns(columns, _settings(**settings))
     assert any(problem in text for text in problems), problems
 
 
 def test_fitting_mappings_have_no_problems() -> None:
-    assert SuccessFactorsTarget.check_columns(["employee", "check_in", "check_out"], {"time_type": "A"}) == []
-    assert SuccessFactorsTarget.check_columns(["employee", "hours", "time_type"], {}) == []
-    assert SuccessFactorsTarget.check_columns(["employee", "intervals"], {}) == []
+    assert SuccessFactorsTarget.check_columns(["employee", "check_in", "check_out"], _settings(time_type="A")) == []
+    assert SuccessFactorsTarget.check_columns(["employee", "hours", "time_type"], _settings()) == []
+    assert SuccessFactorsTarget.check_columns(["employee", "intervals"], _settings()) == []
 
 
 def test_the_token_is_cached_for_the_process_and_renewed_before_it_expires(

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from punchbridge.plugin_api.targets import Record
-from punchbridge.plugins.sap.time_events import EventRefusal, day_events, record_kind, work_date_of
+from punchbridge.plugin_api import BadRecordError, Record
+from punchbridge.plugins.sap.time_events import day_events, record_kind, work_date_of
 
 
 def _record(**fields: object) -> Record:
@@ -53,12 +53,12 @@ def test_first_in_last_out_gives_two_events_and_an_absent_day_none() -> None:
     ],
 )
 def test_a_day_that_cannot_be_events_is_refused_with_the_record_key(intervals: str, message: str) -> None:
-    with pytest.raises(EventRefusal, match=message) as refused:
+    with pytest.raises(BadRecordError, match=message) as refused:
         day_events(_record(intervals=intervals), ("employee", "intervals"))
     assert "C001|2025-10-06|day" in str(refused.value)
 
 
 def test_the_work_date_and_kind_come_from_the_engines_key() -> None:
     assert work_date_of(_record()) == date(2025, 10, 6) and record_kind(_record()) == "day"
-    with pytest.raises(EventRefusal, match="no work date"):
+    with pytest.raises(BadRecordError, match="no work date"):
         work_date_of(Record("odd-key", {}, "h"))

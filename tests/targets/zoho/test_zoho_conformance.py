@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.plugins.zoho_people import clear_token_cache
 from punchbridge.store import Store
 from punchbridge.testing.conformance import EMPLOYEES, EXPECTED, FIRST_DAY, TargetConformance

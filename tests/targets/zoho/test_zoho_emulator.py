@@ -13,7 +13,7 @@ import httpx
 import pytest
 from support.zoho_builders import ZohoApi
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.testing.emulators.zoho import (
     DAILY_LIMIT_CODE,
     INVALID_OAUTHTOKEN_CODE,

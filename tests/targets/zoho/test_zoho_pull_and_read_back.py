@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from support.zoho_builders import FIRST_LAST, batch_of, day_record, intervals_record
 
-from punchbridge.plugin_api.targets import Employee
+from punchbridge.plugin_api import Employee
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget
 from punchbridge.testing.emulators.zoho import ManualClock, ZohoEmulator
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support.zoho_builders import batch_of, day_record, intervals_record
 
-from punchbridge.plugin_api.targets import FatalTargetError, TransientError
-from punchbridge.plugins import zoho_people
+from punchbridge.plugin_api import FatalTargetError, TransientError
 from punchbridge.plugins.zoho_people import ZohoPeopleTarget
+from punchbridge.plugins.zoho_people import pacing as zoho_pacing
 from punchbridge.testing.emulators.zoho import ManualClock, ZohoEmulator
 
 DAY = "2025-10-06"
@@ -252,7 +252,7 @@ def test_pacing_carries_over_to_the_next_run_through_the_state_file(
     for number in range(10):
         first.push(batch_of([day_record("T-1", f"2025-10-{number + 1:02d}")], batch_id=number))
     first.close()
-    monkeypatch.setattr(zoho_people, "_PACERS", {})  # a new process: no pacer in memory
+    monkeypatch.setattr(zoho_pacing, "_PACERS", {})  # a new process: no pacer in memory
     make_target().push(batch_of([day_record("T-2", DAY)], batch_id=99))
     assert emulator.locks == 0
 

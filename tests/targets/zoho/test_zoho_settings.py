@@ -69,7 +69,7 @@ def test_plain_http_is_allowed_only_to_this_machine() -> None:
 def test_secrets_never_show_in_the_settings_or_the_description() -> None:
     target = ZohoPeopleTarget("zoho", {**BASE, "data_centre": "in"})
     assert target.describe() == "zoho_people zoho -> https://accounts.zoho.in (empId)"
-    for shown in (repr(target.config), str(target.config), target.describe()):
+    for shown in (repr(target.settings), str(target.settings), target.describe()):
         assert "s3cret-value" not in shown and "1000.rt.value" not in shown
 
 
@@ -85,7 +85,7 @@ def test_secrets_never_show_in_the_settings_or_the_description() -> None:
     ],
 )
 def test_the_mapping_check_names_the_missing_column(columns: list[str], says: str | None) -> None:
-    problems = ZohoPeopleTarget.check_columns(columns, {**BASE, "identify_by": "emailId"})
+    problems = ZohoPeopleTarget.check_columns(columns, _settings(identify_by="emailId"))
     if says is None:
         assert problems == []
     else:
@@ -135,4 +135,4 @@ def test_every_setting_is_in_the_plugins_documentation() -> None:
 def test_the_example_mapping_fits_the_target() -> None:
     mapping = load_mapping(Path(__file__).resolve().parents[3] / "mappings" / "zoho-people.yaml")
     assert mapping.columns == ("employee", "check_in", "check_out")
-    assert ZohoPeopleTarget.check_columns(mapping.columns, BASE) == []
+    assert ZohoPeopleTarget.check_columns(mapping.columns, _settings()) == []

@@ -1,0 +1,206 @@
+"""The Odoo emulator's HTTP side: XML-RPC, JSON-RPC and JSON-2 in front of one database, and injected failures."""
+
+from __future__ import annotations
+
+import json
+import time
+import xmlrpc.client
+from collections import Counter, deque
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from punchbridge.testing.emulators.odoo.database import OdooDatabase
+from punchbridge.testing.emulators.odoo.errors import (
+    AccessDeniedError,
+    BadArgumentsError,
+    NotFoundError,
+    OdooError,
+    ServerError,
+    as_odoo_error,
+    json2_error,
+    traceback_text,
+)
+
+__all__ = ["OdooEmulator"]
+
+
+class OdooEmulator(OdooDatabase):
+    """One Odoo database with `hr.employee` and `hr.attendance`, served by `app` (see the package docstring)."""
+
+    def __init__(
+        self,
+        version: str = "17.0",
+        *,
+        database: str = "punchbridge",
+        login: str = "integration@example.com",
+        api_key: str = "odoo-test-api-key",
+    ) -> None:
+        super().__init__(version, database=database, login=login, api_key=api_key)
+        #: HTTP requests per endpoint ("/jsonrpc", "/xmlrpc/2/object", "/json/2/hr.attendance/create", ...).
+        self.requests: Counter[str] = Counter()
+        self._canned: deque[tuple[int, bytes, dict[str, str]]] = deque()
+        self._rate: tuple[int, float] | None = None
+        self._window: deque[float] = deque()
+        self.app = Starlette(
+            routes=[
+                Route("/xmlrpc/2/{service}", self._xmlrpc, methods=["POST"]),
+                Route("/jsonrpc", self._jsonrpc, methods=["POST"]),
+                Route("/web/webclient/version_info", self._version_info, methods=["POST"]),
+                Route("/web/version", self._web_version, methods=["GET"]),
+                Route("/json/2/{model}/{method}", self._json2, methods=["POST"]),
+            ]
+        )
+
+    # -- injected failures ------------------------------------------------------------------------
+
+    def fail_next(self, count: int, status: int = 503, retry_after: float | None = 1.0) -> None:
+        """Answer the next `count` requests with `status` (429/503...) and Retry-After, doing nothing."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        body = f"<html><body><h1>{status}</h1>The server is busy.</body></html>".encode()
+        for _ in range(count):
+            self._canned.append((status, body, {**headers, "Content-Type": "text/html"}))
+
+    def reply_next(self, body: bytes, *, status: int = 200, content_type: str = "text/html", count: int = 1) -> None:
+        """Answer the next `count` requests with this body (a proxy's page, a broken reply), doing nothing."""
+        for _ in range(count):
+            self._canned.append((status, body, {"Content-Type": content_type}))
+
+    def rate_limit(self, requests: int, per_seconds: float) -> None:
+        """Answer 429 with Retry-After to requests beyond `requests` in any `per_seconds` window."""
+        self._rate = (requests, per_seconds)
+
+    @property
+    def request_count(self) -> int:
+        """Every HTTP request received."""
+        return sum(self.requests.values())
+
+    # -- HTTP -------------------------------------------------------------------------------------
+
+    def _intercept(self, request: Request) -> Response | None:
+        """Count the request; answer it from the injected failures or the rate limit, if any applies."""
+        with self.lock:
+            self.requests[request.url.path] += 1
+            if self._canned:
+                status, body, headers = self._canned.popleft()
+                return Response(body, status_code=status, headers=headers)
+            if self._rate is not None:
+                limit, seconds = self._rate
+                now = time.monotonic()
+                while self._window and self._window[0] <= now - seconds:
+                    self._window.popleft()
+                if len(self._window) >= limit:
+                    wait = max(self._window[0] + seconds - now, 0.01)
+                    return Response(b"Too Many Requests", 429, {"Retry-After": f"{wait:.2f}"})
+                self._window.append(now)
+        return None
+
+    async def _xmlrpc(self, request: Request) -> Response:
+        canned = self._intercept(request)
+        if canned is not None:
+            return canned
+        service = request.path_params["service"]
+        try:
+            params, method = xmlrpc.client.loads(await request.body(), use_builtin_types=True)
+        except Exception as exc:  # whatever the parser says, Odoo answers with a fault
+            return self._xml_fault(ServerError("xml.parsers.expat.ExpatError", f"not an XML-RPC call: {exc}"))
+        try:
+            result = self._service(service, method or "", list(params))
+        except Exception as exc:  # every error becomes a fault, as in Odoo
+            return self._xml_fault(as_odoo_error(exc))
+        body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
+        return Response(body, media_type="text/xml")
+
+    @staticmethod
+    def _xml_fault(error: OdooError) -> Response:
+        text = error.message if error.fault_code != 1 else traceback_text(error)
+        body = xmlrpc.client.dumps(xmlrpc.client.Fault(error.fault_code, text), methodresponse=True)
+        return Response(body, media_type="text/xml")
+
+    async def _jsonrpc(self, request: Request) -> Response:
+        canned = self._intercept(request)
+        if canned is not None:
+            return canned
+        request_id: Any = None
+        try:
+            call = json.loads(await request.body())
+            request_id = call.get("id") if isinstance(call, dict) else None
+            params = call["params"]
+            result = self._service(params["service"], params["method"], list(params.get("args", [])))
+        except Exception as exc:  # every error goes in the JSON-RPC error member
+            error = as_odoo_error(exc)
+            data = {
+                "name": error.name,
+                "debug": traceback_text(error),
+                "message": error.message,
+                "arguments": [error.message],
+                "context": {},
+            }
+            return JSONResponse(
+                {
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {"code": 200, "message": "Odoo Server Error", "data": data},
+                }
+            )
+        return JSONResponse({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+    async def _version_info(self, request: Request) -> Response:
+        canned = self._intercept(request)
+        if canned is not None:
+            return canned
+        return JSONResponse({"jsonrpc": "2.0", "id": None, "result": self._version()})
+
+    async def _web_version(self, request: Request) -> Response:
+        canned = self._intercept(request)
+        if canned is not None:
+            return canned
+        if self.major < 19:
+            return Response(b"<html><body>404: Not Found</body></html>", 404, media_type="text/html")
+        info = self._version()
+        return JSONResponse({"version_info": info["server_version_info"], "version": info["server_version"]})
+
+    async def _json2(self, request: Request) -> Response:
+        canned = self._intercept(request)
+        if canned is not None:
+            return canned
+        if self.major < 19:
+            return Response(b"<html><body>404: Not Found</body></html>", 404, media_type="text/html")
+        model, method = request.path_params["model"], request.path_params["method"]
+        try:
+            uid = self._bearer(request.headers.get("authorization", ""))
+            database = request.headers.get("x-odoo-database")
+            if database is not None and database != self.database:
+                raise NotFoundError(f"database {database!r} not found")
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError as exc:
+                return json2_error(400, "werkzeug.exceptions.BadRequest", f"could not parse the body as json: {exc}")
+            if not isinstance(body, dict):
+                raise BadArgumentsError(
+                    "the body must be a JSON object of named arguments; positional ones are not taken"
+                )
+            self.calls[(model, method)] += 1
+            arguments = dict(body)
+            ids = arguments.pop("ids", None)
+            result = self._execute(uid, model, method, ids, arguments, named_only=True)
+        except NotFoundError as exc:
+            return json2_error(404, "werkzeug.exceptions.NotFound", str(exc))
+        except BadArgumentsError as exc:
+            return json2_error(422, "werkzeug.exceptions.UnprocessableEntity", str(exc))
+        except Exception as exc:  # every error becomes a JSON error body with a status
+            error = as_odoo_error(exc)
+            return json2_error(error.status, error.name, error.message)
+        return JSONResponse(result)
+
+    def _bearer(self, header: str) -> int:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() == "bearer":
+            for user in self.users.values():
+                if key.strip() == user.api_key:
+                    return user.uid
+        raise AccessDeniedError("Invalid apikey")
