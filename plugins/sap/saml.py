@@ -263,7 +263,9 @@ def _signed_assertion(xml: bytes, certificate: x509.Certificate) -> etree._Eleme
             xml, x509_cert=certificate, id_attribute="ID", parser=_parser(), expect_config=profile
         )
     except InvalidDigest:
-        raise AssertionRefusedError("the assertion was changed after it was signed (its digest does not match)") from None
+        raise AssertionRefusedError(
+            "the assertion was changed after it was signed (its digest does not match)"
+        ) from None
     except InvalidSignature:
         raise AssertionRefusedError("the signature does not verify with the client's registered certificate") from None
     except (SignXMLException, etree.LxmlError, ValueError) as exc:  # InvalidInput, schema, base64
