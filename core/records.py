@@ -22,6 +22,10 @@ class Record:
     key: str  # derived from content identity, e.g. "E1001|2025-03-03|day"; never a counter
     fields: Mapping[str, Any]  # column -> value, in the order the mapping defines
     content_hash: str  # sha256 of the canonical fields; the ledger compares it to what was sent
+    #: The IANA time zone of the record's site (`sites.<site>.timezone`), set by the sync engine, so a
+    #: target can write the day's times in its own site's zone. Not part of the content hash: a zone
+    #: is where the times are shown, and the times themselves carry their offsets.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)

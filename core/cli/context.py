@@ -123,7 +123,7 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
 
     `check_files` also reads the data files and mappings it names (as `punchbridge validate` does).
     """
-    from punchbridge.config.model import PluginSettings, read_config
+    from punchbridge.config.model import TARGET_KEYS, PluginSettings, read_config
     from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
 
     config, doc, data, problems = read_config(config_path)
@@ -134,9 +134,7 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
         for name, raw in entries.items():
             if not isinstance(raw, dict) or not isinstance(raw.get("plugin"), str):
                 continue  # reported by the model validation
-            settings = PluginSettings.model_validate(
-                {k: v for k, v in raw.items() if k not in ("mapping", "enabled", "batch_size")}
-            )
+            settings = PluginSettings.model_validate({k: v for k, v in raw.items() if k not in TARGET_KEYS})
             loc = (kind, name)
             if settings.plugin not in lookup:
                 broken = [p for p in registry.plugins if p.name == settings.plugin and p.error]

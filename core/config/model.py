@@ -24,7 +24,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -69,12 +69,24 @@ class PluginSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+#: The keys of a target's section that are punchbridge's, not the plugin's.
+TARGET_KEYS = ("mapping", "enabled", "batch_size", "open_days")
+
+
 class TargetSettings(PluginSettings):
     """A delivery target: its plugin, its mapping file, and the plugin's settings."""
 
     mapping: Path
     enabled: bool = True
     batch_size: int | None = Field(default=None, gt=0)
+    open_days: Literal["hold", "shift_end", "send"] = Field(
+        default="hold",
+        description=(
+            "A day with a check-in and no check-out: hold (not sent, quarantined as missing_check_out, sent "
+            "once complete), shift_end (closed at the shift's end, marked for payroll review) or send "
+            "(today's open day sent for live presence; a past one is held)"
+        ),
+    )
 
 
 class SyncSettings(_Strict):

@@ -39,7 +39,7 @@ from punchbridge.plugin_api.http import (
 )
 from punchbridge.plugin_api.registry import Register, RegisterTransform
 from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
-from punchbridge.plugin_api.targets import Capability, RefusedError, Target, batch_columns
+from punchbridge.plugin_api.targets import Capability, OnlineCheck, RefusedError, Target, ZoneModel, batch_columns
 from punchbridge.records import Batch, Employee, HeldRecord, Outcome, Record
 from punchbridge.rules.intervals import Interval, IntervalsError, format_intervals, parse_intervals
 
@@ -57,6 +57,7 @@ __all__ = [
     "HttpTarget",
     "Interval",
     "IntervalsError",
+    "OnlineCheck",
     "Outcome",
     "RateLimitedError",
     "Record",
@@ -71,6 +72,7 @@ __all__ = [
     "TimeZoneName",
     "TokenRefusedError",
     "TransientError",
+    "ZoneModel",
     "batch_columns",
     "checked_url",
     "clip",

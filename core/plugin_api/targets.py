@@ -31,9 +31,11 @@ from __future__ import annotations
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -56,6 +58,7 @@ __all__ = [
     "Employee",
     "FatalTargetError",
     "HeldRecord",
+    "OnlineCheck",
     "Outcome",
     "RateLimitedError",
     "Record",
@@ -65,6 +68,7 @@ __all__ = [
     "TargetError",
     "TargetReplyError",
     "TransientError",
+    "ZoneModel",
     "batch_columns",
     "validated_settings",
 ]
@@ -122,9 +126,35 @@ def model_argument(cls: type, base: type) -> type[BaseModel] | None:
     return None
 
 
+def _zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name) if name else ZoneInfo("UTC")
+
+
 def batch_columns(batch: Batch) -> list[str]:
     """The output columns of `batch`: its own, else its first record's fields (none for an empty batch)."""
     return list(batch.columns) or (list(batch.records[0].fields) if batch.records else [])
+
+
+class ZoneModel(StrEnum):
+    """How a target's system places times in a time zone (docs/plugins/writing.md, "Time zones")."""
+
+    #: The system keeps each record in its own site's zone, or as an instant with its offset (Odoo,
+    #: Salesforce, SuccessFactors, Zoho People, SAP HCM files). A `timezone` setting then overrides
+    #: the site's zone for every record: `punchbridge validate` refuses one that differs from a site's.
+    SITE = "site"
+    #: The system has one zone for the whole organisation and reads naive local times in it (ERPNext's
+    #: system time zone): the `timezone` setting names that zone, and every record is converted to it.
+    ORGANISATION = "organisation"
+
+
+@dataclass(frozen=True)
+class OnlineCheck:
+    """One result of `punchbridge validate --online`: what was checked against the live system, and how it went."""
+
+    what: str  #: e.g. "login", "read hr.attendance", "API key expiry"
+    ok: bool
+    message: str = ""  #: the system's words, or what to do; for ok=True a note (e.g. "the key expires in 12 days")
+    warning: bool = False  #: ok, but a person should act soon (an API key about to expire)
 
 
 class Target(ABC, Generic[SettingsT]):
@@ -138,6 +168,8 @@ class Target(ABC, Generic[SettingsT]):
     settings_model: ClassVar[type[BaseModel] | None] = None
     #: What this target can do.
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH_ATTENDANCE})
+    #: How the target's system places times in a zone: per record's site (default), or one organisation zone.
+    zone_model: ClassVar[ZoneModel] = ZoneModel.SITE
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -178,12 +210,51 @@ class Target(ABC, Generic[SettingsT]):
         """
         raise FatalTargetError(f"{self.describe()} cannot pull employees")
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """What the target holds for the days `start`..`end` (inclusive), optionally for some employees only.
 
-        Targets without `Capability.READ_BACK` raise FatalTargetError.
+        `zones` maps the target's employee ids to the IANA zone of their site: a held time belongs to
+        the work date of its employee's zone (`zone_for`). Targets without `Capability.READ_BACK` raise
+        FatalTargetError.
         """
         raise FatalTargetError(f"{self.describe()} cannot read back what it holds")
+
+    @classmethod
+    def stored_form(cls, fields: Mapping[str, Any], settings: SettingsT) -> Mapping[str, Any]:
+        """`fields` as the target will store them: rounded or truncated to the precision it keeps.
+
+        The engine hashes and sends this form, and reconciliation compares what the target holds with
+        it, so a value the target keeps at a lower precision (SuccessFactors hours: 2 decimals; Zoho
+        People times: minutes) is never a difference nor a resend. Default: unchanged.
+        """
+        return fields
+
+    def zone_of(self, record: Record) -> ZoneInfo:
+        """The zone to write `record`'s times in: the `timezone` setting when given (an override, or the
+        organisation's zone), else the record's site zone, else UTC."""
+        return _zone(getattr(self.settings, "timezone", None) or record.timezone)
+
+    def zone_for(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo:
+        """The zone of `employee` (a target employee id) for read-back: the `timezone` setting when given,
+        else the employee's site zone from `zones`, else UTC."""
+        return _zone(getattr(self.settings, "timezone", None) or (zones or {}).get(employee))
+
+    def check_online(self) -> list[OnlineCheck]:
+        """`punchbridge validate --online`: log in and check, read-only, what the target needs (permissions,
+        key expiry, required site options). Writes nothing. Default: open and close the connection."""
+        try:
+            self.open()
+        except TargetError as exc:
+            return [OnlineCheck("login", False, str(exc))]
+        finally:
+            self.close()
+        return [OnlineCheck("login", True)]
 
     def describe(self) -> str:
         """A one-line description for reports (never includes secrets)."""

@@ -361,7 +361,13 @@ class ErpNextTarget(HttpTarget[ErpNextSettings]):
 
     # -- read-back and employees ------------------------------------------------------------------
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """ERPNext's check-ins of days `start`..`end` as days (`punches.days_of`), optionally of some employees.
 
         `employee` is the Employee's `employee_fieldname` value; fields are `check_in`, `check_out` and

@@ -393,7 +393,13 @@ class OdooTarget(HttpTarget[OdooSettings]):
 
     # -- read-back --------------------------------------------------------------------------------
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """What Odoo holds per employee and local day (in `timezone`), in the mapping's local ISO form.
 
         Each day gives `check_in` (first check-in), `check_out` (last check-out of a closed interval,

@@ -424,7 +424,13 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
 
     # -- read-back and employees ------------------------------------------------------------------
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """The object's records of days `start`..`end` (by `date_field`), optionally for some employees.
 
         Fields are every custom field the integration user can write, by API name (the mapping's

@@ -398,7 +398,13 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
         """Every employee in EmpJob (leavers too), with the cost-centre history; see docs/plugins/sap.md."""
         yield from _successfactors_read.pull_employees(self.client, self.settings, self.where, since, self.clock)
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """What SuccessFactors holds for the days `start`..`end`: ExternalTimeData, or the clock events by day."""
         mode = "time_events" if self.settings.send == "time_events" else "external_time_data"
         if mode == "time_events":

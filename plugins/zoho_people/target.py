@@ -459,7 +459,13 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
         punches |= {("out", last)} if last and not any(k == "out" for k, _ in punches) else set()
         return punches, first, last
 
-    def read_back(self, start: date, end: date, employees: Sequence[str] | None = None) -> Iterator[HeldRecord]:
+    def read_back(
+        self,
+        start: date,
+        end: date,
+        employees: Sequence[str] | None = None,
+        zones: Mapping[str, str] | None = None,
+    ) -> Iterator[HeldRecord]:
         """What Zoho holds per employee and day (`check_in`, `check_out`, `intervals`), one paced call each.
 
         Without `employees`, every employee `pull_employees` finds, by the `identify_by` identifier.
