@@ -17,6 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = {"core": "punchbridge", "plugins": "punchbridge.plugins", "jobs": "punchbridge.jobs"}
+#: The plugin template `punchbridge plugin new` copies: a plugin's files, never imported as punchbridge's modules.
+TEMPLATE = REPO / "core" / "scaffold" / "template"
 
 #: Top to bottom. A module's layer is given by the longest prefix (or exact name) that matches it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -85,6 +87,8 @@ def all_modules() -> dict[str, Path]:
         for path in (REPO / folder).rglob("*.py"):
             if "migrations" in path.parts and "versions" in path.parts:
                 continue  # frozen migration steps import only SQLAlchemy and Alembic
+            if path.is_relative_to(TEMPLATE):
+                continue
             found[module_name(path)] = path
     return found
 
