@@ -9,6 +9,8 @@ without documentation fails on its own, and each finder is shown to reject a nam
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import inspect
 import re
 import subprocess
@@ -387,3 +389,62 @@ def test_every_docs_page_is_linked_from_the_readme_or_another_page(page: Path) -
 
 def test_a_page_nothing_links_to_is_found() -> None:
     assert not _linked(REPO / "docs" / "no-such-page.md")
+
+
+# ----------------------------------------------------------------------------- names the docs mention
+
+#: The last part of a file name that reads like a dotted name (`punchbridge.yaml`, `punchbridge.db`).
+FILE_SUFFIXES = frozenset({"csv", "db", "json", "log", "md", "py", "sqlite", "toml", "txt", "yaml", "yml"})
+MAPPINGS_README = (REPO / "mappings" / "README.md").read_text()
+
+
+def _inline_code(text: str) -> str:
+    """The inline code spans of `text` outside its fenced blocks, one a line."""
+    return "\n".join(re.findall(r"`([^`\n]+)`", re.sub(r"(?ms)^```.*?^```", "", text)))
+
+
+def _dotted_names(text: str) -> set[str]:
+    """The dotted `punchbridge.` names in `text`, file names such as `punchbridge.yaml` left out."""
+    names = re.findall(r"(?<![\w.-])punchbridge(?:\.\w+)+", text)
+    return {name for name in names if name.rsplit(".", 1)[1] not in FILE_SUFFIXES}
+
+
+def _imports(name: str) -> bool:
+    """Whether the dotted `name` is a module of punchbridge, or an attribute of one (found without running a module
+    that is named itself: `punchbridge.__main__` would start the command line)."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            found = importlib.util.find_spec(module)
+        except ModuleNotFoundError:  # a part before is a module, not a package
+            continue
+        if found is None:
+            continue
+        value: Any = importlib.import_module(module) if cut < len(parts) else None
+        for attribute in parts[cut:]:
+            if not hasattr(value, attribute):
+                return False
+            value = getattr(value, attribute)
+        return True
+    return False
+
+
+DOCS_NAMES = sorted(_dotted_names(_inline_code(DOCS + MAPPINGS_README)))
+
+
+@pytest.mark.parametrize("name", DOCS_NAMES)
+def test_every_dotted_punchbridge_name_in_the_docs_imports(name: str) -> None:
+    pages = [p.relative_to(REPO).as_posix() for p in DOC_PAGES if name in _dotted_names(_inline_code(p.read_text()))]
+    assert _imports(name), f"`{name}` does not import (mentioned in {pages or 'README.md or mappings/README.md'})"
+
+
+def test_a_dotted_name_that_does_not_import_is_found() -> None:
+    assert len(DOCS_NAMES) > 20
+    text = "`punchbridge.yaml`, `punchbridge.rules.compute_days(inputs)`, sqlite:///punchbridge.db, `punchbridge_x.y`"
+    assert _dotted_names(_inline_code(text)) == {"punchbridge.rules.compute_days"}
+    assert _imports("punchbridge.plugin_api.RateLimitedError") and _imports("punchbridge.__main__")
+    assert _imports("punchbridge.hookimpl") and _imports("punchbridge.testing.conformance.TargetConformance")
+    for gone in ("punchbridge.targets", "punchbridge.hookspecs", "punchbridge.plugin_api.targets.settings_of"):
+        assert not _imports(gone), gone
+    assert not _imports("punchbridge.plugin_api.targets.retry_after_seconds")
