@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import keyword
 import re
 import subprocess
 from collections.abc import Callable
@@ -25,13 +26,16 @@ import yaml
 from support.builders import assignments_frame, leaves_frame, make_inputs, make_shift, punches_at
 from support.oracle import oracle_compute_days
 
+import punchbridge.plugin_api as api
 from punchbridge.cli import main
 from punchbridge.config.model import Config
 from punchbridge.plugin_api import hookspecs
+from punchbridge.plugin_api.http import HttpConnection, HttpTarget
 from punchbridge.plugin_api.sources import Source
 from punchbridge.plugin_api.targets import Target
 from punchbridge.rules import DAY_COLUMNS, DaysResult
 from punchbridge.rules.settings import Pairing, RuleSet, Site
+from punchbridge.scaffold import template_files
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -396,6 +400,7 @@ def test_a_page_nothing_links_to_is_found() -> None:
 #: The last part of a file name that reads like a dotted name (`punchbridge.yaml`, `punchbridge.db`).
 FILE_SUFFIXES = frozenset({"csv", "db", "json", "log", "md", "py", "sqlite", "toml", "txt", "yaml", "yml"})
 MAPPINGS_README = (REPO / "mappings" / "README.md").read_text()
+WRITING_PAGE = (REPO / "docs" / "plugins" / "writing.md").read_text()
 
 
 def _inline_code(text: str) -> str:
@@ -448,3 +453,134 @@ def test_a_dotted_name_that_does_not_import_is_found() -> None:
     for gone in ("punchbridge.targets", "punchbridge.hookspecs", "punchbridge.plugin_api.targets.settings_of"):
         assert not _imports(gone), gone
     assert not _imports("punchbridge.plugin_api.targets.retry_after_seconds")
+
+
+# ----------------------------------------------------------------------------- docs/plugins/writing.md
+
+
+def _code_of(page: str) -> str:
+    """The code of `page`: its fenced blocks, then its inline code spans."""
+    return "\n".join([*re.findall(r"(?ms)^```[^\n]*\n(.*?)^```", page), _inline_code(page)])
+
+
+@pytest.mark.parametrize("name", api.__all__)
+def test_every_name_of_the_plugin_api_is_shown_in_the_plugin_authors_guide(name: str) -> None:
+    assert re.search(rf"\b{name}\b", _code_of(WRITING_PAGE)), f"docs/plugins/writing.md does not show `{name}`"
+
+
+def test_a_name_the_guide_shows_only_in_prose_is_found() -> None:
+    assert re.search(r"\bclip\b", _code_of("cut with `clip(text)`"))
+    assert not re.search(r"\bclip\b", _code_of("we clip long messages"))
+
+
+@pytest.mark.parametrize("name", sorted(_dotted_names(WRITING_PAGE)))
+def test_every_dotted_punchbridge_name_in_the_guide_imports(name: str) -> None:
+    assert _imports(name), f"docs/plugins/writing.md names `{name}`, which does not import"
+
+
+def _imported_by_examples(page: str) -> list[str]:
+    """`module.name` for every name the page's examples import from punchbridge."""
+    found = []
+    for module, names in re.findall(r"(?m)^from (punchbridge[\w.]*) import ([\w, ]+)$", _code_of(page)):
+        found.extend(f"{module}.{name.strip()}" for name in names.split(","))
+    return found
+
+
+def test_every_name_the_guides_examples_import_exists() -> None:
+    imported = _imported_by_examples(WRITING_PAGE)
+    assert "punchbridge.plugin_api.HttpTarget" in imported
+    assert [name for name in imported if not _imports(name)] == []
+    assert _imported_by_examples("```python\nfrom punchbridge.plugin_api import Target, settings_of\n```") == [
+        "punchbridge.plugin_api.Target",
+        "punchbridge.plugin_api.settings_of",
+    ]
+
+
+#: Callables the guide shows that are not punchbridge's: those the kit's fixtures return.
+FIXTURE_CALLABLES = frozenset({"refuse", "seed"})
+#: What the guide's `http.` refers to: the target's connection.
+OWNERS: dict[str, Any] = {"http": HttpConnection}
+
+
+def _calls(page: str) -> list[tuple[str, list[str]]]:
+    """The calls the page shows as inline code, `name(arg, key=value, ...)`: the name and the argument names."""
+    found = []
+    for code in _inline_code(page).splitlines():
+        call = re.fullmatch(r"([A-Za-z_][\w.]*)\((.*)\)", code)
+        if call:
+            arguments = [part.split("=")[0].strip() for part in call.group(2).split(",")]
+            found.append((call.group(1), [a for a in arguments if a.isidentifier() and not keyword.iskeyword(a)]))
+    return found
+
+
+def _call_problems(name: str, arguments: list[str]) -> list[str]:
+    """What is wrong with a call the guide shows: a callable that does not exist, or an argument it does not take."""
+    if name in FIXTURE_CALLABLES:
+        return []
+    owner, _, attribute = name.rpartition(".")
+    if name.startswith("punchbridge."):
+        if not _imports(name):
+            return [f"`{name}` does not exist"]
+        module, _, attribute = name.rpartition(".")
+        function = getattr(importlib.import_module(module), attribute)
+    elif owner:
+        function = getattr(OWNERS.get(owner), attribute, None)
+    else:
+        function = getattr(api, name, None) or getattr(HttpTarget, name, None)
+    if not callable(function):
+        return [f"`{name}` is not a callable of the plugin API, a target or its connection"]
+    taken = inspect.signature(function).parameters
+    return [f"`{name}` takes no argument `{argument}`" for argument in arguments if argument not in taken]
+
+
+def test_every_call_the_guide_shows_exists_with_the_arguments_it_shows() -> None:
+    calls = _calls(WRITING_PAGE)
+    assert len(calls) > 30
+    problems = [problem for name, arguments in calls for problem in _call_problems(name, arguments)]
+    assert problems == []
+
+
+def test_a_call_the_plugin_api_does_not_have_is_found() -> None:
+    assert _call_problems("retry_after_seconds", ["header"]) == ["`retry_after_seconds` takes no argument `header`"]
+    assert _call_problems("settings_of", ["target"]) != []
+    assert _call_problems("http.request", ["method", "url", "what"]) == []
+    assert _calls("`Outcome(key, ok, remote_id=None)` and `RateLimited`") == [("Outcome", ["key", "ok", "remote_id"])]
+
+
+def _excerpts(page: str) -> list[tuple[str, list[str]]]:
+    """The blocks of `page` that quote a file of the plugin template (their first line, `# PATH`, names it):
+    the file, and the parts of the block between lines `...`."""
+    found = []
+    for block in re.findall(r"(?ms)^```\w*\n(.*?)^```", page):
+        first, _, rest = block.partition("\n")
+        if first.startswith("# ") and first[2:] in TEMPLATE:
+            found.append((first[2:], re.split(r"(?m)^\.\.\.\n", rest)))
+    return found
+
+
+def _quoted_in_order(parts: list[str], text: str) -> bool:
+    """Whether each of `parts` is in `text`, each after the one before."""
+    position = 0
+    for part in parts:
+        position = text.find(part, position)
+        if position < 0:
+            return False
+        position += len(part)
+    return True
+
+
+TEMPLATE = template_files()
+EXCERPTS = _excerpts(WRITING_PAGE)
+
+
+@pytest.mark.parametrize(("path", "parts"), EXCERPTS, ids=[f"{n}:{path}" for n, (path, _) in enumerate(EXCERPTS)])
+def test_each_excerpt_of_the_worked_example_is_the_template_as_shipped(path: str, parts: list[str]) -> None:
+    assert _quoted_in_order(parts, TEMPLATE[path]), f"docs/plugins/writing.md quotes {path} as it is not (any more)"
+
+
+def test_the_worked_example_quotes_every_module_of_the_template_and_a_changed_line_is_found() -> None:
+    quoted = {path for path, _ in EXCERPTS}
+    assert {"pyproject.toml", "src/punchbridge_example/target.py", "src/punchbridge_example/emulator.py"} <= quoted
+    path, parts = next(excerpt for excerpt in EXCERPTS if excerpt[0].endswith("target.py"))
+    assert not _quoted_in_order([parts[0].replace("\n", " \n", 1)], TEMPLATE[path])
+    assert not _quoted_in_order(list(reversed(parts)), TEMPLATE[path]) or len(parts) == 1

@@ -86,6 +86,7 @@ class ExampleTarget(HttpTarget[Settings]):
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Upsert the batch's records by key; one outcome per record, the same again when the batch is resent."""
+        self.check_batch_columns(batch)  # a mapping without the API's columns stops here, before anything is sent
         body = {"records": [{"key": record.key, **record.fields} for record in batch.records]}
         reply = self._call("POST", "/records", json=body)
         results = reply.get("results") if isinstance(reply, dict) else None
