@@ -75,7 +75,7 @@ __all__ = [
 
 
 class Capability(StrEnum):
-    """What a target can do besides what every target does (see the module docstring and docs/plugins.md).
+    """What a target can do besides what every target does (see the module docstring and docs/plugins/writing.md).
 
     Members are strings, so `"read_back" in target_class.capabilities` holds for a target that reads back.
     """
