@@ -25,7 +25,7 @@ from typing import Any
 
 from punchbridge.plugin_api import IntervalsError, format_intervals, parse_intervals
 
-__all__ = ["decimal_hours", "stored_fields", "to_the_second"]
+__all__ = ["decimal_hours", "stored_fields", "stored_times", "to_the_second"]
 
 _TIME_COLUMNS = ("check_in", "check_out")
 
@@ -43,41 +43,52 @@ def decimal_hours(value: Any, places: int) -> Decimal | None:
     return hours.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def to_the_second(value: Any) -> Any:
-    """A local ISO-8601 time without its fraction of a second (unchanged when it has none or is not one)."""
+def _cut(moment: datetime, to_the_minute: bool) -> datetime:
+    return moment.replace(second=0, microsecond=0) if to_the_minute else moment.replace(microsecond=0)
+
+
+def to_the_second(value: Any, to_the_minute: bool = False) -> Any:
+    """A local ISO-8601 time without its fraction of a second (and its seconds, `to_the_minute`); unchanged
+    when it has none or is not one."""
     if isinstance(value, datetime):
-        return value.replace(microsecond=0)
-    if not isinstance(value, str) or "." not in value:
+        return _cut(value, to_the_minute)
+    if not isinstance(value, str) or not value.strip():
         return value
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         return value
-    return moment.replace(microsecond=0).isoformat()
+    cut = _cut(moment, to_the_minute)
+    return value if cut == moment else cut.isoformat()
 
 
-def _intervals_to_the_second(value: Any) -> Any:
-    if not isinstance(value, str) or "." not in value:
+def _intervals_cut(value: Any, to_the_minute: bool) -> Any:
+    if not isinstance(value, str) or not value.strip():
         return value
     try:
         pairs = parse_intervals(value)
     except IntervalsError:
         return value
-    return format_intervals(
-        [(start.replace(microsecond=0), end.replace(microsecond=0) if end else None) for start, end in pairs]
-    )
+    cut = [(_cut(start, to_the_minute), _cut(end, to_the_minute) if end else None) for start, end in pairs]
+    return value if cut == [(start, end) for start, end in pairs] else format_intervals(cut)
+
+
+def stored_times(fields: Mapping[str, Any], to_the_minute: bool = False) -> dict[str, Any]:
+    """`fields` with `check_in`, `check_out` and every bound of `intervals` cut to the second (or minute)."""
+    stored = dict(fields)
+    for column in _TIME_COLUMNS:
+        if column in stored:
+            stored[column] = to_the_second(stored[column], to_the_minute)
+    if "intervals" in stored:
+        stored["intervals"] = _intervals_cut(stored["intervals"], to_the_minute)
+    return stored
 
 
 def stored_fields(fields: Mapping[str, Any], hours_decimals: int) -> dict[str, Any]:
     """`fields` as SuccessFactors keeps them (see the module docstring); the other columns unchanged."""
-    stored = dict(fields)
+    stored = stored_times(fields)
     if "hours" in stored:
         with contextlib.suppress(InvalidOperation):  # not a number: left for push to refuse, named
             hours = decimal_hours(stored["hours"], hours_decimals)
             stored["hours"] = None if hours is None else float(hours)
-    for column in _TIME_COLUMNS:
-        if column in stored:
-            stored[column] = to_the_second(stored[column])
-    if "intervals" in stored:
-        stored["intervals"] = _intervals_to_the_second(stored["intervals"])
     return stored
