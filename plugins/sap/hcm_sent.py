@@ -2,7 +2,7 @@
 
 SAP HCM never replaces a day: `BAPI_CC1_UPLOAD_TIMEEVENT` posts events into the interface table
 CC1TEV and the report SAPCDT45 moves them into TEVEN (the BAPI's business object BUS7014 and the
-report's documentation, in the research notes); no BAPI of the CC1 family deletes one. So a day sent
+report's documentation); no BAPI of the CC1 family deletes one. So a day sent
 again must carry only its *new* events, and the events it no longer has are corrections a person
 makes in SAP (Time Events infotype 2011, e.g. PA61, or the cancellation flag STOKZ in TEVEN).
 

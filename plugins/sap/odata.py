@@ -53,7 +53,6 @@ __all__ = [
     "datetime_literal",
     "edm_time",
     "error_of",
-    "offset_value",
     "parse_date",
     "parse_edm_time",
     "quoted",
@@ -78,11 +77,6 @@ class CsrfRefusedError(CredentialsError):
 def date_value(day: date) -> str:
     """`Edm.DateTime` of a date: `/Date(ms)/` of its midnight UTC."""
     return f"/Date({int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000})/"
-
-
-def offset_value(moment: datetime) -> str:
-    """`Edm.DateTimeOffset` of an aware time, in UTC: `/Date(ms+0000)/`."""
-    return f"/Date({round(moment.timestamp() * 1000)}+0000)/"
 
 
 def parse_date(value: Any) -> datetime | None:

@@ -48,7 +48,7 @@ EXTERNAL_TIME_DATA = {
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 _PATH = r"^/[A-Za-z0-9_./-]*$"
 #: What the Time Events REST API's schema allows for a type code: 1 to 20 word characters or hyphens
-#: (api.sap.com ClockInClockOut.json, as summarised in the research notes).
+#: (api.sap.com ClockInClockOut.json, as a third-party summary of it gives it).
 _TYPE_CODE = r"^[\w-]{1,20}$"
 
 

@@ -1,7 +1,7 @@
 """SAP HCM never replaces a day: a changed day sends only its new events, and lists the ones it lost as corrections.
 
 `BAPI_CC1_UPLOAD_TIMEEVENT` only posts events into CC1TEV, which SAPCDT45 moves into TEVEN; no BAPI of
-the CC1 family deletes one (research notes Q8). So the upload file of a changed day must not carry
+the CC1 family deletes one (BUS7014's and SAPCDT45's documentation). So the upload file of a changed day must not carry
 its old events again, and an event the day no longer has needs a person in SAP.
 """
 

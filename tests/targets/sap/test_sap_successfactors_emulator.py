@@ -106,7 +106,7 @@ def test_a_bearer_token_expires(api: SapApi, clock: ManualClock) -> None:
 
 def test_a_bearer_token_write_needs_no_csrf_token_by_default(api: SapApi, emulator: SapEmulator) -> None:
     # SuccessFactors documents no CSRF rule for writes with a bearer token, and client code upserts
-    # ExternalTimeData without one (a terminal uploader, research notes Q7): the emulator's default.
+    # ExternalTimeData without one (a published terminal uploader): the emulator's default.
     assert api.upsert([time_data()], csrf=False).status_code == 200
     assert set(emulator.time_data()) == {"PB-T-1-20251006-day"}
 
@@ -268,7 +268,7 @@ def test_top_limits_the_rows(api: SapApi) -> None:
 
 
 def test_hours_are_held_at_the_decimal_scale(api: SapApi, emulator: SapEmulator) -> None:
-    # `hours` is an Edm.Decimal (SAP Cloud SDK's generated ExternalTimeData, research notes Q7); its scale
+    # `hours` is an Edm.Decimal (SAP Cloud SDK's generated ExternalTimeData of service SFOData); its scale
     # is unconfirmed (SapLimits.hours_scale, 2): more decimals are not kept.
     assert api.upsert([time_data(hours="8.333333")]).json()["d"][0]["status"] == "OK"
     (held,) = api.get("ExternalTimeData").json()["d"]["results"]
@@ -277,7 +277,7 @@ def test_hours_are_held_at_the_decimal_scale(api: SapApi, emulator: SapEmulator)
 
 def test_edm_time_is_taken_padded_or_not(api: SapApi, emulator: SapEmulator) -> None:
     # A terminal uploader upserts ExternalTimeData with "PT" & h & "H" & m & "M" & s & "S", unpadded
-    # (research notes Q7, index id 35320310012); OData's Edm.Time is an xs:duration either way.
+    # (a published VB.NET terminal uploader); OData's Edm.Time is an xs:duration either way.
     reply = api.upsert([time_data(startTime="PT8H5M0S", endTime="PT17H0M0S")]).json()["d"]
     assert [r["status"] for r in reply] == ["OK"]
     assert api.upsert([time_data(code="b", startTime="PT25H0M0S")]).json()["d"][0]["status"] == "ERROR"
@@ -289,7 +289,7 @@ def test_edm_time_is_taken_padded_or_not(api: SapApi, emulator: SapEmulator) -> 
 def test_time_events_answer_201_per_event_with_uuids_and_refuse_a_repeated_timestamp(
     api: SapApi, emulator: SapEmulator
 ) -> None:
-    # SAP's ClockInClockOut.json (research notes Q6): HTTP 201, succeededTimeEvents [{UUID, id}] and
+    # SAP's ClockInClockOut.json on api.sap.com: HTTP 201, succeededTimeEvents [{UUID, id}] and
     # failedTimeEvents [{errorText, id}]; "A time event for this employee and timestamp already exists."
     reply = api.post_events([event(1), event(2, kind="P20", at="2025-10-06T18:00:00+0530")])
     assert reply.status_code == 201
@@ -343,7 +343,7 @@ def test_a_body_that_breaks_the_schema_is_refused_whole(
     api: SapApi, emulator: SapEmulator, item: dict, error: str
 ) -> None:
     # The specification's error response: 400 {"status": "BAD_REQUEST", "message": "Request Validation
-    # Error", "errors": ["The id must not be blank."]} (research notes Q6).
+    # Error", "errors": ["The id must not be blank."]} (ClockInClockOut.json).
     reply = api.post_events([event(9, at="2025-10-06T07:00:00+05:30"), item])
     assert reply.status_code == 400
     assert reply.json()["status"] == "BAD_REQUEST" and any(error in text for text in reply.json()["errors"])

@@ -79,7 +79,7 @@ def test_read_back_without_a_known_zone_gives_the_wall_clock(target: SuccessFact
 
 
 def test_read_back_takes_successfactors_own_spellings(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
-    # Edm.Time unpadded, as other SuccessFactors clients write it (research notes Q7), and an Edm.Decimal
+    # Edm.Time unpadded, as other SuccessFactors clients write it (a published terminal uploader), and an Edm.Decimal
     # as text or as a number.
     row = {"externalCode": "X-1", "userId": "T-1", "startDate": "/Date(1759708800000)/",
            "startTime": "PT8H5M0S", "endTime": "PT17H", "hours": 8.92, "timeType": "ATTENDANCE"}  # fmt: skip

@@ -6,7 +6,7 @@ What it enforces, and where each rule comes from:
   timeTypeCode?}`: `id` 1 to 36 letters, digits or hyphens (a number or a UUID), `assignmentId`
   1 to 100, `typeCode` 1 to 20 word characters or hyphens, `timestamp` ISO-8601 to the second with
   an offset (`+05:30` or `+0530`), `terminalId` 1 to 30, `timeTypeCode` 1 to 128 (SAP's API
-  specification ClockInClockOut.json, as summarised in the research notes). A body that breaks the
+  specification ClockInClockOut.json on api.sap.com, as a third party summarised it). A body that breaks the
   schema is refused whole: HTTP 400 `{"status": "BAD_REQUEST", "message": "Request Validation
   Error", "errors": [...]}` (the specification's error response; the texts of `errors` are the
   emulator's, after its one example "The id must not be blank.").
