@@ -90,5 +90,6 @@ def stored_fields(fields: Mapping[str, Any], hours_decimals: int) -> dict[str, A
     if "hours" in stored:
         with contextlib.suppress(InvalidOperation):  # not a number: left for push to refuse, named
             hours = decimal_hours(stored["hours"], hours_decimals)
-            stored["hours"] = None if hours is None else float(hours)
+            if hours is not None:  # a text stays text (a mapping's `format:`), a number a number
+                stored["hours"] = str(hours) if isinstance(stored["hours"], str) else float(hours)
     return stored

@@ -81,7 +81,16 @@ def test_clock_events_carry_the_sites_offset(target: SuccessFactorsTarget, emula
 
 @pytest.mark.parametrize(
     ("hours", "stored"),
-    [(505 / 60, 8.42), (500 / 60, 8.33), (8.125, 8.13), (8, 8.0), ("7,5", 7.5), (None, None), ("lots", "lots")],
+    [
+        (505 / 60, 8.42),
+        (500 / 60, 8.33),
+        (8.125, 8.13),
+        (8, 8.0),
+        ("8.416", "8.42"),
+        ("7,5", "7.50"),
+        (None, None),
+        ("lots", "lots"),
+    ],
 )
 def test_the_stored_form_has_hours_at_two_decimals(hours: Any, stored: Any) -> None:
     assert SuccessFactorsTarget.stored_form({"hours": hours}, _settings())["hours"] == stored
