@@ -1,8 +1,14 @@
 """OData v2 as SuccessFactors speaks it: value formats, reply shapes, and its errors mapped to the target error tree.
 
 Formats: `Edm.DateTime` is `/Date(<ms since 1970 UTC>)/` (a date is its midnight), `Edm.DateTimeOffset`
-`/Date(<ms>+0000)/`, `Edm.Time` `PT09H02M00S`; in `$filter`, `datetime'2025-10-06T00:00:00'`,
-`datetimeoffset'2025-10-06T03:30:00Z'` and `'text'` with `'` doubled.
+`/Date(<ms>+0000)/`, `Edm.Time` an xs:duration such as `PT09H02M00S` (what this target sends) or
+`PT8H5M0S` (what other SuccessFactors clients send, e.g. a terminal uploader upserting
+ExternalTimeData); in `$filter`, `datetime'2025-10-06T00:00:00'`, `datetimeoffset'2025-10-06T03:30:00Z'`
+and `'text'` with `'` doubled.
+
+The Clock In Clock Out Time Events REST API is not OData: it refuses a request with
+`{"status": "BAD_REQUEST", "message": "Request Validation Error", "errors": [...]}` (`error_of` reads
+that too).
 
 Replies: a collection is `{"d": {"results": [...], "__next": URL}}` (the next page's URL carries
 `$skiptoken`); an upsert answers `{"d": [{"key", "status": "OK"|"ERROR", "message", "index",
@@ -47,7 +53,6 @@ __all__ = [
     "datetime_literal",
     "edm_time",
     "error_of",
-    "offset_value",
     "parse_date",
     "parse_edm_time",
     "quoted",
@@ -57,7 +62,7 @@ __all__ = [
 ]
 
 _DATE = re.compile(r"/Date\((-?\d{1,15})(?:([+-])(\d{4}))?\)/")
-_TIME = re.compile(r"PT(\d{1,2})H(\d{1,2})M(\d{1,2})(?:\.\d+)?S")
+_TIME = re.compile(r"PT(?=\d)(?:(\d{1,2})H)?(?:(\d{1,2})M)?(?:(\d{1,2})(?:\.\d+)?S)?")
 #: The wait after a 429 or 503 that gives no Retry-After.
 DEFAULT_RETRY_AFTER = 60.0
 
@@ -72,11 +77,6 @@ class CsrfRefusedError(CredentialsError):
 def date_value(day: date) -> str:
     """`Edm.DateTime` of a date: `/Date(ms)/` of its midnight UTC."""
     return f"/Date({int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000})/"
-
-
-def offset_value(moment: datetime) -> str:
-    """`Edm.DateTimeOffset` of an aware time, in UTC: `/Date(ms+0000)/`."""
-    return f"/Date({round(moment.timestamp() * 1000)}+0000)/"
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -96,11 +96,12 @@ def edm_time(moment: datetime | time) -> str:
 
 
 def parse_edm_time(value: Any) -> time | None:
-    """`PT09H02M00S` as a time; None when `value` is not one."""
+    """An `Edm.Time` as a time of day: `PT09H02M00S`, `PT8H5M0S`, `PT9H` (a fraction of a second is dropped,
+    as this target never sends one); None when `value` is not one."""
     found = _TIME.fullmatch(value) if isinstance(value, str) else None
     if found is None:
         return None
-    hours, minutes, seconds = (int(part) for part in found.groups())
+    hours, minutes, seconds = (int(part or 0) for part in found.groups())
     if hours > 23 or minutes > 59 or seconds > 59:
         return None
     return time(hours, minutes, seconds)
@@ -143,6 +144,10 @@ def error_of(body: Any) -> tuple[str, str] | None:
         return (str(error.get("code") or "no code"), clip(str(message or "no message")))
     if isinstance(error, str):  # the OAuth form: {"error": "invalid_grant", "error_description": ...}
         return (error, clip(str(body.get("error_description") or "no description")))
+    if isinstance(body.get("errors"), list) and "message" in body:  # the Time Events REST API's refusal
+        said = "; ".join(str(item) for item in body["errors"][:5])
+        text = str(body.get("message") or "no message") + (f": {said}" if said else "")
+        return (str(body.get("status") or "no status"), clip(text))
     if "errorMessage" in body:
         return (str(body.get("errorCode") or body.get("httpStatus") or "no code"), clip(str(body["errorMessage"])))
     return None
@@ -165,6 +170,11 @@ def reply_error(api: str, response: httpx.Response, where: str) -> Exception | N
         return CsrfRefusedError(f"{where}: {api} refused the CSRF token (HTTP 403)")
     if status == 401 or (error is not None and error[0].upper().startswith("LGN")):
         return TokenRefusedError(f"{where}: {api} refused the access token (HTTP {status}, {said})")
+    if status == 403 and api.startswith("Time Events"):
+        return CredentialsError(
+            f"{where}: {api} answered 403 Forbidden ({said}); SAP KBA 3146142: its OAuth client is bound to the "
+            "technical user TECHNICAL_USER_CICOTERMINAL_9D3F8AC1 (settings time_events.client_id, time_events.user_id)"
+        )
     if status == 403:
         return CredentialsError(
             f"{where}: {api} answered 403 Forbidden ({said}); the API user needs the OData API permissions for it "

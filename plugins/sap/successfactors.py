@@ -1,29 +1,32 @@
-"""The `sap_successfactors` target: processed days to SAP SuccessFactors through OData v2 upserts.
+"""The `sap_successfactors` target: processed days to SAP SuccessFactors, as ExternalTimeData or clock events.
 
 Two ways in, chosen by `send` (with `auto`, by the mapping's columns):
 
 - `external_time_data` (columns `check_in`/`check_out` and/or `hours`): one `ExternalTimeData`
-  record per employee-day, with `userId`, `startDate`/`endDate` (`/Date(ms)/`), `startTime`/`endTime`
-  (`PT09H02M00S`, site-local), `hours`, `timeType` and `costCenter`.
+  record per employee-day through the OData v2 upsert (`POST /odata/v2/upsert`), with `userId`,
+  `startDate`/`endDate` (`/Date(ms)/`), `startTime`/`endTime` (`PT09H02M00S`, in the day's site
+  zone), `hours` (at ExternalTimeData's decimal scale), `timeType` and `costCenter`. The record is
+  keyed by a deterministic `externalCode` derived from the user, the work date and the record kind
+  (at most 128 characters): a resent record updates the record it made, a changed day updates its
+  record in place. SuccessFactors answers per record (`status` OK or ERROR with a message).
 - `time_events` (column `intervals`, or `check_in`/`check_out`): the day's clock events (clock in,
-  clock out, break start, break end; `punchbridge.plugins.sap.time_events`) for Clock In Clock Out, at
-  most `time_events.per_call` (1,000) per call and `time_events.per_user` (200) per user per call.
-  SAP does not publish this API's names: entity, fields and type codes are the `time_events` settings.
+  clock out, break start, break end; `punchbridge.plugins.sap.time_events`) through the Clock In
+  Clock Out Time Events REST API (`punchbridge.plugins.sap.successfactors_events`), at most
+  `time_events.per_call` (1,000) events per call and `time_events.per_user` (200) per user per call.
 
-Both go through `POST /odata/v2/upsert`, keyed by a deterministic `externalCode` derived from the
-SuccessFactors user, the work date and the record kind (plus event type and ordinal for events),
-at most 128 characters. The upsert *is* the dedup: a resent record (after a crash, a lost reply, a
-retry) updates the record it already made instead of adding one, and a changed day updates its
-record in place. SuccessFactors answers per record (`status` OK or ERROR with a message): refused
-records become dead letters with SuccessFactors' own words, the rest lands.
+Each day is written in its own site's zone (the record's `timezone`, set by the sync engine), or in
+the `timezone` setting when one is given (an override). `stored_form` gives the values as
+SuccessFactors keeps them (`punchbridge.plugins.sap.stored`), which the engine hashes, sends and
+reconciles. Refused records become dead letters with SuccessFactors' own words; the rest lands.
 
 Authentication is OAuth 2.0 SAML bearer with an assertion this plugin signs with the client's key
-(`punchbridge.plugins.sap.saml`, `.successfactors_client`); writes carry the session cookie and CSRF token.
-`pull_employees` reads `EmpJob` (with `userNav` for name and e-mail and `emplStatusNav` for the
-status), every effective-dated row, so each employee carries their cost-centre history; `read_back`
-reads `ExternalTimeData` (or the time-event entity) with a `$filter` on dates. Pages follow `__next`
-(`$skiptoken`). Errors map as `punchbridge.plugins.sap.odata` tabulates. docs/plugins/sap.md has every
-setting and why `pyodata` is not used.
+(`punchbridge.plugins.sap.saml`, `.successfactors_client`); a CSRF token is fetched only when a write
+is refused for want of one. `pull_employees` reads `EmpJob` (with `userNav` for name and e-mail and
+`emplStatusNav` for the status), every effective-dated row, so each employee carries their
+cost-centre history; `read_back` reads `ExternalTimeData` (or the clock events) with a `$filter` on
+dates. Pages follow `__next` (`$skiptoken`). `check_online` logs in and reads, writing nothing.
+Errors map as `punchbridge.plugins.sap.odata` tabulates. docs/plugins/sap.md has every setting and
+why `pyodata` is not used.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -50,29 +54,26 @@ from punchbridge.plugin_api import (
     FatalTargetError,
     HeldRecord,
     HttpTarget,
+    OnlineCheck,
     Outcome,
     Record,
     Register,
     hookimpl,
 )
+from punchbridge.plugins.sap import successfactors_online as _online
 from punchbridge.plugins.sap import successfactors_read as _successfactors_read
-from punchbridge.plugins.sap.odata import date_value, edm_time, offset_value, upsert_results
+from punchbridge.plugins.sap.odata import date_value, edm_time, upsert_results
 from punchbridge.plugins.sap.saml import SigningKey, load_signing_key
+from punchbridge.plugins.sap.stored import decimal_hours, stored_fields
 from punchbridge.plugins.sap.successfactors_client import SuccessFactorsClient, clear_token_cache
+from punchbridge.plugins.sap.successfactors_events import DayEvents, day_payloads, send_event_calls
 from punchbridge.plugins.sap.successfactors_settings import (
     EXTERNAL_TIME_DATA,
     SuccessFactorsSettings,
     TimeEventApi,
     mode_of,
 )
-from punchbridge.plugins.sap.time_events import (
-    TimeEvent,
-    day_events,
-    employee_of,
-    local_time,
-    record_kind,
-    work_date_of,
-)
+from punchbridge.plugins.sap.time_events import day_events, employee_of, local_time, record_kind, work_date_of
 
 __all__ = [
     "EXTERNAL_TIME_DATA",
@@ -88,11 +89,10 @@ log = logging.getLogger(__name__)
 
 MAX_KEY = 128
 _SAFE = re.compile(r"[A-Za-z0-9._@-]{1,80}")
-_EVENT_CODES = {"clock_in": "IN", "clock_out": "OUT", "break_start": "BS", "break_end": "BE"}
 
 
 def external_code(user: str, work_date: date, kind: str, suffix: str = "") -> str:
-    """The deterministic upsert key of one record (or event): `PB-{user}-{yyyymmdd}-{kind}[-{suffix}]`.
+    """The deterministic upsert key of one record: `PB-{user}-{yyyymmdd}-{kind}[-{suffix}]`.
 
     A user id with characters outside `A-Z a-z 0-9 . _ @ -` (or longer than 80) is replaced by the
     first 24 hex digits of its SHA-256, so the key stays at most 128 safe characters.
@@ -105,16 +105,18 @@ def external_code(user: str, work_date: date, kind: str, suffix: str = "") -> st
 
 
 class _Entry:
-    """One record as the upsert payloads it becomes (one ExternalTimeData, or its clock events)."""
+    """One record as the payloads it becomes (one ExternalTimeData, or its clock events), keyed by its day."""
 
-    __slots__ = ("keys", "payloads", "record", "user")
+    __slots__ = ("day", "key", "payloads", "record", "user")
 
-    def __init__(self, record: Record, user: str, payloads: list[dict[str, Any]], keys: list[str]) -> None:
-        self.record, self.user, self.payloads, self.keys = record, user, payloads, keys
+    def __init__(
+        self, record: Record, user: str, key: str, payloads: list[dict[str, Any]], day: DayEvents | None = None
+    ) -> None:
+        self.record, self.user, self.key, self.payloads, self.day = record, user, key, payloads, day
 
 
 class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
-    """Upserts processed days into SAP SuccessFactors; pulls EmpJob; reads back what it holds."""
+    """Sends processed days to SAP SuccessFactors; pulls EmpJob; reads back what it holds; checks a login."""
 
     max_batch_size = 1000
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -149,7 +151,7 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
     # -- life cycle --------------------------------------------------------------------------------
 
     def connection_options(self) -> dict[str, Any]:
-        """OData answers JSON when asked for it."""
+        """OData and the Time Events API answer JSON when asked for it (KBA 3216279: else XML)."""
         return {"headers": {"Accept": "application/json"}}
 
     def on_open(self) -> None:
@@ -188,7 +190,15 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
             log.warning("%s: certificate %s expired on %s", self.where, config.certificate, expiry.date())
         return key
 
-    # -- mapping check -----------------------------------------------------------------------------
+    def check_online(self) -> list[OnlineCheck]:
+        """`punchbridge validate --online`: a token (SAML bearer), one `EmpJob` row, the Time Events API
+        reachable; nothing is written (`punchbridge.plugins.sap.successfactors_online`)."""
+        try:
+            return _online.check_online(self)
+        finally:
+            self.close()
+
+    # -- mapping check and stored form -------------------------------------------------------------
 
     @classmethod
     def check_columns(cls, columns: Sequence[str], settings: SuccessFactorsSettings) -> list[str]:
@@ -223,15 +233,27 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
                 problems.append("no column `time_type` and no `time_type` setting: ExternalTimeData needs a timeType")
         return problems
 
+    @classmethod
+    def stored_form(cls, fields: Mapping[str, Any], settings: SuccessFactorsSettings) -> Mapping[str, Any]:
+        """`fields` as SuccessFactors keeps them: `hours` rounded to `hours_decimals`, times to the second."""
+        return stored_fields(fields, settings.hours_decimals)
+
+    def _local(self, moment: datetime, record: Record) -> datetime:
+        """`moment` in the zone its record is written in: the `timezone` override, else the record's site
+        zone (`zone_of`); as it came (with its own offset) when neither is known."""
+        if self.settings.timezone or record.timezone:
+            return moment.astimezone(self.zone_of(record))
+        return moment
+
     # -- push --------------------------------------------------------------------------------------
 
     def push(self, batch: Batch) -> list[Outcome]:
-        """Upsert the batch's days (see the module docstring); one outcome per record."""
+        """Send the batch's days (see the module docstring); one outcome per record."""
         columns = self.check_batch_columns(batch)
         mode = mode_of(self.settings, columns)
         outcomes: dict[str, Outcome] = {}
         entries: list[_Entry] = []
-        owners: dict[str, tuple[_Entry, list[dict[str, Any]]]] = {}
+        owners: dict[str, _Entry] = {}
         twins: list[tuple[Record, _Entry]] = []
         for record in batch.records:
             try:
@@ -239,68 +261,84 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
             except BadRecordError as refusal:
                 outcomes[record.key] = Outcome(record.key, False, message=str(refusal))
                 continue
-            first = owners.get(entry.keys[0]) if entry.keys else None
+            first = owners.get(entry.key)
             if first is not None:
-                if first[1] == entry.payloads:
-                    twins.append((record, first[0]))
+                if first.payloads == entry.payloads:
+                    twins.append((record, first))
                 else:
                     outcomes[record.key] = Outcome(
                         record.key,
                         False,
                         message=f"record {record.key} is SuccessFactors user {entry.user} on the same day as record "
-                        f"{first[0].record.key}, with other values: two terminal ids mapped to one userId?",
+                        f"{first.record.key}, with other values: two terminal ids mapped to one userId?",
                     )
                 continue
-            for key in entry.keys:
-                owners[key] = (entry, entry.payloads)
+            owners[entry.key] = entry
             entries.append(entry)
         calls = self._pack(entries, mode)
+        if mode == "time_events":
+            outcomes.update(self._send_events(entries, calls))
+        else:
+            outcomes.update(self._upsert(entries, calls))
+        for record, entry in twins:
+            like = outcomes[entry.record.key]
+            outcomes[record.key] = Outcome(record.key, like.ok, like.remote_id, like.message)
+        return [outcomes[record.key] for record in batch.records]
+
+    def _upsert(self, entries: Sequence[_Entry], calls: list[list[tuple[_Entry, int]]]) -> dict[str, Outcome]:
         refused: dict[str, list[str]] = {}
-        api = f"upsert {self._entity(mode)}"
+        api = f"upsert {EXTERNAL_TIME_DATA['entity']}"
         for call in calls:
-            payloads = [payload for _, payload in call]
+            payloads = [entry.payloads[index] for entry, index in call]
             reply = self.client.call(
                 api, "POST", self.settings.odata_url + "/upsert", params={"$format": "json"}, json=payloads
             )
-            for (entry, payload), (ok, message) in zip(
+            for (entry, index), (ok, message) in zip(
                 call, upsert_results(reply, len(call), api, self.where), strict=True
             ):
                 if not ok:
-                    refused.setdefault(entry.record.key, []).append(f"{self._key_of(payload, mode)}: {message}")
+                    code = entry.payloads[index][EXTERNAL_TIME_DATA["key"]]
+                    refused.setdefault(entry.record.key, []).append(f"{code}: {message}")
+        log.info("%s: %d ExternalTimeData records in %d upsert calls", self.name, len(entries), len(calls))
+        outcomes = {}
         for entry in entries:
             key = entry.record.key
             if key in refused:
                 outcomes[key] = Outcome(key, False, message="SuccessFactors refused " + "; ".join(refused[key]))
             else:
-                outcomes[key] = Outcome(key, True, remote_id=entry.keys[0] if entry.keys else None)
-        for record, entry in twins:
-            like = outcomes[entry.record.key]
-            outcomes[record.key] = Outcome(record.key, like.ok, like.remote_id, like.message)
-        log.info(
-            "%s: batch %d: %d records as %d %s payloads in %d upsert calls",
-            self.name,
-            batch.batch_id,
-            len(batch.records),
-            sum(len(call) for call in calls),
-            self._entity(mode),
-            len(calls),
-        )
-        return [outcomes[record.key] for record in batch.records]
+                outcomes[key] = Outcome(key, True, remote_id=entry.key)
+        return outcomes
 
-    def _entity(self, mode: str) -> str:
-        return self.settings.time_events.entity if mode == "time_events" else EXTERNAL_TIME_DATA["entity"]
-
-    def _key_of(self, payload: Mapping[str, Any], mode: str) -> str:
-        field = self.settings.time_events.key_field if mode == "time_events" else EXTERNAL_TIME_DATA["key"]
-        return str(payload.get(field))
+    def _send_events(self, entries: Sequence[_Entry], calls: list[list[tuple[_Entry, int]]]) -> dict[str, Outcome]:
+        outcomes = {entry.record.key: Outcome(entry.record.key, True) for entry in entries if not entry.payloads}
+        days = [[(entry.day, index) for entry, index in call if entry.day is not None] for call in calls]
+        outcomes.update(send_event_calls(self.client, self.settings, days))
+        return outcomes
 
     def _entry(self, record: Record, columns: Sequence[str], mode: str) -> _Entry:
         user = employee_of(record, "SuccessFactors userId")
         if len(user) > 100:
             raise BadRecordError(f"record {record.key}: userId {user[:20]!r}... is longer than 100 characters")
         work_date = work_date_of(record)
+        code = external_code(user, work_date, record_kind(record))
         if mode == "time_events":
-            return self._event_entry(record, user, work_date, columns)
+            events = [replace(event, moment=self._local(event.moment, record)) for event in day_events(record, columns)]
+            api: TimeEventApi = self.settings.time_events
+            if len(events) > api.per_user:
+                raise BadRecordError(
+                    f"record {record.key}: {len(events)} clock events, more than {api.per_user} a user a call"
+                )
+            terminal = _text(record.fields.get("terminal")) or api.terminal_id
+            if terminal and len(terminal) > 30:
+                raise BadRecordError(f"record {record.key}: terminal {terminal!r} is longer than 30 characters")
+            payloads = day_payloads(events, user, terminal, self.settings)
+            day = DayEvents(record, user, work_date, payloads, [event.moment for event in events])
+            return _Entry(record, user, code, payloads, day)
+        return _Entry(record, user, code, [self._time_data(record, user, work_date, code, columns)])
+
+    def _time_data(
+        self, record: Record, user: str, work_date: date, code: str, columns: Sequence[str]
+    ) -> dict[str, Any]:
         names = EXTERNAL_TIME_DATA
         start = local_time(record.fields.get("check_in"), "check_in", record.key)
         end = local_time(record.fields.get("check_out"), "check_out", record.key)
@@ -308,7 +346,8 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
             raise BadRecordError(
                 f"record {record.key}: check_out {end.isoformat()} is before check_in {start.isoformat()}"
             )
-        code = external_code(user, work_date, record_kind(record))
+        start = self._local(start, record) if start else None
+        end = self._local(end, record) if end else None
         time_type = _text(record.fields.get("time_type")) or self.settings.time_type
         if not time_type:
             raise BadRecordError(f"record {record.key}: time_type is empty and no time_type setting is given")
@@ -325,7 +364,7 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
         if end:
             payload[names["end_time"]] = edm_time(end)
         if "hours" in columns:
-            payload[names["hours"]] = _hours(record.fields.get("hours"), record.key)
+            payload[names["hours"]] = self._hours(record.fields.get("hours"), record.key)
         elif not (start and end):
             raise BadRecordError(
                 f"record {record.key}: no check-in and check-out to send and no `hours` column (an absent or "
@@ -334,43 +373,33 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
         cost_centre = _text(record.fields.get("cost_centre"))
         if cost_centre:
             payload[names["cost_centre"]] = cost_centre
-        return _Entry(record, user, [payload], [code])
+        return payload
 
-    def _event_entry(self, record: Record, user: str, work_date: date, columns: Sequence[str]) -> _Entry:
-        api: TimeEventApi = self.settings.time_events
-        events: list[TimeEvent] = day_events(record, columns)
-        if len(events) > api.per_user:
-            raise BadRecordError(
-                f"record {record.key}: {len(events)} clock events, more than {api.per_user} a user a call"
-            )
-        terminal = _text(record.fields.get("terminal")) or api.terminal_id
-        kind = record_kind(record)
-        payloads, keys = [], []
-        for event in events:
-            code = external_code(user, work_date, kind, f"{_EVENT_CODES[event.kind]}{event.ordinal}")
-            payload: dict[str, Any] = {
-                "__metadata": {"uri": api.entity, "type": f"SFOData.{api.entity}"},
-                api.key_field: code,
-                api.user_field: user,
-                api.type_field: getattr(api.types, event.kind),
-                api.time_field: offset_value(event.moment),
-            }
-            if terminal:
-                payload[api.terminal_field] = terminal
-            payloads.append(payload)
-            keys.append(code)
-        return _Entry(record, user, payloads, keys)
+    def _hours(self, value: Any, record_key: str) -> str:
+        """Worked hours as the Edm.Decimal text ExternalTimeData keeps (`hours_decimals`); BadRecordError when
+        not 0..48."""
+        places = self.settings.hours_decimals
+        try:
+            hours = decimal_hours(value, places)
+        except InvalidOperation:
+            raise BadRecordError(f"record {record_key}: hours {value!r} is not a number of hours") from None
+        if hours is None:
+            return f"{0:.{places}f}"
+        if not 0 <= hours <= 48:
+            raise BadRecordError(f"record {record_key}: hours {value!r} is not between 0 and 48")
+        return str(hours)
 
-    def _pack(self, entries: Sequence[_Entry], mode: str) -> list[list[tuple[_Entry, dict[str, Any]]]]:
-        """Payloads into upsert calls: a record's payloads kept in one call, within the per-call and per-user caps.
+    def _pack(self, entries: Sequence[_Entry], mode: str) -> list[list[tuple[_Entry, int]]]:
+        """Payloads into calls: a record's payloads kept in one call, within the per-call and per-user caps.
 
         First fit over the users' days taken in turn: 600 events each of six users go in 4 calls, not 6.
+        Each item is (entry, index of its payload).
         """
         if mode == "time_events":
             per_call, per_user = self.settings.time_events.per_call, self.settings.time_events.per_user
         else:
             per_call, per_user = self.settings.records_per_call, None
-        calls: list[list[tuple[_Entry, dict[str, Any]]]] = []
+        calls: list[list[tuple[_Entry, int]]] = []
         users: list[dict[str, int]] = []
         by_user: dict[str, list[_Entry]] = {}
         for entry in entries:
@@ -388,7 +417,7 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
                 call, counts = [], {}
                 calls.append(call)
                 users.append(counts)
-            call.extend((entry, payload) for payload in entry.payloads)
+            call.extend((entry, index) for index in range(size))
             counts[entry.user] = counts.get(entry.user, 0) + size
         return calls
 
@@ -405,34 +434,35 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
         employees: Sequence[str] | None = None,
         zones: Mapping[str, str] | None = None,
     ) -> Iterator[HeldRecord]:
-        """What SuccessFactors holds for the days `start`..`end`: ExternalTimeData, or the clock events by day."""
-        mode = "time_events" if self.settings.send == "time_events" else "external_time_data"
-        if mode == "time_events":
-            yield from _successfactors_read.read_events(self.client, self.settings, self.where, start, end, employees)
+        """What SuccessFactors holds for the days `start`..`end`: ExternalTimeData, or the clock events by day.
+
+        Each user's times are shown in the zone of their site (`zones`, or the `timezone` override).
+        """
+        zone_of = self._read_zones(zones)
+        if self.settings.send == "time_events":
+            yield from _successfactors_read.read_events(
+                self.client, self.settings, self.where, start, end, employees, zone_of
+            )
         else:
             yield from _successfactors_read.read_time_data(
-                self.client, self.settings, self.where, start, end, employees
+                self.client, self.settings, self.where, start, end, employees, zone_of
             )
+
+    def _read_zones(self, zones: Mapping[str, str] | None) -> Callable[[str], ZoneInfo | None]:
+        """A user's zone for read-back: the override, else their site's; None when neither is known."""
+        known = dict(zones or {})
+
+        def zone(user: str) -> ZoneInfo | None:
+            return self.zone_for(user, known) if (self.settings.timezone or user in known) else None
+
+        return zone
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, bool) or (isinstance(value, float) and math.isnan(value)):
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and value != value):
         return None
     text = str(value).strip()
     return text or None
-
-
-def _hours(value: Any, record_key: str) -> str:
-    """Worked hours as the Edm.Decimal text SuccessFactors takes (two decimals); BadRecordError when not 0..48."""
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return "0.00"
-    try:
-        hours = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise BadRecordError(f"record {record_key}: hours {value!r} is not a number of hours") from None
-    if not hours.is_finite() or not 0 <= hours <= 48:
-        raise BadRecordError(f"record {record_key}: hours {value!r} is not between 0 and 48")
-    return f"{hours.quantize(Decimal('0.01'))}"
 
 
 @hookimpl

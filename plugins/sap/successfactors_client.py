@@ -1,15 +1,18 @@
-"""The HTTP side of the `sap_successfactors` target: SAML-bearer tokens, the CSRF session, OData calls.
+"""The HTTP side of the `sap_successfactors` target: SAML-bearer tokens, CSRF on demand, OData and REST calls.
 
 Tokens: the client signs a SAML assertion (`punchbridge.plugins.sap.saml`) and trades it at
 `{api_server}/oauth/token` for an access token, cached per process until a minute before it expires
 (keyed by server, company, client, user and certificate, so two targets on one tenant share it). A
 token SuccessFactors refuses (401 or an `LGN...` error) is renewed once; refused again, it is a
-`CredentialsError`.
+`CredentialsError`. A call names the `Identity` (OAuth client and user) it acts as: the target's
+own, or the one SAP KBA 3146142 binds the Clock In Clock Out terminal client to.
 
-Writes: SuccessFactors wants the session cookie and an `X-CSRF-Token` on a POST. The client fetches
-the token once with `X-CSRF-Token: Fetch` on a GET of the service root (the reply sets the session
-cookie, which httpx keeps), sends both on every write, and when a write is refused with "CSRF token
-validation failed" (the session ended) fetches a new token and sends the write once more.
+CSRF, only when asked: whether SuccessFactors wants an `X-CSRF-Token` on writes made with a bearer
+token is not documented (client code that upserts ExternalTimeData sends none), so writes go without
+one. When a write is refused with HTTP 403 and `X-CSRF-Token: Required` (or "CSRF token validation
+failed"), the client fetches a token (`X-CSRF-Token: Fetch` on a GET of the OData service root; the
+reply sets the session cookie, which httpx keeps), sends the write once more with it, and keeps
+sending it on this session's writes; a refused token is fetched anew once.
 
 Nothing secret reaches the log or a message: not the private key, the assertion, the access token,
 the session cookie or the CSRF token. httpcore's DEBUG trace prints response headers, so a filter on
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives import serialization
 
 from punchbridge.plugin_api import (
@@ -41,7 +45,7 @@ from punchbridge.plugins.sap.odata import CsrfRefusedError, body_of, error_of, r
 from punchbridge.plugins.sap.saml import SigningKey, build_assertion
 from punchbridge.plugins.sap.successfactors_settings import SuccessFactorsSettings
 
-__all__ = ["SuccessFactorsClient", "clear_token_cache"]
+__all__ = ["Identity", "SuccessFactorsClient", "clear_token_cache"]
 
 log = logging.getLogger("punchbridge.plugins.sap.successfactors")
 
@@ -67,6 +71,14 @@ _TOKEN_EARLY = 60.0  # renew a cached token this many seconds before it expires
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who a call acts as: the OAuth client (its API key) and the SuccessFactors user of the assertion."""
+
+    client_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
 class _Token:
     value: str
     expires_at: float
@@ -83,23 +95,20 @@ def clear_token_cache() -> None:
 
 
 class SuccessFactorsClient:
-    """One target's session with SuccessFactors over its connection: token, session cookie (kept by the
-    connection) and CSRF token."""
+    """One target's session with SuccessFactors over its connection: tokens per identity, session cookie (kept
+    by the connection) and, once the server asked for it, the CSRF token."""
 
     def __init__(
         self, config: SuccessFactorsSettings, key: SigningKey, http: HttpConnection, *, clock: Callable[[], float]
     ) -> None:
         self.config, self.key, self.http, self.clock = config, key, http, clock
         self.where = http.where
-        der = key.certificate.public_bytes(serialization.Encoding.DER)
-        self._token_key = (
-            config.api_server,
-            config.company_id,
-            config.client_id,
-            config.user_id,
-            hashlib.sha256(der).hexdigest(),
-        )
-        self._csrf: str | None = None
+        self._certificate = hashlib.sha256(key.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+        #: The target's own identity (EmpJob, ExternalTimeData), and the one clock events are sent as.
+        self.identity = Identity(config.client_id, config.user_id)
+        events = config.time_events
+        self.event_identity = Identity(events.client_id or config.client_id, events.user_id or config.user_id)
+        self._csrf: dict[Identity, str] = {}
 
     @property
     def requests(self) -> int:
@@ -108,31 +117,35 @@ class SuccessFactorsClient:
 
     # -- token ------------------------------------------------------------------------------------
 
-    def token(self, stale: str | None = None) -> str:
-        """A valid access token: the cached one, else a new one (never the `stale` one)."""
+    def token(self, stale: str | None = None, identity: Identity | None = None) -> str:
+        """A valid access token of `identity` (default: the target's): the cached one, else a new one (never
+        the `stale` one)."""
+        identity = identity or self.identity
+        cache_key = (self.config.api_server, self.config.company_id, identity.client_id, identity.user_id,
+                     self._certificate)  # fmt: skip
         with _TOKENS_LOCK:
-            cached = _TOKENS.get(self._token_key)
+            cached = _TOKENS.get(cache_key)
             if cached is not None and cached.value != stale and cached.expires_at - _TOKEN_EARLY > self.clock():
                 return cached.value
-            token = self._mint()
-            _TOKENS[self._token_key] = token
+            token = self._mint(identity)
+            _TOKENS[cache_key] = token
             return token.value
 
-    def _mint(self) -> _Token:
+    def _mint(self, identity: Identity) -> _Token:
         config = self.config
         now = datetime.fromtimestamp(self.clock(), UTC)
         assertion = build_assertion(
             self.key,
             issuer=config.saml_issuer,
-            user_id=config.user_id,
-            client_id=config.client_id,
+            user_id=identity.user_id,
+            client_id=identity.client_id,
             audience=config.saml_audience,
             recipient=config.token_url,
             now=now,
             lifetime=timedelta(seconds=config.assertion_lifetime),
         )
         form = {
-            "client_id": config.client_id,
+            "client_id": identity.client_id,
             "company_id": config.company_id,
             "grant_type": GRANT_TYPE,
             "assertion": base64.b64encode(assertion).decode("ascii"),
@@ -152,14 +165,14 @@ class SuccessFactorsClient:
         if refusal is not None or status >= 400:
             code, message = refusal or (f"HTTP {status}", "no reason given")
             raise CredentialsError(
-                f"{where} refused the SAML assertion for user {config.user_id!r} of company {config.company_id!r} "
+                f"{where} refused the SAML assertion for user {identity.user_id!r} of company {config.company_id!r} "
                 f"({code}: {message}); check company_id, client_id (API key), user_id, that the certificate is the "
                 "one registered for the OAuth client, and the clock of this machine"
             )
         value, expires = body.get("access_token"), body.get("expires_in")
         if not isinstance(value, str) or not value or not isinstance(expires, int | float) or expires <= 0:
             raise TargetReplyError(f"{where} answered without access_token or expires_in")
-        log.info("%s: new access token (valid %d s)", self.where, int(expires))
+        log.info("%s: new access token for %s (valid %d s)", self.where, identity.user_id, int(expires))
         return _Token(value, now.timestamp() + float(expires))
 
     # -- calls ------------------------------------------------------------------------------------
@@ -179,8 +192,16 @@ class SuccessFactorsClient:
         value = response.headers.get("x-csrf-token", "")
         if not value or value.lower() in ("required", "fetch"):
             raise TargetReplyError(f"{where}: SuccessFactors answered without an X-CSRF-Token header")
-        log.debug("%s: fetched a CSRF token", self.where)
+        log.info("%s: SuccessFactors asked for a CSRF token on writes; fetched one", self.where)
         return value
+
+    def response(
+        self, api: str, method: str, url: str, *, params: Mapping[str, str] | None = None,
+        identity: Identity | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        """One authorised request and its reply as it came (no error mapping): for checks that read a status."""
+        token = self.token(None, identity)
+        return self.http.request(method, url, api, params=params, headers={"Authorization": f"Bearer {token}"})
 
     def call(
         self,
@@ -190,19 +211,20 @@ class SuccessFactorsClient:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        identity: Identity | None = None,
     ) -> dict[str, Any]:
-        """One OData call; the JSON body. Renews the token once and (for writes) the CSRF token once."""
+        """One OData or REST call as `identity`; the JSON body. Renews the token once and, for a write the
+        server refuses for its CSRF token, fetches one (once)."""
+        identity = identity or self.identity
         write = method != "GET"
         stale: str | None = None
-        csrf_retried = token_retried = False
+        csrf_fetched = token_retried = False
         while True:
-            token = self.token(stale)
+            token = self.token(stale, identity)
             headers = {"Authorization": f"Bearer {token}"}
             try:
-                if write:
-                    if self._csrf is None:
-                        self._csrf = self._fetch_csrf(token)
-                    headers["X-CSRF-Token"] = self._csrf
+                if write and identity in self._csrf:
+                    headers["X-CSRF-Token"] = self._csrf[identity]
                 response = self.http.request(method, url, api, params=params, json=json, headers=headers)
                 error = reply_error(api, response, self.where)
             except (TokenRefusedError, CsrfRefusedError) as refused:
@@ -217,15 +239,16 @@ class SuccessFactorsClient:
                         f"{error.message}, even a new one; check the API user's permissions and that the OAuth "
                         "client is enabled"
                     )
-                token_retried, stale, self._csrf = True, token, None
+                token_retried, stale = True, token
+                self._csrf.pop(identity, None)
                 continue
-            if isinstance(error, CsrfRefusedError):
-                if csrf_retried:
+            if isinstance(error, CsrfRefusedError) and write:
+                if csrf_fetched:
                     raise FatalTargetError(
                         f"{self.where}: {api} refused a newly fetched CSRF token; a proxy in between may drop the "
                         "session cookie"
                     )
-                csrf_retried, self._csrf = True, None
-                log.info("%s: %s: the CSRF token was refused (session ended); fetching a new one", self.where, api)
+                csrf_fetched = True
+                self._csrf[identity] = self._fetch_csrf(token)
                 continue
             raise error

@@ -1,5 +1,15 @@
 """What the `sap_successfactors` target reads: EmpJob for employees, ExternalTimeData and clock events back.
 
+Read-back shows each user's times in the zone of their site (or the `timezone` override): an
+ExternalTimeData record's `startDate` + `startTime` is a wall-clock time there (without a known zone,
+it is shown without offset and compared by wall clock). `hours` is read as the Edm.Decimal it is
+(text or number), times as `Edm.Time` in any of its spellings (`PT09H02M00S`, `PT8H5M0S`).
+
+Clock events are instants; a user's events are grouped into shifts in time order (a clock-in opens a
+shift, the events up to its clock-out belong to it), and a shift belongs to the local date of its
+clock-in, so a night shift's clock-out after midnight stays on its work date. They are read from
+the OData entity of `time_events.read_back` (*unconfirmed*: SAP names no read API for these events).
+
 Every read is an OData GET followed page by page through `__next` (which carries `$skiptoken`), at
 most `page_size` rows a page (`customPageSize`). A `__next` that points anywhere but the configured
 OData service is refused: following it would send the access token to another host.
@@ -7,10 +17,10 @@ OData service is refused: following it would send the access token to another ho
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from punchbridge.plugin_api import Employee, HeldRecord, TargetReplyError, format_intervals
 from punchbridge.plugins.sap.odata import (
@@ -39,8 +49,8 @@ EMPJOB_FIELDS = (
 )
 #: Users per `userId in (...)` clause, so a read-back URL stays short.
 USERS_PER_QUERY = 50
-_OUR_KEY = re.compile(r"PB-.+-(\d{8})-[A-Za-z0-9_]+-(IN|OUT|BS|BE)\d+")
 _EVENT_KINDS = ("clock_in", "clock_out", "break_start", "break_end")
+ZoneOf = Callable[[str], ZoneInfo | None]
 
 
 def _rows(
@@ -164,11 +174,20 @@ def _user_clause(field: str, users: list[str] | None) -> str:
     return f" and {field} in {','.join(quoted(user) for user in users)}" if users else ""
 
 
-def _local(day: date, clock: time | None, zone: Any) -> str:
+def _local(day: date, clock: time | None, zone: ZoneInfo | None) -> str:
     if clock is None:
         return ""
     moment = datetime.combine(day, clock)
     return (moment.replace(tzinfo=zone) if zone else moment).isoformat()
+
+
+def _hours(value: Any, api: str, where: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        raise TargetReplyError(f"{where}: {api} answered hours {value!r}, not a number") from None
 
 
 def read_time_data(
@@ -178,11 +197,11 @@ def read_time_data(
     start: date,
     end: date,
     employees: Sequence[str] | None,
+    zone_of: ZoneOf,
 ) -> Iterator[HeldRecord]:
     """One HeldRecord per ExternalTimeData whose startDate is in `start`..`end` (`check_in`, `check_out`, ...)."""
     names = EXTERNAL_TIME_DATA
     api = f"read {names['entity']}"
-    zone = config.zone
     select = ",".join(names[k] for k in ("key", "user", "start_date", "end_date", "start_time", "end_time", "hours",
                                           "time_type", "cost_centre"))  # fmt: skip
     for users in _user_groups(employees):
@@ -201,19 +220,49 @@ def read_time_data(
                 raise TargetReplyError(f"{where}: {api} answered a record without {names['user']}")
             first = _day(row.get(names["start_date"]), names["start_date"], api, where)
             last = _day(row[names["end_date"]], names["end_date"], api, where) if row.get(names["end_date"]) else first
-            hours = row.get(names["hours"])
-            try:
-                worked = float(hours) if hours not in (None, "") else None
-            except (TypeError, ValueError):
-                raise TargetReplyError(f"{where}: {api} answered hours {hours!r}, not a number") from None
+            zone = zone_of(user)
             fields = {
                 "check_in": _local(first, parse_edm_time(row.get(names["start_time"])), zone),
                 "check_out": _local(last, parse_edm_time(row.get(names["end_time"])), zone),
-                "hours": worked,
+                "hours": _hours(row.get(names["hours"]), api, where),
                 "time_type": _text(row.get(names["time_type"])),
                 "cost_centre": _text(row.get(names["cost_centre"])),
             }
             yield HeldRecord(user, first, fields, remote_id=_text(row.get(names["key"])))
+
+
+def _shifts(events: list[tuple[datetime, str, str]]) -> list[list[tuple[datetime, str, str]]]:
+    """A user's events (time order) as shifts: a clock-in opens one; an event before any clock-in is its own."""
+    shifts: list[list[tuple[datetime, str, str]]] = []
+    for event in events:
+        if event[1] == "clock_in" or not shifts or shifts[-1][-1][1] == "clock_out":
+            shifts.append([event])
+        else:
+            shifts[-1].append(event)
+    return shifts
+
+
+def _held_day(user: str, day: date, events: list[tuple[datetime, str, str]]) -> HeldRecord:
+    pairs: list[tuple[datetime | None, datetime | None]] = []
+    opened: datetime | None = None
+    for moment, kind, _ in events:
+        if kind in ("clock_in", "break_end"):
+            if opened is not None:
+                pairs.append((opened, None))
+            opened = moment
+        else:
+            pairs.append((opened, moment))
+            opened = None
+    if opened is not None:
+        pairs.append((opened, None))
+    ins = [m for m, k, _ in events if k == "clock_in"]
+    outs = [m for m, k, _ in events if k == "clock_out"]
+    fields = {
+        "intervals": format_intervals(pairs),
+        "check_in": min(ins).isoformat() if ins else "",
+        "check_out": max(outs).isoformat() if outs else "",
+    }
+    return HeldRecord(user, day, fields, remote_id=",".join(uuid for _, _, uuid in events if uuid))
 
 
 def read_events(
@@ -223,60 +272,42 @@ def read_events(
     start: date,
     end: date,
     employees: Sequence[str] | None,
+    zone_of: ZoneOf,
 ) -> Iterator[HeldRecord]:
-    """The clock events of the local days `start`..`end`, one HeldRecord per user and day (`intervals`, ...).
+    """The clock events of the work days `start`..`end`, one HeldRecord per user and day (`intervals`, ...).
 
-    An event punchbridge sent belongs to the work date in its key; any other to its local date in `timezone`.
+    `remote_id` is the UUIDs of the day's events (what the mass-delete API takes). A user without a
+    known zone has their days in UTC.
     """
-    api_settings = config.time_events
-    api = f"read {api_settings.entity}"
-    zone = config.zone or UTC
-    first, after = utc_day_bounds(start - timedelta(days=1), end + timedelta(days=1), zone)
-    codes = {getattr(api_settings.types, kind): kind for kind in _EVENT_KINDS}
-    days: dict[tuple[str, date], list[tuple[datetime, str, str]]] = {}
+    read = config.time_events.read_back
+    api = f"read {read.entity}"
+    # A day either side, so a shift crossing midnight (or a zone far from UTC) is read whole.
+    first, after = utc_day_bounds(start - timedelta(days=1), end + timedelta(days=2), UTC)
+    codes = {getattr(config.time_events.types, kind): kind for kind in _EVENT_KINDS}
+    by_user: dict[str, list[tuple[datetime, str, str]]] = {}
     for users in _user_groups(employees):
-        window = f"{api_settings.time_field} ge {datetime_literal(first)} and {api_settings.time_field} lt " + (
-            datetime_literal(after)
-        )
+        window = f"{read.time_field} ge {datetime_literal(first)} and {read.time_field} lt {datetime_literal(after)}"
         params = {
-            "$filter": window + _user_clause(api_settings.user_field, users),
-            "$orderby": f"{api_settings.user_field},{api_settings.time_field}",
+            "$filter": window + _user_clause(read.assignment_field, users),
+            "$orderby": f"{read.assignment_field},{read.time_field}",
             "customPageSize": str(config.page_size),
         }
-        for row in _rows(client, where, api, api_settings.entity, params):
-            user = _text(row.get(api_settings.user_field))
-            moment = parse_date(row.get(api_settings.time_field))
-            kind = codes.get(str(row.get(api_settings.type_field)))
+        for row in _rows(client, where, api, read.entity, params):
+            user = _text(row.get(read.assignment_field))
+            moment = parse_date(row.get(read.time_field))
+            kind = codes.get(str(row.get(read.type_field)))
             if user is None or moment is None or kind is None:
                 raise TargetReplyError(
-                    f"{where}: {api} answered an event without {api_settings.user_field}, a /Date(ms)/ "
-                    f"{api_settings.time_field} or a known {api_settings.type_field}"
+                    f"{where}: {api} answered an event without {read.assignment_field}, a /Date(ms)/ "
+                    f"{read.time_field} or a type code of the time_events.types settings "
+                    f"({row.get(read.type_field)!r})"
                 )
-            key = str(row.get(api_settings.key_field) or "")
-            ours = _OUR_KEY.fullmatch(key)
-            local = moment.astimezone(zone)
-            day = datetime.strptime(ours.group(1), "%Y%m%d").date() if ours else local.date()
+            local = moment.astimezone(zone_of(user) or UTC)
+            by_user.setdefault(user, []).append((local, kind, _text(row.get(read.uuid_field)) or ""))
+    for user in sorted(by_user):
+        days: dict[date, list[tuple[datetime, str, str]]] = {}
+        for shift in _shifts(sorted(by_user[user])):
+            days.setdefault(shift[0][0].date(), []).extend(shift)
+        for day in sorted(days):
             if start <= day <= end:
-                days.setdefault((user, day), []).append((local, kind, key))
-    for (user, day), events in sorted(days.items()):
-        events.sort()
-        pairs: list[tuple[datetime | None, datetime | None]] = []
-        opened: datetime | None = None
-        for moment, kind, _ in events:
-            if kind in ("clock_in", "break_end"):
-                if opened is not None:
-                    pairs.append((opened, None))
-                opened = moment
-            else:
-                pairs.append((opened, moment))
-                opened = None
-        if opened is not None:
-            pairs.append((opened, None))
-        ins = [m for m, k, _ in events if k == "clock_in"]
-        outs = [m for m, k, _ in events if k == "clock_out"]
-        fields = {
-            "intervals": format_intervals(pairs),
-            "check_in": min(ins).isoformat() if ins else "",
-            "check_out": max(outs).isoformat() if outs else "",
-        }
-        yield HeldRecord(user, day, fields, remote_id=",".join(key for _, _, key in events))
+                yield _held_day(user, day, days[day])

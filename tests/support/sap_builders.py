@@ -11,7 +11,7 @@ import httpx
 
 from punchbridge.plugin_api import Batch, Employee, Record
 from punchbridge.plugins.sap.saml import build_assertion, load_signing_key
-from punchbridge.testing.emulators.sap import GRANT_TYPE, ManualClock, SapEmulator, TestCredentials
+from punchbridge.testing.emulators.sap import GRANT_TYPE, TIME_EVENTS_PATH, ManualClock, SapEmulator, TestCredentials
 
 STAFF = [
     Employee("T-1", "Asha Rao", email="asha@example.com", department="Ops", extra={"cost_centre": "CC-OPS"}),
@@ -80,6 +80,11 @@ class SapApi:
             headers["X-CSRF-Token"] = self._csrf or self.fetch_csrf()
         return self.client.post("/odata/v2/upsert", params={"$format": "json"}, json=records, headers=headers)
 
+    def post_events(self, events: Any, *, token: str | None = None) -> httpx.Response:
+        """POST to the Time Events REST API (as the given token's user; default the API user)."""
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return self.client.post(TIME_EVENTS_PATH, json=events, headers=headers)
+
     def get(self, entity: str, **params: str) -> httpx.Response:
         return self.client.get(f"/odata/v2/{entity}", params={"$format": "json", **params}, headers=self.headers())
 
@@ -100,39 +105,52 @@ def time_data(code: str = "PB-T-1-20251006-day", user: str = "T-1", **fields: An
     return {k: v for k, v in record.items() if v is not None}
 
 
-def event(code: str, user: str = "T-1", kind: str = "CLOCK_IN", ms: int = 1_759_721_400_000) -> dict[str, Any]:
-    """One clock event upsert record."""
-    return {
-        "__metadata": {"uri": "TimeEvent"},
-        "externalCode": code,
-        "userId": user,
-        "timeEventType": kind,
-        "timestamp": f"/Date({ms}+0000)/",
-    }
+def event(
+    number: int | str, user: str = "T-1", kind: str = "P10", at: str = "2025-10-06T09:00:00+05:30", **fields: Any
+) -> dict[str, Any]:
+    """One item of a Time Events REST API body (fields override the defaults; None removes one)."""
+    item: dict[str, Any] = {"id": str(number), "assignmentId": user, "typeCode": kind, "timestamp": at, **fields}
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def minutes_after(start: str, minutes: int) -> str:
+    """The ISO time `minutes` after `start` (same offset)."""
+    return (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
 
 
 def day_record(
-    employee: str, day: str, check_in: str = "09:00", check_out: str = "18:00", hours: Any = 8.5, **fields: Any
+    employee: str,
+    day: str,
+    check_in: str = "09:00",
+    check_out: str = "18:00",
+    hours: Any = 8.5,
+    *,
+    offset: str = "+05:30",
+    timezone: str | None = None,
+    **fields: Any,
 ) -> Record:
-    """A first-in/last-out record for terminal user C-`employee`, SuccessFactors userId `employee`."""
+    """A first-in/last-out record for terminal user C-`employee`, SuccessFactors userId `employee` (times at
+    `offset`; `timezone` the record's site zone, as the sync engine sets it)."""
     values: dict[str, Any] = {
         "employee": employee,
-        "check_in": f"{day}T{check_in}:00+05:30" if check_in else "",
-        "check_out": f"{day}T{check_out}:00+05:30" if check_out else "",
+        "check_in": f"{day}T{check_in}:00{offset}" if check_in else "",
+        "check_out": f"{day}T{check_out}:00{offset}" if check_out else "",
         "hours": hours,
         **fields,
     }
-    return Record(f"C-{employee}|{day}|day", values, f"hash:{sorted(values.items())}")
+    return Record(f"C-{employee}|{day}|day", values, f"hash:{sorted(values.items())}", timezone=timezone)
 
 
-def intervals_record(employee: str, day: str, intervals: str, key: str | None = None) -> Record:
-    """An every-pair record (`intervals` like `09:00/13:00;14:00/` on `day`, +05:30)."""
+def intervals_record(
+    employee: str, day: str, intervals: str, key: str | None = None, offset: str = "+05:30", timezone: str | None = None
+) -> Record:
+    """An every-pair record (`intervals` like `09:00/13:00;14:00/` on `day`, at `offset`; `timezone` its site's)."""
     pieces = []
     for pair in intervals.split(";"):
         start, _, end = pair.partition("/")
-        pieces.append((f"{day}T{start}:00+05:30" if start else "") + "/" + (f"{day}T{end}:00+05:30" if end else ""))
+        pieces.append((f"{day}T{start}:00{offset}" if start else "") + "/" + (f"{day}T{end}:00{offset}" if end else ""))
     values = {"employee": employee, "intervals": ";".join(pieces)}
-    return Record(key or f"C-{employee}|{day}|day", values, f"hash:{employee}:{intervals}")
+    return Record(key or f"C-{employee}|{day}|day", values, f"hash:{employee}:{intervals}", timezone=timezone)
 
 
 def batch_of(records: Sequence[Record], columns: Sequence[str] = FIRST_LAST, batch_id: int = 1) -> Batch:

@@ -1,7 +1,7 @@
 """The `sap_hcm` target passes the conformance kit against a real SFTP server (asyncssh, on loopback).
 
-What SAP holds is read as the upload job reads the files: in sequence order, each file's events of
-an employee-day replacing those an earlier file gave for that day.
+What SAP holds is read as SAP would hold it: the events of every file posted (nothing replaces a day),
+less the events the corrections files list for the operator to cancel.
 """
 
 from __future__ import annotations
@@ -27,16 +27,20 @@ def _groups(path: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
 
 
 def held_by_sap(folder: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """The upload job's view: every file in name (= sequence) order, a later day replacing an earlier one."""
-    held: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for path in sorted(folder.glob("*.csv")):
-        held.update(_groups(path))
-    return held
+    """SAP's view: every file's events posted in name (= sequence) order, the corrections applied."""
+    held: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for path in sorted(folder.glob("timeevents_*.csv")):
+        for day, events in _groups(path).items():
+            held.setdefault(day, set()).update(events)
+    for path in sorted(folder.glob("timeevents-corrections_*.csv")):
+        for day, events in _groups(path).items():
+            held[day] -= set(events)
+    return {day: sorted(events) for day, events in held.items() if events}
 
 
 def day_writes(folder: Path) -> int:
     """Employee-days written, over every file (a resent day counts again)."""
-    return sum(len(_groups(path)) for path in sorted(folder.glob("*.csv")))
+    return sum(len(_groups(path)) for path in sorted(folder.glob("timeevents_*.csv")))
 
 
 class TestSapHcmConformance(TargetConformance):

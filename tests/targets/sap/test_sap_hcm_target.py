@@ -68,7 +68,10 @@ def test_a_day_with_a_break_becomes_four_time_events_in_the_default_csv(make_tar
     )
     manifest = (drop / (name + ".sha256")).read_text()
     assert manifest.endswith(f"  {name}\nrows: 5\n")
-    assert sorted(p.name for p in drop.iterdir()) == [name, name + ".sha256"], "no .part left behind"
+    assert sorted(p.name for p in drop.iterdir() if p.is_file()) == [name, name + ".sha256"], "no .part left behind"
+    assert [p.name for p in (drop / "punchbridge-sent").iterdir()] == [
+        "timeevents_2025-10-01_2025-10-31_0001.sent.json"
+    ]
 
 
 def test_the_fixed_layout_writes_tevens_widths_without_separators(make_target: Any, tmp_path: Path) -> None:
@@ -130,9 +133,9 @@ def test_a_resent_batch_finds_its_file_in_place_and_another_file_of_that_name_is
     batch = _batch([_day("1001", "09:00/18:00")])
     make_target().push(batch)
     drop = tmp_path / "remote" / "drop"
-    before = {p.name: p.read_bytes() for p in drop.iterdir()}
+    before = {p.name: p.read_bytes() for p in drop.rglob("*") if p.is_file()}
     assert make_target().push(batch)[0].ok
-    assert {p.name: p.read_bytes() for p in drop.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in drop.rglob("*") if p.is_file()} == before
     changed = _batch([_day("1001", "07:00/18:00")])
     with pytest.raises(FatalTargetError, match="already exists with different content"):
         make_target().push(changed)

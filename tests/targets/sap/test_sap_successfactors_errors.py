@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
-from support.sap_builders import batch_of, day_record
+from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -146,6 +146,32 @@ def test_a_bad_token_reply_is_named(
         _push(target)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"d": []}', "without succeededTimeEvents or failedTimeEvents"),
+        ('{"succeededTimeEvents": [{"UUID": "u1", "id": "1"}]}', "answered 1 of 2 events"),
+        ('{"succeededTimeEvents": [{"UUID": "u1", "id": "1"}, {"UUID": "u2", "id": "1"}]}', "id '1', which was not"),
+        ('{"succeededTimeEvents": "all", "failedTimeEvents": []}', "not a list of objects"),
+    ],
+)
+def test_a_time_events_reply_that_does_not_answer_each_event_is_a_reply_error(
+    target: SuccessFactorsTarget, emulator: SapEmulator, body: str, message: str
+) -> None:
+    emulator.fail_next("time_events", status=201, body=body, content_type="application/json")
+    with pytest.raises(TargetReplyError, match=message):
+        target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
+
+
+def test_a_refused_time_events_call_is_fatal_with_the_apis_errors(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    body = '{"status": "BAD_REQUEST", "message": "Request Validation Error", "errors": ["The id must not be blank."]}'
+    emulator.fail_next("time_events", status=400, body=body, content_type="application/json")
+    with pytest.raises(FatalTargetError, match="Request Validation Error: The id must not be blank"):
+        target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
+
+
 def test_a_csrf_token_refused_twice_is_fatal(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     for _ in range(2):
         emulator.fail_next("upsert", status=403, body="CSRF token validation failed", content_type="text/plain")
@@ -154,6 +180,7 @@ def test_a_csrf_token_refused_twice_is_fatal(target: SuccessFactorsTarget, emula
 
 
 def test_a_csrf_fetch_without_a_token_is_a_reply_error(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
+    emulator.csrf_required = True
     emulator.fail_next("csrf", status=200, body='{"d": {}}', content_type="application/json")
     with pytest.raises(TargetReplyError, match="without an X-CSRF-Token header"):
         _push(target)
@@ -252,7 +279,10 @@ def test_a_key_that_is_not_the_certificates_is_a_credentials_error(
         ({"timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"records_per_call": 1001}, "less than or equal to 1000"),
         ({"time_events": {"per_user": 201}}, "less than or equal to 200"),
-        ({"time_events": {"entity": "Time Event"}}, "should match pattern"),
+        ({"time_events": {"read_back": {"entity": "Time Event"}}}, "should match pattern"),
+        ({"time_events": {"types": {"clock_in": "P 10"}}}, "should match pattern"),
+        ({"time_events": {"terminal_id": "T" * 31}}, "at most 30 characters"),
+        ({"hours_decimals": 7}, "less than or equal to 6"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
     ],
 )
@@ -273,6 +303,7 @@ def test_secrets_never_reach_the_log_a_message_or_describe(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    emulator.csrf_required = True  # so the session cookie and CSRF token are in play too
     target = make_target()
     target.push(batch_of([day_record("T-1", DAY), day_record("T-9", DAY)]))
     emulator.expire_tokens()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from support.sap_builders import INTERVALS, batch_of, day_record, intervals_record
 
-from punchbridge.plugin_api import Employee
+from punchbridge.plugin_api import CredentialsError, Employee
 from punchbridge.plugins.sap.successfactors import SuccessFactorsSettings, SuccessFactorsTarget, external_code
 from punchbridge.testing.emulators.sap import ManualClock, SapEmulator
 
@@ -138,7 +138,7 @@ def test_time_type_and_cost_centre_come_from_the_mapping_when_it_has_them(
     assert emulator.time_data()["PB-T-1-20251006-day"]["timeType"] == "OVERTIME"
 
 
-# -- clock events -------------------------------------------------------------------------------------
+# -- clock events: the Time Events REST API ---------------------------------------------------------
 
 
 def test_every_interval_becomes_clock_in_break_and_clock_out_events(
@@ -148,16 +148,40 @@ def test_every_interval_becomes_clock_in_break_and_clock_out_events(
     assert outcome.ok
     (day,) = emulator.event_days().values()
     assert [(moment.strftime("%H:%M"), kind) for moment, kind in day] == [
-        ("09:00", "CLOCK_IN"), ("13:00", "BREAK_START"), ("13:30", "BREAK_END"), ("18:00", "CLOCK_OUT")
+        ("09:00", "P10"), ("13:00", "P15"), ("13:30", "P25"), ("18:00", "P20")
     ]  # fmt: skip
-    assert sorted(emulator.events()) == [
-        "PB-T-1-20251006-day-BE1", "PB-T-1-20251006-day-BS1", "PB-T-1-20251006-day-IN1", "PB-T-1-20251006-day-OUT1"
+    assert sorted((outcome.remote_id or "").split(",")) == sorted(emulator.events()), "the UUIDs SAP gave"
+    assert emulator.calls["time_events"] == 1 and emulator.calls["upsert"] == 0
+
+
+def test_each_event_carries_an_iso_timestamp_with_the_sites_offset(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    sent: list[Any] = []
+    target = make_target(time_events={"terminal_id": "GATE-1", "time_type_code": "WORKING_TIME"})
+    original = target.client.call
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        sent.append(kwargs.get("json"))
+        return original(*args, **kwargs)
+
+    target.client.call = spy  # type: ignore[method-assign]
+    target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
+    # The body SAP's specification and both client code bases show: an array of {id, assignmentId,
+    # typeCode, timestamp, terminalId?, timeTypeCode? (START events only)}.
+    assert sent == [
+        [
+            {"id": "1", "assignmentId": "T-1", "typeCode": "P10", "timestamp": "2025-10-06T09:00:00+05:30",
+             "terminalId": "GATE-1", "timeTypeCode": "WORKING_TIME"},
+            {"id": "2", "assignmentId": "T-1", "typeCode": "P20", "timestamp": "2025-10-06T18:00:00+05:30",
+             "terminalId": "GATE-1"},
+        ]
     ]  # fmt: skip
 
 
 def test_an_open_interval_sends_no_clock_out_yet(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     target.push(batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS))
-    assert [kind for _, kind in next(iter(emulator.event_days().values()))] == ["CLOCK_IN"]
+    assert [kind for _, kind in next(iter(emulator.event_days().values()))] == ["P10"]
 
 
 def test_events_keep_to_200_per_user_per_call_and_1000_per_call(
@@ -173,19 +197,41 @@ def test_events_keep_to_200_per_user_per_call_and_1000_per_call(
     outcomes = make_target().push(batch_of(records[:900], INTERVALS))
     assert all(o.ok for o in outcomes), [o.message for o in outcomes if not o.ok][:3]
     assert len(emulator.events()) == 3600
-    assert emulator.calls["upsert"] == 4, "3,600 events fit in 4 calls of at most 1,000, 200 a user"
+    assert emulator.calls["time_events"] == 4, "3,600 events fit in 4 calls of at most 1,000, 200 a user"
 
 
-def test_a_changed_day_moves_its_events_and_a_resend_adds_none(
+def test_a_resent_day_counts_as_delivered_and_adds_no_event(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    batch = batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS)
+    first = target.push(batch)
+    again = target.push(batch)  # a resend after a crash: SAP answers "already exists" for each event
+    assert again[0].ok and again[0].remote_id is None, "no new UUID: the ledger keeps the first ones"
+    assert first[0].remote_id and len(emulator.events()) == 2 and emulator.deliveries == 1
+
+
+def test_a_changed_day_sends_its_new_events_and_the_old_ones_stay(
     target: SuccessFactorsTarget, emulator: SapEmulator
 ) -> None:
     target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
-    target.push(batch_of([intervals_record("T-1", DAY, "09:00/18:00")], INTERVALS))
-    assert emulator.deliveries == 1
-    target.push(batch_of([intervals_record("T-1", DAY, "07:30/18:00")], INTERVALS, batch_id=2))
-    assert emulator.deliveries == 2 and len(emulator.events()) == 2
+    (outcome,) = target.push(batch_of([intervals_record("T-1", DAY, "07:30/18:00")], INTERVALS, batch_id=2))
+    assert outcome.ok and len((outcome.remote_id or "").split(",")) == 1, "only the new clock-in was created"
     (day,) = emulator.event_days().values()
-    assert [m.strftime("%H:%M") for m, _ in day] == ["07:30", "18:00"]
+    # The API only creates: the 09:00 clock-in stays until someone deletes it in SuccessFactors.
+    assert [(m.strftime("%H:%M"), kind) for m, kind in day] == [("07:30", "P10"), ("09:00", "P10"), ("18:00", "P20")]
+
+
+def test_a_refused_event_makes_its_day_a_dead_letter_and_the_rest_lands(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    emulator.refuse_user("T-2", "No Clock In Clock Out group assigned")
+    records = [intervals_record(user, DAY, "09:00/18:00") for user in ("T-1", "T-2", "T-9")]
+    outcomes = target.push(batch_of(records, INTERVALS))
+    assert [o.ok for o in outcomes] == [True, False, False]
+    assert "refused clock events of T-2 on 2025-10-06: P10 at 2025-10-06T09:00:00+05:30" in (outcomes[1].message or "")
+    assert "No Clock In Clock Out group assigned" in (outcomes[1].message or "")
+    assert "T-9 does not exist" in (outcomes[2].message or "")
+    assert {held.assignment for held in emulator.events().values()} == {"T-1"}
 
 
 def test_first_in_last_out_can_go_as_events(
@@ -201,7 +247,19 @@ def test_the_terminal_id_goes_with_each_event_when_configured(
     make_target(time_events={"terminal_id": "GATE-1"}).push(
         batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS)
     )
-    assert [row["terminalId"] for row in emulator.events().values()] == ["GATE-1"]
+    assert [held.terminal for held in emulator.events().values()] == ["GATE-1"]
+
+
+def test_clock_events_go_as_the_user_the_terminal_client_is_bound_to(
+    make_target: Callable[..., SuccessFactorsTarget], emulator: SapEmulator
+) -> None:
+    # SAP KBA 3146142: the OAuth client for terminal time events is bound to a technical user.
+    emulator.time_event_user = "TECHNICAL_USER_CICOTERMINAL_9D3F8AC1"
+    with pytest.raises(CredentialsError, match="KBA 3146142"):
+        make_target().push(batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS))
+    target = make_target(time_events={"user_id": "TECHNICAL_USER_CICOTERMINAL_9D3F8AC1"})
+    assert target.push(batch_of([intervals_record("T-1", DAY, "09:00/")], INTERVALS))[0].ok
+    assert len(emulator.tokens_issued()) == 2, "one token per user"
 
 
 # -- the mapping ---------------------------------------------------------------------------------------
@@ -260,9 +318,20 @@ def test_an_expired_token_is_renewed_once_and_the_write_goes_through(
     assert len(emulator.tokens_issued()) == 2
 
 
-def test_an_ended_session_gets_a_new_csrf_token_once(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
+def test_writes_fetch_no_csrf_token_unless_the_server_asks(target: SuccessFactorsTarget, emulator: SapEmulator) -> None:
     target.push(batch_of([day_record("T-1", DAY)]))
-    emulator.end_sessions()
+    target.push(batch_of([intervals_record("T-1", "2025-10-07", "09:00/")], INTERVALS, batch_id=2))
+    assert emulator.calls["csrf"] == 0 and emulator.calls["upsert"] == 1 and emulator.calls["time_events"] == 1
+
+
+def test_a_csrf_token_is_fetched_when_asked_for_and_again_when_the_session_ends(
+    target: SuccessFactorsTarget, emulator: SapEmulator
+) -> None:
+    emulator.csrf_required = True
+    assert target.push(batch_of([day_record("T-1", DAY)]))[0].ok
+    assert (emulator.calls["csrf"], emulator.calls["upsert"]) == (1, 2), "refused (403 Required), fetched, sent again"
     assert target.push(batch_of([day_record("T-2", DAY)], batch_id=2))[0].ok
-    assert emulator.calls["csrf"] == 2
-    assert emulator.calls["upsert"] == 3, "the refused write, then the same write again"
+    assert (emulator.calls["csrf"], emulator.calls["upsert"]) == (1, 3), "the token is kept for the session"
+    emulator.end_sessions()
+    assert target.push(batch_of([day_record("T-3", DAY)], batch_id=3))[0].ok
+    assert (emulator.calls["csrf"], emulator.calls["upsert"]) == (2, 5)
