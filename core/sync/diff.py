@@ -107,11 +107,13 @@ def through_gate(
 ) -> GatedRecords:
     """The mapped `days` (`records`: their mapped records) after the open-day gate; closed days mapped
     in their closed form and every record ordered by work date when some were closed."""
-    keys = day_keys(days) + "|day"
-    mapped_keys = {record.key for record in records}
-    result = gate.apply(days[keys.isin(mapped_keys)])
-    kept = set(day_keys(result.send) + "|day") if len(result.send) else set()
-    records = [record for record in records if record.key in kept]
+    if len(records) == len(days):
+        mappable = days
+    else:
+        mappable = days[(day_keys(days) + "|day").isin({record.key for record in records})]
+    result = gate.apply(mappable)
+    if result.withheld:  # few days are open: drop the records of those not sent as they are
+        records = [record for record in records if record.key not in result.withheld]
     held_back = result.held.iloc[0:0]
     if len(result.closed):
         closed = apply_mapping(mapping, result.closed.assign(recomputed=False), employees)
@@ -120,5 +122,6 @@ def through_gate(
         # Earlier days first: a target that refuses a day while an earlier one is open (Odoo's "hasn't
         # checked out since") gets the earlier day closed first.
         records.sort(key=lambda record: tuple(reversed(record.key.split("|")[:2])))
-        days = pd.concat([days[~keys.isin(set(day_keys(result.closed) + "|day"))], result.closed], ignore_index=True)
+        closed_keys = set(day_keys(result.closed) + "|day")
+        days = pd.concat([days[~(day_keys(days) + "|day").isin(closed_keys)], result.closed], ignore_index=True)
     return GatedRecords(days, records, result.held, held_back)

@@ -72,13 +72,20 @@ def is_open(days: pd.DataFrame) -> np.ndarray:
     """True for each day with a check-in and no check-out (see the module docstring)."""
     if len(days) == 0:
         return np.zeros(0, dtype=bool)
-    intervals = _text(days, "intervals").str.strip()
-    # An interval's bounds are split by '/', intervals by ';': an open one ends the text or a piece.
-    open_interval = intervals.str.endswith("/") | intervals.str.contains("/;", regex=False)
-    without = intervals == ""
-    flagged = _text(days, "anomalies").str.split(";").apply(lambda codes: "missing_out" in codes)
-    has_in = _text(days, "first_in").str.strip() != ""
-    return np.asarray(open_interval | (without & flagged & has_in), dtype=bool)
+    if "intervals" in days.columns:
+        intervals = days["intervals"].fillna("")
+        # An interval's bounds are split by '/', intervals by ';': an open one ends the text or a piece.
+        ends_open = intervals.str.endswith("/") | intervals.str.contains("/;", regex=False)
+        opened = np.array(ends_open.fillna(False), dtype=bool)
+        without = np.flatnonzero(np.asarray(intervals.str.len().fillna(0) == 0))
+    else:
+        opened, without = np.zeros(len(days), dtype=bool), np.arange(len(days))
+    if len(without):  # a source's day without intervals: its anomalies and check-in say it
+        rest = days.iloc[without]
+        flagged = _text(rest, "anomalies").str.split(";").apply(lambda codes: "missing_out" in codes)
+        has_in = _text(rest, "first_in").str.strip() != ""
+        opened[without] = np.asarray(flagged & has_in, dtype=bool)
+    return opened
 
 
 def window_closes(days: pd.DataFrame, rules: RuleSet) -> np.ndarray:
@@ -118,6 +125,8 @@ class OpenDaysPlan:
     watch: frozenset[str] = field(default_factory=frozenset)
     #: keys the target holds (or is being sent) open: closed at the shift's end once their window closes
     sent_open: frozenset[str] = field(default_factory=frozenset)
+    #: keys of the open days not sent as they are (held, to close, or waiting for their window to close)
+    withheld: frozenset[str] = field(default_factory=frozenset)
 
 
 def plan_open_days(
@@ -132,9 +141,13 @@ def plan_open_days(
         raise ValueError(f"open_days is {mode!r}, not one of {', '.join(OPEN_DAY_MODES)}")
     if len(days) == 0:
         return OpenDaysPlan(days, days, _held_rows(days, []))
-    keys = day_keys_of(days).to_numpy()
     opened = is_open(days)
-    live = opened & (window_closes(days, rules) > now_ns)
+    if not opened.any():  # the usual case: nothing to decide, nothing copied
+        return OpenDaysPlan(days, days.iloc[0:0], _held_rows(days.iloc[0:0], []))
+    keys = np.full(len(days), "", dtype=object)
+    live = np.zeros(len(days), dtype=bool)
+    keys[opened] = day_keys_of(days[opened]).to_numpy()  # only the open days need keys and windows
+    live[opened] = window_closes(days[opened], rules) > now_ns
     past = opened & ~live
     was_sent_open = np.isin(keys, np.asarray(sorted(sent_open), dtype=object)) if sent_open else np.zeros_like(opened)
     to_close = past & ((mode == "shift_end") | was_sent_open)
@@ -149,6 +162,7 @@ def plan_open_days(
         waiting=int((live & ~to_send).sum()),
         watch=frozenset(keys[live].tolist()),
         sent_open=frozenset(keys[live & (to_send | was_sent_open)].tolist()),
+        withheld=frozenset(keys[opened & ~to_send].tolist()),
     )
 
 

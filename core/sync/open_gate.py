@@ -45,6 +45,7 @@ class GateResult:
     send: pd.DataFrame  #: days to send as they are
     closed: pd.DataFrame  #: open days closed at their shift's end (anomaly `closed_at_shift_end`)
     held: pd.DataFrame  #: held open days: employee_id, work_date, reason (`missing_check_out`), detail
+    withheld: frozenset[str] = frozenset()  #: keys of the days in `days` not to send as they are
 
 
 @dataclass
@@ -88,7 +89,7 @@ class OpenDayGate:
         self.plan = plan
         closed, unclosable = self._close(plan.close)
         held = pd.concat([plan.held, unclosable], ignore_index=True) if len(unclosable) else plan.held
-        return GateResult(plan.send, closed, held)
+        return GateResult(plan.send, closed, held, plan.withheld)
 
     def _close(self, open_days: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if len(open_days) == 0:
