@@ -4,26 +4,68 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 
-from punchbridge.cli.context import config_option, err_console, load_context
-from punchbridge.cli.exits import exit_codes
-from punchbridge.errors import ExitCode
+from punchbridge.cli.context import CommandContext, config_option, err_console, load_context
+from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.errors import ExitCode, PunchbridgeError
 
 __all__ = ["config_group", "mappings", "validate"]
 
 
-@exit_codes({ExitCode.BAD_INPUT: "the configuration, a mapping or a data file is wrong (each problem named)"})
+@exit_codes(
+    {
+        ExitCode.BAD_INPUT: "the configuration, a mapping or a data file is wrong (each problem named)",
+        ExitCode.FAILED: "with --online: a live check failed (a login, a permission, a required setting)",
+    }
+)
 @click.command()
 @config_option()
-def validate(config_path: Path) -> None:
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Then log in to every target (and source that can) and check, read-only, what it needs; writes nothing.",
+)
+def validate(config_path: Path, online: bool) -> None:
     """Check a configuration file, the plugins it names, its mappings and data files; write nothing."""
-    config = load_context(config_path, check_files=True).config
+    context = load_context(config_path, check_files=True)
+    config = context.config
     click.echo(
         f"{config_path}: OK ({len(config.sources)} source(s), {len(config.targets)} target(s), "
         f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s))"
     )
+    if online and not _online_checks(context):
+        exit_with(ExitCode.FAILED)
+
+
+def _online_checks(context: CommandContext) -> bool:
+    """Run `check_online` of every target (and of each source that has one), print each result; False
+    when one failed."""
+    from punchbridge.plugin_api.targets import OnlineCheck
+
+    config, registry = context.config, context.registry
+    plugins: list[tuple[str, Any]] = []
+    for name, target in config.targets.items():
+        plugins.append((f"targets.{name}", registry.configured_target(name, target, context.document)))
+    for name, source in config.sources.items():
+        source_class = registry.source_class(source.plugin)
+        if callable(getattr(source_class, "check_online", None)):
+            plugins.append((f"sources.{name}", source_class(name, source.plugin_settings())))
+    passed = True
+    for label, plugin in plugins:
+        try:
+            checks: list[OnlineCheck] = list(plugin.check_online())
+        except (PunchbridgeError, httpx.HTTPError, OSError) as exc:
+            # A check that cannot even run (the server unreachable, a reply it cannot read) is a failure.
+            checks = [OnlineCheck("check", False, f"{type(exc).__name__}: {exc}")]
+        for check in checks:
+            word = "FAILED" if not check.ok else ("warning" if check.warning else "ok")
+            click.echo(f"{label}: {check.what}: {word}" + (f": {check.message}" if check.message else ""))
+            passed = passed and check.ok
+    return passed
 
 
 @click.group("config")

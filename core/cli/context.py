@@ -44,6 +44,7 @@ __all__ = [
     "out_console",
     "parse_date",
     "stop_on_signals",
+    "zone_problems",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -170,11 +171,69 @@ def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginR
 
     problems = list(check_jobs(config, doc, registry))
     problems.extend(adjustment_problems(config, str(doc.path), doc.line_of(("adjustments", "target"))))
+    problems.extend(zone_problems(config, doc, registry))
     if config.employee_sync is not None:
         from punchbridge.employees import check_employee_sync
 
         problems.extend(check_employee_sync(config, doc, registry))
     return problems
+
+
+def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
+    """Target settings that would send a day in the wrong time zone, found before anything is sent.
+
+    A target whose system keeps each record in its own site's zone (`ZoneModel.SITE`) converts every
+    day with its site's zone; a `timezone` setting overrides that for every day, so one that differs
+    from the zone of a site whose days the target receives is refused (remove it). A target whose
+    system has one zone for the whole organisation (`ZoneModel.ORGANISATION`) needs `timezone`: the
+    zone every day is converted to.
+    """
+    from punchbridge.plugin_api.targets import ZoneModel
+
+    problems = []
+    receiving = _sites_with_employees(config)
+    for name, target in config.targets.items():
+        target_class = registry.targets.get(target.plugin)
+        if target_class is None:
+            continue  # reported where the plugin names are checked
+        override = target.plugin_settings().get("timezone")
+        where = {"line": doc.line_of(("targets", name, "timezone")), "field": f"targets.{name}.timezone"}
+        if target_class.zone_model is ZoneModel.ORGANISATION and not override:
+            problems.append(
+                Problem(
+                    str(doc.path),
+                    f"target {name!r} ({target.plugin}) keeps times in one zone for the whole organisation: set "
+                    "`timezone` to that zone (the system's own time-zone setting), so every site's days are "
+                    "converted to it",
+                    line=doc.line_of(("targets", name)),
+                    field=where["field"],
+                )
+            )
+        elif target_class.zone_model is ZoneModel.SITE and isinstance(override, str) and override:
+            for site in receiving:
+                zone = config.sites[site].timezone
+                if zone != override:
+                    problems.append(
+                        Problem(
+                            str(doc.path),
+                            f"target {name!r} ({target.plugin}): timezone {override} would send the days of site "
+                            f"{site!r} in the wrong zone (the site is in {zone}); remove `timezone`: each day is "
+                            "then sent in its own site's zone",
+                            **where,
+                        )
+                    )
+    return problems
+
+
+def _sites_with_employees(config: Config) -> list[str]:
+    """The sites whose days targets receive: those of the employees file, else (unreadable) every site."""
+    from punchbridge.config.datafiles import read_employees
+
+    try:
+        employees = read_employees(config.employees, config.rules)
+    except (UserInputError, OSError):
+        return sorted(config.sites)  # the file's own problems are reported where it is checked
+    return sorted(set(employees["site"].astype(str)) & set(config.sites))
 
 
 def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:

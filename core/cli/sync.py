@@ -99,6 +99,7 @@ def print_report(report: SyncReport) -> None:
         "changed",
         "unchanged",
         "held back",
+        "held open",
         "locked",
         "delivered",
         "refused",
@@ -114,6 +115,7 @@ def print_report(report: SyncReport) -> None:
             str(t.changed),
             str(t.unchanged),
             str(t.held_back),
+            str(t.held_open),
             str(t.locked),
             str(t.delivered),
             str(t.rejected),
@@ -133,6 +135,11 @@ def print_report(report: SyncReport) -> None:
             out.print(f"{t.name}: nothing new to send")
         if t.locked:
             out.print(f"{t.name}: {t.locked} record(s) of locked periods not sent (docs/cutoff.md)")
+        if t.held_open:
+            out.print(
+                f"{t.name}: {t.held_open} day(s) held open: a check-in without a check-out (open_days: hold; "
+                "quarantined as missing_check_out, sent once complete; docs/sync.md)"
+            )
         if t.adjustments:
             verb = "would send" if report.dry_run else "sent"
             out.print(f"{t.name}: {verb} {t.adjustments} adjustment(s) for locked periods")

@@ -12,8 +12,11 @@ Each expected record and each held record ends in exactly one finding:
   second record for one it has (a duplicate).
 
 Values compare by meaning, not by spelling: empty and absent are equal, numbers by value (480 and
-480.0), times by instant (an offset against UTC), a naive time by its wall clock, booleans by truth,
-interval lists (`start/end;start/end`) item by item.
+480.0), times by instant (an offset against UTC), a naive time against one with an offset in the
+day's own zone (its site's, `ExpectedRecord.timezone`; by wall clock when it has none), booleans by
+truth, interval lists (`start/end;start/end`) item by item. The expected values are in the target's
+stored form (`punchbridge.sync.stored`), so a value the target keeps at a lower precision compares
+at that precision.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from punchbridge.plugin_api.targets import HeldRecord
 from punchbridge.rules.intervals import BOUND_SEPARATOR, IntervalsError, parse_intervals
@@ -58,6 +62,7 @@ class ExpectedRecord:
     work_date: date
     fields: Mapping[str, Any]
     content_hash: str = ""
+    timezone: str | None = None  # the IANA zone of the day's site: a naive held time is read in it
 
 
 @dataclass(frozen=True)
@@ -124,20 +129,24 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
-def _same_moment(left: Any, right: Any) -> bool:
+def _same_moment(left: Any, right: Any, zone: ZoneInfo | None = None) -> bool:
     if isinstance(left, datetime) and isinstance(right, datetime):
         if (left.tzinfo is None) != (right.tzinfo is None):
+            if zone is not None:  # the naive one is a wall clock in the day's own zone
+                left, right = (moment if moment.tzinfo else moment.replace(tzinfo=zone) for moment in (left, right))
+                return left == right
             return left.replace(tzinfo=None) == right.replace(tzinfo=None)
         return left == right
     if isinstance(left, tuple) and isinstance(right, tuple):
-        return len(left) == len(right) and all(_same_moment(a, b) for a, b in zip(left, right, strict=True))
+        return len(left) == len(right) and all(_same_moment(a, b, zone) for a, b in zip(left, right, strict=True))
     if isinstance(left, float) and isinstance(right, float):
         return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-6)
     return bool(left == right)
 
 
-def same_value(expected: Any, held: Any) -> bool:
-    """True when a computed value and the value a target shows back mean the same thing."""
+def same_value(expected: Any, held: Any, timezone: str | None = None) -> bool:
+    """True when a computed value and the value a target shows back mean the same thing (a naive time
+    against one with an offset: as a wall clock in `timezone`, the day's site zone, when given)."""
     left, right = _normal(expected), _normal(held)
     if isinstance(left, bool) and isinstance(right, float):
         left = float(left)
@@ -145,7 +154,14 @@ def same_value(expected: Any, held: Any) -> bool:
         right = float(right)
     if type(left) is not type(right):
         return False
-    return _same_moment(left, right)
+    return _same_moment(left, right, _zone(timezone))
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def has_content(fields: Mapping[str, Any], skip: Collection[str]) -> bool:
@@ -208,7 +224,9 @@ def compare(
         differing = tuple(
             name
             for name in record.fields
-            if name in chosen.fields and name not in skip and not same_value(record.fields[name], chosen.fields[name])
+            if name in chosen.fields
+            and name not in skip
+            and not same_value(record.fields[name], chosen.fields[name], record.timezone)
         )
         if differing:
             findings.append(

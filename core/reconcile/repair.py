@@ -1,5 +1,8 @@
 """`reconcile --repair`: resend the missing and different records through the sync engine's delivery.
 
+After the repair the resent days are read back once more (`verify_repair`): a record the target
+still holds otherwise is `still_different`, never reported repaired.
+
 The ledger rows of the records to resend are marked not held (`Store.mark_not_held`, which also
 makes the next sync look at every stored day again); then exactly those days are mapped, compared
 with the ledger and sent through a `punchbridge.sync.delivery.Delivery`, with its batches recorded
@@ -21,7 +24,7 @@ from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.diff import day_keys, records_to_send
 from punchbridge.sync.report import TargetReport
 
-__all__ = ["repair_findings"]
+__all__ = ["repair_findings", "verify_repair"]
 
 
 def repair_findings(
@@ -31,9 +34,14 @@ def repair_findings(
     employees: pd.DataFrame,
     cutoff: CutOff,
     run_id: int,
+    days: pd.DataFrame | None = None,
 ) -> tuple[list[Finding], TargetReport | None]:
     """Resend the findings whose action is `resend`; the findings with their new action (`resent`,
-    `refused` or `not_sent`, with why) and the delivery's report (None when there was nothing to send)."""
+    `refused` or `not_sent`, with why) and the delivery's report (None when there was nothing to send).
+
+    `days` are the days the comparison expected (a day the target's open-day gate closes in its closed
+    form); without them the stored days are sent.
+    """
     chosen = [f for f in findings if f.action == "resend" and f.record_key]
     if not chosen:
         return findings, None
@@ -47,9 +55,9 @@ def repair_findings(
     first, last = min(f.work_date for f in chosen), max(f.work_date for f in chosen)
 
     def choose() -> Outgoing:
-        days = store.load_days(first, last, staff)
-        days = days[(day_keys(days) + "|day").isin(wanted)] if len(days) else days
-        return Outgoing(records_to_send(delivery, mapping, days, employees, cutoff))
+        chosen = store.load_days(first, last, staff) if days is None else days
+        chosen = chosen[(day_keys(chosen) + "|day").isin(wanted)] if len(chosen) else chosen
+        return Outgoing(records_to_send(delivery, mapping, chosen, employees, cutoff))
 
     served = delivery.deliver(choose)
     return _outcomes(findings, store, delivery.name, served), served
@@ -75,3 +83,21 @@ def _outcomes(findings: list[Finding], store: Store, target: str, served: Target
         else:
             repaired.append(dataclasses.replace(finding, action="not_sent", detail=why_not))
     return repaired
+
+
+def verify_repair(findings: list[Finding], again: list[Finding]) -> list[Finding]:
+    """`findings` with each `resent` one checked against `again` (the resent days compared once more after
+    the repair, read back from the target): one the target still holds otherwise is `still_different`."""
+    after = {f.record_key: f for f in again if f.record_key and f.status != "extra"}
+    checked = []
+    for finding in findings:
+        now = after.get(finding.record_key) if finding.action == "resent" else None
+        if now is None or now.status == "matched":
+            checked.append(finding)
+            continue
+        said = f"fields {', '.join(now.differing)} differ" if now.differing else f"the target shows it {now.status}"
+        detail = f"resent, but read back after the repair {said}: the target keeps another value than it was sent"
+        checked.append(
+            dataclasses.replace(finding, action="still_different", held=now.held or finding.held, detail=detail)
+        )
+    return checked

@@ -13,10 +13,11 @@ letters, batch hooks); write the CSV and HTML report; record how the run ended a
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +29,31 @@ from punchbridge.config import Config
 from punchbridge.config.yamlfile import YamlDocument
 from punchbridge.cutoff.state import CutOff
 from punchbridge.errors import ConfigError, Problem
-from punchbridge.mapping import apply_mapping
 from punchbridge.mapping.model import TargetMapping
 from punchbridge.plugin_api.registry import PluginRegistry
 from punchbridge.plugin_api.targets import HeldRecord, Target, TargetError, TransientError
 from punchbridge.reconcile.compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
 from punchbridge.reconcile.errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
+from punchbridge.reconcile.expected import expected_records
 from punchbridge.reconcile.period import parse_period
-from punchbridge.reconcile.repair import repair_findings
+from punchbridge.reconcile.repair import repair_findings, verify_repair
 from punchbridge.reconcile.report import ReportPage, write_report
 from punchbridge.store import Store
 from punchbridge.sync import SyncInputs, TargetReport
 from punchbridge.sync.batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
 from punchbridge.sync.delivery import Delivery
+from punchbridge.sync.inputs import with_received_leaves
+from punchbridge.sync.open_gate import OpenDayGate, closing_rules
+from punchbridge.sync.recompute import DayComputation
 
 __all__ = ["ACTIONS", "ReconcileReport", "run_reconcile"]
 
 #: What happens to a finding: nothing (matched), resend it (found; run with --repair), resent (the
 #: repair delivered it), refused (the target refused the resend: a dead letter), not_sent (the repair
 #: did not get to send it), locked (a locked payroll period: never rewritten), remove_in_target (an
-#: extra record: the operator removes it in the target).
-ACTIONS = ("", "resend", "resent", "refused", "not_sent", "locked", "remove_in_target")
+#: extra record: the operator removes it in the target), still_different (resent, but read back after
+#: the repair the target still holds something else).
+ACTIONS = ("", "resend", "resent", "refused", "not_sent", "locked", "remove_in_target", "still_different")
 #: How often (records read back) a stop request is checked while reading.
 _STOP_EVERY = 200
 _ID_SOURCES = ("target_id", "employee_id")
@@ -67,6 +72,7 @@ class ReconcileReport:
     expected: int = 0  # records punchbridge computed for the period (mapped)
     held: int = 0  # records the target showed back
     held_back: int = 0  # days the mapping held back (unmapped ids...): not expected in the target
+    held_open: int = 0  # open days (no check-out) the target's open_days gate holds: not expected, not compared
     run_id: int | None = None
     csv_path: Path | None = None
     html_path: Path | None = None
@@ -83,6 +89,7 @@ class ReconcileReport:
             locked=by_action["locked"],
             resent=by_action["resent"],
             refused=by_action["refused"],
+            still_different=by_action["still_different"],
             remaining=self.remaining,
         )
         return counts
@@ -122,6 +129,7 @@ class ReconcileReport:
             "expected": self.expected,
             "held": self.held,
             "held_back": self.held_back,
+            "held_open": self.held_open,
             **self.counts(),
             "differing_fields": self.differing_fields(),
             "clean": self.clean,
@@ -171,33 +179,18 @@ def _columns(mapping: TargetMapping, name: str) -> tuple[str, set[str]]:
     return id_column, skip
 
 
-def _expected(
-    mapping: TargetMapping, days: pd.DataFrame, employees: pd.DataFrame, id_column: str
-) -> tuple[list[ExpectedRecord], int]:
-    """The records a sync would deliver for `days` (recomputed false, as the ledger hashes them)."""
-    if len(days) == 0:
-        return [], 0
-    mapped = apply_mapping(mapping, days.assign(recomputed=False), employees)
-    expected = []
-    for record in mapped.records:
-        employee_id, work_date, _kind = record.key.rsplit("|", 2)
-        expected.append(
-            ExpectedRecord(
-                key=record.key,
-                employee_id=employee_id,
-                target_employee=str(record.fields.get(id_column, "")).strip(),
-                work_date=date.fromisoformat(work_date),
-                fields=record.fields,
-                content_hash=record.content_hash,
-            )
-        )
-    return expected, len(mapped.held_back)
-
-
 def _read_back(
-    target: Target, start: date, end: date, employees: Sequence[str], stop: Callable[[], bool]
+    target: Target,
+    start: date,
+    end: date,
+    employees: Sequence[str],
+    stop: Callable[[], bool],
+    zones: Mapping[str, str] | None = None,
 ) -> list[HeldRecord] | None:
-    """Everything the target holds for the period and employees; None when a stop was requested."""
+    """Everything the target holds for the period and employees, each day in its employee's zone
+    (`zones`: target employee id -> IANA zone); None when a stop was requested."""
+    # A plugin written before read_back took `zones` still reads back (in its own zone setting).
+    extra = {"zones": dict(zones or {})} if _takes_zones(target) else {}
 
     def backoff(exc: BaseException) -> bool | float:
         if isinstance(exc, TransientError):
@@ -211,7 +204,7 @@ def _read_back(
             with attempt:
                 target.open()  # every target's open() is a no-op once connected, and may be tried again
                 held = []
-                for record in target.read_back(start, end, employees):
+                for record in target.read_back(start, end, employees, **extra):
                     held.append(record)
                     if len(held) % _STOP_EVERY == 0 and stop():
                         return None
@@ -228,6 +221,11 @@ def _read_back(
         ) from exc
     finally:
         target.close()
+
+
+def _takes_zones(target: Target) -> bool:
+    parameters = inspect.signature(target.read_back).parameters.values()
+    return any(p.name == "zones" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _annotate(
@@ -272,8 +270,19 @@ def _notes(report: ReconcileReport) -> list[str]:
             f"{report.held_back} day(s) were held back by the mapping (unmapped ids or cost centres) and are not "
             "expected in the target: see punchbridge mappings check"
         )
+    if report.held_open:
+        notes.append(
+            f"{report.held_open} open day(s) (a check-in without a check-out) are held by the target's open_days "
+            "setting: not expected and not compared; see the quarantine (missing_check_out)"
+        )
     if report.repair_error:
         notes.append(f"the repair could not reach the target: {report.repair_error}")
+    still = sum(1 for f in report.findings if f.action == "still_different")
+    if still:
+        notes.append(
+            f"{still} record(s) were resent but the target, read back after the repair, still holds something "
+            "else: the target changes what it is sent (see each row's detail)"
+        )
     if not report.repair and any(f.action == "resend" for f in report.findings):
         notes.append("nothing was changed: run again with --repair to resend the missing and different records")
     return notes
@@ -291,11 +300,13 @@ def run_reconcile(
     out_dir: Path | None = None,
     today: date | None = None,
     should_stop: Callable[[], bool] | None = None,
+    now: datetime | None = None,
 ) -> ReconcileReport:
     """Reconcile `target` for `period` (see the module docstring); returns the report, files written.
 
     `out_dir` defaults to `reports/` beside the configuration file; `today` (for `last_week` and
-    `last_month`) to the machine's local date. PeriodError, TargetNotConfiguredError and
+    `last_month`) to the machine's local date; `now` (whether an open day's shift window is still open)
+    to the current instant. PeriodError, TargetNotConfiguredError and
     ReadBackUnsupportedError are raised before anything is recorded; TargetUnreachableError after
     the run is recorded as failed.
     """
@@ -313,7 +324,9 @@ def run_reconcile(
         def delivery() -> Delivery:
             return Delivery.to(target, config, document, registry, store, should_stop=stop)
 
-        if _compare_and_repair(report, client, inputs, store, id_column, skip, stop, delivery):
+        gate = _gate(config, document, registry, store, inputs, target, now or datetime.now(UTC))
+        run = _Run(report, client, inputs, store, id_column, skip, stop, delivery, gate, _site_zones(config))
+        if _compare_and_repair(run):
             page = ReportPage(
                 target=target, describe=report.describe, start=start, end=end, counts=report.counts(),
                 headline=report.headline(), repair=repair, clean=report.clean, notes=_notes(report),
@@ -334,33 +347,73 @@ def run_reconcile(
     return report
 
 
-def _compare_and_repair(
-    report: ReconcileReport,
-    client: Target,
-    inputs: SyncInputs,
+@dataclass
+class _Run:
+    """What one reconciliation works with (`run_reconcile` builds it)."""
+
+    report: ReconcileReport
+    client: Target
+    inputs: SyncInputs
+    store: Store
+    id_column: str
+    skip: set[str]
+    stop: Callable[[], bool]
+    delivery: Callable[[], Delivery]
+    gate: OpenDayGate
+    site_zones: dict[str, str]
+
+
+def _site_zones(config: Config) -> dict[str, str]:
+    return {site: str(details.timezone) for site, details in config.sites.items()}
+
+
+def _gate(
+    config: Config,
+    document: YamlDocument,
+    registry: PluginRegistry,
     store: Store,
-    id_column: str,
-    skip: set[str],
-    stop: Callable[[], bool],
-    delivery: Callable[[], Delivery],
-) -> bool:
-    """Fill `report` with the findings (repaired when asked); False when a stop came before the comparison."""
-    target, mapping = report.target, inputs.mappings[report.target]
+    inputs: SyncInputs,
+    target: str,
+    now: datetime,
+) -> OpenDayGate:
+    """The target's open-day gate as a sync now would apply it (read-only: it remembers nothing)."""
+    leaves = with_received_leaves(inputs.leaves, store.leaves(), inputs.employees)
+    computation = DayComputation(
+        config, document, registry, store,
+        employees=inputs.employees, assignments=inputs.assignments, leaves=leaves, dry_run=True,
+    )  # fmt: skip
+
+    def recompute(staff: list[str], first: date, last: date) -> pd.DataFrame:
+        return computation.compute(staff, first, last, None, rules=closing_rules(config.rules))
+
+    mode = config.targets[target].open_days
+    return OpenDayGate(target, mode, config.rules, store, recompute, int(now.timestamp() * 1e9), dry_run=True)
+
+
+def _compare_and_repair(run: _Run) -> bool:
+    """Fill the report with the findings (repaired when asked); False when a stop came before the comparison."""
+    report, store, stop = run.report, run.store, run.stop
+    mapping = run.inputs.mappings[report.target]
     days = store.load_days(report.start, report.end)
-    expected, report.held_back = _expected(mapping, days, inputs.employees, id_column)
-    report.expected = len(expected)
+    expectation = expected_records(
+        run.client, mapping, days, run.inputs.employees, run.id_column, run.site_zones, run.gate
+    )
+    expected = expectation.records
+    report.expected, report.held_back, report.held_open = len(expected), expectation.held_back, expectation.held_open
     employees = sorted({record.target_employee for record in expected if record.target_employee})
-    held = _read_back(client, report.start, report.end, employees, stop) if not stop() else None
+    zones = expectation.zones
+    held = _read_back(run.client, report.start, report.end, employees, stop, zones) if not stop() else None
     if held is None:
         report.stopped = True
         return False
+    held = [h for h in held if (str(h.employee).strip(), h.work_date) not in expectation.open_keys]
     report.held = len(held)
-    ledger = store.ledger(target, [record.key for record in expected])
+    ledger = store.ledger(report.target, [record.key for record in expected])
     remote_ids = {k: r for k, r in zip(ledger["record_key"], ledger["remote_id"], strict=True) if r}
-    findings = compare(expected, held, skip=skip, remote_ids=remote_ids)
+    findings = compare(expected, held, skip=run.skip, remote_ids=remote_ids)
     lock_rows = store.period_locks()
     locks = {(str(s), str(p)) for s, p in zip(lock_rows["site"], lock_rows["period"], strict=True)}
-    staff = inputs.employees
+    staff = run.inputs.employees
     site_of = dict(zip(staff["employee_id"].astype(str), staff["site"].astype(str), strict=True))
     employee_of = {record.target_employee: record.employee_id for record in expected}
     report.findings = _annotate(findings, ledger, site_of, locks, employee_of)
@@ -368,9 +421,30 @@ def _compare_and_repair(
         report.stopped = True  # found, not repaired: the next run repairs
     elif report.repair and report.run_id is not None:
         cutoff = CutOff.load(store, staff)
-        report.findings, served = repair_findings(report.findings, delivery(), mapping, staff, cutoff, report.run_id)
+        report.findings, served = repair_findings(
+            report.findings, run.delivery(), mapping, staff, cutoff, report.run_id, days=expectation.days
+        )
         if served is not None:
             report.repair_delivery = served
             report.repair_error = served.error
             report.stopped = report.stopped or served.stopped
+            if not report.stopped and served.delivered:
+                report.findings = _read_after_repair(run, expected, report.findings)
     return True
+
+
+def _read_after_repair(run: _Run, expected: list[ExpectedRecord], findings: list[Finding]) -> list[Finding]:
+    """Read back the days the repair resent and compare them again: a resent record the target still holds
+    otherwise becomes `still_different` (a target that changes what it is sent is never reported clean)."""
+    resent = {f.record_key for f in findings if f.action == "resent" and f.record_key}
+    again = [record for record in expected if record.key in resent]
+    if not again:
+        return findings
+    employees = sorted({record.target_employee for record in again})
+    first, last = min(r.work_date for r in again), max(r.work_date for r in again)
+    zones = {r.target_employee: r.timezone for r in again if r.timezone}
+    held = _read_back(run.client, first, last, employees, lambda: False, zones)
+    assert held is not None  # never stopped: the stop callback above always says no
+    wanted = {(r.target_employee, r.work_date) for r in again}
+    held = [h for h in held if (str(h.employee).strip(), h.work_date) in wanted]
+    return verify_repair(findings, compare(again, held, skip=run.skip))

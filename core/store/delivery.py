@@ -63,7 +63,8 @@ def read_ledger(connection: Connection, target: str, keys: Collection[str] | Non
 
 
 def _records_json(records: Sequence[Record]) -> tuple[str, list[Record]]:
-    """The records as stored, and as they read back from what is stored (which must equal them)."""
+    """The records as stored (key, hash, fields and, when set, the site's zone), and as they read back from
+    what is stored (which must equal them)."""
     plain = []
     seen: set[str] = set()
     for record in records:
@@ -72,7 +73,10 @@ def _records_json(records: Sequence[Record]) -> tuple[str, list[Record]]:
         if record.key in seen:
             raise ValueError(f"record key {record.key!r} appears twice in one batch")
         seen.add(record.key)
-        plain.append({"key": record.key, "content_hash": record.content_hash, "fields": dict(record.fields)})
+        entry: dict[str, Any] = {"key": record.key, "content_hash": record.content_hash, "fields": dict(record.fields)}
+        if record.timezone is not None:  # the site's zone: a resumed batch is written in the same zones
+            entry["timezone"] = record.timezone
+        plain.append(entry)
     stored = dumps_json(plain, "the batch's records")
     rebuilt = _records_from_json(stored)
     for original, back in zip(plain, rebuilt, strict=True):
@@ -85,7 +89,10 @@ def _records_json(records: Sequence[Record]) -> tuple[str, list[Record]]:
 
 
 def _records_from_json(stored: str) -> list[Record]:
-    return [Record(key=r["key"], fields=r["fields"], content_hash=r["content_hash"]) for r in json.loads(stored)]
+    return [
+        Record(key=r["key"], fields=r["fields"], content_hash=r["content_hash"], timezone=r.get("timezone"))
+        for r in json.loads(stored)
+    ]
 
 
 def _batch(row: Row[Any]) -> Batch:

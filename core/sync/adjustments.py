@@ -13,6 +13,7 @@ from punchbridge.store import Store
 from punchbridge.store.retention import Adjustment
 from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.report import TargetReport
+from punchbridge.sync.stored import employee_of_key, stored_records, zones_of_employees
 
 __all__ = ["adjustments_waiting", "deliver_adjustments"]
 
@@ -34,7 +35,12 @@ def deliver_adjustments(delivery: Delivery, mapping: Any, employees: pd.DataFram
         delivery.quarantine_held(held)
         delivery.report.new = delivery.report.adjustments = len(mapped)
         posting = {record.key: period_bounds(a.posting_period) for a, record in mapped}
-        return Outgoing([record for _, record in mapped], posting)
+        zones = zones_of_employees(employees, delivery.site_zones)
+        records = stored_records(
+            type(delivery.target), delivery.target.settings, [record for _, record in mapped],
+            lambda key: zones.get(employee_of_key(key)),
+        )  # fmt: skip
+        return Outgoing(records, posting)
 
     return delivery.deliver(choose)
 

@@ -76,6 +76,7 @@ class Delivery:
         dry_run: bool = False,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        site_zones: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.target = target
@@ -85,6 +86,8 @@ class Delivery:
         self.dry_run = dry_run
         self.progress = progress or (lambda _name, _done, _total: None)
         self.should_stop = should_stop or (lambda: False)
+        #: site id -> IANA zone: each record carries its day's site zone (`Record.timezone`)
+        self.site_zones: Mapping[str, str] = site_zones or {}
         self.report = TargetReport(name)
         self._total = 0  # records to send in this delivery (for progress)
 
@@ -104,7 +107,8 @@ class Delivery:
         """
         settings = config.targets[name]
         target = registry.configured_target(name, settings, document)
-        return cls(name, target, store, registry, batch_size=settings.batch_size, **options)
+        zones = {site: str(details.timezone) for site, details in config.sites.items()}
+        return cls(name, target, store, registry, batch_size=settings.batch_size, site_zones=zones, **options)
 
     def deliver(self, choose: Callable[[], Outgoing]) -> TargetReport:
         """Open the target, resume open batches, send what `choose` returns, close the target.
@@ -154,6 +158,15 @@ class Delivery:
         `held` has the columns employee_id, work_date, reason and detail (`MappingResult.held_back`).
         """
         self.report.held_back += len(held)
+        self._quarantine(held)
+
+    def quarantine_open(self, held: pd.DataFrame) -> None:
+        """Count the open days held back (`punchbridge.sync.open_days`); quarantine each once, reason
+        `missing_check_out` (not on a dry run). `held` has the columns of `quarantine_held`."""
+        self.report.held_open += len(held)
+        self._quarantine(held)
+
+    def _quarantine(self, held: pd.DataFrame) -> None:
         if len(held) == 0 or self.dry_run:
             return
         source = f"target:{self.name}"

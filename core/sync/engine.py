@@ -49,8 +49,10 @@ from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.diff import day_keys, records_to_send
 from punchbridge.sync.errors import UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
+from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
+from punchbridge.sync.stored import employee_of_key, zones_of_employees
 
 __all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError", "target_column_problems"]
 
@@ -73,6 +75,7 @@ class SyncEngine:
         today: date | None = None,
         inputs: SyncInputs | None = None,
         should_stop: Callable[[], bool] | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.config = config
         self.should_stop = should_stop or (lambda: False)
@@ -82,6 +85,8 @@ class SyncEngine:
         self.dry_run = dry_run
         self.progress = progress or (lambda _label, _done, _total: None)
         self.today = today or datetime.now(UTC).date()
+        #: the instant open days are judged at: a day whose shift window is still open is today's
+        self.now = now or datetime.now(UTC)
         self.rules = config.rules
         inputs = inputs or SyncInputs.load(config, registry)
         self.employees = inputs.employees
@@ -92,6 +97,7 @@ class SyncEngine:
         ConfigError.collect(adjustment_problems(config, str(document.path), line))
         self.adjustments_target = config.adjustments.target if config.adjustments else None
         self.cutoff = CutOff(PeriodLocks(), {}, {})  # read from the store when a run starts
+        self._days: DayComputation | None = None  # this run's computation (closes open days too)
 
     # -- range and targets -------------------------------------------------------------------------
 
@@ -146,7 +152,7 @@ class SyncEngine:
 
     def _sync(self, report: SyncReport, chosen: list[str], date_from: date, date_to: date) -> None:
         self.cutoff = CutOff.load(self.store, self.employees)
-        days = self._computation(dry_run=self.dry_run)
+        days = self._days = self._computation(dry_run=self.dry_run)
         fresh = days.ingest(report, date_from, date_to)
         changed = days.recompute(report, date_from, date_to, fresh)
         for name in chosen:
@@ -207,6 +213,8 @@ class SyncEngine:
         delivery = self.delivery(name)
         cursor = DELIVERY_CURSOR.format(target=name)
 
+        gate = self.open_day_gate(name)
+
         def choose() -> Outgoing:
             backlog = self.store.get_cursor(cursor) != "clean"
             days = self.store.load_days(date_from, date_to) if backlog else changed
@@ -214,12 +222,27 @@ class SyncEngine:
                 days = pd.concat([days[~day_keys(days).isin(day_keys(changed))], changed], ignore_index=True)
             if not self.dry_run:
                 self.store.set_cursor(cursor, "dirty")
-            return Outgoing(records_to_send(delivery, self.mappings[name], days, self.employees, self.cutoff))
+            days = gate.with_watched(days)
+            records = records_to_send(delivery, self.mappings[name], days, self.employees, self.cutoff, gate)
+            gate.save()
+            return Outgoing(records)
 
         report = delivery.deliver(choose)
         if not self.dry_run and report.error is None and not report.stopped:
             self.store.set_cursor(cursor, "clean")
         return report
+
+    def open_day_gate(self, name: str) -> OpenDayGate:
+        """The `open_days:` gate of target `name` for this run (punchbridge.sync.open_gate)."""
+        computation = self._days or self._computation(dry_run=True)
+
+        def recompute(staff: list[str], first: date, last: date) -> pd.DataFrame:
+            return computation.compute(staff, first, last, None, rules=closing_rules(self.rules))
+
+        return OpenDayGate(
+            name, self.config.targets[name].open_days, self.rules, self.store, recompute,
+            now_ns=int(self.now.timestamp() * 1e9), dry_run=self.dry_run,
+        )  # fmt: skip
 
     # -- dead letters ------------------------------------------------------------------------------
 
@@ -267,10 +290,13 @@ class SyncEngine:
                 "(punchbridge dlq drop)",
             )
         delivery = self.delivery(name)
+        zones = zones_of_employees(self.employees, delivery.site_zones)
 
         def choose() -> Outgoing:
+            # Dead letters hold the fields as they were sent (the target's stored form); the zone is
+            # their employee's site's, as when they were first sent.
             records = [
-                Record(key, _fields(fields), content_hash)
+                Record(key, _fields(fields), content_hash, zones.get(employee_of_key(key)))
                 for key, fields, content_hash in zip(
                     letters["record_key"], letters["fields"], letters["content_hash"], strict=True
                 )

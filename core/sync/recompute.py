@@ -29,6 +29,7 @@ from punchbridge.plugin_api.sources import SourceContext
 from punchbridge.rules import AttendanceInputs, compute_days
 from punchbridge.rules.clock import NS_PER_DAY, local_wall_ns
 from punchbridge.rules.frames import DAY_COLUMNS
+from punchbridge.rules.settings import RuleSet
 from punchbridge.store import Store
 from punchbridge.sync.diff import day_keys
 from punchbridge.sync.report import SyncReport
@@ -242,9 +243,20 @@ class DayComputation:
         computed = self.compute(None, first, last, fresh)
         return pd.concat([computed, *self.fetched_days], ignore_index=True) if self.fetched_days else computed
 
-    def compute(self, employees: list[str] | None, first: date, last: date, extra: pd.DataFrame | None) -> pd.DataFrame:
+    def compute(
+        self,
+        employees: list[str] | None,
+        first: date,
+        last: date,
+        extra: pd.DataFrame | None,
+        rules: RuleSet | None = None,
+    ) -> pd.DataFrame:
         """The days of `employees` (None: everyone not left to a source) from `first` to `last`,
-        from the stored punches plus `extra` (the punches a dry run read); nothing is saved."""
+        from the stored punches plus `extra` (the punches a dry run read); nothing is saved.
+
+        `rules` replaces the configuration's (the open-day gate closes open days with its own); the
+        off-shift punches of such a computation are not quarantined (the normal one finds them).
+        """
         staff = self.employees if employees is None else self.employees[self.employees["employee_id"].isin(employees)]
         start_ns = int(pd.Timestamp(first - timedelta(days=3)).value)
         end_ns = int(pd.Timestamp(last + timedelta(days=4)).value)
@@ -261,8 +273,9 @@ class DayComputation:
             inputs.assignments = self.assignments
         if self.leaves is not None:
             inputs.leaves = self.leaves
-        result = compute_days(inputs, self.rules, first, last)
-        self._off_shift.append(result.quarantine[result.quarantine["reason"] == "off_shift"])
+        result = compute_days(inputs, rules or self.rules, first, last)
+        if rules is None:
+            self._off_shift.append(result.quarantine[result.quarantine["reason"] == "off_shift"])
         return result.days.astype(
             {
                 c: object

@@ -20,6 +20,7 @@ class TargetReport:
     changed: int = 0
     unchanged: int = 0
     held_back: int = 0
+    held_open: int = 0  # open days (no check-out) not sent: `open_days:` (punchbridge.sync.open_days)
     delivered: int = 0
     rejected: int = 0
     resumed_batches: int = 0
@@ -37,6 +38,7 @@ class TargetReport:
         return {
             "delivered": self.delivered,
             "rejected": self.rejected,
+            "held_open": self.held_open,
             "locked": self.locked,
             "adjustments": self.adjustments,
             "batches": self.batches,

@@ -25,15 +25,10 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field, SecretStr, field_validator, model_validator
 
 from punchbridge.plugin_api import (
     BadRecordError,
@@ -42,108 +37,33 @@ from punchbridge.plugin_api import (
     Employee,
     FatalTargetError,
     HeldRecord,
-    HttpSettings,
     HttpTarget,
+    OnlineCheck,
     Outcome,
     Record,
     Register,
     TargetError,
     TargetReplyError,
-    TimeZoneName,
-    checked_url,
     clip,
     hookimpl,
 )
-from punchbridge.plugins.salesforce.api import SalesforceApi, soql_datetime, soql_text
+from punchbridge.plugins.salesforce.api import SalesforceApi
 from punchbridge.plugins.salesforce.auth import TokenSource
 from punchbridge.plugins.salesforce.bulk import RowResult, bulk_upsert
-from punchbridge.plugins.salesforce.values import reply_time, to_salesforce
+from punchbridge.plugins.salesforce.objects import FieldInfo, describe_object, online_checks, pull_people, read_records
+from punchbridge.plugins.salesforce.settings import API_NAME, SalesforceSettings
+from punchbridge.plugins.salesforce.values import to_salesforce
 
 __all__ = ["SalesforceSettings", "SalesforceTarget", "register_targets"]
 
 log = logging.getLogger(__name__)
 
-API_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _API_NAME = re.compile(API_NAME)
-#: Employees per SOQL `IN (...)` list in read-back (keeps the query URL well under Salesforce's 16 KB).
-IN_LIST = 200
+#: Salesforce keeps a text field set to "" as blank (null): an unconfirmed fact (see `stored_form`),
+#: kept in one place so a deployment that finds otherwise changes one line.
+EMPTY_TEXT_IS_NULL = True
 #: API requests a Bulk API job is budgeted at (create, upload, close, a few polls, two result reads).
 BULK_REQUESTS = 10
-
-
-class SalesforceSettings(HttpSettings):
-    """Settings of a `salesforce` target (docs/plugins/salesforce.md has the table)."""
-
-    login_url: str = "https://login.salesforce.com"
-    auth: Literal["jwt", "client_credentials"] = "jwt"
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr | None = None
-    username: str | None = Field(default=None, min_length=1)
-    private_key: Path | None = None
-    private_key_passphrase: SecretStr | None = None
-    audience: str | None = None
-    api_version: str = Field(default="62.0", pattern=r"^\d{2}\.0$")
-    object: str = Field(default="Attendance_Day__c", pattern=API_NAME)
-    external_id_field: str = Field(default="Punchbridge_Key__c", pattern=API_NAME)
-    employee_field: str = Field(default="Employee_Id__c", pattern=API_NAME)
-    date_field: str = Field(default="Work_Date__c", pattern=API_NAME)
-    bulk_threshold: int = Field(default=2000, ge=1)
-    records_per_call: int = Field(default=200, ge=1, le=200)
-    concurrency: int = Field(default=4, ge=1, le=10)
-    bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
-    bulk_timeout: float = Field(default=900.0, gt=0, le=86_400)
-    query_batch_size: int = Field(default=2000, ge=200, le=2000)
-    timezone: TimeZoneName = "UTC"
-    people_object: str = Field(default="User", pattern=API_NAME)
-    people_id_field: str = Field(default="EmployeeNumber", pattern=API_NAME)
-    people_name_field: str = Field(default="Name", pattern=API_NAME)
-    people_email_field: str | None = Field(default="Email", pattern=API_NAME)
-    people_active_field: str | None = Field(default="IsActive", pattern=API_NAME)
-    people_department_field: str | None = Field(default="Department", pattern=API_NAME)
-    people_badge_field: str | None = Field(default=None, pattern=API_NAME)
-
-    @field_validator("login_url", "audience")
-    @classmethod
-    def _url(cls, value: str | None, info: Any) -> str | None:
-        return checked_url(value, info.field_name) if value is not None else None
-
-    @field_validator("api_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if int(value.split(".")[0]) < 47:
-            raise ValueError("api_version must be 47.0 or later (sObject Collections upsert)")
-        return value
-
-    @model_validator(mode="after")
-    def _flow(self) -> SalesforceSettings:
-        if self.auth == "jwt":
-            if self.username is None or self.private_key is None:
-                raise ValueError("auth: jwt needs `username` (the integration user) and `private_key` (a PEM file)")
-        elif self.client_secret is None or not self.client_secret.get_secret_value().strip():
-            raise ValueError("auth: client_credentials needs `client_secret` (from the environment)")
-        return self
-
-    @property
-    def resolved_audience(self) -> str:
-        """The JWT `aud`: `audience`, else the login host for login/test, else https://login.salesforce.com."""
-        if self.audience:
-            return self.audience
-        host = urlsplit(self.login_url).hostname or ""
-        return (
-            self.login_url
-            if host in ("login.salesforce.com", "test.salesforce.com")
-            else "https://login.salesforce.com"
-        )
-
-
-@dataclass(frozen=True)
-class _Field:
-    """A field of the object as describe reports it."""
-
-    type: str
-    writable: bool
-    custom: bool
-    external_id: bool
 
 
 class SalesforceTarget(HttpTarget[SalesforceSettings]):
@@ -164,11 +84,10 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(name, settings, transport=transport)
-        self.zone = ZoneInfo(self.settings.timezone)
         self.clock = clock or time.time
         self.sleep = sleep or time.sleep
         self._api: SalesforceApi | None = None
-        self._fields: dict[str, _Field] | None = None
+        self._fields: dict[str, FieldInfo] | None = None
         self._warned_budget = False
 
     @property
@@ -229,34 +148,40 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
         assert self._api is not None
         return self._api
 
-    def _describe(self) -> dict[str, _Field]:
+    def _describe(self) -> dict[str, FieldInfo]:
         """The object's fields (describe, once per run); FatalTargetError when external_id_field is not one."""
         if self._fields is None:
-            api = self.api
-            what = f"describe {self.settings.object}"
-            reply = api.json(api.call("GET", f"{api.base}/sobjects/{self.settings.object}/describe", what), what)
-            rows = reply.get("fields") if isinstance(reply, dict) else None
-            if not isinstance(rows, list):
-                raise TargetReplyError(f"{self.where}: {what}: the reply has no `fields` list")
-            fields = {}
-            for row in rows:
-                if not isinstance(row, dict) or not isinstance(row.get("name"), str):
-                    raise TargetReplyError(f"{self.where}: {what}: a field has no name")
-                fields[row["name"]] = _Field(
-                    str(row.get("type", "")),
-                    bool(row.get("createable")) and bool(row.get("updateable")),
-                    bool(row.get("custom")),
-                    bool(row.get("externalId")),
-                )
-            external = fields.get(self.settings.external_id_field)
-            if external is None or not external.external_id:
-                raise FatalTargetError(
-                    f"{self.where}: {self.settings.external_id_field} is not an External ID field of "
-                    f"{self.settings.object}; create a Text field ticked External ID and Unique (Setup > Object "
-                    "Manager) or set external_id_field"
-                )
-            self._fields = fields
+            self._fields = describe_object(self.api, self.settings, self.where)[1]
         return self._fields
+
+    def check_online(self) -> list[OnlineCheck]:
+        """`punchbridge validate --online`: log in, describe the object (access, the external id, employee and
+        date fields) and read the org's API allowance; read-only."""
+        try:
+            self.open()
+            return [
+                OnlineCheck("login", True, self.settings.login_url),
+                *online_checks(self.api, self.settings, self.where),
+            ]
+        except TargetError as exc:
+            return [OnlineCheck("login", False, str(exc))]
+        finally:
+            self.close()
+
+    @classmethod
+    def stored_form(cls, fields: Mapping[str, Any], settings: SalesforceSettings) -> Mapping[str, Any]:
+        """`fields` as Salesforce keeps them: an empty text is kept blank (null); everything else as sent.
+
+        Sources: a text field set to an empty string reads back null (Salesforce StackExchange 333174,
+        tested in an org; not stated in Salesforce's own reference: `EMPTY_TEXT_IS_NULL`). Numbers are
+        kept with every decimal sent through the API, whatever the field's decimal places (Salesforce
+        Help articles 000387302 and 000212661: "the full precision value is stored in the database as
+        inserted"), so none is rounded here. Date/Time values are kept as UTC instants (Help 000385916),
+        the same instant as the offset text the mapping gives, which reconciliation compares by instant.
+        """
+        if not EMPTY_TEXT_IS_NULL or not any(value == "" for value in fields.values()):
+            return fields
+        return {name: (None if value == "" else value) for name, value in fields.items()}
 
     # -- push -------------------------------------------------------------------------------------
 
@@ -322,7 +247,7 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
         )
         return [outcomes[record.key] for record in batch.records]
 
-    def _check_fields(self, columns: Sequence[str], fields: Mapping[str, _Field]) -> None:
+    def _check_fields(self, columns: Sequence[str], fields: Mapping[str, FieldInfo]) -> None:
         unknown = [c for c in columns if c not in fields]
         fixed = [c for c in columns if c in fields and not fields[c].writable]
         if unknown or fixed:
@@ -336,16 +261,20 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
                 "column names must be field API names the integration user can create and edit"
             )
 
-    def _row(self, record: Record, columns: Sequence[str], fields: Mapping[str, _Field]) -> tuple[str, dict[str, Any]]:
+    def _row(
+        self, record: Record, columns: Sequence[str], fields: Mapping[str, FieldInfo]
+    ) -> tuple[str, dict[str, Any]]:
         """(external id, sObject values) of a record; BadRecordError when a value does not fit its field."""
         external_field = self.settings.external_id_field
         external = record.fields.get(external_field, record.key) if external_field in columns else record.key
         if isinstance(external, bool) or not isinstance(external, str | int) or not str(external).strip():
             raise BadRecordError(f"record {record.key}: {external_field} is empty; it is the record's external id")
         values = {}
+        zone = self.zone_of(record) if record.timezone or self.settings.timezone else None
         for column in columns:
             if column != external_field:
-                values[column] = to_salesforce(fields[column].type, record.fields.get(column), column, record.key)
+                value = record.fields.get(column)
+                values[column] = to_salesforce(fields[column].type, value, column, record.key, zone)
         return str(external).strip(), values
 
     def _check_budget(self, batch: Batch, rows: int, bulk: bool) -> None:
@@ -434,94 +363,18 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
         """The object's records of days `start`..`end` (by `date_field`), optionally for some employees.
 
         Fields are every custom field the integration user can write, by API name (the mapping's
-        columns); date-times come back as local ISO-8601 in `timezone`.
+        columns); date-times come back as local ISO-8601 in each employee's zone (`timezone` when set,
+        else the employee's site zone from `zones`, else UTC).
         """
-        api = self.api
         fields = self._describe()
-        config = self.settings
-        for name in (config.employee_field, config.date_field):
-            if name not in fields:
-                raise FatalTargetError(
-                    f"{self.where}: {name} is not a field of {config.object}; set employee_field "
-                    "and date_field to the object's employee and date fields"
-                )
-        readable = {n for n, f in fields.items() if f.custom and f.writable}
-        names = ["Id", *sorted(readable | {config.employee_field, config.date_field})]
-        where = f"{config.date_field} >= {start.isoformat()} AND {config.date_field} <= {end.isoformat()}"
-        groups: list[list[str]] = [[]]
-        if employees is not None:
-            wanted = sorted({str(e).strip() for e in employees if str(e).strip()})
-            groups = [wanted[i : i + IN_LIST] for i in range(0, len(wanted), IN_LIST)]
-        for group in groups:
-            clause = where
-            if group:
-                try:
-                    clause += f" AND {config.employee_field} IN ({', '.join(soql_text(e) for e in group)})"
-                except ValueError as exc:
-                    raise FatalTargetError(f"{self.where}: read-back: an employee id {exc}") from None
-            soql = f"SELECT {', '.join(names)} FROM {config.object} WHERE {clause} ORDER BY Id"
-            for row in api.query(soql, f"reading back {config.object}", config.query_batch_size):
-                yield self._held(row, names, fields)
-
-    def _held(self, row: dict[str, Any], names: list[str], fields: Mapping[str, _Field]) -> HeldRecord:
-        where = f"{self.where}: read-back record {row.get('Id')!r}"
-        employee, day = row.get(self.settings.employee_field), row.get(self.settings.date_field)
-        if not isinstance(employee, str) or not isinstance(day, str):
-            raise TargetReplyError(f"{where} has no {self.settings.employee_field} or {self.settings.date_field}")
-        try:
-            work_date = date.fromisoformat(day)
-        except ValueError:
-            raise TargetReplyError(f"{where}: {self.settings.date_field} {day!r} is not a date") from None
-        held = {}
-        for name in names[1:]:
-            value = row.get(name)
-            if fields[name].type == "datetime" and isinstance(value, str):
-                value = reply_time(value, where).astimezone(self.zone).isoformat()
-            held[name] = value
-        return HeldRecord(employee=employee, work_date=work_date, fields=held, remote_id=str(row.get("Id")))
+        yield from read_records(
+            self.api, self.settings, fields, self.where, start, end, employees,
+            lambda employee: self.zone_for(employee, zones),
+        )  # fmt: skip
 
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
         """Every record of `people_object` with a `people_id_field` (inactive too), by SOQL, to the last page."""
-        api = self.api
-        config = self.settings
-        wanted = [
-            "Id", config.people_id_field, config.people_name_field, config.people_email_field,
-            config.people_active_field, config.people_department_field, config.people_badge_field, "LastModifiedDate",
-        ]  # fmt: skip
-        names = list(dict.fromkeys(name for name in wanted if name))
-        clause = f"{config.people_id_field} != null"
-        if since is not None:
-            moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-            clause += f" AND LastModifiedDate > {soql_datetime(moment)}"
-        soql = f"SELECT {', '.join(names)} FROM {config.people_object} WHERE {clause} ORDER BY Id"
-        for row in api.query(soql, f"reading {config.people_object}", config.query_batch_size):
-            yield self._employee(row)
-
-    def _employee(self, row: dict[str, Any]) -> Employee:
-        config = self.settings
-        where = f"{self.where}: {config.people_object} {row.get('Id')!r}"
-        target_id = row.get(config.people_id_field)
-        if not isinstance(target_id, str | int) or isinstance(target_id, bool) or not str(target_id).strip():
-            raise TargetReplyError(f"{where} has no {config.people_id_field}")
-        active = row.get(config.people_active_field, True) if config.people_active_field else True
-        if not isinstance(active, bool):
-            raise TargetReplyError(f"{where}: {config.people_active_field} is {active!r}, not true or false")
-        modified = row.get("LastModifiedDate")
-
-        def text(name: str | None) -> str | None:
-            value = row.get(name) if name else None
-            return str(value).strip() or None if value is not None else None
-
-        return Employee(
-            target_id=str(target_id).strip(),
-            name=text(config.people_name_field) or str(target_id),
-            active=active,
-            email=text(config.people_email_field),
-            badge=text(config.people_badge_field),
-            department=text(config.people_department_field),
-            modified_at=reply_time(modified, where) if isinstance(modified, str) else None,
-            extra={"salesforce_id": row.get("Id")},
-        )
+        yield from pull_people(self.api, self.settings, self.where, since)
 
 
 @hookimpl

@@ -2,14 +2,16 @@
 
 A mapped value is converted to the JSON value of its field's type as describe reports it; one that
 cannot be converted is the record's dead letter (`BadRecordError`), since Salesforce would refuse the whole
-call with JSON_PARSER_ERROR for it. Going back, Salesforce's date-times are read as aware datetimes.
+call with JSON_PARSER_ERROR for it. A date-time without an offset is read in the record's site zone
+(`Target.zone_of`); Salesforce keeps every date-time as a UTC instant (Salesforce Help 000385916), so it
+is sent in UTC. Going back, Salesforce's date-times are read as aware datetimes.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from punchbridge.plugin_api import BadRecordError, TargetReplyError
@@ -20,8 +22,11 @@ TEXT = frozenset({"string", "textarea", "email", "picklist", "multipicklist", "p
 NUMBER = frozenset({"double", "currency", "percent", "int", "long"})
 
 
-def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
-    """A mapped value as the JSON value of a Salesforce field of type `kind`; BadRecordError when it cannot be."""
+def to_salesforce(kind: str, value: Any, column: str, key: str, zone: tzinfo | None = None) -> Any:
+    """A mapped value as the JSON value of a Salesforce field of type `kind`; BadRecordError when it cannot be.
+
+    A date-time without an offset is a wall clock in `zone` (the record's site zone), when there is one.
+    """
     if value is None or (value == "" and kind not in TEXT):
         return None
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
@@ -62,6 +67,8 @@ def to_salesforce(kind: str, value: Any, column: str, key: str) -> Any:
                 moment = datetime.fromisoformat(value.strip())
             except ValueError:
                 moment = None
+            if moment is not None and moment.tzinfo is None and zone is not None:
+                moment = moment.replace(tzinfo=zone)  # fold=0: a wall time in a DST overlap is the first
             if moment is not None and moment.tzinfo is None:
                 raise BadRecordError(
                     f"record {key}: {column} is {shown}, a time without offset, so the instant is unknown"

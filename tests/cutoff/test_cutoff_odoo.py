@@ -30,8 +30,7 @@ def odoo_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
     with serve(emulator.app) as server:
         target = (
             f"  odoo: {{plugin: odoo, mapping: odoo.yaml, url: '{server.url}', database: {emulator.database}, "
-            f"login: {emulator.login}, api_key: '${{ODOO_API_KEY}}', protocol: xmlrpc, employee_by: barcode, "
-            "timezone: Asia/Kolkata}\n"
+            f"login: {emulator.login}, api_key: '${{ODOO_API_KEY}}', protocol: xmlrpc, employee_by: barcode}}\n"
         )
         (tmp_path / "odoo.yaml").write_text(ODOO_MAPPING)
         yield World(tmp_path, targets=target), emulator

@@ -24,6 +24,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _held_open(config: Path) -> set[tuple[str, str]]:
+    """The days the payroll target held open (a check-in without a check-out: open_days: hold)."""
+    import sqlite3
+
+    with sqlite3.connect(config.parent.parent / "punchbridge-demo.db") as connection:
+        rows = connection.execute("SELECT employee_id, timestamp FROM quarantine WHERE reason = 'missing_check_out'")
+        return set(rows.fetchall())
+
+
 def test_first_sync_writes_the_payroll_file_and_manifest(demo: Path) -> None:
     result = _sync(demo)
     assert result.exit_code == 0, result.output
@@ -31,7 +40,9 @@ def test_first_sync_writes_the_payroll_file_and_manifest(demo: Path) -> None:
     (payroll,) = _payroll_files(demo.parent.parent / "demo-payroll")
     assert payroll.name == "attendance_2025-10-01_2025-10-31_0001.csv"
     rows = _rows(payroll)
-    assert len(rows) == 199 * 31, "every day of every mapped employee; E0200 has no payroll id"
+    held = _held_open(demo)
+    assert len(held) == 63, "the month's days with a check-in and no check-out are held, not sent"
+    assert len(rows) == 199 * 31 - len(held), "every other day of every mapped employee; E0200 has no payroll id"
     manifest = payroll.with_name(payroll.name + ".sha256").read_text()
     assert hashlib.sha256(payroll.read_bytes()).hexdigest() in manifest
     assert f"rows: {len(rows)}" in manifest
@@ -82,4 +93,4 @@ def test_quarantine_records_each_problem_once_across_runs(demo: Path) -> None:
     assert _sync(demo).exit_code == 0  # re-checks the whole range against the ledger
     with sqlite3.connect(store) as connection:
         reasons = dict(connection.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason").fetchall())
-    assert reasons == {"unknown_employee": 1, "off_shift": 1, "unmapped_id": 31}
+    assert reasons == {"unknown_employee": 1, "off_shift": 1, "unmapped_id": 31, "missing_check_out": 63}

@@ -40,7 +40,10 @@ ignores a rule fails here first:
   field, an unknown field or object is a 400 (`INVALID_QUERY_FILTER_OPERATOR`, `INVALID_FIELD`,
   `INVALID_TYPE`), as in Salesforce.
 - `GET .../sobjects/{Object}/describe` and `GET .../limits` answer as Salesforce does (the parts a
-  client reads).
+  client reads; describe's object-level `createable`, `updateable` and `queryable` follow `deny`).
+- A text field set to `""` is kept blank and reads back null; numbers are kept with every decimal sent
+  (the field's decimal places are not applied to API writes: Salesforce Help 000387302); date-times
+  are kept as UTC instants to the second.
 """
 
 from __future__ import annotations
@@ -266,6 +269,7 @@ class SalesforceEmulator:
         self._records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schemas}
         self._by_external: dict[tuple[str, str, str], str] = {}
         self._refusals: list[tuple[str, str, Any, str]] = []
+        self._denied: dict[str, set[str]] = {}  # object -> access the integration user lacks (describe flags)
         self._cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._canned: dict[str, deque[_Canned]] = {}
         self.jobs: dict[str, _Job] = {}
@@ -326,6 +330,11 @@ class SalesforceEmulator:
         """Refuse every record whose `field` is `value`, with FIELD_CUSTOM_VALIDATION_EXCEPTION and `message`."""
         with self._lock:
             self._refusals.append(("Attendance_Day__c", field, value, message))
+
+    def deny(self, object_name: str, *flags: str) -> None:
+        """Take object access from the integration user: `createable`, `updateable` and/or `queryable` (its
+        describe says so; a create or update it lacks is refused per record, INSUFFICIENT_ACCESS_OR_READONLY)."""
+        self._denied.setdefault(object_name, set()).update(flags)
 
     def expire_tokens(self) -> None:
         """End every session issued so far (as the org's session timeout would)."""
@@ -593,7 +602,10 @@ class SalesforceEmulator:
                     "custom": field_name.endswith("__c"),
                 }
             )
-        return {"name": name, "custom": name.endswith("__c"), "queryable": True, "fields": described}
+        # Object-level access of the session's user, as DescribeSObjectResult has it (createable,
+        # updateable, queryable; Apex reference "DescribeSObjectResult Class").
+        access = {flag: flag not in self._denied.get(name, set()) for flag in ("createable", "updateable", "queryable")}
+        return {"name": name, "custom": name.endswith("__c"), **access, "fields": described}
 
     def _limits(self) -> dict[str, Any]:
         cap = self.limits.daily_api_requests or 5_000_000
@@ -703,6 +715,10 @@ class SalesforceEmulator:
                 )
         existing_id = self._by_external.get((schema.name, external, key))
         before = self._records[schema.name].get(existing_id) if existing_id else None
+        needed = "createable" if before is None else "updateable"
+        if needed in self._denied.get(schema.name, set()):
+            message = "insufficient access rights on object id" if before else "You do not have access to create"
+            raise _RecordError("INSUFFICIENT_ACCESS_OR_READONLY", message, [])
         merged = {**(before or {}), **values}
         missing = [n for n, s in schema.fields.items() if s.required and merged.get(n) in (None, "")]
         if missing:
@@ -976,7 +992,8 @@ def _read_value(spec: FieldSpec, value: Any) -> Any:
     if spec.type in _TEXT_TYPES:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError(value)
-        return str(value)
+        # A text field set to "" is kept blank: it reads back null (Salesforce StackExchange 333174).
+        return str(value) or None
     if spec.type in ("double", "int"):
         if isinstance(value, bool):
             raise ValueError(value)

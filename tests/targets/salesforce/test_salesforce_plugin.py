@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -114,7 +115,6 @@ def test_a_changed_day_updates_its_record(target: SalesforceTarget, emulator: Sa
     ("change", "words"),
     [
         ({"Work_Date__c": "06/10/2025"}, "Work_Date__c is '06/10/2025', not a date YYYY-MM-DD"),
-        ({"First_In__c": "2025-10-06T09:02:00"}, "a time without offset, so the instant is unknown"),
         ({"Worked_Minutes__c": "nine hours"}, "not a number"),
         ({"Worked_Minutes__c": True}, "not a number"),
     ],
@@ -126,6 +126,25 @@ def test_a_value_that_does_not_fit_its_field_is_a_dead_letter_and_the_rest_lands
     assert good.ok
     assert not bad.ok and words in str(bad.message) and "E2|2025-10-06|day" in str(bad.message)
     assert [r["Employee_Id__c"] for r in emulator.records()] == ["T-1"]
+
+
+def test_a_time_without_offset_and_no_zone_to_read_it_in_is_a_dead_letter(
+    make_target: Callable[..., SalesforceTarget], emulator: SalesforceEmulator
+) -> None:
+    target = make_target(timezone=None)
+    good, bad = target.push(batch_of([day_record("T-1", DAY), day_record("T-2", DAY, First_In__c=f"{DAY}T09:02:00")]))
+    assert good.ok and not bad.ok
+    assert "a time without offset, so the instant is unknown" in str(bad.message)
+
+
+def test_a_time_without_offset_is_read_in_the_records_site_zone(
+    make_target: Callable[..., SalesforceTarget], emulator: SalesforceEmulator
+) -> None:
+    target = make_target(timezone=None)
+    berlin = dataclasses.replace(day_record("T-1", DAY, First_In__c=f"{DAY}T09:02:00"), timezone="Europe/Berlin")
+    (outcome,) = target.push(batch_of([berlin]))
+    assert outcome.ok, outcome.message
+    assert emulator.records()[0]["First_In__c"] == datetime(2025, 10, 6, 7, 2, tzinfo=UTC), "09:02 CEST is 07:02 UTC"
 
 
 def test_salesforce_refusals_become_dead_letters_with_its_code_message_and_fields(
