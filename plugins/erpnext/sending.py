@@ -29,7 +29,7 @@ from punchbridge.plugins.erpnext.client import FrappeClient
 from punchbridge.plugins.erpnext.punches import WIRE, Punch
 from punchbridge.plugins.erpnext.settings import METHODS, ErpNextSettings
 
-__all__ = ["DUPLICATE", "NO_COORDINATES", "CheckinSender", "Sent"]
+__all__ = ["DUPLICATE", "NO_COORDINATES", "CheckinSender", "Item", "Sent"]
 
 log = logging.getLogger("punchbridge.plugins.erpnext")
 

@@ -37,8 +37,8 @@ from punchbridge.plugins.erpnext.checks import (
 )
 from punchbridge.plugins.erpnext.client import FrappeClient
 from punchbridge.plugins.erpnext.employees import EMPLOYEE_FIELDS, employee_of
-from punchbridge.plugins.erpnext.punches import WIRE, Day, Held, day_of, days_of, held_fields, localised
-from punchbridge.plugins.erpnext.sending import CheckinSender, Sent
+from punchbridge.plugins.erpnext.punches import WIRE, Day, Held, Punch, day_of, days_of, held_fields, localised
+from punchbridge.plugins.erpnext.sending import CheckinSender, Item, Sent
 from punchbridge.plugins.erpnext.settings import ErpNextSettings
 
 __all__ = ["ErpNextTarget"]
@@ -224,22 +224,9 @@ class ErpNextTarget(HttpTarget[ErpNextSettings]):
         )
         sent = self.sender.send(sending, names, self.pool)
         for day in days:
-            if day.key in outcomes:
-                continue
-            results, ids = [], []
-            for punch in sorted(day.punches, key=lambda p: (p[1], p[0])):
-                found = held.get((names.get(day.employee), punch[0], punch[1]))
-                result = Sent(name=found) if found else sent[(day.employee, punch, day.device)]
-                results.append((punch, result))
-                ids += [result.name] if result.name else []
-            refusals = [f"{kind} {moment:{WIRE}}: {r.refusal}" for (kind, moment), r in results if r.refusal]
-            if refusals:
-                said = "; ".join(refusals[:3])
-                message = f"ERPNext refused {len(refusals)} of {len(results)} punches of {day.employee}: {said}"
-                outcomes[day.key] = Outcome(day.key, ok=False, message=clip(message))
-            else:
-                remote = "Employee Checkin:" + ",".join(ids) if ids else None
-                outcomes[day.key] = Outcome(day.key, ok=True, remote_id=remote)
+            if day.key not in outcomes:
+                found = {punch: held.get((names.get(day.employee), *punch)) for punch in day.punches}
+                outcomes[day.key] = self._outcome(day, found, sent)
         log.info(
             "%s: batch %s: %d records, %d punches sent, %d refused, %d days held back (marked, or not removable)",
             self.where,
@@ -250,6 +237,22 @@ class ErpNextTarget(HttpTarget[ErpNextSettings]):
             held_back,
         )
         return [outcomes[record.key] for record in batch.records]
+
+    @staticmethod
+    def _outcome(day: Day, found: Mapping[Punch, str | None], sent: Mapping[Item, Sent]) -> Outcome:
+        """A sent day's outcome: delivered when each punch was there or was created, else Frappe's refusals."""
+        results, ids = [], []
+        for punch in sorted(day.punches, key=lambda p: (p[1], p[0])):
+            name = found.get(punch)
+            result = Sent(name=name) if name else sent[(day.employee, punch, day.device)]
+            results.append((punch, result))
+            ids += [result.name] if result.name else []
+        refusals = [f"{kind} {moment:{WIRE}}: {r.refusal}" for (kind, moment), r in results if r.refusal]
+        if refusals:
+            said = "; ".join(refusals[:3])
+            message = f"ERPNext refused {len(refusals)} of {len(results)} punches of {day.employee}: {said}"
+            return Outcome(day.key, ok=False, message=clip(message))
+        return Outcome(day.key, ok=True, remote_id="Employee Checkin:" + ",".join(ids) if ids else None)
 
     def _refuse_twins(self, days: list[Day], outcomes: dict[str, Outcome]) -> list[Day]:
         """Days of one employee and date twice with other punches are refused (two terminal ids for one employee?)."""
