@@ -103,7 +103,7 @@ class FrappeClient:
         if status == 403:
             raise CredentialsError(
                 f"{self.where}: {what}: the API user is not permitted ({said}); it needs a role that can read "
-                "Employee and create and read Employee Checkin (HR User)"
+                "Employee and Attendance and create and read Employee Checkin (HR User)"
             )
         throttled = throttling_error(response, f"{self.where}: {what}: the site", detail=said)
         if throttled is not None:

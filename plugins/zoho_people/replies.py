@@ -1,17 +1,28 @@
 """What Zoho People's replies mean for the `zoho_people` target (pure: a reply in, a body or an error out).
 
-Zoho answers most errors with HTTP 200 and a code in the body; `reply_body` maps them to the target
-error tree, as docs/plugins/zoho-people.md tabulates: an invalid token (7202) is a
-`TokenRefusedError` (renewed once), a lock (7209) or a 429 a `RateLimitedError` with the lock time,
-the daily limit (7213) and other refusals a `FatalTargetError`, missing permissions a
-`CredentialsError`, a 5xx a `TransientError`, a body that is not JSON a `FatalTargetError` naming
-what came back. Each error of a bulkImport call is marked with `nothing_landed`: True when Zoho
-refused the whole call, False when nobody knows what it stored (then the days are read back first).
+Zoho answers most errors with HTTP 200 and a code in the body (`{"response": {"status": 1, "errors":
+{"code", "message"}}}`; clients also test for `"errors"`, `"status": 1` and code 7200), some with a
+4xx; `reply_body` maps them to the target error tree, as docs/plugins/zoho-people.md tabulates: an
+invalid token (7202) is a `TokenRefusedError` (renewed once), a lock (7209) or a 429 a
+`RateLimitedError` with the lock time, the daily limit (7213) a `FatalTargetError`, missing
+permissions a `CredentialsError`, a 5xx a `TransientError`, a body that is not JSON a
+`FatalTargetError` naming what came back. Any other refusal of a bulkImport call (7200 "API
+invocation failed" and kin) is a `CallRefusedError`: Zoho fails the whole call for one bad row and
+stores nothing of it, naming no row, so the target splits the call to find the day.
+
+Zoho documents no bulkImport reply (`bulk_results`): `{"response": "success"}`, as seen in
+production, means every row was taken; one result per row with `status` success or failure is read
+row by row; any other reply that is not an error leaves each row uncertain, and the target confirms
+it by reading the day back rather than trusting or refusing it.
+
+Each error of a bulkImport call is marked with `nothing_landed`: True when Zoho refused the whole
+call, False when nobody knows what it stored (then the days are read back first).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,15 +33,24 @@ from punchbridge.plugin_api import (
     CredentialsError,
     FatalTargetError,
     RateLimitedError,
+    RefusedError,
     TargetError,
     TokenRefusedError,
     content_kind,
     retry_after,
     throttling_error,
 )
-from punchbridge.plugins.zoho_people.settings import BULK_IMPORT, EMPLOYEE_RECORDS, LOCK_SECONDS, ZohoPeopleSettings
+from punchbridge.plugins.zoho_people.settings import (
+    BULK_IMPORT,
+    EMPLOYEE_RECORDS,
+    LOCK_SECONDS,
+    READ_BACK,
+    ZohoPeopleSettings,
+)
 
 __all__ = [
+    "CallRefusedError",
+    "NoSuchEmployeeError",
     "bulk_results",
     "employee_page",
     "epoch_ms",
@@ -48,6 +68,23 @@ _THROTTLE_CODES = frozenset({7209})
 _DAILY_LIMIT_CODES = frozenset({7213})  # unconfirmed: Zoho does not publish it
 _PERMISSION_CODES = frozenset({7037, 7038, 7039, 7040})
 _NO_RECORDS_CODE = 7024
+_NO_SUCH_USER_CODE = 7048  # "Invalid user / No such user found" (https://www.zoho.com/people/api/error-codes.html)
+
+
+class NoSuchEmployeeError(FatalTargetError):
+    """Zoho knows no employee by the identifier a read asked for (7048): it holds nothing for them."""
+
+
+class CallRefusedError(RefusedError):
+    """Zoho refused a whole bulkImport call for what it holds (7200 and kin): nothing of it was stored.
+
+    `code` is Zoho's code (None when it gave none), `message` its words.
+    """
+
+    def __init__(self, message: str, code: int | None) -> None:
+        super().__init__(message, reason=str(code) if code is not None else "")
+        self.code = code
+        self.nothing_landed = True
 
 
 def unknown(error: TargetError) -> TargetError:
@@ -91,23 +128,33 @@ def token_error(where: str, code: str, config: ZohoPeopleSettings) -> TargetErro
     return CredentialsError(f"{where} refused the token request ({code})")
 
 
+def _code(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) or (isinstance(value, str) and value.isdigit()) else None
+
+
 def _error_of(body: Any) -> tuple[int | None, str] | None:
-    """Zoho's (code, message) when `body` says the call failed; None when it says success."""
+    """Zoho's (code, message) when `body` says the call failed; None when it does not say so."""
     if not isinstance(body, dict):
         return None
+    if isinstance(body.get("error"), dict):  # the v2 APIs' envelope
+        return (_code(body["error"].get("code")), str(body["error"].get("message") or "no message"))
     response = body.get("response", body)
+    if isinstance(response, str):
+        failed = any(word in response.lower() for word in ("fail", "error"))
+        return (None, f"response {response!r}") if failed else None
     if not isinstance(response, dict):
-        return (None, "the reply's `response` is not an object")
+        return None
     errors = response.get("errors", body.get("errors"))
     if isinstance(errors, list) and errors:
         errors = errors[0]
     if isinstance(errors, dict):
-        code = errors.get("code")
-        number = int(code) if isinstance(code, int) or (isinstance(code, str) and code.isdigit()) else None
-        return (number, str(errors.get("message") or "no message"))
+        return (_code(errors.get("code")), str(errors.get("message") or "no message"))
     status = response.get("status", 0)
     if status not in (0, "0", None, "success"):
-        return (None, str(response.get("message") or f"status {status}"))
+        return (_code(response.get("code")), str(response.get("message") or f"status {status}"))
+    code = _code(response.get("code"))
+    if code not in (None, 0):
+        return (code, str(response.get("message") or f"code {code}"))
     return None
 
 
@@ -119,6 +166,8 @@ def reply_body(api: str, response: httpx.Response, where: str) -> dict[str, Any]
     throttled = throttling_error(response, f"{where}: {api}", default_wait=lock)
     if throttled is not None:  # a 429 stored nothing; after a 5xx nobody knows what Zoho stored
         raise refused_whole(throttled) if status == 429 else unknown(throttled)
+    if body is not None and not isinstance(body, dict) and api == BULK_IMPORT and status < 400:
+        return {"reply": body}  # JSON of a shape nobody documented: its rows are confirmed by read-back
     if not isinstance(body, dict):
         kind = content_kind(response)
         what = kind if kind == "an HTML page" else f"{kind}, not a JSON object"
@@ -147,35 +196,41 @@ def reply_body(api: str, response: httpx.Response, where: str) -> dict[str, Any]
                 f"{where}: Zoho's daily API limit is reached ({code}: {message}); the next sync after 00:00 carries on"
             )
         )
+    if code == _NO_SUCH_USER_CODE and api == READ_BACK:
+        raise NoSuchEmployeeError(f"{where}: {api}: {message} (code {code})")
     if code == _NO_RECORDS_CODE and api == EMPLOYEE_RECORDS:
         return None
     if code in _PERMISSION_CODES or status in (401, 403):
         raise refused_whole(
             CredentialsError(f"{where}: {api} refused: {message} (code {code}); check the client's scopes and role")
         )
+    if api == BULK_IMPORT:
+        raise CallRefusedError(message, code)
     raise refused_whole(FatalTargetError(f"{where}: {api} refused the call: {message} (code {code}, HTTP {status})"))
 
 
-def bulk_results(reply: dict[str, Any] | None, rows: int, where: str) -> list[tuple[bool, str]]:
-    """Per row: (taken, Zoho's message). TargetError when the reply does not answer every row."""
-    result = (
-        (reply or {}).get("response", {}).get("result") if isinstance((reply or {}).get("response"), dict) else None
-    )
-    if not isinstance(result, list) or len(result) != rows:
-        count = len(result) if isinstance(result, list) else "no"
-        raise unknown(
-            FatalTargetError(f"{where}: {BULK_IMPORT} answered {count} results for {rows} punches; cannot tell which")
-        )
-    answers = []
-    for item in result:
-        if not isinstance(item, dict) or item.get("status") not in ("success", "failure"):
-            raise unknown(FatalTargetError(f"{where}: {BULK_IMPORT} answered a result without success/failure"))
-        if item["status"] == "success":
-            answers.append((True, ""))
-        else:
-            code = item.get("code")
-            answers.append((False, f"{item.get('message') or 'refused'}" + (f" (code {code})" if code else "")))
-    return answers
+def bulk_results(reply: Any, rows: int) -> list[tuple[bool | None, str]]:
+    """Per row: (taken, Zoho's message), taken None when the reply does not say (see the module docstring)."""
+    response = reply.get("response") if isinstance(reply, dict) else None
+    if isinstance(response, str) and response.strip().lower() == "success":
+        return [(True, "")] * rows
+    result = response.get("result") if isinstance(response, dict) else None
+    if (
+        isinstance(result, list)
+        and len(result) == rows
+        and all(isinstance(item, dict) and item.get("status") in ("success", "failure") for item in result)
+    ):
+        answers: list[tuple[bool | None, str]] = []
+        for item in result:
+            if item["status"] == "success":
+                answers.append((True, ""))
+            else:
+                code = item.get("code")
+                answers.append((False, f"{item.get('message') or 'refused'}" + (f" (code {code})" if code else "")))
+        return answers
+    shown = json.dumps(reply, separators=(",", ":"))
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    return [(None, f"{BULK_IMPORT} answered {shown}, which does not say which punches Zoho took")] * rows
 
 
 def employee_page(reply: dict[str, Any], where: str) -> list[tuple[str, Mapping[str, Any]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from punchbridge.plugin_api import HttpSettings, TimeZoneName, checked_url
 
@@ -73,6 +73,8 @@ class ZohoPeopleSettings(HttpSettings):
     location: str | None = Field(default=None, min_length=1, max_length=100)
     building: str | None = Field(default=None, min_length=1, max_length=100)
     timezone: TimeZoneName | None = None
+    #: The zone Zoho reads a check-in time without offset in (unconfirmed: Zoho does not say).
+    entry_zone: Literal["site", "organisation"] = "site"
     state_file: Path = Path("zoho-people-state.sqlite3")
     read_before_write: Literal["when_unsure", "always"] = "when_unsure"
     badge_field: str = Field(default="MapperID", min_length=1)
@@ -88,6 +90,15 @@ class ZohoPeopleSettings(HttpSettings):
         if not value.get_secret_value().strip():
             raise ValueError(f"{info.field_name} is empty (is its environment variable set?)")
         return value
+
+    @model_validator(mode="after")
+    def _organisation_zone(self) -> ZohoPeopleSettings:
+        if self.entry_zone == "organisation" and self.timezone is None:
+            raise ValueError(
+                "entry_zone: organisation needs timezone: the organisation's zone (Zoho People > Settings > "
+                "Organization > Company Details > Locale Settings > Time Zone)"
+            )
+        return self
 
     @property
     def accounts(self) -> str:

@@ -1,8 +1,8 @@
-"""The `zoho_people` target itself: push (only what Zoho lacks), the call budget, the employee pull, the read-back.
+"""The `zoho_people` target itself: its life cycle, zones, the call budget, the employee pull, the read-back.
 
-See the package docstring for what it does; `punches` turns records into punches, `ledger` keeps
-what Zoho took, `pacing` keeps under Zoho's limits, `tokens` holds the access token and `replies`
-reads Zoho's answers.
+See the package docstring for what it does; `pushing` sends a batch, `punches` turns records into
+punches, `ledger` keeps what Zoho took, `pacing` keeps under Zoho's limits, `tokens` holds the access
+token, `replies` reads Zoho's answers and `online` is `punchbridge validate --online`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from punchbridge.plugin_api import (
-    BadRecordError,
     Batch,
     Capability,
     CredentialsError,
@@ -30,7 +28,9 @@ from punchbridge.plugin_api import (
     FatalTargetError,
     HeldRecord,
     HttpTarget,
+    OnlineCheck,
     Outcome,
+    Record,
     TargetError,
     TokenRefusedError,
 )
@@ -40,17 +40,15 @@ from punchbridge.plugins.zoho_people.punches import (
     Day,
     DayKey,
     Punch,
-    day_of,
     held_intervals,
-    iso,
-    pack,
-    remote_id,
-    stale_punches,
+    stored_fields,
     word,
     zoho_time,
 )
+from punchbridge.plugins.zoho_people.pushing import BatchPush
 from punchbridge.plugins.zoho_people.replies import (
     EMPLOYEE_PAGE,
+    NoSuchEmployeeError,
     bulk_results,
     employee_page,
     epoch_ms,
@@ -67,6 +65,7 @@ from punchbridge.plugins.zoho_people.settings import (
     LOCK_SECONDS,
     READ_BACK,
     READ_BACK_PATH,
+    WIRE,
     ZohoPeopleSettings,
 )
 from punchbridge.plugins.zoho_people.tokens import ZohoTokens
@@ -140,12 +139,13 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
         """Save the call count and close the state file."""
         if self._sent is not None:
             try:
-                self._save_calls()
+                self.save_calls()
             finally:
                 self._sent.close()
                 self._sent = None
 
-    def _ready(self) -> SentDays:
+    def ledger(self) -> SentDays:
+        """The state file of the open target (opening it on first use)."""
         if self._sent is None:
             self.open()
         assert self._sent is not None
@@ -178,6 +178,43 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
             )
         return problems
 
+    @classmethod
+    def stored_form(cls, fields: Mapping[str, Any], settings: ZohoPeopleSettings) -> Mapping[str, Any]:
+        """`fields` with their times truncated to the minute: Zoho shows check-in times to the minute
+        ("03-Mar-2023 - 09:00 AM" in getAttendanceEntries), so that is what is sent and compared."""
+        return stored_fields(fields)
+
+    # -- zones -------------------------------------------------------------------------------------
+
+    def entry_zone_of(self, record: Record) -> ZoneInfo | None:
+        """The zone of the wall time sent to Zoho for `record`: the organisation's (`entry_zone:
+        organisation`), else the record's site zone or the `timezone` override (`zone_of`); None when
+        neither is known (the time's own offset is dropped, as the rules engine wrote it site-local)."""
+        if self.settings.entry_zone == "organisation":
+            return ZoneInfo(self.settings.timezone or "UTC")
+        return self.zone_of(record) if self.settings.timezone or record.timezone else None
+
+    def zone_for(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo:
+        """The site zone of `employee` for read-back; with `entry_zone: organisation`, `timezone` is the
+        organisation's zone, not an override, so the employee's zone from `zones` comes first."""
+        if self.settings.entry_zone == "organisation":
+            name = (zones or {}).get(employee) or self.settings.timezone
+            return ZoneInfo(name or "UTC")
+        return super().zone_for(employee, zones)
+
+    def site_zone(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo | None:
+        """`zone_for`, or None when no zone is known for `employee` at all."""
+        if self.settings.entry_zone == "site" and not self.settings.timezone and not (zones or {}).get(employee):
+            return None
+        return self.zone_for(employee, zones)
+
+    def check_online(self) -> list[OnlineCheck]:
+        """An access token from the refresh token, one employee read, one attendance day read, the daily
+        budget left (`punchbridge.plugins.zoho_people.online`); nothing is written to Zoho."""
+        from punchbridge.plugins.zoho_people.online import online_checks
+
+        return online_checks(self)
+
     # -- budget ------------------------------------------------------------------------------------
 
     def _today(self) -> str:
@@ -200,7 +237,8 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
             self._roll_day()
             self._calls_used += 1
 
-    def _save_calls(self) -> None:
+    def save_calls(self) -> None:
+        """Save today's call count and each API's recent call times to the state file."""
         if self._sent is None:
             return
         with self._calls_lock:
@@ -225,9 +263,9 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
         pacer.margin = self.settings.pacing_margin
         return pacer
 
-    def _call(self, api: str, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    def call(self, api: str, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """One paced, counted API call; the reply body (None: Zoho's "no records"). Renews the token once."""
-        self._ready()
+        self.ledger()
         stale: str | None = None
         for attempt in (1, 2):
             token = self.tokens.current(stale)
@@ -253,162 +291,14 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
     # -- push --------------------------------------------------------------------------------------
 
     def push(self, batch: Batch) -> list[Outcome]:
-        """Send the batch's days as punches; only what Zoho does not hold yet (see the module docstring)."""
-        columns = self.check_batch_columns(batch)
-        sent = self._ready()
-        mode = "intervals" if "intervals" in columns else "first_last"
-        outcomes: dict[str, Outcome] = {}
-        days: dict[DayKey, Day] = {}
-        twins: dict[DayKey, list[Day]] = {}
-        for record in batch.records:
-            try:
-                day = day_of(record, mode, self.settings.identify_by)
-            except BadRecordError as refusal:
-                outcomes[record.key] = Outcome(record.key, False, message=str(refusal))
-                continue
-            first = days.setdefault(day.key, day)
-            if first is not day:
-                if first.punches != day.punches:
-                    outcomes[record.key] = Outcome(
-                        record.key,
-                        False,
-                        message=f"record {record.key} is {day.employee} on {day.work_date} like record "
-                        f"{first.record.key}, with other times: two terminal ids mapped to one Zoho employee?",
-                    )
-                else:
-                    twins.setdefault(day.key, []).append(day)
-        ledger = sent.load(self.scope, list(days))
-        unsure = [key for key in days if self._unsure(mode, days[key], ledger.get(key))]
-        to_send = {key: days[key].punches - ledger.get(key, (set(), None))[0] for key in days if key not in unsure}
-        estimate = math.ceil(sum(len(p) for p in to_send.values()) / self.settings.punches_per_call)
-        estimate += math.ceil(sum(len(days[key].punches) for key in unsure) / self.settings.punches_per_call)
-        self._check_budget(batch, len(unsure), estimate)
-        held = {key: ledger[key][0] for key in ledger if key not in unsure}
-        held.update(self._read_days([days[key] for key in unsure]))
-        sending: dict[DayKey, list[Punch]] = {}
-        updates: dict[DayKey, tuple[set[Punch], set[Punch] | None]] = {}
-        for key, day in days.items():
-            known = held.get(key, set())
-            if key in unsure:
-                updates[key] = (known, None)
-            outdated = stale_punches(mode, day.punches, known)
-            if outdated:
-                outcomes[day.record.key] = Outcome(day.record.key, False, message=self._stale_message(day, outdated))
-                continue
-            missing = sorted(day.punches - known, key=lambda p: (p[1], p[0]))
-            if missing:
-                sending[key] = missing
-                updates[key] = (known, set(missing))
-            else:
-                outcomes[day.record.key] = Outcome(day.record.key, True, remote_id=remote_id(day))
-        sent.save(self.scope, updates)  # pending marks are durable before anything is sent
-        calls = pack(sorted(sending.items(), key=lambda item: (item[0][1], item[0][0])), self.settings.punches_per_call)
-        log.info(
-            "%s: batch %d: %d records, %d punches to send in %d bulkImport calls (+%d read back); about %.1f min "
-            "at %d calls/min; %d daily calls left",
-            self.name,
-            batch.batch_id,
-            len(batch.records),
-            sum(len(p) for p in sending.values()),
-            len(calls),
-            len(unsure),
-            len(calls) / self.settings.bulk_import_per_minute,
-            self.settings.bulk_import_per_minute,
-            self.calls_left_today(),
-        )
-        taken, refused = self._send_calls(calls, held, sent)
-        for key, punches in sending.items():
-            day = days[key]
-            if key in refused:
-                outcomes[day.record.key] = Outcome(day.record.key, False, message="; ".join(refused[key]))
-            elif set(punches) <= taken.get(key, set()):
-                outcomes[day.record.key] = Outcome(day.record.key, True, remote_id=remote_id(day))
-        for key, copies in twins.items():
-            for copy in copies:
-                like = outcomes[days[key].record.key]
-                outcomes[copy.record.key] = Outcome(copy.record.key, like.ok, like.remote_id, like.message)
-        self._save_calls()
-        return [outcomes[record.key] for record in batch.records]
+        """Send the batch's days as punches; only what Zoho does not hold yet (`pushing`)."""
+        return BatchPush(self, batch).run()
 
-    def _unsure(self, mode: str, day: Day, row: tuple[set[Punch], set[Punch] | None] | None) -> bool:
-        """Whether Zoho's holding for `day` must be read back before writing."""
-        if self.settings.read_before_write == "always":
-            return True
-        if row is None:
-            return False
-        held, pending = row
-        return pending is not None or bool(stale_punches(mode, day.punches, held))
+    def bulk_import(self, call: list[tuple[DayKey, Punch]]) -> list[tuple[bool | None, str]]:
+        """One paced bulkImport call; per punch (taken, Zoho's words), taken None when the reply does not say.
 
-    def _check_budget(self, batch: Batch, reads: int, bulk_calls: int) -> None:
-        needed, left = reads + bulk_calls, self.calls_left_today()
-        if needed > left:
-            raise FatalTargetError(
-                f"{self.where}: batch {batch.batch_id} needs {needed} API calls ({bulk_calls} bulkImport, {reads} "
-                f"getAttendanceEntries) but only {left} of the daily {self.settings.daily_call_limit} are left today "
-                "(UTC); nothing of it was sent. The next sync carries on where this one stopped; raise "
-                "daily_call_limit only if your Zoho plan allows more"
-            )
-
-    def _stale_message(self, day: Day, stale: list[Punch]) -> str:
-        held = ", ".join(f"{word(kind)} {moment}" for kind, moment in stale[:4])
-        return (
-            f"Zoho People already holds {held} for {self.settings.identify_by} {day.employee} on {day.work_date}, "
-            "which the recomputed day no longer has, and its API cannot remove a punch: correct the day in Zoho "
-            "People (regularise or delete the entry), then retry this dead letter"
-        )
-
-    def _send_calls(
-        self, calls: list[list[tuple[DayKey, Punch]]], held: dict[DayKey, set[Punch]], sent: SentDays
-    ) -> tuple[dict[DayKey, set[Punch]], dict[DayKey, list[str]]]:
-        """Send the bulkImport calls; what Zoho took and refused per day, saved to the ledger at the end.
-
-        A day stays pending only when a call of it failed in a way that leaves Zoho's side unknown
-        (no answer, a 5xx, an unreadable reply); then the next push reads it back before writing.
+        `CallRefusedError` when Zoho refused the call whole (nothing of it stored).
         """
-        taken: dict[DayKey, set[Punch]] = {}
-        refused: dict[DayKey, list[str]] = {}
-        uncertain: dict[DayKey, set[Punch]] = {}
-        touched: set[DayKey] = set()
-        failure: TargetError | None = None
-
-        def settle(call: list[tuple[DayKey, Punch]], results: list[tuple[bool, str]] | None, known: bool) -> None:
-            for position, (key, punch) in enumerate(call):
-                touched.add(key)
-                if results is None:
-                    if not known:
-                        uncertain.setdefault(key, set()).add(punch)
-                elif results[position][0]:
-                    taken.setdefault(key, set()).add(punch)
-                else:
-                    refused.setdefault(key, []).append(results[position][1])
-
-        workers = min(self.settings.concurrency, max(len(calls), 1))
-        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-        try:
-            futures = [pool.submit(self._bulk_import, call) for call in calls] if pool is not None else []
-            for index, call in enumerate(calls):
-                if failure is not None and (pool is None or futures[index].cancel()):
-                    settle(call, None, known=True)  # never sent
-                    continue
-                try:
-                    results = futures[index].result() if pool is not None else self._bulk_import(call)
-                except TargetError as exc:
-                    failure = failure or exc
-                    settle(call, None, known=getattr(exc, "nothing_landed", False))
-                    continue
-                settle(call, results, known=True)
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        sent.save(
-            self.scope,
-            {key: (held.get(key, set()) | taken.get(key, set()), uncertain.get(key)) for key in touched},
-        )
-        if failure is not None:
-            raise failure
-        return taken, refused
-
-    def _bulk_import(self, call: list[tuple[DayKey, Punch]]) -> list[tuple[bool, str]]:
         rows = []
         for (employee, _), (kind, moment) in call:
             row = {self.settings.identify_by: employee, ("checkIn" if kind == "in" else "checkOut"): moment}
@@ -418,32 +308,34 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
                 row["building"] = self.settings.building
             rows.append(row)
         params = {"data": json.dumps(rows, separators=(",", ":")), "dateFormat": DATE_FORMAT}
-        reply = self._call(BULK_IMPORT, "POST", BULK_IMPORT_PATH, params)
-        results = bulk_results(reply, len(rows), self.where)
-        answers = []
-        for ((employee, _), (kind, moment)), (ok, message) in zip(call, results, strict=True):
-            text = "" if ok else f"Zoho People refused {word(kind)} {moment} of {employee}: {message}"
+        reply = self.call(BULK_IMPORT, "POST", BULK_IMPORT_PATH, params)
+        answers: list[tuple[bool | None, str]] = []
+        for ((employee, _), (kind, moment)), (ok, message) in zip(call, bulk_results(reply, len(rows)), strict=True):
+            text = f"Zoho People refused {word(kind)} {moment} of {employee}: {message}" if ok is False else message
             answers.append((ok, text))
         return answers
 
     # -- read-back ---------------------------------------------------------------------------------
 
-    def _read_days(self, days: Sequence[Day]) -> dict[DayKey, set[Punch]]:
-        """What Zoho holds for each day (one paced getAttendanceEntries call each)."""
+    def read_days(self, days: Sequence[Day]) -> dict[DayKey, set[Punch]]:
+        """What Zoho holds for each day, on the date it files the day under (one paced call each)."""
         if not days:
             return {}
         workers = min(self.settings.concurrency, len(days))
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                found = list(pool.map(lambda d: self._entries(d.employee, d.work_date), days))
+                found = list(pool.map(lambda d: self.read_entries(d.employee, d.zoho_date), days))
         else:
-            found = [self._entries(d.employee, d.work_date) for d in days]
-        return {day.key: punches for day, (punches, _, _) in zip(days, found, strict=True)}
+            found = [self.read_entries(d.employee, d.zoho_date) for d in days]
+        return {day.key: punches for day, punches in zip(days, found, strict=True)}
 
-    def _entries(self, employee: str, work_date: str) -> tuple[set[Punch], str | None, str | None]:
-        """Zoho's punches for one employee-day, with its first in and last out (wire text)."""
-        params = {"date": work_date, "dateFormat": DATE_FORMAT, self.settings.identify_by: employee}
-        reply = self._call(READ_BACK, "GET", READ_BACK_PATH, params)
+    def read_entries(self, employee: str, zoho_date: str) -> set[Punch]:
+        """Zoho's punches for one employee and attendance date, to the minute (getAttendanceEntries)."""
+        params = {"date": zoho_date, "dateFormat": DATE_FORMAT, self.settings.identify_by: employee}
+        try:
+            reply = self.call(READ_BACK, "GET", READ_BACK_PATH, params)
+        except NoSuchEmployeeError:
+            return set()  # Zoho knows no such employee: it holds nothing of theirs
         if reply is None or not isinstance(reply.get("entries", []), list):
             raise FatalTargetError(f"{self.where}: {READ_BACK} answered without a list of entries")
         punches: set[Punch] = set()
@@ -457,7 +349,7 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
         first, last = zoho_time(reply.get("firstIn"), READ_BACK), zoho_time(reply.get("lastOut"), READ_BACK)
         punches |= {("in", first)} if first and not any(k == "in" for k, _ in punches) else set()
         punches |= {("out", last)} if last and not any(k == "out" for k, _ in punches) else set()
-        return punches, first, last
+        return punches
 
     def read_back(
         self,
@@ -468,28 +360,55 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
     ) -> Iterator[HeldRecord]:
         """What Zoho holds per employee and day (`check_in`, `check_out`, `intervals`), one paced call each.
 
-        Without `employees`, every employee `pull_employees` finds, by the `identify_by` identifier.
+        Times come back in each employee's site zone (`zones`, target employee id -> IANA zone; else
+        `timezone`; without either, as Zoho shows them, without an offset). With `entry_zone:
+        organisation` Zoho's times are read in the organisation's zone, converted to the site's, and
+        each day goes to the site's work date of its first punch. Without `employees`, every employee
+        `pull_employees` finds, by the `identify_by` identifier.
         """
         if employees is None:
-            employees = [value for value in (self._identifier(e) for e in self.pull_employees()) if value]
-        zone = ZoneInfo(self.settings.timezone) if self.settings.timezone else None
+            employees = [value for value in (self.identifier(e) for e in self.pull_employees()) if value]
+        organisation = self.settings.entry_zone == "organisation"
+        margin = timedelta(days=1 if organisation else 0)
         try:
             for employee in employees:
-                day = start
-                while day <= end:
-                    punches, first, last = self._entries(employee, day.isoformat())
+                local = self._reader(employee, zones)
+                held: dict[date, set[Punch]] = {}
+                day = start - margin
+                while day <= end + margin:
+                    punches = self.read_entries(employee, day.isoformat())
                     if punches:
-                        fields = {
-                            "check_in": iso(first, zone),
-                            "check_out": iso(last, zone),
-                            "intervals": held_intervals(punches, zone),
-                        }
-                        yield HeldRecord(employee, day, fields, remote_id=f"{employee}|{day.isoformat()}")
+                        work_date = local(min(moment for _, moment in punches)).date() if organisation else day
+                        if start <= work_date <= end:
+                            held.setdefault(work_date, set()).update(punches)
                     day += timedelta(days=1)
+                for work_date, punches in sorted(held.items()):
+                    ins = [moment for kind, moment in punches if kind == "in"]
+                    outs = [moment for kind, moment in punches if kind == "out"]
+                    fields = {
+                        "check_in": local(min(ins)).isoformat() if ins else "",
+                        "check_out": local(max(outs)).isoformat() if outs else "",
+                        "intervals": held_intervals(punches, local),
+                    }
+                    yield HeldRecord(employee, work_date, fields, remote_id=f"{employee}|{work_date.isoformat()}")
         finally:
-            self._save_calls()
+            self.save_calls()
 
-    def _identifier(self, employee: Employee) -> str | None:
+    def _reader(self, employee: str, zones: Mapping[str, str] | None) -> Callable[[str], datetime]:
+        """Wire text as Zoho shows it -> the time in the employee's site zone (see `read_back`)."""
+        site = self.site_zone(employee, zones)
+        entry = ZoneInfo(self.settings.timezone) if self.settings.entry_zone == "organisation" else None
+
+        def local(wire: str) -> datetime:
+            moment = datetime.strptime(wire, WIRE)
+            if entry is not None:
+                return moment.replace(tzinfo=entry).astimezone(site or entry)
+            return moment.replace(tzinfo=site) if site is not None else moment
+
+        return local
+
+    def identifier(self, employee: Employee) -> str | None:
+        """The employee's value of the `identify_by` identifier (None when Zoho holds none)."""
         return {"empId": employee.target_id, "emailId": employee.email, "mapId": employee.badge}[
             self.settings.identify_by
         ]
@@ -505,19 +424,20 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
                 if since is not None:
                     moment = since if since.tzinfo else since.replace(tzinfo=UTC)
                     params["modifiedtime"] = int(moment.timestamp() * 1000)
-                reply = self._call(EMPLOYEE_RECORDS, "GET", EMPLOYEES_PATH, params)
+                reply = self.call(EMPLOYEE_RECORDS, "GET", EMPLOYEES_PATH, params)
                 if reply is None:
                     return
                 page = employee_page(reply, self.where)
                 for record_id, fields in page:
-                    yield self._employee_of(record_id, fields)
+                    yield self.employee_of(record_id, fields)
                 if len(page) < EMPLOYEE_PAGE:
                     return
                 start += EMPLOYEE_PAGE
         finally:
-            self._save_calls()
+            self.save_calls()
 
-    def _employee_of(self, record_id: str, fields: Mapping[str, Any]) -> Employee:
+    def employee_of(self, record_id: str, fields: Mapping[str, Any]) -> Employee:
+        """A getRecords record as an `Employee` (see `pull_employees`)."""
         target_id = fields.get("EmployeeID")
         if not isinstance(target_id, str | int) or str(target_id).strip() == "":
             raise FatalTargetError(f"{self.where}: {EMPLOYEE_RECORDS}: record {record_id} has no EmployeeID")

@@ -40,9 +40,15 @@ def limits() -> ZohoLimits:
 
 
 @pytest.fixture
-def emulator(clock: ManualClock, limits: ZohoLimits) -> ZohoEmulator:
+def bulk_reply() -> str:
+    """The shape of bulkImport's replies: Zoho's observed `{"response": "success"}` (parametrize to change)."""
+    return "success"
+
+
+@pytest.fixture
+def emulator(clock: ManualClock, limits: ZohoLimits, bulk_reply: str) -> ZohoEmulator:
     """A Zoho People organisation with four employees (T-4 a leaver)."""
-    emulator = ZohoEmulator(clock=clock, limits=limits)
+    emulator = ZohoEmulator(clock=clock, limits=limits, bulk_reply=bulk_reply)
     emulator.seed_employees(STAFF)
     return emulator
 

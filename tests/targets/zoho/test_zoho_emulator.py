@@ -1,7 +1,8 @@
 """The Zoho People emulator refuses what Zoho refuses: each documented rule and limit has its test here.
 
 These tests speak plain HTTP to the emulator (no plugin), so a rule the emulator let slip would show
-here before it could hide a plugin bug.
+here before it could hide a plugin bug. They read bulkImport's per-row results, so the emulator
+answers in its `rows` shape here; test_zoho_emulator_replies.py covers the shapes Zoho is seen to use.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from punchbridge.testing.http import serve
 
 IN = {"empId": "T-1", "checkIn": "2025-10-06 09:00:00"}
 OUT = {"empId": "T-1", "checkOut": "2025-10-06 18:00:00"}
+
+
+@pytest.fixture
+def bulk_reply() -> str:
+    """Per-row results, which these tests read."""
+    return "rows"
 
 
 def _error(reply: Any) -> tuple[int, str]:
@@ -287,7 +294,7 @@ def test_the_daily_cap_refuses_further_calls_until_the_next_day(clock: ManualClo
 
 
 def test_lifted_limits_let_everything_through(clock: ManualClock) -> None:
-    emulator = ZohoEmulator(clock=clock, limits=ZohoLimits.lifted())
+    emulator = ZohoEmulator(clock=clock, limits=ZohoLimits.lifted(), bulk_reply="rows")
     emulator.seed_employees([Employee("T-1", "Asha Rao")])
     with serve(emulator.app, http=NoDelayHttp) as server, httpx.Client(base_url=server.url) as client:
         zoho = ZohoApi(client, emulator)
@@ -342,9 +349,10 @@ def test_attendance_entries_show_first_in_last_out_hours_and_pairs(api: ZohoApi)
     reply = api.entries(date="2025-10-06", empId="T-1").json()
     assert reply["firstIn"] == "2025-10-06 09:00:00" and reply["lastOut"] == "2025-10-06 18:00:00"
     assert reply["totalHrs"] == "08:00"
+    # Zoho's own sample (attendance-entries.html): entries in 12-hour time to the minute.
     assert [(e["checkIn"], e["checkOut"]) for e in reply["entries"]] == [
-        ("2025-10-06 09:00:00", "2025-10-06 13:00:00"),
-        ("2025-10-06 14:00:00", "2025-10-06 18:00:00"),
+        ("06-Oct-2025 - 09:00 AM", "06-Oct-2025 - 01:00 PM"),
+        ("06-Oct-2025 - 02:00 PM", "06-Oct-2025 - 06:00 PM"),
     ]
 
 

@@ -135,19 +135,9 @@ def test_a_zoho_throttle_is_rate_limited_with_the_lock_time(
         ({"status": 200, "body": "<html>Sign in</html>"}, FatalTargetError, "HTTP 200 with an HTML page"),
         ({"status": 404, "body": "Not Found", "content_type": "text/plain"}, FatalTargetError, "check api_domain"),
         ({"status": 401, "body": "<html>no</html>"}, CredentialsError, "HTTP 401"),
-        (_json('{"response": {"status": 0}}'), FatalTargetError, "answered no results for 2 punches"),
-        (_json('{"response": {"status": 0, "result": [{"status": "success"}]}}'), FatalTargetError, "1 results for 2"),
-        (
-            _json('{"response": {"status": 0, "result": [{"status": "ok"}, {"status": "success"}]}}'),
-            FatalTargetError,
-            "without success/failure",
-        ),
-        (_json('{"response": {"status": 1, "message": "Oops"}}'), FatalTargetError, "refused the call: Oops"),
-        (_json("[1, 2, 3]"), FatalTargetError, "not a JSON object"),
-        (_json('{"response": "nope"}'), FatalTargetError, "is not an object"),
     ],
 )
-def test_malformed_bulk_import_replies_are_target_errors_naming_the_api(
+def test_bulk_import_replies_that_are_not_zohos_are_target_errors_naming_the_api(
     target: ZohoPeopleTarget, emulator: ZohoEmulator, reply: dict[str, object], error: type, says: str
 ) -> None:
     emulator.fail_next("bulkImport", content_type=str(reply.pop("content_type", "text/html")), **reply)  # type: ignore[arg-type]
@@ -155,6 +145,46 @@ def test_malformed_bulk_import_replies_are_target_errors_naming_the_api(
         target.push(batch_of([day_record("T-1", DAY)]))
     assert isinstance(raised.value, TargetError)
     assert "bulkImport" in str(raised.value) and says in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"response": {"status": 0}}',
+        '{"response": {"status": 0, "message": "Data imported", "errorDates": []}}',
+        '{"response": {"status": 0, "result": [{"status": "success"}]}}',
+        '{"response": {"status": 0, "result": [{"status": "ok"}, {"status": "success"}]}}',
+        "[1, 2, 3]",
+        '{"response": "nope"}',
+    ],
+)
+@pytest.mark.parametrize("stored", [True, False], ids=["zoho-took-them", "zoho-did-not"])
+def test_a_bulk_import_reply_that_does_not_say_what_zoho_took_is_confirmed_by_reading_the_day_back(
+    target: ZohoPeopleTarget, emulator: ZohoEmulator, body: str, stored: bool
+) -> None:
+    emulator.fail_next("bulkImport", after_apply=stored, **_json(body))  # type: ignore[arg-type]
+    (outcome,) = target.push(batch_of([day_record("T-1", DAY)]))
+    assert emulator.calls["getAttendanceEntries"] == 1, "the day is read back, not trusted nor refused"
+    if stored:
+        assert outcome.ok
+    else:
+        message = str(outcome.message)
+        assert not outcome.ok and "which does not say which punches Zoho took" in message
+        assert (
+            "getAttendanceEntries does not show check-in 2025-10-06 09:00:00, check-out 2025-10-06 18:00:00" in message
+        )
+        assert "not counted delivered" in message
+        assert target.push(batch_of([day_record("T-1", DAY)], batch_id=2))[0].ok, "a retry sends what was missing"
+    assert emulator.duplicate_punches == 0
+
+
+def test_a_refusal_without_a_code_is_the_days_dead_letter_in_zohos_words(
+    target: ZohoPeopleTarget, emulator: ZohoEmulator
+) -> None:
+    emulator.fail_next("bulkImport", **_json('{"response": {"status": 1, "message": "Oops"}}'))  # type: ignore[arg-type]
+    (outcome,) = target.push(batch_of([day_record("T-1", DAY)]))
+    assert not outcome.ok and "Oops" in str(outcome.message)
+    assert emulator.days() == {}
 
 
 @pytest.mark.parametrize(

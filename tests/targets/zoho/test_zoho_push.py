@@ -128,14 +128,24 @@ def test_every_pair_mode_sends_each_interval_and_an_open_one(target: ZohoPeopleT
     assert not refused.ok and "13:45:00" in (refused.message or "")
 
 
+#: What Zoho says of an unknown employee, by the shape of bulkImport's reply: per row in `rows`; in the
+#: observed `success` shape the whole call fails with 7200, naming no row, and the target splits it.
+UNKNOWN_EMPLOYEE = {
+    "rows": "No such employee: empId T-77",
+    "success": "API invocation failed (code 7200); Zoho fails a call for one bad row and names none: check that "
+    "empId T-77 is an active Zoho People employee",
+}
+
+
+@pytest.mark.parametrize("bulk_reply", ["rows", "success"])
 def test_a_record_zoho_refuses_carries_zohos_message_and_the_rest_lands(
-    target: ZohoPeopleTarget, emulator: ZohoEmulator
+    target: ZohoPeopleTarget, emulator: ZohoEmulator, bulk_reply: str
 ) -> None:
     emulator.refuse_employee("T-2", "Attendance period is locked")
     outcomes = target.push(batch_of([day_record("T-1", DAY), day_record("T-2", DAY), day_record("T-77", DAY)]))
     assert [o.ok for o in outcomes] == [True, False, False]
     assert "Attendance period is locked" in (outcomes[1].message or "")
-    assert "No such employee: empId T-77" in (outcomes[2].message or "")
+    assert UNKNOWN_EMPLOYEE[bulk_reply] in (outcomes[2].message or "")
     assert set(emulator.days()) == {("T-1", MONDAY)}
 
 
@@ -311,13 +321,13 @@ def test_a_process_killed_after_zoho_stored_the_punches_leaves_them_pending_not_
 ) -> None:
     batch = batch_of([day_record("T-1", DAY), day_record("T-2", DAY)])
     dying = make_target()
-    real = dying._bulk_import
+    real = dying.bulk_import
 
     def store_then_die(call: list) -> list:
         real(call)
         raise KeyboardInterrupt("killed before the ledger was saved")
 
-    monkeypatch.setattr(dying, "_bulk_import", store_then_die)
+    monkeypatch.setattr(dying, "bulk_import", store_then_die)
     with pytest.raises(KeyboardInterrupt):
         dying.push(batch)
     outcomes = make_target().push(batch)  # the next run, from the same state file
@@ -338,11 +348,12 @@ def test_a_day_split_over_calls_stays_uncertain_when_one_of_its_calls_is_lost(
     assert emulator.punches_written == 2 and emulator.duplicate_punches == 0
 
 
+@pytest.mark.parametrize(("bulk_reply", "says"), [("rows", "No such employee"), ("success", "API invocation failed")])
 def test_hostile_employee_text_is_sent_as_data_and_refused_as_an_unknown_employee(
-    target: ZohoPeopleTarget, emulator: ZohoEmulator
+    target: ZohoPeopleTarget, emulator: ZohoEmulator, bulk_reply: str, says: str
 ) -> None:
     hostile = 'T-1", "checkOut": "2025-10-06 23:59:59'
     outcomes = target.push(batch_of([day_record(hostile, DAY), day_record("T-2", DAY)]))
-    assert not outcomes[0].ok and "No such employee" in (outcomes[0].message or "")
+    assert not outcomes[0].ok and says in (outcomes[0].message or "")
     assert outcomes[1].ok
     assert emulator.day("T-1", MONDAY) is None, "the text must not smuggle a punch in for T-1"

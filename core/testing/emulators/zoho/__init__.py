@@ -25,21 +25,25 @@ Zoho documents for its API, so a plugin that breaks a rule fails here first:
 `POST /people/api/attendance/bulkImport` (form fields `data`, `dateFormat`) takes at most 200 rows, each
 one identifier (`empId`, `emailId` or `mapId`; the first given in that order is used) and exactly one
 of `checkIn`/`checkOut`, parsed strictly with `dateFormat` (a Java pattern; default the organisation's
-`dd/MM/yyyy HH:mm:ss`). Rows are judged one by one; the reply (HTTP 200, `status` 0) carries one
-result per row, in order:
+`dd/MM/yyyy HH:mm:ss`). Zoho documents no reply, so `bulk_reply` picks one of the shapes known from
+clients (`replies` module): `success` (the default, seen in production) answers `{"response":
+"success"}` and fails a call with a bad row as a whole (HTTP 400, code 7200, nothing stored);
+`envelope` answers a status-0 envelope that says nothing per row (bad rows dropped, `errorDates`);
+`rows` answers one result per row:
 
     {"response": {"status": 0, "message": "...", "result": [
         {"index": 0, "status": "success"},
         {"index": 1, "status": "failure", "code": 7048, "message": "No such employee: empId T-9"}]}}
 
-and the rows that passed are stored even when others failed. Punches are a set per employee (a punch
-sent twice is held once), but every employee-day a call writes counts one `delivery`, so a resent
-record shows. A punch belongs to the attendance day of its check-in; a check-out within 24 hours of
-an open check-in belongs to that check-in's day (a night shift stays one day).
+Punches are a set per employee (a punch sent twice is held once), but every employee-day a call
+writes counts one `delivery`, so a resent record shows. A punch belongs to the attendance day of its
+check-in; a check-out within 24 hours of an open check-in belongs to that check-in's day (a night
+shift stays one day).
 
 `GET /people/api/attendance/getAttendanceEntries?date=&empId=|emailId=|mapId=[&dateFormat=]` answers
-`firstIn`, `lastOut`, `totalHrs` (`HH:MM` of the complete pairs) and `entries` (`checkIn`/`checkOut`
-pairs), times in `dateFormat` (default `dd/MM/yyyy HH:mm:ss`), `date` in its date part.
+as Zoho's documentation shows: `firstIn`, `lastOut` (`yyyy-MM-dd HH:mm:ss`), `totalHrs` (`HH:MM` of
+the complete pairs) and `entries` whose `checkIn`/`checkOut` read like `03-Mar-2023 - 09:00 AM`
+(12-hour, minutes only); `date` is read in `dateFormat`'s date part (default the organisation's).
 `GET /people/api/forms/employee/getRecords?sIndex=&limit=[&modifiedtime=]` pages the employees
 (1-based, `limit` at most 200 else code 7021, past the last record code 7024), each record as
 `{"<recordId>": [{"EmployeeID", "EmailID", "FirstName", "LastName", "Employeestatus", "Department",
@@ -48,7 +52,8 @@ matches; `ModifiedTime`: epoch milliseconds as text); `modifiedtime` keeps those
 `POST /people/api/attendance` stores one punch (either or both of `checkIn`, `checkOut`).
 
 Modules: `server` (ZohoEmulator), `limits` (the API's names, error codes and limits, Zoho's error
-reply), `formats` (Java date patterns and the attendance day view) and `clocks` (clocks for tests
+reply), `replies` (bulkImport's reply shapes, getAttendanceEntries' format), `book` (the punches
+held), `formats` (Java date patterns and the attendance day view) and `clocks` (clocks for tests
 and a loopback HTTP protocol without Nagle's delay).
 """
 
@@ -65,10 +70,13 @@ from punchbridge.testing.emulators.zoho.limits import (
     THROTTLE_CODE,
     ZohoLimits,
 )
+from punchbridge.testing.emulators.zoho.replies import API_INVOCATION_FAILED, BULK_REPLIES
 from punchbridge.testing.emulators.zoho.server import ZohoEmulator
 
 __all__ = [
+    "API_INVOCATION_FAILED",
     "BULK_IMPORT",
+    "BULK_REPLIES",
     "DAILY_LIMIT_CODE",
     "EMPLOYEE_RECORDS",
     "INVALID_OAUTHTOKEN_CODE",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import json
 import secrets
 import threading
@@ -20,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from punchbridge.plugin_api import Employee
-from punchbridge.testing.emulators.zoho.formats import MAX_SHIFT, DayView, JavaDateFormat, attribute_days
+from punchbridge.testing.emulators.zoho.book import AttendanceBook
+from punchbridge.testing.emulators.zoho.formats import DayView, JavaDateFormat
 from punchbridge.testing.emulators.zoho.limits import (
     BULK_IMPORT,
     DAILY_LIMIT_CODE,
@@ -42,6 +42,13 @@ from punchbridge.testing.emulators.zoho.limits import (
     ZohoLimits,
     error_reply,
     whole_number,
+)
+from punchbridge.testing.emulators.zoho.replies import (
+    API_INVOCATION_FAILED,
+    BULK_REPLIES,
+    bulk_success,
+    entries_reply,
+    row_dates,
 )
 
 __all__ = ["ZohoEmulator"]
@@ -76,7 +83,12 @@ class ZohoEmulator:
         refresh_token: str | None = None,
         throttle_http_status: int = 200,
         org_date_format: str = "dd/MM/yyyy HH:mm:ss",
+        bulk_reply: str = "success",
     ) -> None:
+        if bulk_reply not in BULK_REPLIES:
+            raise ValueError(f"bulk_reply must be one of {', '.join(BULK_REPLIES)}, not {bulk_reply!r}")
+        #: The shape of bulkImport's replies (`replies` module): `success`, `envelope` or `rows`.
+        self.bulk_reply = bulk_reply
         self.clock = clock
         self.limits = limits or ZohoLimits()
         # Fresh credentials per emulator by default, so process-wide token caches never mix two emulators.
@@ -96,17 +108,11 @@ class ZohoEmulator:
         self._daily: Counter[str] = Counter()
         self._employees: dict[str, dict[str, str]] = {}  # record id -> fields
         self._index: dict[str, dict[str, dict[str, str]]] = {"empId": {}, "emailId": {}, "mapId": {}}
-        self._punches: dict[str, set[tuple[datetime, str]]] = {}  # EmployeeID -> punches
-        self._ordered: dict[str, list[tuple[datetime, str]]] = {}  # the same, in time order
+        self._book = AttendanceBook()
         self._refused: dict[str, str] = {}
         self._canned: dict[str, deque[_CannedReply]] = {}
-        self._views: dict[str, dict[date, DayView]] = {}
         self._next_record = 412_762_000_000_100
         self.tokens_minted = 0
-        self.deliveries = 0
-        self.deliveries_by_day: Counter[tuple[str, date]] = Counter()
-        self.punches_written = 0
-        self.duplicate_punches = 0
         self.calls: Counter[str] = Counter()
         self.locks = 0
         self.app = Starlette(
@@ -160,7 +166,6 @@ class ZohoEmulator:
                     record = str(self._next_record)
                     self._next_record += 1
                 self._employees[record] = fields
-                self._punches.setdefault(employee.target_id, set())
             self._index = {"empId": {}, "emailId": {}, "mapId": {}}
             for fields in self._employees.values():
                 self._index["empId"][fields["EmployeeID"]] = fields
@@ -187,12 +192,7 @@ class ZohoEmulator:
     def delete_day(self, employee_id: str, work_date: date) -> int:
         """Delete an employee-day's punches, as an administrator does in Zoho's web UI; how many went."""
         with self._lock:
-            view = self._views_of(employee_id).get(work_date)
-            gone = set(view.punches) if view is not None else set()
-            self._punches[employee_id] = self._punches.get(employee_id, set()) - gone
-            self._ordered[employee_id] = sorted(self._punches[employee_id])
-            self._views.pop(employee_id, None)
-            return len(gone)
+            return self._book.delete_day(employee_id, work_date)
 
     def fail_next(
         self, api: str, *, status: int = 502, body: str = "", content_type: str = "text/html", after_apply: bool = False
@@ -210,12 +210,32 @@ class ZohoEmulator:
     def days(self) -> dict[tuple[str, date], DayView]:
         """Every employee-day holding at least one punch, by (EmployeeID, attendance date)."""
         with self._lock:
-            return {(e, d): view for e in self._punches for d, view in self._views_of(e).items()}
+            return {(e, d): view for e in self._book.employees() for d, view in self._book.views_of(e).items()}
 
     def day(self, employee_id: str, work_date: date) -> DayView | None:
         """What is held for EmployeeID `employee_id` on `work_date` (None: nothing)."""
         with self._lock:
-            return self._views_of(employee_id).get(work_date)
+            return self._book.views_of(employee_id).get(work_date)
+
+    @property
+    def deliveries(self) -> int:
+        """Employee-days written, once per call that wrote each (a resend shows)."""
+        return self._book.deliveries
+
+    @property
+    def deliveries_by_day(self) -> Counter[tuple[str, date]]:
+        """Deliveries per (EmployeeID, attendance date)."""
+        return self._book.deliveries_by_day
+
+    @property
+    def punches_written(self) -> int:
+        """Punches received and stored (repeats included)."""
+        return self._book.punches_written
+
+    @property
+    def duplicate_punches(self) -> int:
+        """Punches received that Zoho already held."""
+        return self._book.duplicate_punches
 
     def access_tokens(self) -> list[str]:
         """Every access token issued (to check that none leaks into a log)."""
@@ -232,12 +252,6 @@ class ZohoEmulator:
     def _today(self) -> str:
         return datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
 
-    def _views_of(self, employee_id: str) -> dict[date, DayView]:
-        views = self._views.get(employee_id)
-        if views is None:
-            views = self._views[employee_id] = attribute_days(employee_id, self._punches.get(employee_id, set()))
-        return views
-
     def _find_employee(self, identifier: str, value: Any) -> dict[str, str] | None:
         if not isinstance(value, str) or not value:
             return None
@@ -252,30 +266,6 @@ class ZohoEmulator:
         if found is None:
             raise ZohoApiError(NO_SUCH_USER_CODE, f"No such employee: {given[0]} {params[given[0]]}")
         return found
-
-    def _store(self, employee_id: str, punches: list[tuple[datetime, str]]) -> set[date]:
-        """Add punches; the attendance days they landed on (a check-out joins the check-in before it)."""
-        held = self._punches.setdefault(employee_id, set())
-        ordered = self._ordered.setdefault(employee_id, [])
-        for punch in punches:
-            self.punches_written += 1
-            if punch in held:
-                self.duplicate_punches += 1
-            else:
-                held.add(punch)
-                bisect.insort(ordered, punch)
-        self._views.pop(employee_id, None)
-        landed = set()
-        for moment, kind in punches:
-            day = moment.date()
-            if kind == "out":
-                position = bisect.bisect_left(ordered, (moment, kind))
-                if position > 0:
-                    before, before_kind = ordered[position - 1]
-                    if before_kind == "in" and moment - before <= MAX_SHIFT:
-                        day = before.date()
-            landed.add(day)
-        return landed
 
     # -- the gate every API call passes ----------------------------------------------------------
 
@@ -386,23 +376,29 @@ class ZohoEmulator:
         parser = self._format_of(params)
         results: list[dict[str, Any]] = []
         accepted: dict[str, list[tuple[datetime, str]]] = {}
+        refusals: list[ZohoApiError] = []
+        failed_dates: list[str] = []
         for index, row in enumerate(rows):
             try:
-                employee_id, punch = self._bulk_row(row, parser)
+                employee_id, punch, location = self._bulk_row(row, parser)
             except ZohoApiError as error:
+                refusals.append(error)
                 results.append({"index": index, "status": "failure", "code": error.code, "message": error.message})
+                failed_dates += row_dates(row, parser)
                 continue
             accepted.setdefault(employee_id, []).append(punch)
+            if location:
+                self._book.locations.setdefault(employee_id, {})[punch[0]] = location
             results.append({"index": index, "status": "success"})
+        if refusals and self.bulk_reply == "success":
+            # One bad row fails the whole call, storing nothing, with a code that names no row.
+            own = next((e.message for e in refusals if e.code == REFUSED_CODE), "API invocation failed")
+            raise ZohoApiError(API_INVOCATION_FAILED, own, 400)
         for employee_id, punches in accepted.items():
-            for day in self._store(employee_id, punches):
-                self.deliveries += 1
-                self.deliveries_by_day[(employee_id, day)] += 1
-        failed = sum(1 for r in results if r["status"] == "failure")
-        message = f"{len(rows) - failed} of {len(rows)} records imported"
-        return {"response": {"status": 0, "message": message, "uri": "/api/attendance/bulkImport", "result": results}}
+            self._book.deliver(employee_id, punches)
+        return bulk_success(self.bulk_reply, results, failed_dates)
 
-    def _bulk_row(self, row: Any, parser: JavaDateFormat) -> tuple[str, tuple[datetime, str]]:
+    def _bulk_row(self, row: Any, parser: JavaDateFormat) -> tuple[str, tuple[datetime, str], str | None]:
         if not isinstance(row, dict):
             raise ZohoApiError(INVALID_INPUT_CODE, "Invalid input data: each record must be a JSON object")
         unknown = sorted(set(row) - _ROW_KEYS)
@@ -428,7 +424,7 @@ class ZohoEmulator:
         refusal = self._refused.get(employee["EmployeeID"])
         if refusal is not None:
             raise ZohoApiError(REFUSED_CODE, refusal)
-        return employee["EmployeeID"], (moment, kind)
+        return employee["EmployeeID"], (moment, kind), row.get("location")
 
     def _format_of(self, params: Mapping[str, str]) -> JavaDateFormat:
         pattern = params.get("dateFormat")
@@ -460,9 +456,7 @@ class ZohoEmulator:
         refusal = self._refused.get(employee["EmployeeID"])
         if refusal is not None:
             raise ZohoApiError(REFUSED_CODE, refusal)
-        for day in self._store(employee["EmployeeID"], punches):
-            self.deliveries += 1
-            self.deliveries_by_day[(employee["EmployeeID"], day)] += 1
+        self._book.deliver(employee["EmployeeID"], punches)
         return {"response": {"status": 0, "message": "Attendance marked", "result": [{"punches": len(punches)}]}}
 
     async def _entries(self, request: Request) -> Response:
@@ -483,21 +477,8 @@ class ZohoEmulator:
             message = f"Invalid date: {params['date']!r} is not {days.pattern}"
             raise ZohoApiError(INVALID_DATE_FORMAT_CODE, message) from None
         employee = self._employee_of(params)
-        view = self._views_of(employee["EmployeeID"]).get(wanted)
-        if view is None:
-            return {"firstIn": "", "lastOut": "", "totalHrs": "00:00", "entries": [], "status": 0}
-
-        def text(moment: datetime | None) -> str:
-            return times.format(moment) if moment is not None else ""
-
-        minutes = view.total_minutes
-        return {
-            "firstIn": text(view.first_in),
-            "lastOut": text(view.last_out),
-            "totalHrs": f"{minutes // 60:02d}:{minutes % 60:02d}",
-            "entries": [{"checkIn": text(start), "checkOut": text(out)} for start, out in view.entries],
-            "status": 0,
-        }
+        view = self._book.views_of(employee["EmployeeID"]).get(wanted)
+        return entries_reply(view, self._book.locations.get(employee["EmployeeID"], {}))
 
     async def _records(self, request: Request) -> Response:
         return await self._handle(request, EMPLOYEE_RECORDS, self._employee_page)
