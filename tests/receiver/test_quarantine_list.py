@@ -23,17 +23,14 @@ def config(tmp_path: Path) -> Path:
         nested = nested_push(log_time="someday")
         nested["RealTime"]["AuthToken"] = TOKEN
         receiver.client.post("/push/device001", json=nested)  # bad_timestamp, token in the body
+    others = [
+        {"source": "minop", "employee_id": "E9", "timestamp": "2026-01-07T04:00:00Z", "device_id": "device001",
+         "reason": "unknown_employee", "detail": "[bold]E9[/bold] unknown"},
+        {"source": "sync:payroll", "employee_id": "E1", "timestamp": "2026-01-07", "reason": "unmapped_id",
+         "detail": "E1 has no payroll id"},
+    ]  # fmt: skip
     with Store.open(f"sqlite:///{tmp_path / 'site' / 'store.db'}") as store:
-        store.add_quarantine(
-            pd.DataFrame(
-                [
-                    {"source": "minop", "employee_id": "E9", "timestamp": "2026-01-07T04:00:00Z",
-                     "device_id": "device001", "reason": "unknown_employee", "detail": "[bold]E9[/bold] unknown"},
-                    {"source": "sync:payroll", "employee_id": "E1", "timestamp": "2026-01-07",
-                     "reason": "unmapped_id", "detail": "E1 has no payroll id"},
-                ]
-            )  # fmt: skip
-        )
+        store.add_quarantine(pd.DataFrame(others))
     return path
 
 

@@ -24,11 +24,14 @@ It refuses what the real service refuses, so a client that breaks a rule fails h
 - `POST /oauth/token` (client credentials, HTTP Basic or form fields): RFC 6749 errors
   (`invalid_client` 401, `unsupported_grant_type` / `invalid_scope` 400); tokens live
   `token_lifetime` seconds by the clock.
-- `POST /api/v1/execute?stgid=` (device commands): Bearer command token (401), known device (404),
-  JSON object with `CommandName`, `CommandEntity`, `AuthToken` (400 naming what is missing), the
-  device's AuthToken (401), known command and entity (400), each command's fields and formats (400,
-  see `_minop_devices.execute_command`); an `OperationID` seen before is answered `done` and not
-  executed again.
+- `POST /api/v1/execute?stgid=` (device commands): Bearer command token (401), a JSON media type
+  (415), known device (404), JSON object with `CommandName`, `CommandEntity`, `AuthToken` (400 naming
+  what is missing), the device's AuthToken (401), known command and entity (400), each command's fields
+  and formats (400, see `_minop_devices.execute_command`). `OperationID` is for tracking only, as the
+  vendor says: a repeated one is executed again, so a retried Add User finds the user there (updated, or
+  409 `user_exists` with `existing_user="refuse"`) and a retried Delete User does not (404
+  `unknown_user`). `dedupe_operations=True` models a cloud that executes an OperationID once. The
+  `Content-Type` and `Idempotency-Key` of each executed command are kept in `executed`.
 
 Test hooks: `fail_next` (inject failures or malformed replies), `fail_after_pages` / `heal` (the
 cloud goes down part-way through a backfill), `slow_next` (a reply that trickles in),
@@ -175,11 +178,17 @@ class MinopEmulator:
     token_lifetime: float = 3600.0
     site_timezone: str = "UTC"
     webhooks: WebhookSender | None = None
+    #: A repeated OperationID is answered `done` without being executed (never promised by the vendor).
+    dedupe_operations: bool = False
+    #: Add User (profile) of a user the terminal holds: `update` its profile, or `refuse` (409 user_exists).
+    existing_user: str = "update"
 
     def __post_init__(self) -> None:
         if not self.api_keys and not self.oauth_clients:
             self.api_keys = {secrets.token_urlsafe(18): frozenset(SCOPES)}
             self.oauth_clients = {"punchbridge": (secrets.token_urlsafe(18), frozenset(SCOPES))}
+        if self.existing_user not in ("update", "refuse"):
+            raise ValueError(f"existing_user must be update or refuse, not {self.existing_user!r}")
         self.lock = threading.RLock()
         self.raw = Feed("raw", RAW_FIELDS, lambda record: str(record["event_id"]))
         self.processed = Feed("processed", PROCESSED_FIELDS, lambda r: f"{r['employee_id']}|{r['date']}")
@@ -322,24 +331,47 @@ class MinopEmulator:
         temperature: str | None = None,
         face_mask: str | None = None,
     ) -> LogEntry:
-        """A user scans at a terminal: the punch joins its log, its outbox and the cloud's raw feed."""
+        """A user scans at a terminal: the punch joins its log and its outbox, and the cloud's raw feed (at
+        once when the terminal is online, when it is back otherwise: `set_online`)."""
         with self.lock:
             device = self.devices[stgid]
             device.sequence += 1
             entry = LogEntry(device.sequence, user_id, _ns(at, "at"), input_type, direction, temperature, face_mask)
             device.log.append(entry)
             device.outbox.append(entry)
-            self.add_raw_punches(
-                [{"employee_id": user_id, "device_id": stgid, "timestamp": entry.instant_ns,
-                  "event_id": f"{stgid}-{entry.seq}"}]
-            )  # fmt: skip
-        if self.webhooks is not None:
-            self.webhooks.emit(
-                "punch.created",
-                {"event_id": f"{stgid}-{entry.seq}", "employee_id": user_id, "device_id": stgid,
-                 "timestamp": format_instant(entry.instant_ns)},
-            )  # fmt: skip
+            if not device.online:
+                device.unforwarded.append(entry)
+                return entry
+            self._forward(device, [entry])
         return entry
+
+    def set_online(self, stgid: str, online: bool) -> int:
+        """Take a terminal offline (it keeps its punches) or bring it back: it then forwards what it kept to
+        the cloud, oldest first, and resumes pushing to the listener. Returns the punches forwarded."""
+        with self.lock:
+            device = self.devices[stgid]
+            device.online = online
+            if not online:
+                return 0
+            waiting, device.unforwarded = device.unforwarded, []
+            self._forward(device, waiting)
+            return len(waiting)
+
+    def _forward(self, device: EmulatedDevice, entries: list[LogEntry]) -> None:
+        """The cloud receives `entries` from `device` now (their `updated_at` is now)."""
+        if not entries:
+            return
+        self.add_raw_punches(
+            {"employee_id": e.user_id, "device_id": device.stgid, "timestamp": e.instant_ns,
+             "event_id": f"{device.stgid}-{e.seq}"} for e in entries
+        )  # fmt: skip
+        if self.webhooks is not None:
+            for entry in entries:
+                self.webhooks.emit(
+                    "punch.created",
+                    {"event_id": f"{device.stgid}-{entry.seq}", "employee_id": entry.user_id,
+                     "device_id": device.stgid, "timestamp": format_instant(entry.instant_ns)},
+                )  # fmt: skip
 
     def served(self, feed: str) -> int:
         """Records served so far by `raw` or `processed` (304s and failures serve none)."""
@@ -585,6 +617,9 @@ class MinopEmulator:
         device = self.devices.get(stgid)
         if device is None:
             return _error(404, "unknown_device", f"stgid: no device {stgid[:40]!r}")
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return _error(415, "unsupported_media_type", "Content-Type: send application/json; charset=utf-8")
         raw = await request.body()
         if len(raw) > MAX_COMMAND_BYTES:
             return _error(413, "too_large", f"the body exceeds {MAX_COMMAND_BYTES} bytes")
@@ -600,15 +635,23 @@ class MinopEmulator:
             with self.lock:
                 if operation is not None and operation in self.operations:
                     self.stats["duplicate_operations"] += 1
-                    return JSONResponse({"status": "done"})
+                    if self.dedupe_operations:
+                        return JSONResponse({"status": "done"})
                 if self._command_replies:
                     return JSONResponse({"status": self._command_replies.popleft()})
-                did = execute_command(device, body["CommandName"], body["CommandEntity"], body.get("OperationData", {}))
+                did = execute_command(
+                    device,
+                    body["CommandName"],
+                    body["CommandEntity"],
+                    body.get("OperationData", {}),
+                    existing_user=self.existing_user,
+                )
                 if operation is not None:
                     self.operations[operation] = did
                 self.executed.append(
                     {"stgid": stgid, "command": body["CommandName"], "entity": body["CommandEntity"],
-                     "operation_id": operation, "result": did}
+                     "operation_id": operation, "result": did, "content_type": content_type,
+                     "idempotency_key": request.headers.get("Idempotency-Key")}
                 )  # fmt: skip
                 if self._lost_replies:
                     self._lost_replies -= 1
