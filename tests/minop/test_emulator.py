@@ -395,6 +395,40 @@ def test_the_gmt_variant_writes_its_offset_and_waits_for_done(emulator, listener
     assert "token" not in listener.params[0]
 
 
+def test_an_offline_terminal_keeps_its_punches_from_the_cloud_and_the_listener_until_it_is_back(
+    emulator, listener_factory
+):
+    listener, url = listener_factory()
+    device = emulator.add_device("dev1", timezone="Asia/Kolkata")
+    start = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    emulator.scan("dev1", "U0", start)
+    emulator.start_push(url, first_retry=0.01, max_retry=0.05)
+    wait_for(lambda: not device.outbox)
+    emulator.set_online("dev1", False)
+    for n in (1, 2):
+        emulator.scan("dev1", f"U{n}", start + timedelta(minutes=n))
+    time.sleep(0.2)
+    assert [b["UserID"] for b in listener.received] == ["U0"] and len(device.outbox) == 2
+    assert len(emulator.raw) == 1 and len(device.unforwarded) == 2  # the cloud does not hold them yet
+    assert not emulator.queues_empty()
+    assert emulator.set_online("dev1", True) == 2
+    wait_for(emulator.queues_empty)
+    emulator.stop_push()
+    assert [b["UserID"] for b in listener.received] == ["U0", "U1", "U2"]  # forwarded in order
+    assert sorted(user for user, _instant in emulator.raw.identities()) == ["U0", "U1", "U2"]
+
+
+def test_a_lost_reply_makes_the_terminal_send_the_same_punch_again(emulator, listener_factory):
+    listener, url = listener_factory()
+    device = emulator.add_device("dev1")
+    emulator.scan("dev1", "U1", datetime(2026, 1, 8, 12, tzinfo=UTC), resends=1)
+    emulator.scan("dev1", "U2", datetime(2026, 1, 8, 12, 1, tzinfo=UTC))
+    emulator.start_push(url, first_retry=0.01)
+    wait_for(lambda: not device.outbox)
+    emulator.stop_push()
+    assert [b["UserID"] for b in listener.received] == ["U1", "U1", "U2"]
+
+
 # -- webhooks ----------------------------------------------------------------------------------------------
 
 

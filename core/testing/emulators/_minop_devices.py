@@ -79,6 +79,8 @@ class LogEntry:
     direction: str | None = None
     temperature: str | None = None
     face_mask: str | None = None
+    #: Times the terminal sends it again after it was accepted (a reply lost on the way back).
+    resends: int = 0
 
 
 @dataclass
@@ -235,7 +237,9 @@ class PushSender:
             accepted = False
         with self.lock:
             if accepted:
-                if device.outbox and device.outbox[0] is entry:
+                if entry.resends > 0:  # the reply was lost: the terminal sends the same punch again
+                    entry.resends -= 1
+                elif device.outbox and device.outbox[0] is entry:
                     device.outbox.popleft()
                 device.pushed += 1
                 device.failures_in_a_row = 0

@@ -33,6 +33,11 @@ It refuses what the real service refuses, so a client that breaks a rule fails h
   `unknown_user`). `dedupe_operations=True` models a cloud that executes an OperationID once. The
   `Content-Type` and `Idempotency-Key` of each executed command are kept in `executed`.
 
+Processing (`_minop_processing`): `process_raw()` computes processed days from the raw punches (the
+emulator's stand-in for the cloud's pipeline, with one shift, `cloud_shift`); with `auto_process`,
+every punch the cloud receives recomputes its employee-day, and with `webhooks` an
+`attendance.processed` event is sent for each day recomputed.
+
 Test hooks: `fail_next` (inject failures or malformed replies), `fail_after_pages` / `heal` (the
 cloud goes down part-way through a backfill), `slow_next` (a reply that trickles in),
 `command_reply` (a 2xx whose status is not `done`), `lose_next_reply` (executed, but the caller
@@ -85,16 +90,21 @@ from punchbridge.testing.emulators._minop_feeds import (
     processed_match,
     raw_match,
 )
+from punchbridge.testing.emulators._minop_processing import CloudShift, days_touched, process_days
+from punchbridge.testing.emulators._minop_scenario import LiveScans, ScanLog
 from punchbridge.testing.emulators._minop_webhooks import WebhookSender
 
 __all__ = [
     "PROCESSED_FIELDS",
     "RAW_FIELDS",
+    "CloudShift",
     "DeviceUser",
     "EmulatedDevice",
+    "LiveScans",
     "LogEntry",
     "MinopEmulator",
     "RateLimits",
+    "ScanLog",
     "WebhookSender",
 ]
 
@@ -182,6 +192,9 @@ class MinopEmulator:
     dedupe_operations: bool = False
     #: Add User (profile) of a user the terminal holds: `update` its profile, or `refuse` (409 user_exists).
     existing_user: str = "update"
+    #: The shift the cloud's processing applies, and whether each punch received recomputes its day.
+    cloud_shift: CloudShift = field(default_factory=CloudShift)
+    auto_process: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_keys and not self.oauth_clients:
@@ -268,7 +281,23 @@ class MinopEmulator:
             }
             prepared.append(record)
         with self.lock:
-            return self.raw.put(prepared, lambda record: int(record["_upd_in"]))
+            added = self.raw.put(prepared, lambda record: int(record["_upd_in"]))
+            if self.auto_process:
+                touched = days_touched(((str(r["employee_id"]), int(r["_ts"])) for r in prepared), self.site_timezone)
+                self.process_raw(touched)
+            return added
+
+    def process_raw(self, days: set[tuple[str, str]] | None = None) -> int:
+        """Compute processed days from the raw punches, as the cloud's pipeline would (all days, or the
+        given (employee, YYYY-MM-DD) ones), and serve them from the processed feed; with `webhooks`, each
+        is announced by an `attendance.processed` event. Returns how many days."""
+        with self.lock:
+            records = process_days(self.raw.identities(), self.site_timezone, self.cloud_shift, days)
+            self.add_processed(records)
+        if self.webhooks is not None:
+            for record in records:
+                self.webhooks.emit("attendance.processed", record)
+        return len(records)
 
     def correct_raw(self, event_ids: Iterable[str], **changes: Any) -> int:
         """Change raw records (a correction in the cloud): apply `changes`, `updated_at` becomes now."""
@@ -330,13 +359,17 @@ class MinopEmulator:
         direction: str | None = None,
         temperature: str | None = None,
         face_mask: str | None = None,
+        resends: int = 0,
     ) -> LogEntry:
         """A user scans at a terminal: the punch joins its log and its outbox, and the cloud's raw feed (at
-        once when the terminal is online, when it is back otherwise: `set_online`)."""
+        once when the terminal is online, when it is back otherwise: `set_online`). `resends`: how many
+        times the listener's reply to it gets lost, so the terminal sends it again (a duplicate)."""
         with self.lock:
             device = self.devices[stgid]
             device.sequence += 1
-            entry = LogEntry(device.sequence, user_id, _ns(at, "at"), input_type, direction, temperature, face_mask)
+            entry = LogEntry(
+                device.sequence, user_id, _ns(at, "at"), input_type, direction, temperature, face_mask, resends
+            )
             device.log.append(entry)
             device.outbox.append(entry)
             if not device.online:
@@ -356,6 +389,11 @@ class MinopEmulator:
             waiting, device.unforwarded = device.unforwarded, []
             self._forward(device, waiting)
             return len(waiting)
+
+    def queues_empty(self) -> bool:
+        """True when every terminal is online and has nothing left to send to the cloud or the listener."""
+        with self.lock:
+            return all(d.online and not d.outbox and not d.unforwarded for d in self.devices.values())
 
     def _forward(self, device: EmulatedDevice, entries: list[LogEntry]) -> None:
         """The cloud receives `entries` from `device` now (their `updated_at` is now)."""
