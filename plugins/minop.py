@@ -250,15 +250,7 @@ class MinopSource(Source[MinopSourceSettings]):
             events = events[events["received_at_ns"] > seen]
         if events.empty:
             return [], seen
-        marked: set[date] = set()
-        for payload in events["payload"]:
-            data = payload.get("data") if isinstance(payload, dict) else None
-            day = data.get("date") if isinstance(data, dict) else None
-            try:
-                marked.add(date.fromisoformat(day) if isinstance(day, str) and len(day) == 10 else date.min)
-            except ValueError:
-                continue
-        marked.discard(date.min)
+        marked = {day for day in map(_marked_date, events["payload"]) if day is not None}
         base = {"limit": str(self.settings.page_size), "fields": ",".join(PROCESSED_FIELDS)}
         queries = [base | {"from": first.isoformat(), "to": last.isoformat()} for first, last in _runs(marked)]
         if queries:
@@ -339,6 +331,18 @@ class MinopSource(Source[MinopSourceSettings]):
                 query.get("to"),
                 covered,
             )
+
+
+def _marked_date(payload: Any) -> date | None:
+    """The `data.date` of a kept `attendance.processed` event (None when it has none that is a date)."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    day = data.get("date") if isinstance(data, dict) else None
+    if not isinstance(day, str) or len(day) != 10:
+        return None
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        return None
 
 
 def _runs(days: set[date]) -> list[tuple[date, date]]:

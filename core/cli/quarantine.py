@@ -54,7 +54,8 @@ def _held_at(ns: int) -> str:
 @config_option()
 @click.option(
     "--source",
-    help="Only rows from this source: a name, or its prefix (`receiver` is receiver:push and receiver:webhook).",
+    help="Only rows from this source: a name, or its prefix before ':' (`receiver`: pushes and webhooks; "
+    "`target`: days every target's mapping held back).",
 )
 @click.option("--reason", help="Only rows with this reason (malformed_record, bad_timestamp, unknown_employee, ...).")
 @click.option(

@@ -93,7 +93,8 @@ class PurgeCheck:
         """True when every punch of the range is in the store and none can still be on its way."""
         return not self.not_stored and not self.unreadable and self.forwarded_past_the_range
 
-    def _local(self, moment: datetime) -> str:
+    def local_time(self, moment: datetime) -> str:
+        """`moment` as the terminal's wall clock shows it, with its offset."""
         return moment.astimezone(ZoneInfo(self.zone)).isoformat(sep=" ", timespec="seconds")
 
     def per_day(self) -> str:
@@ -124,14 +125,14 @@ class PurgeCheck:
             )
         if not self.forwarded_past_the_range:
             seen = (
-                f"the newest punch it has forwarded was made at {self._local(self.newest_forwarded)}"
+                f"the newest punch it has forwarded was made at {self.local_time(self.newest_forwarded)}"
                 if self.newest_forwarded is not None
                 else "it has forwarded no punch made in or after the range"
             )
             minutes = int(self.margin.total_seconds() // 60)
             found.append(
                 f"{self.stgid} may still hold punches of the range that it has not forwarded (terminals store "
-                f"and forward, oldest first): {seen}, not after {self._local(self.required_after)} (the range's "
+                f"and forward, oldest first): {seen}, not after {self.local_time(self.required_after)} (the range's "
                 f"end plus {minutes} minutes); purge once it has forwarded a later punch (it is offline, or "
                 "nobody has punched on it since)"
             )
@@ -242,9 +243,9 @@ def check_purge(
         if (employee, ns) in in_store:
             continue
         if (employee, ns) in held:
-            check.quarantined.append(f"{quote(employee)} at {check._local(moment)} ({held[(employee, ns)]})")
+            check.quarantined.append(f"{quote(employee)} at {check.local_time(moment)} ({held[(employee, ns)]})")
         else:
-            check.not_stored.append(f"{quote(employee)} at {check._local(moment)}")
+            check.not_stored.append(f"{quote(employee)} at {check.local_time(moment)}")
     # One record made after the range proves the terminal forwarded everything older (it sends in order).
     later = {"device_id": stgid, "from": _utc_text(int(required_after.timestamp()) * _NS), "limit": "1"}
     page = client.raw_page(later | {"fields": fields})
