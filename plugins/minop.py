@@ -17,24 +17,27 @@ A record that cannot be used (not an object, a missing id, a malformed or implau
 unknown employee) is quarantined with its reason; the rest of the page is kept. A reply that breaks
 the contract as a whole (not JSON, no `data`) stops the sync with `MinopReplyError`, keeping what
 earlier pages stored.
+
+With `processing: cloud`, processed days keep what the cloud says: their times are written in the
+site time zone the reply carries (`timezone`), and the shift as the record names it (a name, or an
+object with its window). An `attendance.processed` webhook the receiver kept marks its date: the next
+run pulls that date whole, whatever its `updated_at`. A pull of new dates that brings no processed day
+at all is logged as a warning: the cloud computed nothing for them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo
 
 import httpx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from punchbridge.config.punchfile import FUTURE_TOLERANCE_MINUTES, OLDEST_DAYS, QUARANTINE_COLUMNS
 from punchbridge.minop.client import (
     PROCESSED_PATH,
     RAW_PATH,
@@ -43,10 +46,9 @@ from punchbridge.minop.client import (
     MinopClient,
     MinopReplyError,
     NotModified,
-    Page,
 )
+from punchbridge.minop.records import PROCESSED_FIELDS, parse_utc, processed_frames, raw_frames, utc_text
 from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
-from punchbridge.rules.frames import DAY_COLUMNS, DIRECTIONS
 
 __all__ = ["RAW_REQUIRED_FIELDS", "MinopSource", "MinopSourceSettings"]
 
@@ -54,36 +56,6 @@ logger = logging.getLogger(__name__)
 
 #: Raw-record fields punchbridge uses; always asked for.
 RAW_REQUIRED_FIELDS = ("event_id", "employee_id", "device_id", "timestamp", "updated_at")
-#: Processed-record fields punchbridge uses.
-PROCESSED_FIELDS = (
-    "employee_id",
-    "date",
-    "status",
-    "first_in",
-    "last_out",
-    "payable_hours",
-    "ot_hours",
-    "late_minutes",
-    "early_exit_minutes",
-    "shift",
-    "anomalies",
-    "recomputed",
-    "updated_at",
-)
-STATUSES = ("present", "absent", "half_day", "weekly_off", "holiday", "on_leave")
-_CLOUD_DIRECTIONS = (
-    {
-        "checkin": "in",
-        "checkout": "out",
-        "breakout": "break_out",
-        "breakin": "break_in",
-        "overtimein": "ot_in",
-        "overtimeout": "ot_out",
-    }
-    | {word: word for word in DIRECTIONS}
-    | {str(i): word for i, word in enumerate(DIRECTIONS)}
-)
-_MAX_ID = 128
 _CURSOR_VERSION = 1
 
 
@@ -190,6 +162,7 @@ class MinopSource(Source[MinopSourceSettings]):
     def fetch_pages(self, context: SourceContext, cursor: str | None) -> Iterator[Fetched]:
         """One `Fetched` per page: raw punches, then (cloud processing) processed days."""
         settings = self.settings
+        self._zones_told: set[tuple[str, str]] = set()  # (site, cloud zone) differences already logged
         state = self._load_state(cursor)
         client = MinopClient(
             settings.base_url,
@@ -241,12 +214,12 @@ class MinopSource(Source[MinopSourceSettings]):
         watermark = stream.get("watermark")
         since = None
         if watermark:
-            since = _iso(_parse_utc(watermark) - timedelta(minutes=settings.overlap_minutes))
+            since = utc_text(parse_utc(watermark) - timedelta(minutes=settings.overlap_minutes))
         if kind == "raw":
             fields = settings.raw_fields()
             if fields:
                 base["fields"] = fields
-            wanted = _iso(datetime.combine(context.date_from - timedelta(days=1), datetime.min.time(), UTC))
+            wanted = utc_text(datetime.combine(context.date_from - timedelta(days=1), datetime.min.time(), UTC))
             low = stream.get("from")
             if since is None or low is None:
                 return [base | {"from": wanted}], [wanted, None]
@@ -266,6 +239,26 @@ class MinopSource(Source[MinopSourceSettings]):
             plan.append(base | {"from": _day(high, 1), "to": last})
         return plan, [min(first, low), max(last, high)]
 
+    def _refresh(self, stream: dict[str, Any], context: SourceContext) -> tuple[list[dict[str, str]], int | None]:
+        """Queries for the dates `attendance.processed` events marked since the last run (whole dates, no
+        `updated_since`), and the newest event time read (the stream keeps it)."""
+        seen = stream.get("events_through")
+        if context.cloud_events is None:
+            return [], seen
+        events = context.cloud_events("attendance.processed")
+        if isinstance(seen, int):
+            events = events[events["received_at_ns"] > seen]
+        if events.empty:
+            return [], seen
+        marked = {day for day in map(_marked_date, events["payload"]) if day is not None}
+        base = {"limit": str(self.settings.page_size), "fields": ",".join(PROCESSED_FIELDS)}
+        queries = [base | {"from": first.isoformat(), "to": last.isoformat()} for first, last in _runs(marked)]
+        if queries:
+            logger.info(
+                "source %s: %d date(s) marked by attendance.processed events pulled again", self.name, len(marked)
+            )
+        return queries, int(events["received_at_ns"].max())
+
     # -- one stream --------------------------------------------------------------------------------------
 
     def _stream(
@@ -277,7 +270,10 @@ class MinopSource(Source[MinopSourceSettings]):
         stream: dict[str, Any] = dict(state[kind])
         if not isinstance(stream.get("plan"), list) or not stream["plan"]:
             plan, covering = self._plan(kind, stream, context)
-            stream |= {"plan": plan, "next": None, "seen": stream.get("watermark"), "covering": covering}
+            if kind == "processed":
+                refresh, stream["events_through"] = self._refresh(stream, context)
+                plan += refresh
+            stream |= {"plan": plan, "next": None, "seen": stream.get("watermark"), "covering": covering, "got": 0}
         read = client.raw_page if kind == "raw" else client.processed_page
         path = RAW_PATH if kind == "raw" else PROCESSED_PATH
         while stream.get("plan"):
@@ -295,18 +291,23 @@ class MinopSource(Source[MinopSourceSettings]):
                     punches, held, newest = raw_frames(page, self.name, context)
                     days = None
                 else:
-                    days, held, newest = processed_frames(page, self.name, context, self.covered_employees(context))
+                    covered = self.covered_employees(context)
+                    days, held, newest = processed_frames(page, self.name, context, covered, self._zones_told)
                     punches = pd.DataFrame()
                 ended = page.next_cursor is None
+                stream["got"] = int(stream.get("got") or 0) + len(page.records)
+                if ended and kind == "processed" and "updated_since" not in query and not stream["got"]:
+                    self._nothing_computed(query, context)
                 if ended and first_page:
                     stream |= {"etag": page.etag, "etag_query": query if page.etag else None}
             stream["seen"] = _newest(stream.get("seen"), newest)
             stream["next"] = None if ended else page.next_cursor  # type: ignore[union-attr]
             if ended:
                 stream["plan"] = stream["plan"][1:]
+                stream["got"] = 0
             if not stream["plan"]:
                 low, high = stream.pop("covering")
-                stream = {k: v for k, v in stream.items() if k not in ("plan", "next", "seen")} | {
+                stream = {k: v for k, v in stream.items() if k not in ("plan", "next", "seen", "got")} | {
                     "watermark": stream.get("seen"),
                     "from": low,
                     "to": high,
@@ -317,6 +318,43 @@ class MinopSource(Source[MinopSourceSettings]):
                 return  # nothing new and nothing to remember: no write at all
             yield Fetched(punches, held, cursor, days)
 
+    def _nothing_computed(self, query: dict[str, str], context: SourceContext) -> None:
+        """Warn that a pull of whole dates brought no processed day (the range stays empty)."""
+        covered = len(self.covered_employees(context))
+        if covered:
+            logger.warning(
+                "source %s: the cloud sent no processed day for %s..%s, although it computes %d employee(s) "
+                "(processing: cloud): nothing was computed for those dates; check that the cloud processes "
+                "these sites and dates, or use processing: local",
+                self.name,
+                query.get("from"),
+                query.get("to"),
+                covered,
+            )
+
+
+def _marked_date(payload: Any) -> date | None:
+    """The `data.date` of a kept `attendance.processed` event (None when it has none that is a date)."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    day = data.get("date") if isinstance(data, dict) else None
+    if not isinstance(day, str) or len(day) != 10:
+        return None
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        return None
+
+
+def _runs(days: set[date]) -> list[tuple[date, date]]:
+    """Consecutive dates as (first, last) ranges, in order."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
 
 @hookimpl
 def register_sources(register: Register) -> None:
@@ -324,265 +362,13 @@ def register_sources(register: Register) -> None:
     register("minop", MinopSource)
 
 
-# -- records to frames ------------------------------------------------------------------------------
-
-
-class _UnusableRecordError(ValueError):
-    """A record that cannot be used: its quarantine reason and detail."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-def _text(record: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    value = record.get(name)
-    if value is None or value == "":
-        if required:
-            raise _UnusableRecordError("malformed_record", f"{name} is missing")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _UnusableRecordError("malformed_record", f"{name} is {type(value).__name__}, not text")
-    text = str(value)
-    if len(text) > _MAX_ID or not text.isprintable():
-        raise _UnusableRecordError("malformed_record", f"{name} is longer than {_MAX_ID} characters or not printable")
-    return text
-
-
-def _parse_utc(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("no UTC offset")
-    return moment.astimezone(UTC)
-
-
-def _instant(record: dict[str, Any], name: str) -> datetime:
-    value = record.get(name)
-    if not isinstance(value, str) or len(value) > 40:
-        raise _UnusableRecordError("bad_timestamp", f"{name} is {_show(value)}, not an ISO-8601 instant")
-    try:
-        moment = _parse_utc(value)
-    except (ValueError, OverflowError):
-        raise _UnusableRecordError(
-            "bad_timestamp", f"{name} {_show(value)} is not an ISO-8601 instant with an offset"
-        ) from None
-    if not 1971 <= moment.year <= 2200:
-        raise _UnusableRecordError("implausible_timestamp", f"{name} {value} is outside the years a punch can have")
-    return moment
-
-
 def _day(text: str, shift: int) -> str:
     return (date.fromisoformat(text) + timedelta(days=shift)).isoformat()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _newest(watermark: str | None, candidate: datetime | None) -> str | None:
     if candidate is None:
         return watermark
     if watermark is None:
-        return _iso(candidate)
-    return max(watermark, _iso(candidate))  # same fixed format: text order is time order
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _held(source: str, record: Any, reason: str, detail: str) -> dict[str, Any]:
-    record = record if isinstance(record, dict) else {}
-
-    def cell(name: str) -> str:
-        value = record.get(name)
-        return "" if value is None else (value if isinstance(value, str) else _show(value))[:200]
-
-    return {
-        "file": source,
-        "line": None,
-        "employee_id": cell("employee_id"),
-        "timestamp": cell("timestamp") or cell("date"),
-        "device_id": cell("device_id"),
-        "direction": cell("direction"),
-        "reason": reason,
-        "detail": detail,
-    }
-
-
-def _quarantine_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
-
-
-def raw_frames(page: Page, source: str, context: SourceContext) -> tuple[pd.DataFrame, pd.DataFrame, datetime | None]:
-    """(punches in engine columns, quarantined records, the newest valid `updated_at`) of a raw page."""
-    known = set(context.employees["employee_id"].astype(str))
-    oldest = datetime.combine(context.date_to, datetime.min.time(), UTC) - timedelta(days=OLDEST_DAYS)
-    latest = datetime.now(UTC) + timedelta(minutes=FUTURE_TOLERANCE_MINUTES)
-    rows: list[tuple[str, datetime, str, str | None]] = []
-    held: list[dict[str, Any]] = []
-    newest: datetime | None = None
-    for position, record in enumerate(page.records):
-        try:
-            if not isinstance(record, dict):
-                raise _UnusableRecordError(
-                    "malformed_record", f"record {position} of the page is {type(record).__name__}"
-                )
-            event = _text(record, "event_id", required=False) or f"record {position}"
-            try:
-                employee = _text(record, "employee_id")
-                device = _text(record, "device_id")
-                updated = _instant(record, "updated_at")
-                moment = _instant(record, "timestamp")
-                direction = _direction(record.get("direction"))
-            except _UnusableRecordError as exc:
-                raise _UnusableRecordError(exc.reason, f"{event}: {exc.detail}") from None
-            newest = updated if newest is None else max(newest, updated)
-            assert employee is not None and device is not None
-            if moment < oldest or moment > latest:
-                raise _UnusableRecordError(
-                    "implausible_timestamp", f"{event}: {_iso(moment)} is outside the plausible window"
-                )
-            if employee not in known:
-                raise _UnusableRecordError("unknown_employee", f"{event}: employee is not in the employees file")
-            rows.append((employee, moment, device, direction))
-        except _UnusableRecordError as exc:
-            held.append(_held(source, record, exc.reason, exc.detail))
-    punches = pd.DataFrame(
-        {
-            "employee_id": pd.Series([r[0] for r in rows], dtype=object),
-            "instant": pd.to_datetime([r[1] for r in rows], utc=True).as_unit("ns"),
-            "device_id": pd.Series([r[2] for r in rows], dtype=object),
-            "direction": pd.Series([r[3] for r in rows], dtype=object),
-        }
-    )
-    return punches, _quarantine_frame(held), newest
-
-
-def _direction(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    key = str(value).strip().lower().replace("_", "") if not isinstance(value, bool) else ""
-    found = _CLOUD_DIRECTIONS.get(key) or _CLOUD_DIRECTIONS.get(str(value).strip().lower())
-    if found is None:
-        raise _UnusableRecordError(
-            "malformed_record", f"direction {_show(value)} is not one of CheckIn, CheckOut, ... or 0-5"
-        )
-    return found
-
-
-def _number(record: dict[str, Any], name: str, high: float) -> float:
-    value = record.get(name, 0)
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _UnusableRecordError("malformed_record", f"{name} is {_show(value)}, not a number")
-    if not 0 <= value <= high:
-        raise _UnusableRecordError("malformed_record", f"{name} {value} is outside 0 to {high:g}")
-    return float(value)
-
-
-def _local(record: dict[str, Any], name: str, zone: ZoneInfo) -> str:
-    if record.get(name) in (None, ""):
-        return ""
-    return _instant(record, name).astimezone(zone).isoformat(timespec="seconds")
-
-
-def processed_frames(
-    page: Page, source: str, context: SourceContext, covered: Collection[str]
-) -> tuple[pd.DataFrame, pd.DataFrame, datetime | None]:
-    """(processed days in DAY_COLUMNS, quarantined records, the newest valid `updated_at`) of a processed page."""
-    staff = context.employees.assign(employee_id=context.employees["employee_id"].astype(str))
-    site_of = dict(zip(staff["employee_id"], staff["site"].astype(str), strict=True))
-    shift_of = dict(zip(staff["employee_id"], staff["shift"].astype(str), strict=True))
-    days: list[dict[str, Any]] = []
-    held: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    newest: datetime | None = None
-    for position, record in enumerate(page.records):
-        try:
-            if not isinstance(record, dict):
-                raise _UnusableRecordError(
-                    "malformed_record", f"record {position} of the page is {type(record).__name__}"
-                )
-            day = _processed_day(record, source, site_of, shift_of, covered, context)
-            newest = _instant(record, "updated_at") if newest is None else max(newest, _instant(record, "updated_at"))
-            key = (day["employee_id"], day["work_date"])
-            if key in seen:  # a page naming a day twice: the later record wins
-                days = [d for d in days if (d["employee_id"], d["work_date"]) != key]
-            seen.add(key)
-            days.append(day)
-        except _UnusableRecordError as exc:
-            held.append(_held(source, record, exc.reason, exc.detail))
-    frame = pd.DataFrame(days, columns=list(DAY_COLUMNS))
-    return frame, _quarantine_frame(held), newest
-
-
-def _processed_day(
-    record: dict[str, Any],
-    source: str,
-    site_of: dict[str, str],
-    shift_of: dict[str, str],
-    covered: Collection[str],
-    context: SourceContext,
-) -> dict[str, Any]:
-    employee = _text(record, "employee_id")
-    assert employee is not None
-    where = f"{employee} {_show(record.get('date'))}"
-    try:
-        work_date = record.get("date")
-        if not isinstance(work_date, str) or len(work_date) != 10:
-            raise _UnusableRecordError("bad_timestamp", f"date {_show(work_date)} is not YYYY-MM-DD")
-        try:
-            date.fromisoformat(work_date)
-        except ValueError:
-            raise _UnusableRecordError("bad_timestamp", f"date {_show(work_date)} is not a date") from None
-        _instant(record, "updated_at")
-        if employee not in site_of:
-            raise _UnusableRecordError("unknown_employee", "employee is not in the employees file")
-        if employee not in covered:
-            raise _UnusableRecordError(
-                "not_covered", f"site {site_of[employee]} is computed locally (see the source's `sites`)"
-            )
-        status = record.get("status")
-        if status not in STATUSES:
-            raise _UnusableRecordError(
-                "malformed_record", f"status {_show(status)} is not one of {', '.join(STATUSES)}"
-            )
-        zone = ZoneInfo(context.rules.sites[site_of[employee]].timezone)
-        worked = round(_number(record, "payable_hours", 24) * 60)
-        overtime = min(round(_number(record, "ot_hours", 24) * 60), worked)
-        anomalies = record.get("anomalies") or []
-        if not isinstance(anomalies, list) or not all(isinstance(a, str) and len(a) <= 64 for a in anomalies):
-            raise _UnusableRecordError("malformed_record", "anomalies must be a list of codes")
-        recomputed = record.get("recomputed", False)
-        if not isinstance(recomputed, bool):
-            raise _UnusableRecordError("malformed_record", f"recomputed {_show(recomputed)} is not true or false")
-        shift = _text(record, "shift", required=False) or shift_of[employee]
-        return {
-            "employee_id": employee,
-            "work_date": work_date,
-            "site": site_of[employee],
-            "shift": shift,
-            "day_type": status if status in ("weekly_off", "holiday") else "workday",
-            "status": status,
-            "first_in": _local(record, "first_in", zone),
-            "last_out": _local(record, "last_out", zone),
-            "worked_minutes": worked,
-            "regular_minutes": worked - overtime,
-            "ot_minutes": overtime,
-            "break_minutes": 0,
-            "late_minutes": round(_number(record, "late_minutes", 1440)),
-            "early_exit_minutes": round(_number(record, "early_exit_minutes", 1440)),
-            "leave_days": 1.0 if status == "on_leave" else 0.0,
-            "lop_days": {"absent": 1.0, "half_day": 0.5}.get(str(status), 0.0),
-            "punch_count": 0,
-            "anomalies": ";".join(sorted(anomalies)),
-            "recomputed": recomputed,
-            "rules_version": f"cloud:{source}",
-            "intervals": "",
-        }
-    except _UnusableRecordError as exc:
-        raise _UnusableRecordError(exc.reason, f"{where}: {exc.detail}") from None
+        return utc_text(candidate)
+    return max(watermark, utc_text(candidate))  # same fixed format: text order is time order

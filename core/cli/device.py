@@ -2,14 +2,18 @@
 
 Every command exits 0 when done (or shown, for `--dry-run`), 2 for bad input naming the option or
 the configuration field, 1 when the cloud refuses or fails (its code and message are shown);
-`purge-logs` exits 6 when it refuses because the device holds punches the store does not.
+`purge-logs` exits 6 when it refuses because the terminal may hold punches the store does not.
+A command the cloud refuses because the terminal is already as it wants (Add User of a user it holds,
+Delete User of one it does not) is done: commands are made safe to run twice, since the vendor never
+says a repeated OperationID is executed once.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,6 +25,7 @@ from punchbridge.errors import ConfigError, ExitCode, Problem
 
 if TYPE_CHECKING:
     from punchbridge.minop.devices import DeviceClient, DeviceCommand
+    from punchbridge.minop.purge import PurgeCheck
 
 __all__ = ["device_group"]
 
@@ -37,7 +42,7 @@ _USER_TYPES = {"standard": "1", "admin": "14", "guest": "0"}
 
 @click.group("device")
 def device_group() -> None:
-    """Send commands to terminals through the Minop device cloud (OperationID makes a retry harmless)."""
+    """Send commands to terminals through the Minop device cloud (each is safe to run twice)."""
 
 
 def _device_client(context: CommandContext, stgid: str) -> DeviceClient:
@@ -72,17 +77,24 @@ def _run(config_path: Path, stgid: str, commands: list[DeviceCommand], dry_run: 
 
 
 def _send(client: DeviceClient, stgid: str, commands: list[DeviceCommand], dry_run: bool) -> None:
-    epoch = datetime.now(UTC).date().isoformat()
+    from punchbridge.minop.devices import COMMAND_CONTENT_TYPE
+
+    # Each run its own epoch: the OperationID tracks this run's commands (their HTTP retries repeat it),
+    # and the same command given again later, a re-add after a delete say, is a new operation.
+    epoch = f"cli:{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}:{secrets.token_hex(4)}"
     client.protect([template for command in commands for template in command.templates()])
     for command in commands:
         operation_id = command.operation_id(stgid, epoch)
         if dry_run:
             click.echo(f"would POST {client.url(stgid)}")
             click.echo("Authorization: Bearer ***")
+            click.echo(f"Content-Type: {COMMAND_CONTENT_TYPE}")
+            click.echo(f"Idempotency-Key: {operation_id}")
             click.echo(json.dumps(command.body("", operation_id, masked=True), indent=2))
             continue
         sent = client.execute(stgid, command, epoch=epoch)
-        click.echo(f"done: {sent.command} on {stgid} (OperationID {sent.operation_id})")
+        note = f": {sent.note}" if sent.note else ""
+        click.echo(f"done: {sent.command} on {stgid} (OperationID {sent.operation_id}){note}")
     if dry_run:
         click.echo("dry run: nothing was sent", err=True)
 
@@ -192,7 +204,8 @@ def access_time_command(
 @exit_codes(
     {
         **_REFUSED_BY_THE_CLOUD,
-        ExitCode.REFUSED: "the device holds punches the store does not: sync first, or pass --force",
+        ExitCode.REFUSED: "the terminal may hold punches the store does not (the message says which and what "
+        "to do); --force purges anyway",
     }
 )
 @device_group.command("purge-logs")
@@ -200,38 +213,50 @@ def access_time_command(
 @_device_option
 @click.option("--from", "date_from", required=True, callback=parse_date, help="First terminal-local date (YYYY-MM-DD).")
 @click.option("--to", "date_to", required=True, callback=parse_date, help="Last terminal-local date, inclusive.")
-@click.option("--force", is_flag=True, help="Purge even if the store does not hold every punch of the range.")
+@click.option(
+    "--margin-minutes",
+    type=click.IntRange(0, 7 * 24 * 60),
+    default=120,
+    show_default=True,
+    help="The terminal must have forwarded a punch made this long after the range's end.",
+)
+@click.option("--force", is_flag=True, help="Purge even if the store may not hold every punch of the range.")
 @_dry_run_option
 def purge_logs_command(
-    config_path: Path, stgid: str, date_from: date, date_to: date, force: bool, dry_run: bool
+    config_path: Path, stgid: str, date_from: date, date_to: date, margin_minutes: int, force: bool, dry_run: bool
 ) -> None:
     """Free a terminal's memory (Delete AttendanceLog) once every punch of the range is stored.
 
-    Before sending, the cloud's raw punches of the device and range are compared with the store
-    (read with the configured `minop` source's credentials); any punch not stored refuses the purge
-    unless --force. --dry-run shows the command and checks nothing.
+    Before sending, the cloud's raw punches of the device and range are compared with the store, day by
+    day (read with the configured `minop` source's credentials): a punch held in the quarantine counts as
+    stored. The terminal must also have forwarded a punch made after the range's end plus
+    --margin-minutes: terminals store and forward, so until then it may hold punches the cloud has not
+    seen. Anything else refuses the purge, naming the punches and what to do, unless --force.
+    --dry-run shows the command and checks nothing.
     """
-    from punchbridge.minop.devices import PurgeRefusedError, delete_attendance_log
+    from punchbridge.minop.devices import delete_attendance_log
+    from punchbridge.minop.purge import PurgeRefusedError
 
     command = _build(delete_attendance_log, "--to", date_from, date_to)
     context = load_context(config_path)
     with _device_client(context, stgid) as client:
         if not dry_run and not force:
-            missing = _unstored(context, stgid, date_from, date_to)
-            if missing:
-                sample = "; ".join(missing[:5])
-                raise PurgeRefusedError(
-                    f"purge of {stgid} {date_from}..{date_to} refused: {len(missing)} punch(es) the device holds "
-                    f"are not in the store (e.g. {sample}); run `punchbridge sync -c {config_path}` first, or "
-                    "pass --force"
+            check = _purge_check(context, stgid, date_from, date_to, timedelta(minutes=margin_minutes))
+            if not check.safe:
+                raise PurgeRefusedError(check.refusal(f"punchbridge sync -c {config_path}"))
+            click.echo(f"checked {stgid} {date_from}..{date_to}: {check.per_day()}")
+            if check.quarantined:
+                click.echo(
+                    f"{len(check.quarantined)} punch(es) of the range are kept in the quarantine, not the punches "
+                    f"({'; '.join(check.quarantined[:5])}): `punchbridge quarantine list -c {config_path}`"
                 )
         _send(client, stgid, [command], dry_run)
 
 
-def _unstored(context: CommandContext, stgid: str, first: date, last: date) -> list[str]:
-    """The punches the cloud lists for `stgid` on `first`..`last` that the store does not hold."""
+def _purge_check(context: CommandContext, stgid: str, first: date, last: date, margin: timedelta) -> PurgeCheck:
+    """The safe purge's check of `stgid` on `first`..`last` (punchbridge.minop.purge)."""
     from punchbridge.minop.client import MinopClient
-    from punchbridge.minop.devices import unstored_punches
+    from punchbridge.minop.purge import check_purge
     from punchbridge.plugin_api.registry import validate_plugin_settings
 
     config, document = context.config, context.document
@@ -256,4 +281,4 @@ def _unstored(context: CommandContext, stgid: str, first: date, last: date) -> l
             settings.base_url, settings.credentials(), timeout=settings.timeout, deadline=settings.deadline
         ) as client,
     ):
-        return unstored_punches(store, client, stgid, first, last, zone)
+        return check_purge(store, client, stgid, first, last, zone, margin=margin)

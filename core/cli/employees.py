@@ -58,7 +58,7 @@ def sync_command(config_path: Path, dry_run: bool, allow_mass_delete: bool) -> N
     """Pull employees from the system of record and add, update and delete terminal users to match.
 
     Joiners are added to the terminals of their site (and of matching terminal rules) with their
-    access window; leavers are deleted; transfers move; nothing is sent twice (OperationIDs). A run
+    access window; leavers are deleted; transfers move; a command the cloud runs twice does no harm. A run
     that would delete more than `max_delete_share` of a terminal's users, or delete anyone because
     the HRMS returned no active employee, stops before sending anything.
     """

@@ -1,4 +1,12 @@
-"""`punchbridge emulate minop`: a Minop cloud and its terminals on this machine, for demos and trials."""
+"""`punchbridge emulate minop`: a Minop cloud and its terminals on this machine, for demos and trials.
+
+With `--seed` it serves the punches of a CSV file from the raw pull API and the days its own processing
+computes from them from the processed API (so `processing: cloud` can be tried). With `--push-to` its
+terminals push live punches to a listener (`punchbridge serve`), and with `--trouble` they do what
+real terminals do: go offline and come back, send a punch twice, stamp punches after a clock reset,
+send one malformed punch. `--punches N` ends the live scans after N and says when every terminal's
+queue is empty.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from punchbridge.cli.exits import exit_codes
 from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
-    from punchbridge.testing.emulators.minop import MinopEmulator
+    from punchbridge.testing.emulators.minop import MinopEmulator, ScanLog
 
 __all__ = ["emulate_group"]
 
@@ -43,14 +51,45 @@ def emulate_group() -> None:
 @click.option(
     "--seed",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Punches CSV (employee_id,timestamp,device_id) served by the raw pull API.",
+    help="Punches CSV (employee_id,timestamp,device_id) served by the raw pull API, and processed by the cloud.",
 )
-def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path | None) -> None:
+@click.option(
+    "--shape",
+    type=click.Choice(["flat", "nested", "mixed"]),
+    default="flat",
+    show_default=True,
+    help="The push shape of the terminals (mixed: every other terminal nested).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds between live scans (with --push-to).",
+)
+@click.option(
+    "--punches", type=click.IntRange(min=0), default=0, help="Stop the live scans after this many (0: never)."
+)
+@click.option(
+    "--trouble",
+    is_flag=True,
+    help="Live scans with what real terminals do: offline and back, a duplicate, a clock reset, a malformed punch.",
+)
+def emulate_minop(
+    port: int,
+    device_count: int,
+    push_to: str | None,
+    seed: Path | None,
+    shape: str,
+    interval: float,
+    punches: int,
+    trouble: bool,
+) -> None:
     """Run a Minop cloud emulator in the foreground until Ctrl-C: pull API, device commands, terminals.
 
     It listens on 127.0.0.1 only, with fixed demo credentials (printed with a configuration snippet).
     """
-    from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
+    from punchbridge.testing.emulators.minop import LiveScans, MinopEmulator, RateLimits
     from punchbridge.testing.http import serve
 
     emulator = MinopEmulator(
@@ -61,11 +100,17 @@ def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path 
         site_timezone="Asia/Kolkata",
     )
     names = [f"device{i:03d}" for i in range(1, device_count + 1)]
-    for name in names:
+    for index, name in enumerate(names):
         emulator.add_device(
-            name, timezone="Asia/Kolkata", push_token=f"demo-{name}-push", auth_token=f"demo-{name}-auth"
+            name,
+            timezone="Asia/Kolkata",
+            push_token=f"demo-{name}-push",
+            auth_token=f"demo-{name}-auth",
+            shape="nested" if shape == "nested" or (shape == "mixed" and index % 2) else "flat",
         )
     seeded = _seed(emulator, seed) if seed else 0  # distinct records (a repeated row is one punch)
+    processed = emulator.process_raw()  # the cloud's processing of what it holds: `processing: cloud` works
+    emulator.auto_process = True  # and of every punch it receives from now on
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         try:
@@ -81,10 +126,10 @@ def emulate_minop(port: int, device_count: int, push_to: str | None, seed: Path 
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous = signal.signal(signum, lambda _signum, _frame: stop.set())
             stack.callback(signal.signal, signum, previous)
-        _announce(server.url, names, seeded, push_to)
+        _announce(server.url, names, seeded, processed, push_to, shape)
         if push_to:
-            emulator.start_push(push_to, first_retry=1.0, max_retry=60.0)
-            threading.Thread(target=_live_scans, args=(emulator, names, stop), daemon=True).start()
+            emulator.start_push(push_to, first_retry=min(1.0, interval), max_retry=60.0)
+            LiveScans(emulator, names, stop, interval=interval, punches=punches, trouble=trouble, on_done=_done).start()
         while not stop.wait(0.5):
             pass
         click.echo("stopped", err=True)
@@ -112,19 +157,22 @@ def _seed(emulator: MinopEmulator, path: Path) -> int:
     return len(emulator.raw)
 
 
-def _live_scans(emulator: MinopEmulator, names: list[str], stop: threading.Event) -> None:
-    """Every few seconds someone scans at a terminal (so a listener sees live pushes)."""
-    count = 0
-    while not stop.wait(5.0):
-        count += 1
-        emulator.scan(names[count % len(names)], f"E{(count % 20) + 1:04d}", datetime.now(UTC))
+def _done(log: ScanLog) -> None:
+    """Say that the live scans are over and nothing is left to send (what a test waits for)."""
+    trouble = ""
+    if log.offline or log.resent or log.clock_reset or log.malformed:
+        trouble = (
+            f" (offline and back: {', '.join(log.offline) or 'none'}; sent twice: {len(log.resent)}; "
+            f"clock reset: {len(log.clock_reset)}; malformed: {len(log.malformed)})"
+        )
+    click.echo(f"live scans done: {len(log.punches)} punches{trouble}; every terminal's queue is empty")
 
 
-def _announce(url: str, names: list[str], seeded: int, push_to: str | None) -> None:
+def _announce(url: str, names: list[str], seeded: int, processed: int, push_to: str | None, shape: str) -> None:
     click.echo(f"Minop emulator running at {url}   (Ctrl-C to stop)")
-    click.echo(f"raw punches served: {seeded}; terminals: {', '.join(names)}")
+    click.echo(f"raw punches served: {seeded}; processed days served: {processed}; terminals: {', '.join(names)}")
     if push_to:
-        click.echo(f"terminals push live punches to {push_to} (flat shape, token in the query)")
+        click.echo(f"terminals push live punches to {push_to} ({shape} shape, stgid and token in the query)")
     click.echo("\ndemo credentials (this emulator only):")
     click.echo(f"  API key:            {DEMO_API_KEY}")
     click.echo("  OAuth client:       demo-client / demo-client-secret")

@@ -8,7 +8,8 @@ In order:
    target that can pull employees, the devices and sites it names exist, `minop:` is there); every
    problem is reported at once with file, line and field, before any I/O.
 2. **Resume**: commands a crashed or stopped run left `pending` in the journal are sent first, with
-   their recorded OperationIDs (the cloud executes each once).
+   their recorded OperationIDs. The cloud may run one a second time (an OperationID is for tracking
+   only): each command is safe to run twice (`punchbridge.employees.send`).
 3. **Pull** every employee from the system of record (always the full list, leavers included: an
    employee missing from it is a leaver). A pull that fails stops the run: nothing new is planned.
 4. **Plan** (`build_roster`, `plan_changes`) against the ledger of what each terminal holds; the

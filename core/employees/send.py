@@ -4,13 +4,17 @@ Each terminal's commands go in order through its own `DeviceClient` (terminals i
 `concurrency` at once); the store is written only from the calling thread, in batches: each batch
 marks its commands `done` (or failed) and writes the ledger rows they lead to, in one transaction.
 A crash before a batch is written leaves its commands `pending`: the next run sends them again with
-the same OperationIDs, and the cloud executes each once.
+the same OperationIDs. The cloud may execute them a second time (the vendor says an OperationID is for
+tracking only), and each command is safe to: see below.
 
 How a command ends, by what the cloud said:
 
-- `done`: settled done, the ledger row is its effect;
-- `Delete User` answered `unknown_user`: the terminal does not hold the user, which is what the
-  command wanted: settled done;
+- `done`: settled done, the ledger row is its effect (an Update AccessTime run twice sets the same
+  window twice);
+- `Add User` answered "already exists" (a second run of it, or a user added by hand): the terminal
+  holds the user, settled done; but a profile *change* answered so did not change it: settled failed;
+- `Delete User` answered "not found" (a second run of it, or a user removed by hand): the terminal
+  does not hold the user, which is what the command wanted: settled done;
 - `Update AccessTime` answered `unknown_user`: the terminal lost the user (reset, removed by hand):
   settled failed, and the ledger row says it does not hold them, so the next run adds them again;
 - any other refusal, or a 2xx that is not `done`: settled failed (not executed); the rest of that
@@ -31,7 +35,7 @@ from dataclasses import dataclass, replace
 from punchbridge.config import DeviceSettings, MinopSettings
 from punchbridge.employees.report import MAX_FAILURES, EmployeeSyncReport
 from punchbridge.minop.client import MinopError, MinopRefusedError
-from punchbridge.minop.devices import CommandFailedError, DeviceClient, DeviceCommand
+from punchbridge.minop.devices import CommandFailedError, DeviceClient, DeviceCommand, Sent
 from punchbridge.store import Store
 from punchbridge.store.terminals import CommandSettlement, TerminalUser
 
@@ -96,7 +100,7 @@ def _drive(
                 results.put(_Result(stgid, CommandSettlement(outgoing.journal_id, "skipped", message)))
                 continue
             try:
-                client.execute(stgid, outgoing.command, epoch=outgoing.epoch)
+                sent = client.execute(stgid, outgoing.command, epoch=outgoing.epoch)
             except MinopRefusedError as exc:
                 results.put(_Result(stgid, _refused(outgoing, exc, failed_users)))
             except CommandFailedError as exc:
@@ -106,12 +110,22 @@ def _drive(
                 results.put(_Result(stgid, left_pending=len(commands) - index, error=str(exc)))
                 return
             else:
-                results.put(_Result(stgid, CommandSettlement(outgoing.journal_id, "done", row=outgoing.effect)))
+                results.put(_Result(stgid, _settled(outgoing, sent, failed_users)))
+
+
+def _settled(outgoing: Outgoing, sent: Sent, failed_users: set[str]) -> CommandSettlement:
+    """A command the cloud took: done, unless it was a profile change the terminal did not make."""
+    if sent.note is not None and outgoing.action == "profile":
+        failed_users.add(outgoing.user_id)
+        message = (
+            f"{sent.command} on {sent.stgid}: {sent.note}; this cloud does not change a profile through Add "
+            "User: change it on the terminal, or delete the user there and run again"
+        )
+        return CommandSettlement(outgoing.journal_id, "failed", message)
+    return CommandSettlement(outgoing.journal_id, "done", row=outgoing.effect)
 
 
 def _refused(outgoing: Outgoing, exc: MinopRefusedError, failed_users: set[str]) -> CommandSettlement:
-    if exc.code == "unknown_user" and outgoing.action == "delete":
-        return CommandSettlement(outgoing.journal_id, "done", row=outgoing.effect)
     failed_users.add(outgoing.user_id)
     if exc.code == "unknown_user" and outgoing.action == "access":
         return CommandSettlement(outgoing.journal_id, "failed", str(exc), row=_absent(outgoing.effect))

@@ -31,6 +31,7 @@ import base64
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,9 +238,22 @@ class MinopHttp:
         auth: tuple[str, str] | None = None,
     ) -> Reply:
         """Send one request, retrying what is worth retrying, within the deadline; return a reply below 400
-        (304 included). `headers` is called before each attempt (a renewed token is picked up)."""
+        (304 included). `headers` is called before each attempt (a renewed token is picked up).
+
+        A POST or PUT carries an `Idempotency-Key`, as the cloud document asks: the caller's (`headers`
+        may give one), else one made for this call; every retry of the call sends the same key.
+        """
         deadline_at = time.monotonic() + self.deadline
         tries = 0
+        if method in ("POST", "PUT"):
+            call_key = uuid.uuid4().hex
+            given = headers
+
+            def headers() -> Mapping[str, str]:
+                found = dict(given()) if given is not None else {}
+                if not any(name.lower() == "idempotency-key" for name in found):
+                    found["Idempotency-Key"] = call_key
+                return found
 
         def retry_on(exc: BaseException) -> bool | float:
             if not isinstance(exc, _RetryableError):

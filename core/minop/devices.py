@@ -5,16 +5,20 @@
         client.execute("device001", command, epoch="2025-10-01")
 
 Every command carries an `OperationID` derived from its content (device, command, entity, data) and
-an `epoch` (the CLI uses the UTC date): a run that is retried sends the same id, and the cloud
-executes it once. The cloud's `{"status": "done"}` is required: a 2xx with any other status is a
-`CommandFailedError`; HTTP >= 400 is a `MinopRefusedError` naming the cloud's code and message; 429
-and 503 are retried after their `Retry-After`.
+an `epoch` (each `punchbridge device` run has its own; employee sync's is the user's revision). The
+vendor says the OperationID is "for tracking and support" and no more: nothing here relies on the
+cloud executing it once. Commands are safe to run twice instead: a second Add User answered "already
+exists" and a second Delete User answered "not found" are done (`Sent.note` says so), and Update
+AccessTime sets the same window again. Each request carries `Content-Type: application/json;
+charset=utf-8` and an `Idempotency-Key` (the OperationID), as the cloud document asks. The cloud's
+`{"status": "done"}` is required: a 2xx with any other status is a `CommandFailedError`; HTTP >= 400
+is a `MinopRefusedError` naming the cloud's code and message; 429 and 503 are retried after their
+`Retry-After`.
 
 A biometric template travels as a `Template`, whose repr and str hide it: it is revealed only into
 the request body, and removed from any text the cloud sends back before that text is quoted.
 
-`unstored_punches` is the safety check of `Delete AttendanceLog`: it lists what the cloud holds for
-the device and range that the store does not (an empty list makes the purge safe).
+`punchbridge.minop.purge` is the safety check of `Delete AttendanceLog`.
 """
 
 from __future__ import annotations
@@ -23,44 +27,48 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time
 from enum import StrEnum
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _json_text
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
-import pandas as pd
 
 from punchbridge.config import DeviceSettings, MinopSettings
-from punchbridge.errors import ExitCode, PunchbridgeError
-from punchbridge.minop.client import RAW_PATH, MinopClient, MinopError, MinopHttp, quote
-from punchbridge.store import Store
+from punchbridge.minop.client import MinopError, MinopHttp, MinopRefusedError, quote
 
 __all__ = [
+    "COMMAND_CONTENT_TYPE",
     "EXECUTE_PATH",
+    "USER_EXISTS_CODES",
+    "USER_UNKNOWN_CODES",
     "CommandFailedError",
     "DeviceClient",
     "DeviceCommand",
     "InputType",
-    "PurgeRefusedError",
     "Sent",
     "Template",
     "UserType",
     "add_user",
+    "already_done",
     "delete_attendance_log",
     "delete_user",
     "enrol_face",
-    "local_range_ns",
-    "unstored_punches",
     "update_access_time",
 ]
 
 EXECUTE_PATH = "/api/v1/execute"
+#: How commands are sent: JSON in UTF-8, as the command API says.
+COMMAND_CONTENT_TYPE = "application/json; charset=utf-8"
+#: Refusal codes meaning the terminal already holds the user (Add User) or does not hold them (Delete
+#: User). The vendor documents no codes: these are assumed, kept here in one place. HTTP 409 to an
+#: Add User means the same.
+USER_EXISTS_CODES = frozenset({"user_exists", "already_exists", "user_already_exists", "duplicate_user"})
+USER_UNKNOWN_CODES = frozenset({"unknown_user", "user_not_found", "no_such_user", "not_found"})
 #: Largest face template accepted (decoded bytes); real ones are a few kilobytes.
 MAX_TEMPLATE_BYTES = 256 * 1024
 MAX_USER_ID = 64
@@ -86,15 +94,6 @@ class InputType(StrEnum):
 
 class CommandFailedError(MinopError):
     """The cloud answered 2xx, but its status is not `done`: the command did not take effect."""
-
-
-class PurgeRefusedError(PunchbridgeError):
-    """Delete AttendanceLog refused: the device holds punches the store does not (sync first, or force).
-
-    Exit code 6 (`ExitCode.REFUSED`): a safety check, lifted by `--force`.
-    """
-
-    exit_code = ExitCode.REFUSED
 
 
 class Template:
@@ -165,7 +164,8 @@ class DeviceCommand:
         return f"{self.name} {self.entity}" + (f" {who}" if who else "") + span
 
     def operation_id(self, stgid: str, epoch: str) -> str:
-        """The idempotency key: the same device, command, data and epoch give the same id.
+        """The tracking id: the same device, command, data and epoch give the same id (a retry of a run
+        repeats it; the cloud may still execute it twice, which the commands are made safe for).
 
         It is the sha256 of the compact, key-sorted JSON of `[stgid, name, entity, data, epoch]` (a
         template as `template:{digest}`); the data's JSON is made once per command, so one command
@@ -283,11 +283,28 @@ def delete_attendance_log(first: date, last: date) -> DeviceCommand:
 
 @dataclass(frozen=True)
 class Sent:
-    """A command the cloud executed: where, what, and its OperationID."""
+    """A command done: where, what, its OperationID, and `note` when the cloud refused it because the
+    terminal was already as the command wanted (a repeated Add User or Delete User)."""
 
     stgid: str
     command: str
     operation_id: str
+    note: str | None = None
+
+
+def already_done(command: DeviceCommand, refusal: MinopRefusedError) -> str | None:
+    """Why `refusal` means the terminal is already as `command` wants it (None: a real refusal).
+
+    Add User (profile) answered "already exists": the user is there (its profile as it was). Delete User
+    answered "not found": the user is not there. Either is what a command run twice meets.
+    """
+    user = command.data.get("UserID")
+    profile = (command.name, command.entity) == ("Add", "User") and "FaceTemplate" not in command.data
+    if profile and (refusal.code in USER_EXISTS_CODES or refusal.status == 409):
+        return f"the terminal already holds user {user}: its profile was left as it was"
+    if (command.name, command.entity) == ("Delete", "User") and refusal.code in USER_UNKNOWN_CODES:
+        return f"the terminal does not hold user {user}: nothing to delete"
+    return None
 
 
 class DeviceClient:
@@ -348,83 +365,36 @@ class DeviceClient:
         return device.auth_token.get_secret_value()
 
     def execute(self, stgid: str, command: DeviceCommand, *, epoch: str) -> Sent:
-        """Send `command` to `stgid`; returns what was sent once the cloud says `done`."""
+        """Send `command` to `stgid`; returns what was sent once the cloud says `done` (or refuses it in
+        words that mean it is done already: see `already_done`)."""
         token = self.auth_token(stgid)
         operation_id = command.operation_id(stgid, epoch)
         body = command.body(token, operation_id)
         what = f"{command.describe()} on {stgid}"
         self.protect(command.templates())  # anything the cloud echoes back is quoted without them
-        reply = self._http.call(
-            "POST",
-            self.base_url + EXECUTE_PATH,
-            what=what,
-            params={"stgid": stgid},
-            headers=lambda: {"Authorization": f"Bearer {self._token}"},
-            json_body=body,
-        )
+        headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Content-Type": COMMAND_CONTENT_TYPE,
+            # The same key on every attempt of this command (retries included), a new one for a new command.
+            "Idempotency-Key": operation_id,
+        }
+        try:
+            reply = self._http.call(
+                "POST",
+                self.base_url + EXECUTE_PATH,
+                what=what,
+                params={"stgid": stgid},
+                headers=lambda: headers,
+                json_body=body,
+            )
+        except MinopRefusedError as exc:
+            note = already_done(command, exc)
+            if note is None:
+                raise
+            return Sent(stgid, command.describe(), operation_id, note)
         answer = reply.json(what)
         status = answer.get("status") if isinstance(answer, dict) else None
         if status != "done":
             shown = quote(json.dumps(status), self._redact) if status is not None else "no status"
             raise CommandFailedError(f'{what}: the cloud answered {shown}, not "done": the command did not take effect')
         return Sent(stgid, command.describe(), operation_id)
-
-
-# -- the safe purge -------------------------------------------------------------------------------------
-
-
-def local_range_ns(first: date, last: date, zone: str) -> tuple[int, int]:
-    """[start, end) in ns (UTC) of the terminal-local dates `first`..`last`."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(first, time(), tz).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), tz).astimezone(UTC)
-    return int(start.timestamp()) * 1_000_000_000, int(end.timestamp()) * 1_000_000_000
-
-
-def _utc_text(ns: int) -> str:
-    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def unstored_punches(store: Store, client: MinopClient, stgid: str, first: date, last: date, zone: str) -> list[str]:
-    """What the cloud lists for `stgid` on local dates `first`..`last` that the store does not hold, each
-    as `employee at instant` (or why a record could not be checked). Empty: the purge is safe."""
-    start_ns, end_ns = local_range_ns(first, last, zone)
-    stored = store.punches_between(start_ns, end_ns)
-    stored = stored[stored["device_id"] == stgid]
-    instants = pd.DatetimeIndex(stored["instant"]).as_unit("ns").asi8.tolist()
-    held = set(zip(stored["employee_id"].astype(str), instants, strict=True))
-    params = {
-        "device_id": stgid,
-        "from": _utc_text(start_ns),
-        "to": _utc_text(end_ns),
-        "limit": "1000",
-        "fields": "event_id,employee_id,device_id,timestamp",
-    }
-    missing: list[str] = []
-    for page in _raw_pages(client, params):
-        for record in page:
-            missing.extend(_not_held(record, held))
-    return missing
-
-
-def _raw_pages(client: MinopClient, params: dict[str, str]) -> Iterator[list[Any]]:
-    for page in client.pages(RAW_PATH, params):
-        yield page.records
-
-
-def _not_held(record: Any, held: set[tuple[str, int]]) -> list[str]:
-    if not isinstance(record, dict):
-        return [f"a record that is not an object ({type(record).__name__})"]
-    employee, stamp = record.get("employee_id"), record.get("timestamp")
-    if not isinstance(employee, str | int) or not isinstance(stamp, str):
-        return [f"record {quote(str(record.get('event_id')))}: no employee_id or timestamp to check"]
-    try:
-        moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None:
-            raise ValueError
-    except ValueError:
-        return [f"record {quote(str(record.get('event_id')))}: timestamp {quote(stamp)!r} cannot be checked"]
-    ns = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-    if (str(employee), ns) in held:
-        return []
-    return [f"{quote(str(employee))} at {quote(stamp)}"]

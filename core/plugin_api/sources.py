@@ -14,7 +14,7 @@ the base validates the settings once and holds them typed as `self.settings`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -33,12 +33,18 @@ SourceSettingsT = TypeVar("SourceSettingsT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What a source needs to read punches: who the employees are and the range being synced."""
+    """What a source needs to read punches: who the employees are and the range being synced.
+
+    `cloud_events(type)` reads the webhook events of that type the receiver kept (`Store.cloud_events`:
+    event_id, event_type, created_at, payload, received_at_ns), for a source whose system also sends
+    events; None when the engine has no store to read them from.
+    """
 
     employees: pd.DataFrame
     rules: RuleSet
     date_from: date
     date_to: date
+    cloud_events: Callable[[str], pd.DataFrame] | None = None
 
 
 @dataclass

@@ -119,11 +119,14 @@ class Receiver:
         query_token: str | None,
         chunks: AsyncIterator[bytes],
         url_device: str | None,
+        query_device: str | None = None,
     ) -> Reply:
         """A terminal's push: authenticate, read, store, then answer the way its shape expects.
 
-        Takes the few request parts it needs rather than a framework's request object: the push fast
-        path reads them straight from the ASGI scope.
+        Only what comes before authentication is refused (size, JSON, the device, the token): an
+        authenticated push whose punch cannot be used is quarantined with its body and acknowledged, so
+        the terminal's queue never stalls behind it. Takes the few request parts it needs rather than a
+        framework's request object: the push fast path reads them straight from the ASGI scope.
         """
         self.start()
         started = time.perf_counter()
@@ -131,7 +134,7 @@ class Receiver:
         try:
             body = await read_limited(content_length, chunks, self._body_limit)
             document = parse_json_object(body, self.settings.max_json_depth)
-            envelope = read_envelope(document, url_device)
+            envelope = read_envelope(document, url_device, query_device)
             token = bearer_token(authorization) or query_token or envelope.body_token
             device = authenticate_device(self.config.devices, envelope.device_id, token)
             _, now = self._now()
@@ -142,6 +145,7 @@ class Receiver:
                 now,
                 self.settings.plausible_past_days,
                 self.settings.plausible_future_minutes,
+                body,
             )
             outcome = await self.writer.submit(write)
         except RejectedError as exc:
@@ -159,11 +163,18 @@ class Receiver:
             return Reply(400, b"", "text/plain")
         if outcome == "stored":
             self.metrics.pushes_accepted.inc()
+            self.metrics.pushes_acknowledged.labels("stored").inc()
         elif outcome == "duplicate":
             self.metrics.pushes_duplicate.inc()
+            self.metrics.pushes_acknowledged.labels("duplicate").inc()
         else:  # quarantined, or already quarantined: acknowledged so the terminal stops resending it
+            reason = getattr(write, "reason", "quarantined")
             self.metrics.pushes_quarantined.inc()
-            log.info("push from device %s quarantined: %s", envelope.device_id, getattr(write, "detail", ""))
+            self.metrics.pushes_quarantined_by_reason.labels(reason).inc()
+            self.metrics.pushes_acknowledged.labels("quarantined").inc()
+            log.info(
+                "push from device %s quarantined (%s): %s", envelope.device_id, reason, getattr(write, "detail", "")
+            )
         reply = self._nested_reply if envelope.shape == "nested" else OK
         return self._finish(reply, "push", started)
 
@@ -272,8 +283,13 @@ class _PushFastPath:
                     elif name == b"authorization" and authorization is None:
                         authorization = value.decode("latin-1")
                 query: bytes = scope["query_string"]
-                token = QueryParams(query).get("token") if b"token" in query else None
-                reply = await self.receiver.push(length, authorization, token, _body_chunks(receive), device)
+                token = query_device = None
+                if query:
+                    parameters = QueryParams(query)
+                    token, query_device = parameters.get("token"), parameters.get("stgid")
+                reply = await self.receiver.push(
+                    length, authorization, token, _body_chunks(receive), device, query_device
+                )
                 await reply.send(send)
                 return
         await self.app(scope, receive, send)
@@ -335,14 +351,16 @@ def create_app(config: Config, store: Store, *, clock: Callable[[], float] = tim
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": openapi.PUSH_BODY_WITH_DEVICE}},
+                "description": "The body names the device (stgid); with ?stgid= in the query it need not",
             },
             "security": openapi.PUSH_SECURITY,
+            "parameters": [openapi.PUSH_QUERY_DEVICE],
         },
         response_class=Response,
     )
     async def push(request: Request) -> Response:
         """Flat or nested push; the reply is `ok` (flat) or receiver.nested_reply (nested)."""
-        return (await receiver.push(*_push_parts(request), None)).response()
+        return (await receiver.push(*_push_parts(request), None, request.query_params.get("stgid"))).response()
 
     @app.post(
         "/push/{stgid}",
@@ -350,12 +368,13 @@ def create_app(config: Config, store: Store, *, clock: Callable[[], float] = tim
         openapi_extra={
             "requestBody": {"required": True, "content": {"application/json": {"schema": openapi.PUSH_BODY}}},
             "security": openapi.PUSH_SECURITY,
+            "parameters": [openapi.PUSH_QUERY_DEVICE],
         },
         response_class=Response,
     )
     async def push_to_device(stgid: str, request: Request) -> Response:
         """As `POST /push`, for a listener URL configured per terminal."""
-        return (await receiver.push(*_push_parts(request), stgid)).response()
+        return (await receiver.push(*_push_parts(request), stgid, request.query_params.get("stgid"))).response()
 
     @app.post(
         "/webhooks/minop",
@@ -422,6 +441,7 @@ def create_app(config: Config, store: Store, *, clock: Callable[[], float] = tim
                         parameter["schema"] = {"type": "string", "pattern": ID_PATTERN}
             components = schema.setdefault("components", {})
             components.setdefault("schemas", {}).update(openapi.COMPONENTS["schemas"])
+            components["schemas"].update(openapi.push_components(config.receiver.max_json_depth))
             for unused in ("HTTPValidationError", "ValidationError"):
                 components["schemas"].pop(unused, None)
             components["securitySchemes"] = openapi.COMPONENTS["securitySchemes"]

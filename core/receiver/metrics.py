@@ -24,6 +24,8 @@ class ReceiverMetrics:
     pushes_accepted: Counter
     pushes_duplicate: Counter
     pushes_quarantined: Counter
+    pushes_quarantined_by_reason: Counter
+    pushes_acknowledged: Counter
     pushes_rejected: Counter
     webhooks: Counter
     webhooks_rejected: Counter
@@ -43,7 +45,19 @@ class ReceiverMetrics:
             ),
             pushes_quarantined=Counter(
                 f"{prefix}_pushes_quarantined",
-                "Pushed punches with an implausible time, quarantined and acknowledged",
+                "Authenticated pushes that could not be used (or had implausible times), quarantined, acknowledged",
+                registry=registry,
+            ),
+            pushes_quarantined_by_reason=Counter(
+                f"{prefix}_pushes_quarantined_by_reason",
+                "Quarantined pushes by reason (malformed_record, bad_timestamp, implausible_timestamp)",
+                ["reason"],
+                registry=registry,
+            ),
+            pushes_acknowledged=Counter(
+                f"{prefix}_pushes_acknowledged",
+                "Pushes answered as taken, by outcome (stored, duplicate, quarantined): the terminal drops them",
+                ["outcome"],
                 registry=registry,
             ),
             pushes_rejected=Counter(

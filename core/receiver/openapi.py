@@ -5,6 +5,10 @@ so FastAPI cannot derive the bodies from type hints; they are described here ins
 patterns the checks use (`fields`, `timestamps`, `events`). A request the document allows is one the
 receiver accepts (given a known device and its token, or a valid signature), and the other way round:
 the schemathesis test in tests/receiver holds both to that.
+
+A push body is `FlatPush` or `NestedPush` when its punch can be used; any other JSON object within
+`receiver.max_json_depth` that names the device consistently is accepted too (`UnusablePush`): the
+receiver acknowledges it and keeps it in the quarantine, so a terminal never stalls behind it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ __all__ = [
     "COMPONENTS",
     "PUSH_BODY",
     "PUSH_BODY_WITH_DEVICE",
+    "PUSH_QUERY_DEVICE",
     "PUSH_SECURITY",
     "WEBHOOK_BODY",
     "WEBHOOK_SECURITY",
     "error_responses",
+    "push_components",
     "push_responses",
     "webhook_responses",
 ]
@@ -131,8 +137,50 @@ def _with_device(shape: dict[str, Any]) -> dict[str, Any]:
 
 
 #: The body of `POST /push/{stgid}` (the URL names the device) and of `POST /push` (the body must).
-PUSH_BODY: dict[str, Any] = {"anyOf": [_ref("FlatPush"), _ref("NestedPush")]}
-PUSH_BODY_WITH_DEVICE: dict[str, Any] = {"anyOf": [_ref("FlatPushNamingDevice"), _ref("NestedPushNamingDevice")]}
+PUSH_BODY: dict[str, Any] = {"anyOf": [_ref("FlatPush"), _ref("NestedPush"), _ref("UnusablePush")]}
+PUSH_BODY_WITH_DEVICE: dict[str, Any] = {
+    "anyOf": [_ref("FlatPushNamingDevice"), _ref("NestedPushNamingDevice"), _ref("UnusablePushNamingDevice")]
+}
+#: The query's `stgid` (the cloud document's listener URL `/push?stgid=...`): equal to any other name of
+#: the device; empty is the same as absent.
+PUSH_QUERY_DEVICE: dict[str, Any] = {
+    "name": "stgid",
+    "in": "query",
+    "required": False,
+    "description": "The device's tag (equal to the URL's and the body's where they name it too)",
+    "schema": {"type": "string", "pattern": "^(?:" + ID_PATTERN[1:-1] + ")?$"},
+}
+
+
+def _json_value(depth: int) -> dict[str, Any]:
+    """Any JSON value nested at most `depth` levels (0: a flat value), as a reference to its schema."""
+    return _ref(f"JsonValue{depth}") if depth > 0 else _SCALAR
+
+
+def push_components(max_depth: int) -> dict[str, Any]:
+    """The schemas of pushes the receiver cannot use but acknowledges (they go to the quarantine): any
+    JSON object nested at most `max_depth` levels (receiver.max_json_depth) naming its device."""
+    schemas: dict[str, Any] = {}
+    for depth in range(1, max_depth):
+        inner = _json_value(depth - 1)
+        schemas[f"JsonValue{depth}"] = {
+            "anyOf": [_SCALAR, {"type": "array", "items": inner}, {"type": "object", "additionalProperties": inner}]
+        }
+    unusable: dict[str, Any] = {
+        "type": "object",
+        "title": "A push whose punch cannot be used (acknowledged, kept in the quarantine with its reason)",
+        "properties": {"stgid": _optional_device()},
+        "additionalProperties": _json_value(max_depth - 1),
+    }
+    schemas["UnusablePush"] = unusable
+    schemas["UnusablePushNamingDevice"] = {
+        **unusable,
+        "required": ["stgid"],
+        "properties": {"stgid": _identifier("The device's tag")},
+        "title": unusable["title"] + ", naming its device",
+    }
+    return schemas
+
 
 _RECORD_VALUE = {
     "anyOf": [
@@ -267,7 +315,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def error_responses(*statuses: int) -> dict[str, Any]:
     """Documented error replies, all with the Error body."""
     texts = {
-        400: "Malformed request (the reply names the field)",
+        400: "Malformed request: not a JSON object within the limits, or no device (or two) named",
         401: "Unknown device, wrong token, or a webhook signature that does not verify",
         413: "Body larger than receiver.max_body_bytes",
         422: "Signed event whose content cannot be used (the reply names the field)",
@@ -286,7 +334,8 @@ def push_responses(nested_reply: str) -> dict[str, Any]:
         texts.append(nested_reply)
     content["text/plain"] = {"schema": {"type": "string", "enum": texts}}
     ok = {
-        "description": "Stored (or already stored, or quarantined): flat shape `ok`, nested shape the nested reply",
+        "description": "Stored, already stored, or kept in the quarantine (a punch that cannot be used): flat "
+        "shape `ok`, nested shape the nested reply",
         "content": content,
     }
     return {"200": ok, **error_responses(400, 401, 413, 503)}

@@ -6,8 +6,10 @@ writes applied in order inside one transaction, each with its own outcome:
 - `PunchWrite`: `stored`, or `duplicate` when the same (device, employee, instant) is already stored
   (also earlier in the same list), or the employee was erased at or after the punch (a re-sent punch
   of an erased person: see `punchbridge.retention.erasure`; acknowledged, not stored);
-- `QuarantineWrite`: `quarantined`, or `already_quarantined` when the same source, device, employee,
-  timestamp text and reason are already held (a terminal that did not get the reply sends again);
+- `QuarantineWrite`: `quarantined`, or `already_quarantined` when the same push is already held (a
+  terminal that did not get the reply sends again): the same source, device, reason and `raw_digest`
+  for a write that has one (a push that could not be read), else the same source, device, employee,
+  timestamp text and reason;
 - `EventWrite`: `processed`, or `replayed` when the event id is already recorded: a replayed event
   has no effect at all. An event's own writes (punches, quarantine, leaves, a period lock, its kept
   payload) commit together with its id, or not at all.
@@ -73,7 +75,11 @@ class PunchWrite:
 
 @dataclass(frozen=True, slots=True)
 class QuarantineWrite:
-    """A punch held back with its reason (`timestamp` is the text as the sender wrote it)."""
+    """A punch held back with its reason (`timestamp` is the text as the sender wrote it).
+
+    `raw` is the body the sender sent (secrets masked), `raw_digest` what identifies that push across
+    resends when its employee and time could not be read.
+    """
 
     source: str
     employee_id: str | None
@@ -82,6 +88,8 @@ class QuarantineWrite:
     direction: str | None
     reason: str
     detail: str | None
+    raw: str | None = None
+    raw_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +164,7 @@ def _check_effect(effect: object) -> None:
     elif isinstance(effect, QuarantineWrite):
         _text(effect.source, "quarantine source")
         _text(effect.reason, "quarantine reason")
-        for name in ("employee_id", "timestamp", "device_id", "direction", "detail"):
+        for name in ("employee_id", "timestamp", "device_id", "direction", "detail", "raw", "raw_digest"):
             _text(getattr(effect, name), f"quarantine {name}", required=False)
     elif isinstance(effect, LeaveWrite):
         _text(effect.employee_id, "leave employee_id")
@@ -252,9 +260,14 @@ class _Applier:
             quarantine.c.reason == write.reason,
             quarantine.c.source == write.source,
             quarantine.c.device_id.is_not_distinct_from(write.device_id),
-            quarantine.c.employee_id.is_not_distinct_from(write.employee_id),
-            quarantine.c.timestamp.is_not_distinct_from(write.timestamp),
         )
+        if write.raw_digest is not None:  # nothing of it could be read but its bytes
+            same = same.where(quarantine.c.raw_digest == write.raw_digest)
+        else:
+            same = same.where(
+                quarantine.c.employee_id.is_not_distinct_from(write.employee_id),
+                quarantine.c.timestamp.is_not_distinct_from(write.timestamp),
+            )
         if self.connection.execute(same.limit(1)).first() is not None:
             return "already_quarantined"
         self.connection.execute(
@@ -268,6 +281,8 @@ class _Applier:
                 reason=write.reason,
                 detail=write.detail,
                 created_at_ns=self.now_ns,
+                raw=write.raw,
+                raw_digest=write.raw_digest,
             )
         )
         return "quarantined"

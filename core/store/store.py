@@ -15,7 +15,6 @@ from datetime import date
 from types import TracebackType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, desc, func, select, update
 
@@ -24,6 +23,7 @@ from punchbridge.records import Batch, Outcome, Record
 from punchbridge.store import days as _days
 from punchbridge.store import delivery as _delivery
 from punchbridge.store import punches as _punches
+from punchbridge.store import quarantine as _quarantine
 from punchbridge.store import receiver as _receiver
 from punchbridge.store.database import (
     DATABASE_ERRORS,
@@ -43,14 +43,14 @@ from punchbridge.store.receiver import ReceiverWrite
 from punchbridge.store.reconcile import ReconcileStore
 from punchbridge.store.retention import RetentionStore
 from punchbridge.store.scheduling import SchedulingStore
-from punchbridge.store.schema import RUN_STATUSES, audit, cursors, quarantine, runs
+from punchbridge.store.schema import RUN_STATUSES, audit, cursors, runs
 from punchbridge.store.terminals import TerminalStore
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
 
 DEFAULT_URL = "sqlite:///punchbridge.db"
 
-QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id", "direction", "reason", "detail")
+QUARANTINE_COLUMNS = _quarantine.ADDED_COLUMNS
 RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 
 
@@ -196,26 +196,27 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
                 values[name] = text_values(rows[name], name, required=name in ("source", "reason"), what="quarantine")
         values["created_at_ns"] = [time.time_ns()] * len(rows)
         with self._transaction(write=True) as connection:
-            names = list(values)
-            connection.execute(
-                quarantine.insert(), [dict(zip(names, row, strict=True)) for row in zip(*values.values(), strict=True)]
-            )
+            _quarantine.insert_rows(connection, values)
         return len(rows)
 
-    def quarantine_rows(self, reason: str | None = None) -> pd.DataFrame:
-        """Quarantined rows (all of them, or those with `reason`) in the order they were stored."""
-        columns = ("id", *QUARANTINE_COLUMNS, "created_at_ns")
-        query = select(*(quarantine.c[c] for c in columns)).order_by(quarantine.c.id)
-        if reason is not None:
-            query = query.where(quarantine.c.reason == reason)
+    def quarantine_rows(
+        self,
+        reason: str | None = None,
+        *,
+        source: str | None = None,
+        device: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Quarantined rows in the order they were stored: id, the added columns, created_at_ns and `raw`
+        (the body of a quarantined push). Filters: `reason`; `source` (a name, or its prefix before `:`:
+        `receiver` is every `receiver:...`); `device`; `limit` keeps the newest that many."""
         with self._transaction(write=False) as connection:
-            rows = connection.execute(query).all()
-        data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-        frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
-        for name in ("id", "created_at_ns"):
-            frame[name] = frame[name].astype(np.int64)
-        frame["line"] = frame["line"].astype("Int64")
-        return frame
+            return _quarantine.list_rows(connection, reason=reason, source=source, device=device, limit=limit)
+
+    def quarantine_count(self, reason: str | None = None, *, source: str | None = None) -> int:
+        """How many quarantined rows there are (with `reason`, from `source`, as in `quarantine_rows`)."""
+        with self._transaction(write=False) as connection:
+            return _quarantine.count_rows(connection, reason=reason, source=source)
 
     # -- processed days -------------------------------------------------------------------------
 

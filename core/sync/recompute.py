@@ -81,7 +81,7 @@ class DayComputation:
 
     def ingest(self, report: SyncReport, date_from: date, date_to: date) -> pd.DataFrame:
         """Read every source; store what is new. Returns the punches read (all of them on a dry run)."""
-        context = SourceContext(self.employees, self.rules, date_from, date_to)
+        context = SourceContext(self.employees, self.rules, date_from, date_to, cloud_events=self.store.cloud_events)
         read: list[pd.DataFrame] = []
         self._covered, self._source_days, self.fetched_days = set(), [], []
         for name, settings in self.config.sources.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import stamina
 from support.employee_kit import DEVICES, STAFF_FILE, ZOHO_STAFF, ZOHO_SYNC, person, write_config
+from support.minop_kit import CLOUDS
 
 from punchbridge.plugins.zoho_people import clear_token_cache
 from punchbridge.store import Store
@@ -29,9 +30,12 @@ def _no_retry_waits() -> Iterator[None]:
 
 
 @pytest.fixture
-def minop() -> Iterator[MinopEmulator]:
-    """The Minop cloud with the test terminals; Security's gate is not a site terminal (see ZOHO_SYNC)."""
-    emulator = MinopEmulator(limits=RateLimits.lifted())
+def minop(request: pytest.FixtureRequest) -> Iterator[MinopEmulator]:
+    """The Minop cloud with the test terminals; Security's gate is not a site terminal (see ZOHO_SYNC).
+
+    Parametrised indirectly with a name of `minop_kit.CLOUDS` (`@pytest.mark.parametrize("minop", CLOUDS,
+    indirect=True)`), it is that kind of cloud; by default one that runs a repeated OperationID again."""
+    emulator = MinopEmulator(limits=RateLimits.lifted(), **CLOUDS[getattr(request, "param", "executes-twice")])
     for stgid in DEVICES:
         emulator.add_device(stgid, timezone="Asia/Kolkata")
     yield emulator

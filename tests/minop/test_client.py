@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from support.minop_kit import ManualClock
@@ -15,6 +16,7 @@ from punchbridge.minop.client import (
     MinopAuthError,
     MinopClient,
     MinopDeadlineExceededError,
+    MinopHttp,
     MinopRefusedError,
     MinopReplyError,
     MinopUnavailableError,
@@ -213,3 +215,26 @@ def test_a_refusal_names_the_clouds_code_and_message_with_secrets_removed(emulat
         client.processed_page({"from": "2025-10-01", "to": "2025-10-01"})
     assert caught.value.code == "bad_request"
     assert "cannot do that" in str(caught.value) and emulator.api_key not in str(caught.value)
+
+
+def test_a_post_carries_an_idempotency_key_that_its_retries_repeat() -> None:
+    # The cloud document asks for an Idempotency-Key on POST and PUT calls (the OAuth token call here).
+    seen: list[str | None] = []
+
+    def cloud(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Idempotency-Key"))
+        if len(seen) in (1, 3):
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        return httpx.Response(200, json={"ok": True})
+
+    http = MinopHttp(transport=httpx.MockTransport(cloud), sleep=lambda _s: None)
+    try:
+        for _ in range(2):
+            http.call("POST", "https://minop.test/oauth/token", what="token", form={"grant_type": "client_credentials"})
+        http.call("GET", "https://minop.test/v1/attendance/raw", what="raw")
+    finally:
+        http.close()
+    first, retry, second, second_retry, read = seen
+    assert first and first == retry and second == second_retry  # the same key for a call and its retries
+    assert first != second  # a new call, a new key
+    assert read is None  # a GET needs none

@@ -1,5 +1,5 @@
 """`punchbridge device ...` against the emulator: each command's effect, idempotency, refusals, the safe
-purge, dry runs, and biometric templates that never show."""
+dry runs, and biometric templates that never show (the safe purge: test_purge.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.minop_kit import invoke, write_config
+from support.minop_kit import CLOUDS, invoke, write_config
 
 from punchbridge.minop.devices import Template, enrol_face
-from punchbridge.store import Store
 from punchbridge.testing.emulators.minop import EXECUTE, EmulatedDevice, MinopEmulator
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
@@ -72,13 +71,20 @@ def test_a_raw_template_file_is_sent_as_base64(config, terminal, tmp_path):
     assert terminal.users["1001"].face_digest is not None
 
 
-def test_delete_user_removes_it_and_an_unknown_user_is_refused_with_the_clouds_words(config, terminal):
+def test_delete_user_removes_it_and_deleting_a_user_the_terminal_does_not_hold_is_done(config, terminal):
     add_1001(config)
     assert device(config, "delete-user", "--user-id", "1001").exit_code == 0
     assert "1001" not in terminal.users
-    again = device(config, "delete-user", "--user-id", "1002")
-    assert again.exit_code == 1
-    assert "HTTP 404 unknown_user" in again.output and "no user '1002' on dev1" in again.output
+    again = device(config, "delete-user", "--user-id", "1001")  # a second Delete: the cloud says not found
+    assert again.exit_code == 0, again.output
+    assert "the terminal does not hold user 1001: nothing to delete" in again.output
+
+
+def test_a_refusal_that_is_not_about_the_user_still_fails_with_the_clouds_words(config, emulator, terminal):
+    emulator.fail_next(EXECUTE, 404, body=json.dumps({"code": "unknown_device", "message": "stgid: no device"}))
+    result = device(config, "delete-user", "--user-id", "1001")
+    assert result.exit_code == 1
+    assert "HTTP 404 unknown_device" in result.output
 
 
 def test_access_time_sets_the_door_window(config, terminal):
@@ -90,23 +96,51 @@ def test_access_time_sets_the_door_window(config, terminal):
     assert terminal.users["1001"].access == ("08:00:00", "19:30:00", "1,2,3,4,5")
 
 
-def test_a_retried_command_is_executed_once(config, emulator, terminal):
+@pytest.fixture(params=list(CLOUDS))
+def cloud_kind(request, emulator) -> str:
+    """The same tests against a cloud that runs a repeated OperationID again (the vendor promises nothing
+    more), one that runs it once, and one whose Add User of a user it holds is refused "already exists"."""
+    for name, value in CLOUDS[request.param].items():
+        setattr(emulator, name, value)
+    return request.param
+
+
+def test_a_same_day_re_add_after_a_delete_adds_the_user(config, emulator, terminal, cloud_kind):
     assert add_1001(config).exit_code == 0
-    terminal.users["1001"].first_name = "changed on the terminal"
-    assert add_1001(config).exit_code == 0  # a retried run: same content, same day, same OperationID
-    assert len(emulator.executed) == 1
-    assert emulator.stats["duplicate_operations"] == 1
-    assert terminal.users["1001"].first_name == "changed on the terminal"
-    assert device(config, "add-user", "--user-id", "1001", "--first-name", "Asha", "--last-name", "Iyer").exit_code == 0
-    assert len(emulator.executed) == 2  # different content: a new operation
+    assert device(config, "delete-user", "--user-id", "1001").exit_code == 0
+    again = add_1001(config)  # the same command, the same day: a new operation, whatever the cloud
+    assert again.exit_code == 0, again.output
+    assert "1001" in terminal.users
+    adds = [e["operation_id"] for e in emulator.executed if e["command"] == "Add"]
+    assert len(adds) == 2 and adds[0] != adds[1]
 
 
-def test_a_command_whose_reply_was_lost_is_retried_and_still_executed_once(config, emulator, terminal):
+def test_adding_a_user_the_terminal_holds_is_done(config, emulator, terminal, cloud_kind):
+    assert add_1001(config).exit_code == 0
+    again = add_1001(config)
+    assert again.exit_code == 0, again.output
+    if cloud_kind == "refuses-existing":
+        assert "the terminal already holds user 1001" in again.output
+    assert set(terminal.users) == {"1001"}
+
+
+def test_a_command_whose_reply_was_lost_is_retried_with_the_same_keys_and_is_right_either_way(
+    config, emulator, terminal, cloud_kind
+):
     emulator.lose_next_reply()
     result = add_1001(config)
     assert result.exit_code == 0, result.output
-    assert len(emulator.executed) == 1 and emulator.stats["duplicate_operations"] == 1
     assert emulator.stats["requests:execute"] == 2
+    # Run twice, unless the cloud deduplicates, or answers the second Add "already exists".
+    assert len(emulator.executed) == (2 if cloud_kind == "executes-twice" else 1)
+    assert terminal.users["1001"].first_name == "Asha"
+    emulator.lose_next_reply()
+    deleted = device(config, "delete-user", "--user-id", "1001")  # run twice: the second finds no user
+    assert deleted.exit_code == 0, deleted.output
+    assert "1001" not in terminal.users
+    keys = [(e["operation_id"], e["idempotency_key"]) for e in emulator.executed]
+    assert all(operation == key for operation, key in keys)  # the Idempotency-Key is the OperationID
+    assert {e["content_type"] for e in emulator.executed} == {"application/json; charset=utf-8"}
 
 
 def test_a_status_other_than_done_is_a_failure(config, emulator, terminal):
@@ -182,45 +216,6 @@ def test_dry_run_prints_the_body_masked_and_sends_nothing(config, emulator, term
     assert emulator.stats["requests:execute"] == 0 and emulator.stats["requests:raw"] == 0
 
 
-def scan_yesterday(emulator: MinopEmulator, count: int) -> None:
-    start = datetime(YESTERDAY.year, YESTERDAY.month, YESTERDAY.day, 4, 0, tzinfo=UTC)
-    for n in range(count):
-        emulator.scan("dev1", "1001" if n % 2 else "1002", start + timedelta(minutes=30 * n))
-
-
-def test_purge_is_refused_until_every_punch_of_the_range_is_stored(config, emulator, terminal):
-    scan_yesterday(emulator, 4)
-    day = YESTERDAY.isoformat()
-    refused = device(config, "purge-logs", "--from", day, "--to", day)
-    assert refused.exit_code == 6, refused.output  # REFUSED: a safety check, lifted by --force
-    assert "4 punch(es)" in refused.output and "punchbridge sync" in refused.output and "--force" in refused.output
-    assert len(terminal.log) == 4 and emulator.stats["requests:execute"] == 0
-
-    assert invoke("sync", "-c", config).exit_code == 0
-    scan_yesterday(emulator, 0)
-    done = device(config, "purge-logs", "--from", day, "--to", day)
-    assert done.exit_code == 0, done.output
-    assert terminal.log == []
-
-
-def test_purge_with_force_skips_the_check(config, emulator, terminal):
-    scan_yesterday(emulator, 3)
-    day = YESTERDAY.isoformat()
-    result = device(config, "purge-logs", "--from", day, "--to", day, "--force")
-    assert result.exit_code == 0, result.output
-    assert terminal.log == [] and emulator.stats["requests:raw"] == 0
-
-
-def test_purge_only_frees_the_dates_asked_for(config, emulator, terminal):
-    scan_yesterday(emulator, 2)
-    earlier = datetime(YESTERDAY.year, YESTERDAY.month, YESTERDAY.day, 4, tzinfo=UTC) - timedelta(days=3)
-    emulator.scan("dev1", "1001", earlier)
-    assert invoke("sync", "-c", config).exit_code == 0
-    day = YESTERDAY.isoformat()
-    assert device(config, "purge-logs", "--from", day, "--to", day).exit_code == 0
-    assert [entry.user_id for entry in terminal.log] == ["1001"]
-
-
 def test_a_template_never_appears_in_logs_output_errors_or_reprs(config, emulator, terminal, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "stamina", "punchbridge"):
@@ -250,27 +245,3 @@ def test_a_template_never_appears_in_logs_output_errors_or_reprs(config, emulato
         import pickle
 
         pickle.dumps(template)
-
-
-def test_purge_without_a_minop_source_says_how_to_fix_it(emulator, cloud, terminal, tmp_path):
-    config = write_config(
-        tmp_path,
-        None,
-        minop={"base_url": cloud.url, "api_token": emulator.command_token},
-        devices={"dev1": {"site": "blr", "auth_token": terminal.auth_token}},
-    )
-    result = invoke(
-        "device", "purge-logs", "-c", config, "--device", "dev1", "--from", "2025-10-01", "--to", "2025-10-01"
-    )
-    assert result.exit_code == 2
-    assert "`minop` source" in result.output and "--force" in result.output
-
-
-def test_the_store_is_read_for_the_device_and_range_only(config, emulator, terminal, tmp_path):
-    scan_yesterday(emulator, 2)
-    assert invoke("sync", "-c", config).exit_code == 0
-    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
-        assert store.punch_count() == 2
-    # dev2 holds nothing: its purge is safe even though dev1's punches exist
-    assert invoke("device", "purge-logs", "-c", config, "--device", "dev2", "--from", "2020-01-01",
-                  "--to", YESTERDAY.isoformat()).exit_code == 0  # fmt: skip

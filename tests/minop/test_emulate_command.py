@@ -76,6 +76,18 @@ def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
         raw = httpx.get(url + "/v1/attendance/raw", headers={"X-API-Key": "demo-minop-api-key"}, timeout=10)
         assert sorted(r["employee_id"] for r in raw.json()["data"]) == ["E0001", "E0002"]
         assert raw.json()["data"][0]["timestamp"] == "2025-10-01T03:31:00Z"
+        days = httpx.get(
+            url + "/v1/attendance/processed",
+            params={"from": "2025-10-01", "to": "2025-10-01"},
+            headers={"X-API-Key": "demo-minop-api-key"},
+            timeout=10,
+        )
+        # The cloud's processing of the seed: `processing: cloud` can be tried against the emulator.
+        assert sorted((d["employee_id"], d["status"]) for d in days.json()["data"]) == [
+            ("E0001", "half_day"), ("E0002", "half_day")
+        ]  # fmt: skip
+        assert days.json()["timezone"] == "Asia/Kolkata"
+        assert "processed days served: 2" in printed
     finally:
         err = _stop(process, signal.SIGTERM)
     assert process.returncode == 0, err

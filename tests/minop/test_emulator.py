@@ -158,7 +158,7 @@ def terminal(emulator):
 
 
 def execute(cloud: ServedApp, emulator: MinopEmulator, body: object, *, token: str | None = None, stgid: str = "dev1"):
-    headers = {"Authorization": f"Bearer {token or emulator.command_token}"}
+    headers = {"Authorization": f"Bearer {token or emulator.command_token}", "Content-Type": "application/json"}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return http(cloud).post(EXECUTE, params={"stgid": stgid}, headers=headers, content=content)
 
@@ -236,14 +236,58 @@ def test_update_access_time_checks_its_formats(emulator, cloud, terminal, data, 
     assert reply.status_code == 400 and named in reply.json()["message"]
 
 
-def test_commands_change_the_user_list_and_an_operation_id_runs_once(emulator, cloud, terminal):
+def test_an_operation_id_is_for_tracking_and_a_repeated_one_is_executed_again(emulator, cloud, terminal):
+    # The vendor: OperationID is "for tracking and support". A retried command can run twice.
     add = command(terminal, "Add", "User", **PROFILE) | {"OperationID": "op-1"}
     assert execute(cloud, emulator, add).json() == {"status": "done"}
     delete = command(terminal, "Delete", "User", UserID="1001") | {"OperationID": "op-2"}
     assert execute(cloud, emulator, delete).json() == {"status": "done"}
-    assert execute(cloud, emulator, add).json() == {"status": "done"}  # op-1 again: not executed twice
+    assert execute(cloud, emulator, add).json() == {"status": "done"}  # op-1 again: executed again
+    assert "1001" in terminal.users
+    assert [e["operation_id"] for e in emulator.executed] == ["op-1", "op-2", "op-1"]
+    assert emulator.stats["duplicate_operations"] == 1
+
+
+def test_a_cloud_that_deduplicates_operation_ids_is_a_setting(clock):
+    emulator = MinopEmulator(clock=clock, dedupe_operations=True)
+    terminal = emulator.add_device("dev1")
+    with serve(emulator.app) as cloud:
+        add = command(terminal, "Add", "User", **PROFILE) | {"OperationID": "op-1"}
+        execute(cloud, emulator, add)
+        execute(cloud, emulator, command(terminal, "Delete", "User", UserID="1001") | {"OperationID": "op-2"})
+        assert execute(cloud, emulator, add).json() == {"status": "done"}  # answered, not executed
     assert "1001" not in terminal.users
     assert [e["operation_id"] for e in emulator.executed] == ["op-1", "op-2"]
+
+
+@pytest.mark.parametrize("existing_user", ["update", "refuse"])
+def test_a_command_run_twice_meets_the_terminal_as_the_first_run_left_it(clock, existing_user):
+    emulator = MinopEmulator(clock=clock, existing_user=existing_user)
+    terminal = emulator.add_device("dev1")
+    with serve(emulator.app) as cloud:
+        add = command(terminal, "Add", "User", **PROFILE)
+        first, second = execute(cloud, emulator, add), execute(cloud, emulator, add | {"OperationData": {
+            **PROFILE, "LastName": "Iyer"}})  # fmt: skip
+        window = command(terminal, "Update", "AccessTime", UserID="1001", AccessStartTime="08:00:00",
+                         AccessEndTime="18:00:00", AccessDays="1,2,3")  # fmt: skip
+        windows = [execute(cloud, emulator, window).json() for _ in range(2)]
+        delete = command(terminal, "Delete", "User", UserID="1001")
+        deletes = [execute(cloud, emulator, delete) for _ in range(2)]
+    assert first.json() == {"status": "done"} and windows == [{"status": "done"}] * 2
+    if existing_user == "update":
+        assert second.json() == {"status": "done"}
+    else:
+        assert (second.status_code, second.json()["code"]) == (409, "user_exists")
+    assert deletes[0].json() == {"status": "done"}
+    assert (deletes[1].status_code, deletes[1].json()["code"]) == (404, "unknown_user")
+
+
+def test_a_command_must_be_sent_as_json(emulator, cloud, terminal):
+    headers = {"Authorization": f"Bearer {emulator.command_token}", "Content-Type": "text/plain"}
+    body = json.dumps(command(terminal, "Add", "User", **PROFILE))
+    reply = http(cloud).post(EXECUTE, params={"stgid": "dev1"}, headers=headers, content=body)
+    assert (reply.status_code, reply.json()["code"]) == (415, "unsupported_media_type")
+    assert not terminal.users
 
 
 def test_delete_attendance_log_frees_the_local_dates_of_the_range(emulator, cloud, terminal):
@@ -349,6 +393,40 @@ def test_the_gmt_variant_writes_its_offset_and_waits_for_done(emulator, listener
     emulator.stop_push()
     assert listener.received[0]["RealTime"]["PunchLog"]["LogTime"] == "2024-09-17 08:00:00 GMT +0300"
     assert "token" not in listener.params[0]
+
+
+def test_an_offline_terminal_keeps_its_punches_from_the_cloud_and_the_listener_until_it_is_back(
+    emulator, listener_factory
+):
+    listener, url = listener_factory()
+    device = emulator.add_device("dev1", timezone="Asia/Kolkata")
+    start = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    emulator.scan("dev1", "U0", start)
+    emulator.start_push(url, first_retry=0.01, max_retry=0.05)
+    wait_for(lambda: not device.outbox)
+    emulator.set_online("dev1", False)
+    for n in (1, 2):
+        emulator.scan("dev1", f"U{n}", start + timedelta(minutes=n))
+    time.sleep(0.2)
+    assert [b["UserID"] for b in listener.received] == ["U0"] and len(device.outbox) == 2
+    assert len(emulator.raw) == 1 and len(device.unforwarded) == 2  # the cloud does not hold them yet
+    assert not emulator.queues_empty()
+    assert emulator.set_online("dev1", True) == 2
+    wait_for(emulator.queues_empty)
+    emulator.stop_push()
+    assert [b["UserID"] for b in listener.received] == ["U0", "U1", "U2"]  # forwarded in order
+    assert sorted(user for user, _instant in emulator.raw.identities()) == ["U0", "U1", "U2"]
+
+
+def test_a_lost_reply_makes_the_terminal_send_the_same_punch_again(emulator, listener_factory):
+    listener, url = listener_factory()
+    device = emulator.add_device("dev1")
+    emulator.scan("dev1", "U1", datetime(2026, 1, 8, 12, tzinfo=UTC), resends=1)
+    emulator.scan("dev1", "U2", datetime(2026, 1, 8, 12, 1, tzinfo=UTC))
+    emulator.start_push(url, first_retry=0.01)
+    wait_for(lambda: not device.outbox)
+    emulator.stop_push()
+    assert [b["UserID"] for b in listener.received] == ["U1", "U1", "U2"]
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def test_metrics_count_pushes_by_outcome_and_refusals_by_reason(receiver: Runnin
     client.post("/push", params={"token": TOKEN}, json=flat_push(user="B", log_time="2001-01-01 00:00:00"))
     client.post("/push", params={"token": "wrong"}, json=flat_push())
     client.post("/push", params={"token": TOKEN}, json=flat_push(log_time="soon"))
+    client.post("/push/device001", params={"token": TOKEN}, json=flat_push(stgid="berlin01"))
     client.post("/push", params={"token": TOKEN}, content=b"{")
     body = event_body("leave.approved", {"employee_id": "E1", "date": "2026-01-12"})
     client.post("/webhooks/minop", content=body, headers=minop_headers(body))
@@ -63,13 +64,18 @@ def test_metrics_count_pushes_by_outcome_and_refusals_by_reason(receiver: Runnin
     for line in [
         "punchbridge_receiver_pushes_accepted_total 1.0",
         "punchbridge_receiver_pushes_duplicate_total 1.0",
-        "punchbridge_receiver_pushes_quarantined_total 1.0",
+        "punchbridge_receiver_pushes_quarantined_total 2.0",
+        'punchbridge_receiver_pushes_quarantined_by_reason_total{reason="implausible_timestamp"} 1.0',
+        'punchbridge_receiver_pushes_quarantined_by_reason_total{reason="bad_timestamp"} 1.0',
+        'punchbridge_receiver_pushes_acknowledged_total{outcome="stored"} 1.0',
+        'punchbridge_receiver_pushes_acknowledged_total{outcome="duplicate"} 1.0',
+        'punchbridge_receiver_pushes_acknowledged_total{outcome="quarantined"} 2.0',
         'punchbridge_receiver_pushes_rejected_total{reason="bad_token"} 1.0',
         'punchbridge_receiver_pushes_rejected_total{reason="invalid_field"} 1.0',
         'punchbridge_receiver_pushes_rejected_total{reason="malformed_json"} 1.0',
         'punchbridge_receiver_webhooks_total{outcome="processed",type="leave.approved"} 1.0',
         'punchbridge_receiver_webhooks_rejected_total{reason="unsigned"} 1.0',
-        'punchbridge_receiver_request_seconds_count{endpoint="push"} 6.0',
+        'punchbridge_receiver_request_seconds_count{endpoint="push"} 7.0',
         'punchbridge_receiver_request_seconds_count{endpoint="webhook"} 2.0',
     ]:
         assert line in text, line

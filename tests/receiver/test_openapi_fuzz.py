@@ -29,6 +29,7 @@ from support.receiver_kit import NEW_SECRET, NOW, TOKEN, Running, minop_headers,
 
 DEVICE = {"enum": ["device001"]}
 OPTIONAL_DEVICE = {"enum": ["device001", None]}
+QUERY_DEVICE = {"enum": ["device001", ""]}  # empty: no device named there
 #: The webhook's credentials: generated values are replaced by a real signature of the body sent.
 SIGNATURE_HEADERS = {"x-minop-signature", "x-minop-timestamp", "webhook-id", "webhook-timestamp", "webhook-signature"}
 
@@ -40,16 +41,23 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 def narrowed(document: dict[str, Any]) -> dict[str, Any]:
-    """The served document with `stgid` limited to the configured device."""
+    """The served document with `stgid` limited to the configured device.
+
+    On `POST /push` the query's `stgid` is left out: OpenAPI cannot say that it may stand in for the
+    body's `stgid`, so a body without one beside it would count as schema-violating yet be accepted
+    (test_push_shapes covers the query's device).
+    """
     document = copy.deepcopy(document)
     schemas = document["components"]["schemas"]
-    for name in ("FlatPush", "NestedPush"):
+    for name in ("FlatPush", "NestedPush", "UnusablePush"):
         schemas[name]["properties"]["stgid"] = OPTIONAL_DEVICE
-    for name in ("FlatPushNamingDevice", "NestedPushNamingDevice"):
+    for name in ("FlatPushNamingDevice", "NestedPushNamingDevice", "UnusablePushNamingDevice"):
         schemas[name]["properties"]["stgid"] = DEVICE
     for parameter in document["paths"]["/push/{stgid}"]["post"]["parameters"]:
         if parameter["name"] == "stgid":
-            parameter["schema"] = {"type": "string", **DEVICE}
+            parameter["schema"] = {"type": "string", **(DEVICE if parameter["in"] == "path" else QUERY_DEVICE)}
+    push = document["paths"]["/push"]["post"]
+    push["parameters"] = [p for p in push.get("parameters", []) if (p["name"], p["in"]) != ("stgid", "query")]
     return document
 
 

@@ -40,13 +40,28 @@ def test_concurrent_pushes_each_sent_twice_are_all_acknowledged_and_stored_once(
     assert receiver.store.punch_count() == 300
 
 
-def test_valid_pushes_around_a_malformed_one_are_stored(receiver: Running) -> None:
+def test_valid_pushes_around_a_malformed_one_are_stored_and_the_malformed_one_quarantined(receiver: Running) -> None:
     bodies = [flat_push(user="A"), flat_push(user="B", LogTime="tomorrow"), flat_push(user="C")]
 
     replies = [receiver.client.post("/push", params={"token": TOKEN}, json=body) for body in bodies]
 
-    assert [r.status_code for r in replies] == [200, 400, 200]
+    assert [r.text for r in replies] == ["ok", "ok", "ok"]  # the terminal's queue moves on
     assert sorted(receiver.store.punches_after(0)["employee_id"]) == ["A", "C"]
+    assert receiver.store.quarantine_rows()[["employee_id", "reason"]].values.tolist() == [["B", "bad_timestamp"]]
+
+
+def test_a_resent_malformed_push_is_quarantined_once(receiver: Running) -> None:
+    first = nested_push(user="12\u200b3")
+    resent = nested_push(user="12\u200b3")
+    resent["RealTime"]["Time"] = "2026-01-08T11:19:10Z"  # the terminal's send time changes with each attempt
+    other = nested_push(user="45\u200b6")
+
+    for body in (first, resent, first, other):
+        assert receiver.client.post("/push/device001", params={"token": TOKEN}, json=body).json() == {"status": "1"}
+
+    assert receiver.store.quarantine_rows()["employee_id"].tolist() == ["12\u200b3", "45\u200b6"]
+    metrics = receiver.client.get("/metrics").text
+    assert 'punchbridge_receiver_pushes_acknowledged_total{outcome="quarantined"} 4.0' in metrics
 
 
 def _post_raw(receiver: Running, content: bytes | Iterator[bytes], **headers: str) -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,10 @@ from support.receiver_kit import TOKEN, Running, flat_push, nested_push, running
 
 def stored(receiver: Running) -> pd.DataFrame:
     return receiver.store.punches_after(0)
+
+
+def held(receiver: Running) -> pd.DataFrame:
+    return receiver.store.quarantine_rows()
 
 
 def test_a_flat_push_is_stored_and_answered_with_the_body_ok(receiver: Running) -> None:
@@ -104,7 +109,7 @@ def test_direction_words_and_zkteco_digits_map_to_punchbridge_directions(
         ("nested", -1, "RealTime.PunchLog.Type"),
     ],
 )
-def test_an_unknown_direction_is_refused_naming_the_field(
+def test_an_unknown_direction_is_quarantined_naming_the_field_and_acknowledged(
     receiver: Running, shape: str, value: object, field: str
 ) -> None:
     if shape == "flat":
@@ -112,10 +117,14 @@ def test_an_unknown_direction_is_refused_naming_the_field(
     else:
         reply = receiver.client.post("/push/device001", params={"token": TOKEN}, json=nested_push(Type=value))
 
-    assert reply.status_code == 400
-    assert reply.json()["field"] == field
-    assert "is not a direction" in reply.json()["message"]
+    assert reply.status_code == 200
+    assert reply.text in ("ok", '{"status": "1"}')
     assert stored(receiver).empty
+    row = held(receiver).iloc[0]
+    assert (row["reason"], row["source"], row["device_id"], row["employee_id"]) == (
+        "malformed_record", "receiver:push", "device001", "123"
+    )  # fmt: skip
+    assert row["detail"].startswith(f"{field}: ") and "is not a direction" in row["detail"]
 
 
 def test_the_user_may_be_spelled_userid_or_userId_and_be_a_number(receiver: Running) -> None:
@@ -131,11 +140,11 @@ def test_the_user_may_be_spelled_userid_or_userId_and_be_a_number(receiver: Runn
     assert sorted(stored(receiver)["employee_id"]) == ["77", "78"]
 
 
-def test_both_spellings_of_the_user_that_differ_are_refused(receiver: Running) -> None:
+def test_both_spellings_of_the_user_that_differ_are_quarantined(receiver: Running) -> None:
     reply = receiver.client.post("/push", params={"token": TOKEN}, json=flat_push(user="1", UserId="2"))
 
-    assert reply.status_code == 400
-    assert reply.json()["field"] == "UserID"
+    assert reply.text == "ok"
+    assert held(receiver)["detail"].tolist() == ["UserID: UserID and UserId are both given and differ"]
     assert stored(receiver).empty
 
 
@@ -161,6 +170,37 @@ def test_the_nested_shape_takes_its_device_from_the_url_or_the_top_of_the_body(r
     assert len(stored(receiver)) == 1
 
 
+@pytest.mark.parametrize("shape", ["flat", "nested"])
+def test_the_device_may_be_named_in_the_query_as_the_cloud_document_says(receiver: Running, shape: str) -> None:
+    body = nested_push() if shape == "nested" else {k: v for k, v in flat_push().items() if k != "stgid"}
+
+    reply = receiver.client.post("/push", params={"stgid": "device001", "token": TOKEN}, json=body)
+
+    assert reply.status_code == 200, reply.text
+    assert stored(receiver)["device_id"].tolist() == ["device001"]
+
+
+def test_the_device_named_in_several_places_must_be_the_same_one(receiver: Running) -> None:
+    token = {"token": TOKEN}
+    same = receiver.client.post("/push/device001", params={"stgid": "device001", **token}, json=flat_push())
+    body_differs = receiver.client.post(
+        "/push", params={"stgid": "device001", **token}, json=flat_push(stgid="berlin01")
+    )
+    url_differs = receiver.client.post("/push/device001", params={"stgid": "berlin01", **token}, json=nested_push())
+    empty_query = receiver.client.post(
+        "/push", params={"stgid": "", **token}, json=flat_push(log_time="2026-01-08 09:00:00")
+    )
+
+    assert same.text == "ok" and empty_query.text == "ok"  # ?stgid= with nothing names nothing
+    assert (body_differs.status_code, body_differs.json()["message"]) == (
+        400, "differs from the device named in the query (?stgid=)"
+    )  # fmt: skip
+    assert (url_differs.status_code, url_differs.json()["message"]) == (
+        400, "the device named in the query (?stgid=) differs from the one named in the URL"
+    )  # fmt: skip
+    assert len(stored(receiver)) == 2
+
+
 def test_a_body_naming_another_device_than_the_url_is_refused(receiver: Running) -> None:
     reply = receiver.client.post("/push/device001", params={"token": TOKEN}, json=flat_push(stgid="berlin01"))
 
@@ -173,15 +213,17 @@ def test_a_body_naming_another_device_than_the_url_is_refused(receiver: Running)
     assert stored(receiver).empty
 
 
-def test_fields_the_receiver_does_not_know_are_ignored_when_flat_and_refused_when_nested(receiver: Running) -> None:
+def test_fields_the_receiver_does_not_know_are_ignored_when_flat_and_quarantined_when_nested(
+    receiver: Running,
+) -> None:
     kept = receiver.client.post("/push", params={"token": TOKEN}, json=flat_push(WorkCode="7", Battery=88))
-    refused = receiver.client.post(
+    odd = receiver.client.post(
         "/push", params={"token": TOKEN}, json=flat_push(log_time="2026-01-08 10:00:00", Photo={"jpeg": "..."})
     )
 
     assert kept.text == "ok"
-    assert refused.status_code == 400
-    assert refused.json()["field"] == "Photo"
+    assert odd.text == "ok"
+    assert held(receiver)["detail"].iloc[0].startswith("Photo: is not a field the receiver knows")
     assert len(stored(receiver)) == 1
 
 
@@ -201,7 +243,6 @@ def test_fields_the_receiver_does_not_know_are_ignored_when_flat_and_refused_whe
         (flat_push(Temperature=["36.5"]), "Temperature", "not a list"),
         (flat_push(FaceMask=True), "FaceMask", "must be a string or a number"),
         (flat_push(Type=1.5), "Type", "must be a string or a whole number"),
-        (flat_push(stgid=7), "stgid", "must be a string"),
         ({**nested_push(), "stgid": "device001", "RealTime": "yes"}, "RealTime", "must be an object"),
         ({"stgid": "device001", "RealTime": {"AuthToken": TOKEN}}, "RealTime.PunchLog", "is missing"),
         ({"stgid": "device001", "RealTime": {"PunchLog": {"UserId": "1", "LogTime": "2026-01-08T11:00:00Z"},
@@ -209,15 +250,39 @@ def test_fields_the_receiver_does_not_know_are_ignored_when_flat_and_refused_whe
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "",
 )  # fmt: skip
-def test_a_malformed_field_is_refused_naming_it_and_nothing_is_stored(
+def test_an_authenticated_push_with_a_malformed_field_is_quarantined_with_its_body_and_acknowledged(
+    receiver: Running, body: dict[str, object], field: str, message: str
+) -> None:
+    # Control and invisible characters included: the terminal would resend the punch forever.
+    reply = receiver.client.post("/push", params={"token": TOKEN}, json=body)
+
+    assert reply.status_code == 200, reply.text
+    assert stored(receiver).empty
+    row = held(receiver).iloc[0]
+    assert row["reason"] == "malformed_record"
+    assert row["detail"].startswith(f"{field}: ") and message in row["detail"]
+    kept = json.loads(row["raw"])
+    assert kept.get("UserID", "absent") == body.get("UserID", "absent")  # the body as the terminal sent it
+    assert TOKEN not in row["raw"] and "36.5" not in row["raw"]  # but no token, no temperature
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (flat_push(stgid=7), "stgid", "must be a string"),
+        (flat_push(stgid="device001\u200b"), "stgid", "is not an identifier"),
+        (nested_push(), "stgid", "no device"),
+    ],
+    ids=["not text", "invisible", "none"],
+)
+def test_a_push_whose_device_cannot_be_read_is_refused_since_it_cannot_be_authenticated(
     receiver: Running, body: dict[str, object], field: str, message: str
 ) -> None:
     reply = receiver.client.post("/push", params={"token": TOKEN}, json=body)
 
     assert reply.status_code == 400, reply.text
-    assert reply.json()["field"] == field
-    assert message in reply.json()["message"]
-    assert stored(receiver).empty
+    assert reply.json()["field"] == field and message in reply.json()["message"]
+    assert stored(receiver).empty and held(receiver).empty
 
 
 def test_an_unknown_field_with_an_unprintable_name_is_named_escaped(receiver: Running) -> None:
@@ -225,5 +290,7 @@ def test_an_unknown_field_with_an_unprintable_name_is_named_escaped(receiver: Ru
 
     reply = receiver.client.post("/push", params={"token": TOKEN}, content=body)
 
-    assert reply.status_code == 400
-    assert reply.json()["field"] == "\\ud800\\n"
+    assert reply.text == "ok"
+    row = held(receiver).iloc[0]
+    assert row["detail"].startswith("\\ud800\\n: ")
+    assert row["raw"] == body.decode()  # nothing to mask: kept byte for byte

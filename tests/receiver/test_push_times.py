@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,27 +83,38 @@ def test_a_log_time_without_offset_is_read_in_the_devices_site_zone_across_dst(
     ],
 )
 @pytest.mark.parametrize("shape", ["flat", "nested"])
-def test_a_malformed_log_time_gets_400_naming_the_field_and_the_value(
+def test_a_malformed_log_time_is_quarantined_naming_the_field_and_the_value_and_acknowledged(
     receiver: Running, shape: str, log_time: str
 ) -> None:
+    # Refusing it would stall the terminal: it keeps the punch and sends it again, oldest first.
     reply = push_time(receiver, log_time, shape=shape)
 
-    assert reply.status_code == 400  # type: ignore[attr-defined]
-    problem = reply.json()  # type: ignore[attr-defined]
-    assert problem["field"] == ("LogTime" if shape == "flat" else "RealTime.PunchLog.LogTime")
-    assert repr(log_time) in problem["message"]
-    assert "2026-01-08 17:30:00" in problem["message"]  # an example of what is expected
+    assert reply.status_code == 200  # type: ignore[attr-defined]
+    assert reply.text in ("ok", '{"status": "1"}')  # type: ignore[attr-defined]
     assert receiver.store.punch_count() == 0
-    assert receiver.store.quarantine_rows().empty
+    held = _held(receiver)
+    assert held["reason"].tolist() == ["bad_timestamp"]
+    field = "LogTime" if shape == "flat" else "RealTime.PunchLog.LogTime"
+    assert held["detail"].iloc[0].startswith(f"{field}: {log_time!r}")
+    assert "2026-01-08 17:30:00" in held["detail"].iloc[0]  # an example of what is expected
+    assert held[["employee_id", "device_id", "timestamp"]].values.tolist() == [["123", "device001", log_time]]
+    kept = json.loads(held["raw"].iloc[0])  # the body, kept to see what the terminal sent
+    assert (kept if shape == "flat" else kept["RealTime"]["PunchLog"])["LogTime"] == log_time
 
 
-@pytest.mark.parametrize(("value", "message"), [(20260108, "must be a string"), (None, "is missing")])
-def test_a_log_time_that_is_not_text_or_missing_gets_400(receiver: Running, value: object, message: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "reason", "message"),
+    [(20260108, "bad_timestamp", "must be a string"), (None, "malformed_record", "is missing")],
+)
+def test_a_log_time_that_is_not_text_or_missing_is_quarantined(
+    receiver: Running, value: object, reason: str, message: str
+) -> None:
     reply = receiver.client.post("/push", params={"token": TOKEN}, json=flat_push(log_time=value))  # type: ignore[arg-type]
 
-    assert reply.status_code == 400
-    assert reply.json()["field"] == "LogTime"
-    assert message in reply.json()["message"]
+    assert reply.text == "ok"
+    held = _held(receiver)
+    assert held["reason"].tolist() == [reason]
+    assert held["detail"].iloc[0].startswith("LogTime: ") and message in held["detail"].iloc[0]
 
 
 def _held(receiver: Running) -> pd.DataFrame:

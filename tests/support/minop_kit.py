@@ -30,6 +30,14 @@ class ManualClock:
         self.now += seconds
 
 
+#: Kinds of Minop cloud for tests of commands sent twice, as MinopEmulator settings. The vendor says an
+#: OperationID is "for tracking and support": a repeated one may run again (the emulator's default).
+CLOUDS: dict[str, dict[str, Any]] = {
+    "executes-twice": {},
+    "deduplicates": {"dedupe_operations": True},
+    "refuses-existing": {"existing_user": "refuse"},
+}
+
 EMPLOYEES_HEADER = "employee_id,site,shift\n"
 
 

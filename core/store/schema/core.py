@@ -16,6 +16,8 @@ Choices beyond docs/store.md:
   comes back byte for byte.
 - `batches.status` also takes `dropped` (see `Store.drop_batch`): a dropped batch keeps its row so its
   sequence number is never given out again.
+- `quarantine.raw` and `raw_digest` (migration 0008): the body of a push the receiver acknowledged
+  but could not use, and its digest (a resend of the same push is held once).
 - The receiver's tables (migration 0003): `webhook_events` remembers the ids of webhook events already
   applied (replay protection; purged after the replay window), `leaves` and `period_locks` hold what
   `leave.approved` and `payroll.cutoff.locked` events said, and `cloud_events` keeps the payloads of
@@ -97,6 +99,10 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("detail", Text, nullable=True),
     Column("created_at_ns", BigInteger, nullable=False),
+    # migration 0008: a quarantined push keeps its body (secrets and health data masked), and the
+    # digest that tells a terminal's resend of it from another unusable push.
+    Column("raw", Text, nullable=True),
+    Column("raw_digest", Text, nullable=True),
     Index(None, "reason"),
 )
 

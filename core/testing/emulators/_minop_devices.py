@@ -3,7 +3,9 @@ store-and-forward push of punches to a listener (docs/minop.md, docs/receiver.md
 
 A device keeps every punch in its outbox until the listener gives the reply its push shape expects
 (`ok` for the flat shape, `{"status": "1"}` for the nested one, or what the device is told), and
-retries at growing intervals; a listener that is down loses nothing.
+retries at growing intervals; a listener that is down loses nothing. A device that is offline
+(`online = False`) reaches neither the cloud nor the listener: its punches wait in `unforwarded` (for
+the cloud) and in the outbox (for the listener), and go out in order when it is back.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class LogEntry:
     direction: str | None = None
     temperature: str | None = None
     face_mask: str | None = None
+    #: Times the terminal sends it again after it was accepted (a reply lost on the way back).
+    resends: int = 0
 
 
 @dataclass
@@ -93,6 +97,8 @@ class EmulatedDevice:
     users: dict[str, DeviceUser] = field(default_factory=dict)
     log: list[LogEntry] = field(default_factory=list)
     outbox: deque[LogEntry] = field(default_factory=deque)
+    online: bool = True
+    unforwarded: list[LogEntry] = field(default_factory=list)  # punches the cloud has not received yet
     push_attempts: int = 0
     pushed: int = 0
     failures_in_a_row: int = 0
@@ -219,7 +225,7 @@ class PushSender:
 
     def _push_one(self, device: EmulatedDevice) -> None:
         with self.lock:
-            if not device.outbox or time.monotonic() < device.next_try:
+            if not device.online or not device.outbox or time.monotonic() < device.next_try:
                 return
             entry = device.outbox[0]
             body, params, headers = device.push_request(entry)
@@ -231,7 +237,9 @@ class PushSender:
             accepted = False
         with self.lock:
             if accepted:
-                if device.outbox and device.outbox[0] is entry:
+                if entry.resends > 0:  # the reply was lost: the terminal sends the same punch again
+                    entry.resends -= 1
+                elif device.outbox and device.outbox[0] is entry:
                     device.outbox.popleft()
                 device.pushed += 1
                 device.failures_in_a_row = 0
@@ -279,8 +287,13 @@ def _day(value: str, name: str) -> date:
         raise CommandRefusedError(400, "invalid_date", f"{name}: {value[:20]!r} is not a date YYYY-MM-DD") from None
 
 
-def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mapping[str, Any]) -> str:
-    """Apply one validated command to `device`; returns what it did (CommandRefusedError when refused)."""
+def execute_command(
+    device: EmulatedDevice, name: str, entity: str, data: Mapping[str, Any], *, existing_user: str = "update"
+) -> str:
+    """Apply one validated command to `device`; returns what it did (CommandRefusedError when refused).
+
+    Add User (profile) of a user the terminal holds updates the profile, or with `existing_user="refuse"`
+    is refused 409 `user_exists` (the vendor says neither; both are handled by punchbridge)."""
     where = f"{name} {entity}"
     if (name, entity) == ("Add", "User"):
         if "FaceTemplate" in data:
@@ -299,6 +312,10 @@ def execute_command(device: EmulatedDevice, name: str, entity: str, data: Mappin
         if data["UserType"] not in USER_TYPES:
             raise CommandRefusedError(400, "invalid_field", f"UserType: expected one of {', '.join(USER_TYPES)}")
         user_id = _text(data["UserID"], "UserID", MAX_USER_ID)
+        if existing_user == "refuse" and user_id in device.users:
+            raise CommandRefusedError(
+                409, "user_exists", f"UserID: user {user_id[:40]!r} already exists on {device.stgid}"
+            )
         user = device.users.setdefault(user_id, DeviceUser(user_id))
         user.first_name = _text(data["FirstName"], "FirstName", MAX_NAME)
         user.last_name = _text(data["LastName"], "LastName", MAX_NAME)

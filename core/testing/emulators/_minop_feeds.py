@@ -150,6 +150,14 @@ class Feed:
         found = self._records.get(key)
         return None if found is None else {k: v for k, v in found.items() if not k.startswith("_")}
 
+    def identities(self) -> list[tuple[str, int]]:
+        """(employee_id, timestamp ns) of every record that has both (the raw feed's punches)."""
+        return [
+            (str(record["employee_id"]), int(record["_ts"]))
+            for record in self._records.values()
+            if "_ts" in record and record.get("employee_id") is not None
+        ]
+
     def keys(self) -> list[str]:
         """Every key, in `updated_at` order."""
         return [key for _upd, key in self._order]

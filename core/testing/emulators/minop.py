@@ -24,11 +24,19 @@ It refuses what the real service refuses, so a client that breaks a rule fails h
 - `POST /oauth/token` (client credentials, HTTP Basic or form fields): RFC 6749 errors
   (`invalid_client` 401, `unsupported_grant_type` / `invalid_scope` 400); tokens live
   `token_lifetime` seconds by the clock.
-- `POST /api/v1/execute?stgid=` (device commands): Bearer command token (401), known device (404),
-  JSON object with `CommandName`, `CommandEntity`, `AuthToken` (400 naming what is missing), the
-  device's AuthToken (401), known command and entity (400), each command's fields and formats (400,
-  see `_minop_devices.execute_command`); an `OperationID` seen before is answered `done` and not
-  executed again.
+- `POST /api/v1/execute?stgid=` (device commands): Bearer command token (401), a JSON media type
+  (415), known device (404), JSON object with `CommandName`, `CommandEntity`, `AuthToken` (400 naming
+  what is missing), the device's AuthToken (401), known command and entity (400), each command's fields
+  and formats (400, see `_minop_devices.execute_command`). `OperationID` is for tracking only, as the
+  vendor says: a repeated one is executed again, so a retried Add User finds the user there (updated, or
+  409 `user_exists` with `existing_user="refuse"`) and a retried Delete User does not (404
+  `unknown_user`). `dedupe_operations=True` models a cloud that executes an OperationID once. The
+  `Content-Type` and `Idempotency-Key` of each executed command are kept in `executed`.
+
+Processing (`_minop_processing`): `process_raw()` computes processed days from the raw punches (the
+emulator's stand-in for the cloud's pipeline, with one shift, `cloud_shift`); with `auto_process`,
+every punch the cloud receives recomputes its employee-day, and with `webhooks` an
+`attendance.processed` event is sent for each day recomputed.
 
 Test hooks: `fail_next` (inject failures or malformed replies), `fail_after_pages` / `heal` (the
 cloud goes down part-way through a backfill), `slow_next` (a reply that trickles in),
@@ -82,16 +90,21 @@ from punchbridge.testing.emulators._minop_feeds import (
     processed_match,
     raw_match,
 )
+from punchbridge.testing.emulators._minop_processing import CloudShift, days_touched, process_days
+from punchbridge.testing.emulators._minop_scenario import LiveScans, ScanLog
 from punchbridge.testing.emulators._minop_webhooks import WebhookSender
 
 __all__ = [
     "PROCESSED_FIELDS",
     "RAW_FIELDS",
+    "CloudShift",
     "DeviceUser",
     "EmulatedDevice",
+    "LiveScans",
     "LogEntry",
     "MinopEmulator",
     "RateLimits",
+    "ScanLog",
     "WebhookSender",
 ]
 
@@ -175,11 +188,20 @@ class MinopEmulator:
     token_lifetime: float = 3600.0
     site_timezone: str = "UTC"
     webhooks: WebhookSender | None = None
+    #: A repeated OperationID is answered `done` without being executed (never promised by the vendor).
+    dedupe_operations: bool = False
+    #: Add User (profile) of a user the terminal holds: `update` its profile, or `refuse` (409 user_exists).
+    existing_user: str = "update"
+    #: The shift the cloud's processing applies, and whether each punch received recomputes its day.
+    cloud_shift: CloudShift = field(default_factory=CloudShift)
+    auto_process: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_keys and not self.oauth_clients:
             self.api_keys = {secrets.token_urlsafe(18): frozenset(SCOPES)}
             self.oauth_clients = {"punchbridge": (secrets.token_urlsafe(18), frozenset(SCOPES))}
+        if self.existing_user not in ("update", "refuse"):
+            raise ValueError(f"existing_user must be update or refuse, not {self.existing_user!r}")
         self.lock = threading.RLock()
         self.raw = Feed("raw", RAW_FIELDS, lambda record: str(record["event_id"]))
         self.processed = Feed("processed", PROCESSED_FIELDS, lambda r: f"{r['employee_id']}|{r['date']}")
@@ -259,7 +281,23 @@ class MinopEmulator:
             }
             prepared.append(record)
         with self.lock:
-            return self.raw.put(prepared, lambda record: int(record["_upd_in"]))
+            added = self.raw.put(prepared, lambda record: int(record["_upd_in"]))
+            if self.auto_process:
+                touched = days_touched(((str(r["employee_id"]), int(r["_ts"])) for r in prepared), self.site_timezone)
+                self.process_raw(touched)
+            return added
+
+    def process_raw(self, days: set[tuple[str, str]] | None = None) -> int:
+        """Compute processed days from the raw punches, as the cloud's pipeline would (all days, or the
+        given (employee, YYYY-MM-DD) ones), and serve them from the processed feed; with `webhooks`, each
+        is announced by an `attendance.processed` event. Returns how many days."""
+        with self.lock:
+            records = process_days(self.raw.identities(), self.site_timezone, self.cloud_shift, days)
+            self.add_processed(records)
+        if self.webhooks is not None:
+            for record in records:
+                self.webhooks.emit("attendance.processed", record)
+        return len(records)
 
     def correct_raw(self, event_ids: Iterable[str], **changes: Any) -> int:
         """Change raw records (a correction in the cloud): apply `changes`, `updated_at` becomes now."""
@@ -321,25 +359,57 @@ class MinopEmulator:
         direction: str | None = None,
         temperature: str | None = None,
         face_mask: str | None = None,
+        resends: int = 0,
     ) -> LogEntry:
-        """A user scans at a terminal: the punch joins its log, its outbox and the cloud's raw feed."""
+        """A user scans at a terminal: the punch joins its log and its outbox, and the cloud's raw feed (at
+        once when the terminal is online, when it is back otherwise: `set_online`). `resends`: how many
+        times the listener's reply to it gets lost, so the terminal sends it again (a duplicate)."""
         with self.lock:
             device = self.devices[stgid]
             device.sequence += 1
-            entry = LogEntry(device.sequence, user_id, _ns(at, "at"), input_type, direction, temperature, face_mask)
+            entry = LogEntry(
+                device.sequence, user_id, _ns(at, "at"), input_type, direction, temperature, face_mask, resends
+            )
             device.log.append(entry)
             device.outbox.append(entry)
-            self.add_raw_punches(
-                [{"employee_id": user_id, "device_id": stgid, "timestamp": entry.instant_ns,
-                  "event_id": f"{stgid}-{entry.seq}"}]
-            )  # fmt: skip
-        if self.webhooks is not None:
-            self.webhooks.emit(
-                "punch.created",
-                {"event_id": f"{stgid}-{entry.seq}", "employee_id": user_id, "device_id": stgid,
-                 "timestamp": format_instant(entry.instant_ns)},
-            )  # fmt: skip
+            if not device.online:
+                device.unforwarded.append(entry)
+                return entry
+            self._forward(device, [entry])
         return entry
+
+    def set_online(self, stgid: str, online: bool) -> int:
+        """Take a terminal offline (it keeps its punches) or bring it back: it then forwards what it kept to
+        the cloud, oldest first, and resumes pushing to the listener. Returns the punches forwarded."""
+        with self.lock:
+            device = self.devices[stgid]
+            device.online = online
+            if not online:
+                return 0
+            waiting, device.unforwarded = device.unforwarded, []
+            self._forward(device, waiting)
+            return len(waiting)
+
+    def queues_empty(self) -> bool:
+        """True when every terminal is online and has nothing left to send to the cloud or the listener."""
+        with self.lock:
+            return all(d.online and not d.outbox and not d.unforwarded for d in self.devices.values())
+
+    def _forward(self, device: EmulatedDevice, entries: list[LogEntry]) -> None:
+        """The cloud receives `entries` from `device` now (their `updated_at` is now)."""
+        if not entries:
+            return
+        self.add_raw_punches(
+            {"employee_id": e.user_id, "device_id": device.stgid, "timestamp": e.instant_ns,
+             "event_id": f"{device.stgid}-{e.seq}"} for e in entries
+        )  # fmt: skip
+        if self.webhooks is not None:
+            for entry in entries:
+                self.webhooks.emit(
+                    "punch.created",
+                    {"event_id": f"{device.stgid}-{entry.seq}", "employee_id": entry.user_id,
+                     "device_id": device.stgid, "timestamp": format_instant(entry.instant_ns)},
+                )  # fmt: skip
 
     def served(self, feed: str) -> int:
         """Records served so far by `raw` or `processed` (304s and failures serve none)."""
@@ -585,6 +655,9 @@ class MinopEmulator:
         device = self.devices.get(stgid)
         if device is None:
             return _error(404, "unknown_device", f"stgid: no device {stgid[:40]!r}")
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return _error(415, "unsupported_media_type", "Content-Type: send application/json; charset=utf-8")
         raw = await request.body()
         if len(raw) > MAX_COMMAND_BYTES:
             return _error(413, "too_large", f"the body exceeds {MAX_COMMAND_BYTES} bytes")
@@ -600,15 +673,23 @@ class MinopEmulator:
             with self.lock:
                 if operation is not None and operation in self.operations:
                     self.stats["duplicate_operations"] += 1
-                    return JSONResponse({"status": "done"})
+                    if self.dedupe_operations:
+                        return JSONResponse({"status": "done"})
                 if self._command_replies:
                     return JSONResponse({"status": self._command_replies.popleft()})
-                did = execute_command(device, body["CommandName"], body["CommandEntity"], body.get("OperationData", {}))
+                did = execute_command(
+                    device,
+                    body["CommandName"],
+                    body["CommandEntity"],
+                    body.get("OperationData", {}),
+                    existing_user=self.existing_user,
+                )
                 if operation is not None:
                     self.operations[operation] = did
                 self.executed.append(
                     {"stgid": stgid, "command": body["CommandName"], "entity": body["CommandEntity"],
-                     "operation_id": operation, "result": did}
+                     "operation_id": operation, "result": did, "content_type": content_type,
+                     "idempotency_key": request.headers.get("Idempotency-Key")}
                 )  # fmt: skip
                 if self._lost_replies:
                     self._lost_replies -= 1
