@@ -188,7 +188,7 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
     system has one zone for the whole organisation (`ZoneModel.ORGANISATION`) needs `timezone`: the
     zone every day is converted to.
     """
-    from punchbridge.plugin_api.targets import ZoneModel
+    from punchbridge.plugin_api.targets import ZoneModel, validated_settings
 
     problems = []
     receiving = _sites_with_employees(config)
@@ -198,7 +198,13 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
             continue  # reported where the plugin names are checked
         override = target.plugin_settings().get("timezone")
         where = {"line": doc.line_of(("targets", name, "timezone")), "field": f"targets.{name}.timezone"}
-        if target_class.zone_model is ZoneModel.ORGANISATION and not override:
+        try:
+            model = target_class.zone_model_for(
+                validated_settings(target_class.settings_model, target.plugin_settings())
+            )
+        except ValueError:
+            continue  # the settings' own problems are reported where they are checked, with their lines
+        if model is ZoneModel.ORGANISATION and not override:
             problems.append(
                 Problem(
                     str(doc.path),
@@ -209,7 +215,7 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
                     field=where["field"],
                 )
             )
-        elif target_class.zone_model is ZoneModel.SITE and isinstance(override, str) and override:
+        elif model is ZoneModel.SITE and isinstance(override, str) and override:
             for site in receiving:
                 zone = config.sites[site].timezone
                 if zone != override:

@@ -241,9 +241,26 @@ class Target(ABC, Generic[SettingsT]):
         return _zone(getattr(self.settings, "timezone", None) or record.timezone)
 
     def zone_for(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo:
-        """The zone of `employee` (a target employee id) for read-back: the `timezone` setting when given,
-        else the employee's site zone from `zones`, else UTC."""
-        return _zone(getattr(self.settings, "timezone", None) or (zones or {}).get(employee))
+        """The zone of `employee` (a target employee id) for read-back: which local day a held time belongs to.
+
+        For a `ZoneModel.SITE` target, the `timezone` override when given, else the employee's site zone
+        from `zones`; for a `ZoneModel.ORGANISATION` target, the employee's site zone (`timezone` names the
+        system's zone, not the employee's), else `timezone`. UTC when nothing is known.
+        """
+        site = (zones or {}).get(employee)
+        setting = getattr(self.settings, "timezone", None)
+        if self.zone_model_for(self.settings) is ZoneModel.ORGANISATION:
+            return _zone(site or setting)
+        return _zone(setting or site)
+
+    @classmethod
+    def zone_model_for(cls, settings: SettingsT) -> ZoneModel:
+        """How this target places times in a zone with these settings (default: the class's `zone_model`).
+
+        A plugin whose settings choose between the two (Zoho People's `entry_zone`) overrides this;
+        `punchbridge validate` checks the `timezone` setting against what it returns.
+        """
+        return cls.zone_model
 
     def check_online(self) -> list[OnlineCheck]:
         """`punchbridge validate --online`: log in and check, read-only, what the target needs (permissions,

@@ -158,12 +158,6 @@ class ErpNextTarget(HttpTarget[ErpNextSettings]):
 
     # -- zones ------------------------------------------------------------------------------------
 
-    def zone_for(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo:
-        """The site zone of `employee` for read-back: from `zones`, else ERPNext's system zone (`timezone`,
-        which here names the system's zone, not an override)."""
-        name = (zones or {}).get(employee)
-        return ZoneInfo(name) if name else self.zone
-
     def _site_zone(self, record: Record) -> ZoneInfo | None:
         return ZoneInfo(record.timezone) if record.timezone else None
 

@@ -33,6 +33,7 @@ from punchbridge.plugin_api import (
     Record,
     TargetError,
     TokenRefusedError,
+    ZoneModel,
 )
 from punchbridge.plugins.zoho_people.ledger import SentDays
 from punchbridge.plugins.zoho_people.pacing import BackfillPlan, WindowPacer, plan_backfill, shared_pacer
@@ -194,13 +195,10 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
             return ZoneInfo(self.settings.timezone or "UTC")
         return self.zone_of(record) if self.settings.timezone or record.timezone else None
 
-    def zone_for(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo:
-        """The site zone of `employee` for read-back; with `entry_zone: organisation`, `timezone` is the
-        organisation's zone, not an override, so the employee's zone from `zones` comes first."""
-        if self.settings.entry_zone == "organisation":
-            name = (zones or {}).get(employee) or self.settings.timezone
-            return ZoneInfo(name or "UTC")
-        return super().zone_for(employee, zones)
+    @classmethod
+    def zone_model_for(cls, settings: ZohoPeopleSettings) -> ZoneModel:
+        """`entry_zone: organisation` makes Zoho an organisation-zone target (`timezone` names that zone)."""
+        return ZoneModel.ORGANISATION if settings.entry_zone == "organisation" else ZoneModel.SITE
 
     def site_zone(self, employee: str, zones: Mapping[str, str] | None) -> ZoneInfo | None:
         """`zone_for`, or None when no zone is known for `employee` at all."""
