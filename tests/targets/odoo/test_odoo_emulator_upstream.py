@@ -268,3 +268,23 @@ def test_version_info_has_no_protocol_version_from_19(odoo17: OdooRun, odoo19: O
         assert reply["id"] == 41
         assert reply["result"].get("protocol_version") == protocol_version
         assert reply["result"]["server_version"] == run.emulator.version
+
+
+def test_a_search_for_open_or_overlapping_attendance_finds_exactly_those(odoo17: OdooRun) -> None:
+    emulator = odoo17.emulator
+    old_open = emulator.add_attendance(ASHA, "2025-09-01 03:00:00")  # open since long before
+    spanning = emulator.add_attendance(ASHA, "2025-10-05 20:00:00", "2025-10-06 02:00:00")  # reaches into the span
+    inside = emulator.add_attendance(ASHA, "2025-10-06 03:00:00", "2025-10-06 12:00:00")
+    emulator.add_attendance(ASHA, "2025-10-04 03:00:00", "2025-10-04 12:00:00")  # before the span
+    emulator.add_attendance(ASHA, "2025-10-08 03:00:00", "2025-10-08 12:00:00")  # after it
+    emulator.add_attendance(BEN, "2025-10-06 03:00:00")  # another employee
+    domain = [
+        ["employee_id", "in", [ASHA]],
+        "|",
+        ["check_out", "=", False],
+        "&",
+        ["check_in", "<", "2025-10-07 00:00:00"],
+        ["check_out", ">=", "2025-10-06 00:00:00"],
+    ]
+    found = _wire(odoo17).call("hr.attendance", "search_read", domain=domain, fields=["id"], order="id")
+    assert [row["id"] for row in found] == [old_open, spanning, inside]

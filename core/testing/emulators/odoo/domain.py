@@ -8,6 +8,7 @@ call's transaction keeps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from punchbridge.testing.emulators.odoo.schema import Schema
 __all__ = [
     "DATETIME_FORMAT",
     "DEFAULT_COMPANY",
+    "Either",
     "Transaction",
     "compile_domain",
     "conjunction",
@@ -205,27 +207,46 @@ def sort_records(schema: Schema, model: str, records: list[dict[str, Any]], orde
         records.sort(key=_sort_key(field), reverse=descending)
 
 
-def conjunction(domain: list[Any]) -> list[tuple[str, str, Any]]:
-    """The leaves `domain` requires of every record: those joined by its top-level (implicit or explicit) `&`.
+@dataclass(frozen=True)
+class Either:
+    """A `|` of a domain: what a record matching `left` or `right` satisfies (each a leaf, `Either` or list of both)."""
 
-    Leaves under `|` or `!` are left out, so an index may narrow its candidates with these and let
-    the full predicate decide the rest.
+    left: Any
+    right: Any
+
+
+def conjunction(domain: list[Any]) -> tuple[list[tuple[str, str, Any]], list[Either]]:
+    """What `domain` requires of every record: the leaves and the `|` alternatives joined by its top-level `&`.
+
+    Leaves under `!` are left out, so an index may narrow its candidates with these and let the full
+    predicate decide the rest. A branch of an `Either` is a leaf, another `Either`, or the list of
+    what an `&` joins (None for what cannot narrow: a `!`).
     """
-    required: list[tuple[str, str, Any]] = []
     position = 0
 
-    def walk(needed: bool) -> None:
+    def parse() -> Any:
         nonlocal position
         item = domain[position]
         position += 1
-        if item in ("&", "|"):
-            walk(needed and item == "&")
-            walk(needed and item == "&")
-        elif item == "!":
-            walk(False)
-        elif needed and isinstance(item, list | tuple) and len(item) == 3:
-            required.append((item[0], item[1], item[2]))
+        if item == "&":
+            return _joined([parse(), parse()])
+        if item == "|":
+            return Either(parse(), parse())
+        if item == "!":
+            parse()
+            return None
+        return tuple(item) if isinstance(item, list | tuple) and len(item) == 3 else None
 
+    terms = []
     while position < len(domain):
-        walk(True)
-    return required
+        terms.append(parse())
+    joined = _joined(terms)
+    return [t for t in joined if isinstance(t, tuple)], [t for t in joined if isinstance(t, Either)]
+
+
+def _joined(terms: list[Any]) -> list[Any]:
+    """`terms` with the lists of nested `&` flattened into one list."""
+    flat: list[Any] = []
+    for term in terms:
+        flat += _joined(term) if isinstance(term, list) else [term]
+    return flat

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from punchbridge.testing.emulators.odoo.domain import (
+    Either,
     Transaction,
     compile_domain,
     conjunction,
@@ -159,11 +160,17 @@ class IndexedTables:
         return found[start : start + limit] if limit else found[start:]
 
     def _attendance_candidates(self, domain: list[Any]) -> Iterable[dict]:
-        """Use the per-employee index when every record must be of some employees (a top-level leaf names them)."""
+        """Use the per-employee index when every record must be of some employees (a top-level leaf names them).
+
+        Check-in bounds at the top level narrow each employee's range; so does a top-level
+        `'|', ('check_out', '=', False), (... 'check_in', '<', X ...)`: "open, or checked in before
+        X" (how the odoo target asks for what could conflict). The predicate decides exactly.
+        """
         employees: set[int] | None = None
         low: datetime | None = None
         high: datetime | None = None
-        for field, operator, value in conjunction(domain):
+        leaves, alternatives = conjunction(domain)
+        for field, operator, value in leaves:
             if field == "employee_id" and operator in ("=", "in"):
                 chosen = {v for v in (value if operator == "in" else [value]) if isinstance(v, int)}
                 employees = chosen if employees is None else employees & chosen
@@ -173,13 +180,35 @@ class IndexedTables:
                 high = _bound(value, high, min)
         if employees is None:
             return list(self.attendance.values())
+        open_or_before = [bound for bound in map(_open_or_before, alternatives) if bound is not None]
+        closed_high = min([v for v in (high, *open_or_before) if v is not None], default=None)
         found: list[dict[str, Any]] = []
         for employee in employees:
             entries = self._by_employee.get(employee, [])
             start = bisect.bisect_left(entries, (low, 0)) if low is not None else 0
-            end = bisect.bisect_right(entries, (high, float("inf"))) if high is not None else len(entries)  # type: ignore[arg-type]
-            found.extend(self.attendance[i] for _, i in entries[start:end])
+            end = bisect.bisect_right(entries, (closed_high, float("inf"))) if closed_high is not None else len(entries)  # type: ignore[arg-type]
+            ids = {i for _, i in entries[start:end]}
+            if open_or_before:
+                ids |= self._open.get(employee, set())
+            found.extend(self.attendance[i] for i in sorted(ids))
         return found
+
+
+def _open_or_before(either: Either) -> datetime | None:
+    """X when `either` is "check_out = False, or check_in < X (and more)", else None."""
+    for one, other in ((either.left, either.right), (either.right, either.left)):
+        if one == ("check_out", "=", False):
+            leaves = [other] if isinstance(other, tuple) else other if isinstance(other, list) else []
+            bounds = [
+                leaf[2]
+                for leaf in leaves
+                if isinstance(leaf, tuple) and leaf[0] == "check_in" and leaf[1] in ("<", "<=")
+            ]
+            high = None
+            for value in bounds:
+                high = _bound(value, high, min) if isinstance(value, str) else high
+            return high
+    return None
 
 
 def _bound(text: str, current: datetime | None, pick: Any) -> datetime | None:
