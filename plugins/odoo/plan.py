@@ -148,7 +148,8 @@ def _check_constraints(day: Day, found: _DayPlan, state: list[Held], uid: int | 
         if blocking is not None:
             day.error = f"Odoo would refuse the interval {_span(start, end, day)}: {_why(blocking, day, uid)}"
             return None
-        after.append(Held(held.id if held else 0, day.employee, start, end, creator=None))
+        creator, name = (held.creator, held.creator_name) if held else (uid, "")
+        after.append(Held(held.id if held else 0, day.employee, start, end, creator=creator, creator_name=name))
     return after
 
 

@@ -128,10 +128,12 @@ class OdooTarget(HttpTarget[OdooSettings]):
         return {"base_url": self.settings.url, "max_connections": self.settings.concurrency}
 
     def on_open(self) -> None:
-        """Choose the protocol (`auto`: by the server's version) and check the credentials."""
+        """Choose the protocol (`auto`: by the server's version), check the credentials, and learn which
+        attendance fields this Odoo has (once per run)."""
         rpc = OdooRpc(self.http, self.settings)
         rpc.connect()
         self._rpc, self.protocol = rpc, rpc.protocol
+        self.attendance_fields()
 
     def on_close(self) -> None:
         """Forget the session of the closed connection."""
@@ -355,18 +357,21 @@ class OdooTarget(HttpTarget[OdooSettings]):
             pending = following
 
     def _explain_refusals(self, days: list[Day]) -> None:
-        """A day Odoo refused although the plan found nothing in the way (someone wrote meanwhile, a lock):
-        name what blocks it now (one search_read per such employee) and what was already removed."""
+        """Days Odoo refused although the plan found nothing in the way (someone wrote meanwhile, a lock):
+        name what blocks each now (one search_read for them all) and what was already removed."""
         refused = [d for d in days if d.refused_by_odoo]
         if not refused:
             return
+        now_held: dict[int, list[Held]] = {}
+        try:
+            employees = sorted({d.employee for d in refused})
+            for attendance in self._conflicting(employees, min(d.start for d in refused), max(d.end for d in refused)):
+                now_held.setdefault(attendance.employee, []).append(attendance)
+        except TargetError as exc:
+            log.warning("%s: could not read what blocks the refused days: %s", self.where, exc)
         for day in refused:
-            try:
-                now_held = self._conflicting([day.employee], day.start, day.end)
-            except TargetError as exc:
-                log.warning("%s: could not read what blocks %s: %s", self.where, day.key, exc)
-                now_held = []
-            others = [h for h in now_held if h.id not in day.ids and h.id not in day.ours]
+            own = set(day.ids) | set(day.ours)
+            others = [h for h in now_held.get(day.employee, []) if h.id not in own]
             named = {b.id: b for b in (blocker(s, e, others) for s, e in day.wanted) if b is not None}
             notes = [f"in the way: {describe(b, day, self.uid)}" for b in named.values()]
             if day.removed:
