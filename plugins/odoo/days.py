@@ -1,13 +1,12 @@
-"""Records as the attendance intervals of employee-days, and what to change in Odoo (pure: no connection).
+"""Records as the attendance intervals of employee-days, each in its own site's zone (pure: no connection).
 
 A record (one employee-day) is the day's intervals: one from `check_in` and `check_out`, or every
 pair from `intervals` (`punchbridge.rules.intervals`). Times are local ISO-8601 with their offset;
-Odoo holds naive UTC `YYYY-MM-DD HH:MM:SS`, to the second. "A day" of Odoo's attendances is those
-whose check-in falls in the local day (in the target's `timezone`).
-
-`plan` compares each day with what Odoo holds: a matching interval is kept, a matching check-in
-with another check-out is one `write`, and a changed day is made to hold exactly the new intervals
-(one `write` when one interval moved, else `unlink` and `create`).
+Odoo holds naive UTC `YYYY-MM-DD HH:MM:SS`, to the second (the plugin sends whole seconds, so what
+is sent is what Odoo stores: `stored_form`). "A day" of Odoo's attendances is those whose check-in
+falls in the record's local day, in the zone the target gives the record (`Target.zone_of`: the
+`timezone` override, else the record's site zone): Odoo itself stores no zone, so the zone only
+decides which local day a stored attendance belongs to.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,45 +23,72 @@ from zoneinfo import ZoneInfo
 from punchbridge.plugin_api import BadRecordError, IntervalsError, Record, parse_intervals
 from punchbridge.plugins.odoo.rpc import shown
 
-__all__ = ["ODOO_DATETIME", "Day", "Held", "LocalDays", "Plan", "is_id", "odoo_text", "plan"]
+__all__ = [
+    "ODOO_DATETIME",
+    "Day",
+    "Held",
+    "LocalDays",
+    "is_id",
+    "ledger_ids",
+    "local_time",
+    "odoo_text",
+    "stored_times",
+]
 
 log = logging.getLogger("punchbridge.plugins.odoo")
 
 #: Odoo's datetime format (naive UTC).
 ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
 _EXAMPLE = "2025-10-06T09:02:00+05:30"
+_TIME_COLUMNS = ("check_in", "check_out")
 
 
 @dataclass
 class Held:
-    """An hr.attendance Odoo holds: its id, employee and naive-UTC times."""
+    """An hr.attendance Odoo holds: its id, employee and naive-UTC times, and who made it and how.
+
+    `creator` is its `create_uid`; `in_mode`/`out_mode` are None where the version has no such
+    field (before 17.0). A planned interval of this batch not yet in Odoo has id 0.
+    """
 
     id: int
     employee: int
     check_in: datetime
     check_out: datetime | None
+    creator: int | None = None
+    creator_name: str = ""
+    in_mode: str | None = None
+    out_mode: str | None = None
 
 
 @dataclass
 class Day:
-    """One record as the intervals of one employee-day, and what push did with it."""
+    """One record as the intervals of one employee-day in its zone, and what push did with it."""
 
     key: str
     employee_key: str
     work_date: date
+    zone: ZoneInfo
     wanted: list[tuple[datetime, datetime | None]]  # naive UTC, by check-in
-    start: datetime  # the local day as naive UTC, widened to hold every wanted check-in
+    start: datetime  # the local day as naive UTC, widened to hold every wanted interval
     end: datetime
     base: tuple[datetime, datetime]  # the local day itself
+    #: The hr.attendance ids the ledger holds for this record (punchbridge's), or None when not known.
+    owned: frozenset[int] | None = None
     employee: int = 0
-    held: list[Held] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)  # the attendances of this local day (and of its wanted check-ins)
+    pool: list[Held] = field(default_factory=list)  # every attendance of the employee that could conflict
+    ours: list[int] = field(default_factory=list)  # punchbridge's attendances of the day before push
+    ids: list[int] = field(default_factory=list)  # punchbridge's attendances of the day after push
+    removed: list[int] = field(default_factory=list)  # punchbridge's attendances unlinked for the day
     error: str | None = None
+    refused_by_odoo: bool = False  # Odoo itself answered a write of the day with a refusal
 
     def refuse(self, message: str) -> None:
         """Mark the day refused with Odoo's `message` (the first refusal stands)."""
         if self.error is None:
             self.error = f"Odoo: {message}"
+            self.refused_by_odoo = True
 
 
 def odoo_text(value: datetime) -> str:
@@ -69,9 +96,57 @@ def odoo_text(value: datetime) -> str:
     return value.strftime(ODOO_DATETIME)
 
 
+def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A naive-UTC time of Odoo's in `zone`."""
+    return moment.replace(tzinfo=UTC).astimezone(zone)
+
+
 def is_id(value: Any) -> bool:
     """Whether `value` is a record id (a positive int, not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def ledger_ids(record: Record) -> frozenset[int] | None:
+    """The hr.attendance ids the ledger recorded for `record` when it was last delivered, or None when unknown.
+
+    The engine hands them over as `record.remote_id` (the `remote_id` this target's outcome gave,
+    `hr.attendance:ID,ID`); a record without it (a first delivery, or an engine that does not pass
+    the ledger's ids) leaves ownership to Odoo's `create_uid` (see `plan`).
+    """
+    remote = getattr(record, "remote_id", None)
+    if not isinstance(remote, str) or not remote.startswith("hr.attendance:"):
+        return None
+    ids = remote.removeprefix("hr.attendance:").split(",")
+    return frozenset(int(i) for i in ids if i.strip().isdigit())
+
+
+def stored_times(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`fields` with every time in `check_in`, `check_out` and `intervals` cut to whole seconds, as Odoo keeps them.
+
+    Values without a fraction of a second (the usual case) are left exactly as they are, so their
+    text, and the record's hash, do not change; a value that is not a time is left for `push` to refuse.
+    """
+    changed: dict[str, Any] = {}
+    for column in _TIME_COLUMNS:
+        value = fields.get(column)
+        if isinstance(value, str) and "." in value:
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                continue
+            changed[column] = moment.replace(microsecond=0).isoformat()
+    value = fields.get("intervals")
+    if isinstance(value, str) and "." in value:
+        try:
+            intervals = parse_intervals(value)
+        except IntervalsError:
+            intervals = []
+        if intervals:
+            changed["intervals"] = ";".join(
+                f"{start.replace(microsecond=0).isoformat()}/{end.replace(microsecond=0).isoformat() if end else ''}"
+                for start, end in intervals
+            )
+    return {**fields, **changed} if changed else fields
 
 
 def _work_date(key: str) -> date | None:
@@ -94,32 +169,29 @@ def _optional_text(value: Any, column: str, key: str) -> str:
 
 
 class LocalDays:
-    """The target's local days as naive UTC, and records as the intervals Odoo should hold for them.
+    """Local days as naive UTC in any zone, and records as the intervals Odoo should hold for them.
 
-    Warns once a run when the records' offsets are not those of `timezone` (days would be matched
-    and read back in the wrong zone).
+    Warns once a run when a record's offsets are not those of the zone its day is placed in (the
+    `timezone` override differs from the site's zone, or the record has no site zone): days would
+    be matched and read back in the wrong zone.
     """
 
-    def __init__(self, timezone: str, employee_by: str, where: str) -> None:
-        self.zone, self.timezone, self.employee_by, self.where = ZoneInfo(timezone), timezone, employee_by, where
+    def __init__(self, employee_by: str, where: str) -> None:
+        self.employee_by, self.where = employee_by, where
         self._warned_offset = False
-        self._offsets_checked: set[tuple[timedelta, date]] = set()
-        self._midnights: dict[date, datetime] = {}
+        self._offsets_checked: set[tuple[timedelta, date, str]] = set()
+        self._midnights: dict[tuple[date, str], datetime] = {}
 
-    def midnight(self, day: date) -> datetime:
-        """The start of local `day` as naive UTC."""
-        found = self._midnights.get(day)
+    def midnight(self, day: date, zone: ZoneInfo) -> datetime:
+        """The start of local `day` in `zone` as naive UTC."""
+        found = self._midnights.get((day, zone.key))
         if found is None:
-            found = datetime.combine(day, time(), self.zone).astimezone(UTC).replace(tzinfo=None)
-            self._midnights[day] = found
+            found = datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None)
+            self._midnights[(day, zone.key)] = found
         return found
 
-    def local(self, moment: datetime) -> datetime:
-        """A naive-UTC time of Odoo's in the local zone."""
-        return moment.replace(tzinfo=UTC).astimezone(self.zone)
-
-    def day(self, record: Record) -> Day:
-        """The record as a `Day`; BadRecordError naming the record when it cannot be intervals."""
+    def day(self, record: Record, zone: ZoneInfo) -> Day:
+        """The record as a `Day` in `zone`; BadRecordError naming the record when it cannot be intervals."""
         fields = record.fields
         employee = fields.get("employee")
         if isinstance(employee, bool) or not isinstance(employee, str | int) or not str(employee).strip():
@@ -132,7 +204,7 @@ class LocalDays:
                 f"record {record.key}: employee {shown(employee_key)} is not an hr.employee id (a number); with "
                 "barcodes, pins or e-mails in the id table set employee_by accordingly"
             )
-        wanted = self._wanted(record)
+        wanted = self._wanted(record, zone)
         for (start, end), (next_start, _) in itertools.pairwise(wanted):
             if end is not None and end > next_start:
                 raise BadRecordError(f"record {record.key}: intervals starting {start} and {next_start} (UTC) overlap")
@@ -140,14 +212,14 @@ class LocalDays:
         if work_date is None:
             if not wanted:
                 raise BadRecordError(f"record {record.key}: no work date in its key and no interval to take one from")
-            work_date = wanted[0][0].replace(tzinfo=UTC).astimezone(self.zone).date()
-        base = (self.midnight(work_date), self.midnight(work_date + timedelta(days=1)))
-        starts = [start for start, _ in wanted]
-        start = min([base[0], *starts])
-        end = max([base[1], *(s + timedelta(seconds=1) for s in starts)])
-        return Day(record.key, employee_key, work_date, wanted, start, end, base)
+            work_date = local_time(wanted[0][0], zone).date()
+        base = (self.midnight(work_date, zone), self.midnight(work_date + timedelta(days=1), zone))
+        bounds = [moment for start, end in wanted for moment in (start, end) if moment is not None]
+        start = min([base[0], *bounds])
+        end = max([base[1], *(moment + timedelta(seconds=1) for moment in bounds)])
+        return Day(record.key, employee_key, work_date, zone, wanted, start, end, base, ledger_ids(record))
 
-    def _wanted(self, record: Record) -> list[tuple[datetime, datetime | None]]:
+    def _wanted(self, record: Record, zone: ZoneInfo) -> list[tuple[datetime, datetime | None]]:
         """The record's intervals in naive UTC, by check-in."""
         fields, key = record.fields, record.key
         if "intervals" in fields:
@@ -155,7 +227,9 @@ class LocalDays:
                 intervals = parse_intervals(fields["intervals"])
             except IntervalsError as exc:
                 raise BadRecordError(f"record {key}: {exc}") from None
-            pairs = [(self._utc(start, key), self._utc(end, key) if end else None) for start, end in intervals]
+            pairs = [
+                (self._utc(start, key, zone), self._utc(end, key, zone) if end else None) for start, end in intervals
+            ]
         else:
             check_in = _optional_text(fields.get("check_in"), "check_in", key)
             check_out = _optional_text(fields.get("check_out"), "check_out", key)
@@ -166,8 +240,8 @@ class LocalDays:
                 )
             pairs = []
             if check_in:
-                start = self._utc(self._moment(check_in, key), key)
-                end = self._utc(self._moment(check_out, key), key) if check_out else None
+                start = self._utc(self._moment(check_in, key), key, zone)
+                end = self._utc(self._moment(check_out, key), key, zone) if check_out else None
                 if end is not None and end < start:
                     raise BadRecordError(f"record {key}: check-out {check_out} is before check-in {check_in}")
                 pairs.append((start, end))
@@ -186,70 +260,21 @@ class LocalDays:
             raise BadRecordError(f"record {key}: {shown(text)} has no UTC offset, so the instant is unknown")
         return value
 
-    def _utc(self, value: datetime, key: str) -> datetime:
-        """A local time with offset as naive UTC (Odoo's form), to the second."""
+    def _utc(self, value: datetime, key: str, zone: ZoneInfo) -> datetime:
+        """A local time with offset as naive UTC (Odoo's form), cut to the second as Odoo keeps it."""
         offset = value.utcoffset()
         assert offset is not None  # parse_intervals and _moment refuse times without one
-        seen = (offset, value.date())
+        seen = (offset, value.date(), zone.key)
         if seen not in self._offsets_checked:
             self._offsets_checked.add(seen)
-            if not self._warned_offset and offset != value.astimezone(self.zone).utcoffset():
+            if not self._warned_offset and offset != value.astimezone(zone).utcoffset():
                 self._warned_offset = True
                 log.warning(
-                    "%s: times such as %s carry another offset than the time zone %s gives; set `timezone` to the "
-                    "site's zone, or days are matched and read back in the wrong zone",
+                    "%s: times such as %s carry another offset than the zone %s gives them; give the site its "
+                    "`timezone` (and leave the target's `timezone` unset), or days are matched and read back in "
+                    "the wrong zone",
                     self.where,
                     value.isoformat(),
-                    self.timezone,
+                    zone.key,
                 )
         return (value - offset).replace(tzinfo=None, microsecond=0)
-
-
-@dataclass
-class Plan:
-    """What to change in Odoo for a batch: attendances to remove, to write, to create (each with its day)."""
-
-    unlink: list[tuple[int, Day]] = field(default_factory=list)
-    writes: list[tuple[int, dict[str, Any], Day]] = field(default_factory=list)
-    creates: list[tuple[dict[str, Any], Day]] = field(default_factory=list)
-
-
-def plan(days: list[Day]) -> Plan:
-    """Per day: keep matches, at most one write, else unlink what is wrong and create what is missing."""
-    found = Plan()
-    for day in days:
-        if day.error is not None:
-            continue
-        held = sorted(day.held, key=lambda h: (h.check_in, h.id))
-        kept: list[Held] = []
-        moved: list[tuple[Held, tuple[datetime, datetime | None]]] = []
-        missing: list[tuple[datetime, datetime | None]] = []
-        for start, end in day.wanted:
-            same = next((h for h in held if h.check_in == start), None)
-            if same is None:
-                missing.append((start, end))
-                continue
-            held.remove(same)
-            if same.check_out == end:
-                kept.append(same)
-            else:
-                moved.append((same, (start, end)))
-        if len(held) == 1 and len(missing) == 1 and not moved:
-            moved.append((held.pop(), missing.pop()))
-        if len(moved) > 1:  # several writes could overlap each other on the way: replace instead
-            held += [h for h, _ in moved]
-            missing += [pair for _, pair in moved]
-            moved = []
-        day.ids = [h.id for h in kept]
-        found.unlink += [(h.id, day) for h in held]
-        for attendance, (start, end) in moved:
-            values: dict[str, Any] = {"check_out": odoo_text(end) if end is not None else False}
-            if attendance.check_in != start:
-                values["check_in"] = odoo_text(start)
-            found.writes.append((attendance.id, values, day))
-        for start, end in missing:
-            values = {"employee_id": day.employee, "check_in": odoo_text(start)}
-            if end is not None:
-                values["check_out"] = odoo_text(end)
-            found.creates.append((values, day))
-    return found

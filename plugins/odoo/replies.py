@@ -28,7 +28,8 @@ def rows(value: Any, where: str, what: str) -> list[dict[str, Any]]:
 
 
 def attendances(value: Any, where: str, what: str) -> list[Held]:
-    """The hr.attendance records of a `search_read` reply of `employee_id`, `check_in` and `check_out`."""
+    """The hr.attendance records of a `search_read` reply of `employee_id`, `check_in` and `check_out`, and
+    of `create_uid`, `in_mode` and `out_mode` where asked (absent fields stay None)."""
     found = []
     for index, row in enumerate(rows(value, where, what)):
         employee: Any = row.get("employee_id")
@@ -36,11 +37,27 @@ def attendances(value: Any, where: str, what: str) -> list[Held]:
             employee = employee[0]
         if not is_id(employee):
             raise TargetReplyError(f"{where}: {what}: record {index} has employee_id {shown(employee)}")
-        check_in = reply_time(row, "check_in", f"{where}: {what}: record {index}")
+        place = f"{where}: {what}: record {index}"
+        check_in = reply_time(row, "check_in", place)
         if check_in is None:
             raise TargetReplyError(f"{where}: {what}: record {index} has no check_in")
-        check_out = reply_time(row, "check_out", f"{where}: {what}: record {index}")
-        found.append(Held(row["id"], employee, check_in, check_out))
+        check_out = reply_time(row, "check_out", place)
+        creator = row.get("create_uid", False)
+        creator_id = creator[0] if isinstance(creator, list) and creator and is_id(creator[0]) else None
+        in_mode, out_mode = (reply_text(row, name, place) for name in ("in_mode", "out_mode"))
+        creator_name = (reply_name(row, "create_uid", place) or "") if creator_id is not None else ""
+        found.append(
+            Held(
+                row["id"],
+                employee,
+                check_in,
+                check_out,
+                creator=creator_id,
+                creator_name=creator_name,
+                in_mode=in_mode,
+                out_mode=out_mode,
+            )
+        )
     return found
 
 

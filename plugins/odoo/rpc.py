@@ -66,6 +66,7 @@ class OdooRpc:
         self.http, self.settings, self.where = http, settings, http.where
         self.protocol: str | None = None
         self.uid: int | None = None
+        self._major: int | None = None
         self._request_ids = itertools.count(1)
 
     # -- connecting -------------------------------------------------------------------------------
@@ -79,10 +80,16 @@ class OdooRpc:
     def _choose_protocol(self) -> str:
         if self.settings.protocol != "auto":
             return self.settings.protocol
-        major = self._server_version()
+        major = self.server_major()
         chosen = "json2" if major >= JSON2_SINCE else "jsonrpc"
         log.info("%s: Odoo %s, using %s", self.where, major, chosen)
         return chosen
+
+    def server_major(self) -> int:
+        """The server's major version (asked once: `protocol: auto` asks it anyway)."""
+        if self._major is None:
+            self._major = self._server_version()
+        return self._major
 
     def _server_version(self) -> int:
         """The server's major version, from `/web/webclient/version_info` (else `/web/version`)."""

@@ -20,7 +20,8 @@ class OdooSettings(HttpSettings):
     api_key: SecretStr
     protocol: Literal["auto", "xmlrpc", "jsonrpc", "json2"] = "auto"
     employee_by: Literal["id", "barcode", "pin", "work_email"] = "id"
-    timezone: TimeZoneName = "UTC"
+    #: An override of every record's site zone (`Target.zone_of`); unset, each day is placed in its own site's zone.
+    timezone: TimeZoneName | None = None
     concurrency: int = Field(default=4, ge=1, le=16)
     page_size: int = Field(default=200, ge=1, le=5000)
 

@@ -1,14 +1,16 @@
-"""The `odoo` target itself: push (dedup, then unlink, write and create), the employee pull, the read-back.
+"""The `odoo` target itself: push (what Odoo holds, the plan, then unlink, write and create), pull, read-back.
 
-See the package docstring for what it does; `days` turns records into intervals and plans the
-changes, `rpc` speaks Odoo's protocols, `replies` reads Odoo's answers.
+See the package docstring for what it does; `days` turns records into intervals in their zones,
+`plan` decides what to change (punchbridge's own attendance only, Odoo's constraints checked
+first), `rpc` speaks Odoo's protocols, `replies` reads Odoo's answers, `employees`, `readback` and
+`online` serve the employee pull, reconciliation and `validate --online`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -20,14 +22,19 @@ from punchbridge.plugin_api import (
     Employee,
     HeldRecord,
     HttpTarget,
+    OnlineCheck,
     Outcome,
     Record,
     RefusedError,
+    TargetError,
     TargetReplyError,
-    format_intervals,
+    ZoneModel,
 )
-from punchbridge.plugins.odoo import replies
-from punchbridge.plugins.odoo.days import Day, Held, LocalDays, is_id, odoo_text, plan
+from punchbridge.plugins.odoo import readback, replies
+from punchbridge.plugins.odoo.days import Day, Held, LocalDays, is_id, odoo_text, stored_times
+from punchbridge.plugins.odoo.employees import EmployeeDirectory, pull_employees
+from punchbridge.plugins.odoo.online import login_failure, online_checks
+from punchbridge.plugins.odoo.plan import blocker, describe, plan
 from punchbridge.plugins.odoo.rpc import OdooRpc, shown
 from punchbridge.plugins.odoo.settings import OdooSettings
 
@@ -35,10 +42,9 @@ __all__ = ["OdooTarget"]
 
 log = logging.getLogger("punchbridge.plugins.odoo")
 
-#: Attendance records per page when reading back (a month of a large site is tens of thousands).
-READ_BACK_PAGE = 2000
-_EMPLOYEE_FIELDS = ["id", "name", "barcode", "pin", "work_email", "department_id", "company_id", "active", "write_date"]
-_KEY_FIELD = {"id": "id", "barcode": "barcode", "pin": "pin", "work_email": "work_email"}
+#: hr.attendance fields every version has; `in_mode`/`out_mode` are read where `fields_get` shows them (17.0 on).
+_ATTENDANCE_FIELDS = ["employee_id", "check_in", "check_out", "create_uid"]
+_MODE_FIELDS = ("in_mode", "out_mode")
 _T = TypeVar("_T")
 
 
@@ -49,18 +55,19 @@ class OdooTarget(HttpTarget[OdooSettings]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.PUSH_ATTENDANCE, Capability.PULL_EMPLOYEES, Capability.READ_BACK}
     )
+    #: Odoo stores naive UTC and each user sees their own zone: a day is placed in its own site's zone.
+    zone_model: ClassVar[ZoneModel] = ZoneModel.SITE
 
     def __init__(
         self, name: str, settings: OdooSettings | Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
     ) -> None:
         super().__init__(name, settings, transport=transport)
-        self.days = LocalDays(self.settings.timezone, self.settings.employee_by, self.where)
+        self.days = LocalDays(self.settings.employee_by, self.where)
         self._rpc: OdooRpc | None = None
         #: The protocol of the last connection (`xmlrpc`, `jsonrpc` or `json2`); None before the first.
         self.protocol: str | None = None
-        self._directory: dict[str, list[int]] | None = None  # employee key -> hr.employee ids
-        self._key_of: dict[int, str] = {}
-        self._looked_up: set[str] = set()
+        self.employees = EmployeeDirectory(self._call, self.settings.employee_by, self.where)
+        self._attendance_fields: list[str] | None = None
 
     @property
     def where(self) -> str:
@@ -71,11 +78,11 @@ class OdooTarget(HttpTarget[OdooSettings]):
         """`odoo NAME -> URL (database DB)`; never the key."""
         return f"odoo {self.name} -> {self.settings.url} (database {self.settings.database})"
 
-    # -- columns ----------------------------------------------------------------------------------
+    # -- columns and stored form ------------------------------------------------------------------
 
     @classmethod
     def check_columns(cls, columns: Sequence[str], settings: OdooSettings) -> list[str]:
-        """Problems of a mapping for Odoo: `employee`, then `check_in` + `check_out` or `intervals`."""
+        """Problems of a mapping for Odoo: `employee`, `check_in` + `check_out` or `intervals`, no `worked_hours`."""
         names = set(columns)
         by = settings.employee_by
         problems = []
@@ -97,7 +104,22 @@ class OdooTarget(HttpTarget[OdooSettings]):
             )
         elif "intervals" not in names and "check_out" not in names:
             problems.append("no column `check_out`: map it from last_out (an empty value leaves the interval open)")
+        if "worked_hours" in names:
+            problems.append(
+                "column `worked_hours`: Odoo computes worked hours itself from check-in and check-out (17.0 and "
+                "18.0 leave out the working schedule's lunch break; hr_attendance `_compute_worked_hours`), so "
+                "punchbridge cannot send it and could never match it: remove the column"
+            )
         return problems
+
+    @classmethod
+    def stored_form(cls, fields: Mapping[str, Any], settings: OdooSettings) -> Mapping[str, Any]:
+        """`fields` as Odoo keeps them: every check-in and check-out to the whole second (`days.stored_times`).
+
+        Odoo computes `worked_hours` itself and the mapping may not send it (`check_columns`), so
+        times are the only values that change form.
+        """
+        return stored_times(fields)
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -106,10 +128,12 @@ class OdooTarget(HttpTarget[OdooSettings]):
         return {"base_url": self.settings.url, "max_connections": self.settings.concurrency}
 
     def on_open(self) -> None:
-        """Choose the protocol (`auto`: by the server's version) and check the credentials."""
+        """Choose the protocol (`auto`: by the server's version), check the credentials, and learn which
+        attendance fields this Odoo has (once per run)."""
         rpc = OdooRpc(self.http, self.settings)
         rpc.connect()
         self._rpc, self.protocol = rpc, rpc.protocol
+        self.attendance_fields()
 
     def on_close(self) -> None:
         """Forget the session of the closed connection."""
@@ -121,10 +145,36 @@ class OdooTarget(HttpTarget[OdooSettings]):
         assert self._rpc is not None
         return self._rpc.call(model, method, params, ids)
 
+    @property
+    def uid(self) -> int | None:
+        """The id of the Odoo user punchbridge is logged in as (None before the login)."""
+        return self._rpc.uid if self._rpc is not None else None
+
+    def attendance_fields(self) -> list[str]:
+        """The hr.attendance fields to read: the common ones, and the modes where this Odoo has them (a fields_get)."""
+        if self._attendance_fields is None:
+            found = self._call("hr.attendance", "fields_get", {"attributes": ["type"]})
+            if not isinstance(found, dict) or "check_in" not in found:
+                raise TargetReplyError(f"{self.where}: hr.attendance.fields_get answered {shown(found)}")
+            self._attendance_fields = _ATTENDANCE_FIELDS + [name for name in _MODE_FIELDS if name in found]
+        return self._attendance_fields
+
+    def check_online(self) -> list[OnlineCheck]:
+        """`validate --online`: the login, the rights on hr.employee and hr.attendance, the key's expiry (`online`)."""
+        try:
+            self.open()
+            assert self._rpc is not None
+            login = OnlineCheck("login", True, f"{self.protocol}, uid {self.uid}")
+            return [login, *online_checks(self._call, self._rpc.server_major(), self.uid)]
+        except TargetError as exc:
+            return [login_failure(exc)]
+        finally:
+            self.close()
+
     # -- push -------------------------------------------------------------------------------------
 
     def push(self, batch: Batch) -> list[Outcome]:
-        """Make Odoo hold each record's intervals: dedup, then unlink, write and one create (package docstring)."""
+        """Make Odoo hold each record's intervals, touching only punchbridge's own attendance (package docstring)."""
         self.check_batch_columns(batch)
         if not batch.records:
             return []
@@ -132,10 +182,11 @@ class OdooTarget(HttpTarget[OdooSettings]):
         days, outcomes = self._days(batch.records)
         self._resolve(days)
         self._attach_held(days)
-        changes = plan(days)
+        changes = plan(days, self.uid)
         self._unlink(changes.unlink)
         self._write(changes.writes)
         self._create(changes.creates)
+        self._explain_refusals(days)
         refused = sum(1 for d in days if d.error)
         log.info(
             "%s: batch %s: %d days, %d intervals created, %d written, %d removed, %d refused",
@@ -151,12 +202,12 @@ class OdooTarget(HttpTarget[OdooSettings]):
             if day.error is not None:
                 outcomes.append(Outcome(day.key, ok=False, message=day.error))
             else:
-                remote = "hr.attendance:" + ",".join(map(str, day.ids)) if day.ids else None
+                remote = "hr.attendance:" + ",".join(map(str, sorted(day.ids))) if day.ids else None
                 outcomes.append(Outcome(day.key, ok=True, remote_id=remote))
         return outcomes
 
     def _days(self, records: Sequence[Record]) -> tuple[list[Day], list[Outcome]]:
-        """Each record as a `Day`; refusals for records that cannot be intervals or repeat a day."""
+        """Each record as a `Day` in its zone; refusals for records that cannot be intervals or repeat a day."""
         days: dict[str, Day] = {}
         first_fields: dict[str, Mapping[str, Any]] = {}
         outcomes: list[Outcome] = []
@@ -168,7 +219,7 @@ class OdooTarget(HttpTarget[OdooSettings]):
                 continue
             first_fields[record.key] = record.fields
             try:
-                days[record.key] = self.days.day(record)
+                days[record.key] = self.days.day(record, self.zone_of(record))
             except BadRecordError as exc:
                 outcomes.append(Outcome(record.key, ok=False, message=str(exc)))
         for key in conflicting:
@@ -190,29 +241,51 @@ class OdooTarget(HttpTarget[OdooSettings]):
                     )
         return list(days.values()), outcomes
 
+    def _resolve(self, days: list[Day]) -> None:
+        by = self.settings.employee_by
+        found = self.employees.ids({d.employee_key for d in days if d.error is None})
+        for day in days:
+            if day.error is not None:
+                continue
+            ids = found.get(day.employee_key, [])
+            if not ids:
+                day.error = f"Odoo has no employee with {by} {day.employee_key!r} (active or archived)"
+            elif len(ids) > 1:
+                day.error = f"{len(ids)} Odoo employees have {by} {day.employee_key!r} (ids {ids}); make it unique"
+            else:
+                day.employee = ids[0]
+
+    def _conflicting(self, employees: list[int], low: datetime, high: datetime) -> list[Held]:
+        """The employees' attendances that could meet intervals between `low` and `high`: every open one, and
+        every closed one reaching into the span (one search_read)."""
+        domain = [
+            ["employee_id", "in", employees],
+            "|",
+            ["check_out", "=", False],
+            "&",
+            ["check_in", "<", odoo_text(high)],
+            ["check_out", ">=", odoo_text(low)],
+        ]
+        params = {"domain": domain, "fields": self.attendance_fields(), "order": "id"}
+        return replies.attendances(self._call("hr.attendance", "search_read", params), self.where, "hr.attendance")
+
     def _attach_held(self, days: list[Day]) -> None:
-        """What Odoo holds for the batch's employees and days: one search_read, given to each day."""
+        """What Odoo holds for the batch's employees and days: one search_read, shared out to each day."""
         live = [d for d in days if d.error is None]
         if not live:
             return
-        domain = [
-            ["employee_id", "in", sorted({d.employee for d in live})],
-            ["check_in", ">=", odoo_text(min(d.start for d in live))],
-            ["check_in", "<", odoo_text(max(d.end for d in live))],
-        ]
-        fields = ["employee_id", "check_in", "check_out"]
-        rows = self._call("hr.attendance", "search_read", {"domain": domain, "fields": fields, "order": "id"})
-        held: dict[int, list[Held]] = {}
-        for attendance in replies.attendances(rows, self.where, "hr.attendance.search_read"):
-            held.setdefault(attendance.employee, []).append(attendance)
+        employees = sorted({d.employee for d in live})
+        pools: dict[int, list[Held]] = {}
+        for attendance in self._conflicting(employees, min(d.start for d in live), max(d.end for d in live)):
+            pools.setdefault(attendance.employee, []).append(attendance)
         by_employee: dict[int, list[Day]] = {}
         for day in live:
             by_employee.setdefault(day.employee, []).append(day)
         for employee, own in by_employee.items():
-            pool = held.get(employee, [])
-            for day in own:  # an interval that is exactly one the day wants belongs to that day
+            pool = pools.get(employee, [])
+            for day in own:  # an attendance starting where the day wants an interval belongs to that day
                 starts = {start for start, _ in day.wanted}
-                day.held = [h for h in pool if h.check_in in starts]
+                day.pool, day.held = pool, [h for h in pool if h.check_in in starts]
             claimed = {h.id for d in own for h in d.held}
             for day in own:  # then the rest by the local day its check-in falls in
                 day.held += [h for h in pool if h.id not in claimed and day.base[0] <= h.check_in < day.base[1]]
@@ -220,6 +293,8 @@ class OdooTarget(HttpTarget[OdooSettings]):
     def _unlink(self, items: list[tuple[int, Day]]) -> None:
         def send(chunk: list[tuple[int, Day]]) -> None:
             self._call("hr.attendance", "unlink", {}, ids=[attendance for attendance, _ in chunk])
+            for attendance, day in chunk:
+                day.removed.append(attendance)
 
         self._bisect(items, send, lambda item, message: item[1].refuse(message))
 
@@ -281,115 +356,39 @@ class OdooTarget(HttpTarget[OdooSettings]):
                     following += [chunk[:middle], chunk[middle:]]
             pending = following
 
+    def _explain_refusals(self, days: list[Day]) -> None:
+        """Days Odoo refused although the plan found nothing in the way (someone wrote meanwhile, a lock):
+        name what blocks each now (one search_read for them all) and what was already removed."""
+        refused = [d for d in days if d.refused_by_odoo]
+        if not refused:
+            return
+        now_held: dict[int, list[Held]] = {}
+        try:
+            employees = sorted({d.employee for d in refused})
+            for attendance in self._conflicting(employees, min(d.start for d in refused), max(d.end for d in refused)):
+                now_held.setdefault(attendance.employee, []).append(attendance)
+        except TargetError as exc:
+            log.warning("%s: could not read what blocks the refused days: %s", self.where, exc)
+        for day in refused:
+            own = set(day.ids) | set(day.ours)
+            others = [h for h in now_held.get(day.employee, []) if h.id not in own]
+            named = {b.id: b for b in (blocker(s, e, others) for s, e in day.wanted) if b is not None}
+            notes = [f"in the way: {describe(b, day, self.uid)}" for b in named.values()]
+            if day.removed:
+                notes.append(
+                    "punchbridge had already removed its earlier attendance of this day (hr.attendance "
+                    f"{', '.join(map(str, day.removed))}): Odoo holds none of it until the day is sent again "
+                    "(`punchbridge dlq retry` once the cause is fixed)"
+                )
+            if notes:
+                day.error = f"{day.error}; " + "; ".join(notes)
+
     # -- employees --------------------------------------------------------------------------------
 
-    def _load_directory(self) -> dict[str, list[int]]:
-        """Every employee's key (active or archived), fetched once per run: one search_read of two fields."""
-        if self._directory is None:
-            field_name = _KEY_FIELD[self.settings.employee_by]
-            rows = self._call(
-                "hr.employee",
-                "search_read",
-                {"domain": [["active", "in", [True, False]]], "fields": ["id", field_name], "order": "id"},
-            )
-            self._directory = {}
-            self._remember(replies.rows(rows, self.where, "hr.employee.search_read"), field_name)
-        return self._directory
-
-    def _remember(self, rows: list[dict[str, Any]], field_name: str) -> None:
-        assert self._directory is not None
-        for row in rows:
-            key = str(row["id"]) if field_name == "id" else replies.reply_text(row, field_name, self.where)
-            if key:
-                ids = self._directory.setdefault(key.strip(), [])
-                if row["id"] not in ids:
-                    ids.append(row["id"])
-                self._key_of[row["id"]] = key.strip()
-
-    def _employee_ids(self, keys: set[str]) -> dict[str, list[int]]:
-        """The hr.employee ids of `keys`; keys not yet known are looked up once (one search_read)."""
-        directory = self._load_directory()
-        missing = sorted(k for k in keys if k not in directory and k not in self._looked_up)
-        if missing:
-            self._looked_up.update(missing)
-            field_name = _KEY_FIELD[self.settings.employee_by]
-            values: list[Any] = [int(k) for k in missing if k.isdigit()] if field_name == "id" else missing
-            domain = [[field_name, "in", values], ["active", "in", [True, False]]]
-            rows = self._call("hr.employee", "search_read", {"domain": domain, "fields": ["id", field_name]})
-            self._remember(replies.rows(rows, self.where, "hr.employee.search_read"), field_name)
-        return {k: directory[k] for k in keys if k in directory}
-
-    def _resolve(self, days: list[Day]) -> None:
-        by = self.settings.employee_by
-        found = self._employee_ids({d.employee_key for d in days if d.error is None})
-        for day in days:
-            if day.error is not None:
-                continue
-            ids = found.get(day.employee_key, [])
-            if not ids:
-                day.error = f"Odoo has no employee with {by} {day.employee_key!r} (active or archived)"
-            elif len(ids) > 1:
-                day.error = f"{len(ids)} Odoo employees have {by} {day.employee_key!r} (ids {ids}); make it unique"
-            else:
-                day.employee = ids[0]
-
     def pull_employees(self, since: datetime | None = None) -> Iterator[Employee]:
-        """Every hr.employee, leavers too, paged by `page_size` to the end; `since`: changed after it.
-
-        `target_id` is the employee's key as `employee_by` names it (the id by default), so it matches
-        the mapping's id table; employees without that key are left out (logged), since no mapping can
-        address them. `extra["odoo_id"]` is always the hr.employee id.
-        """
+        """Every hr.employee, leavers too, paged by `page_size` to the end (`employees.pull_employees`)."""
         self.open()
-        domain: list[Any] = [["active", "in", [True, False]]]
-        if since is not None:
-            moment = since.astimezone(UTC) if since.tzinfo is not None else since
-            domain.append(["write_date", ">", odoo_text(moment.replace(tzinfo=None))])
-        page = self.settings.page_size
-        offset = left_out = 0
-        while True:
-            params = {"domain": domain, "fields": _EMPLOYEE_FIELDS, "offset": offset, "limit": page, "order": "id"}
-            rows = replies.rows(self._call("hr.employee", "search_read", params), self.where, "hr.employee.search_read")
-            for row in rows:
-                employee = self._employee(row)
-                if employee is None:
-                    left_out += 1
-                else:
-                    yield employee
-            if len(rows) < page:
-                break
-            offset += page
-        if left_out:
-            log.warning(
-                "%s: %d employees have no %s and were left out of the pull",
-                self.where,
-                left_out,
-                self.settings.employee_by,
-            )
-
-    def _employee(self, row: dict[str, Any]) -> Employee | None:
-        where = f"{self.where}: hr.employee {row['id']}"
-        texts = {name: replies.reply_text(row, name, where) for name in ("name", "barcode", "pin", "work_email")}
-        by = self.settings.employee_by
-        key = str(row["id"]) if by == "id" else texts[_KEY_FIELD[by]]
-        if not key:
-            return None
-        active = row.get("active", True)
-        if not isinstance(active, bool):
-            raise TargetReplyError(f"{where}: active is {shown(active)}, not true or false")
-        changed = replies.reply_time(row, "write_date", where)
-        return Employee(
-            target_id=key.strip(),
-            name=texts["name"] or "",
-            active=active,
-            email=texts["work_email"],
-            badge=texts["barcode"],
-            pin=texts["pin"],
-            department=replies.reply_name(row, "department_id", where),
-            site=replies.reply_name(row, "company_id", where),
-            modified_at=changed.replace(tzinfo=UTC) if changed is not None else None,
-            extra={"odoo_id": row["id"]},
-        )
+        yield from pull_employees(self._call, self.settings, self.where, since)
 
     # -- read-back --------------------------------------------------------------------------------
 
@@ -400,58 +399,22 @@ class OdooTarget(HttpTarget[OdooSettings]):
         employees: Sequence[str] | None = None,
         zones: Mapping[str, str] | None = None,
     ) -> Iterator[HeldRecord]:
-        """What Odoo holds per employee and local day (in `timezone`), in the mapping's local ISO form.
+        """What Odoo holds per employee and local day, each employee's day in their own site's zone (`readback`).
 
         Each day gives `check_in` (first check-in), `check_out` (last check-out of a closed interval,
         empty if none) and `intervals` (every pair, `start/end;start/`), so a mapping of either
         convention compares like with like.
         """
         self.open()
-        domain: list[Any] = [
-            ["check_in", ">=", odoo_text(self.days.midnight(start))],
-            ["check_in", "<", odoo_text(self.days.midnight(end + timedelta(days=1)))],
+        fields = ["employee_id", "check_in", "check_out"] + [
+            name for name in self.attendance_fields() if name in _MODE_FIELDS
         ]
-        if employees is not None:
-            found = self._employee_ids({str(e).strip() for e in employees})
-            ids = sorted({i for matches in found.values() for i in matches})
-            if not ids:
-                return
-            domain.append(["employee_id", "in", ids])
-        self._load_directory()
-        grouped: dict[tuple[str, date], list[Held]] = {}
-        page, offset, unknown = READ_BACK_PAGE, 0, set()
-        fields = ["employee_id", "check_in", "check_out"]
-        while True:
-            params = {"domain": domain, "fields": fields, "offset": offset, "limit": page, "order": "id"}
-            rows = self._call("hr.attendance", "search_read", params)
-            held = replies.attendances(rows, self.where, "hr.attendance.search_read")
-            for attendance in held:
-                key = self._key_of.get(attendance.employee)
-                if key is None:
-                    unknown.add(attendance.employee)
-                    continue
-                local_day = self.days.local(attendance.check_in).date()
-                grouped.setdefault((key, local_day), []).append(attendance)
-            if len(held) < page:
-                break
-            offset += page
-        if unknown:
-            log.warning(
-                "%s: attendance of %d employees without a %s was not read back",
-                self.where,
-                len(unknown),
-                self.settings.employee_by,
-            )
-        local = self.days.local
-        for (key, day), intervals in sorted(grouped.items()):
-            intervals.sort(key=lambda h: (h.check_in, h.id))
-            closed = [h.check_out for h in intervals if h.check_out is not None]
-            fields_held = {
-                "check_in": local(intervals[0].check_in).isoformat(),
-                "check_out": local(max(closed)).isoformat() if closed else "",
-                "intervals": format_intervals(
-                    (local(h.check_in), local(h.check_out) if h.check_out else None) for h in intervals
-                ),
-            }
-            remote = "hr.attendance:" + ",".join(str(h.id) for h in intervals)
-            yield HeldRecord(employee=key, work_date=day, fields=fields_held, remote_id=remote)
+        yield from readback.read_back(
+            self._call,
+            self.employees,
+            lambda key: self.zone_for(key, zones),
+            fields,
+            (start, end),
+            employees,
+            self.where,
+        )

@@ -432,7 +432,8 @@ def _hostile(answers: dict[str, Any]) -> Starlette:
         if call["service"] == "common":
             return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": 2})
         model, method = call["args"][3], call["args"][4]
-        return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": answers[f"{model}.{method}"]})
+        plain = {"hr.attendance.fields_get": {"check_in": {"type": "datetime"}}}  # what every version says
+        return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": {**plain, **answers}[f"{model}.{method}"]})
 
     async def version(request: Request) -> Response:
         return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": {"server_version_info": [17, 0]}})

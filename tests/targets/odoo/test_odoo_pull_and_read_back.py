@@ -11,7 +11,7 @@ from support.odoo_servers import OdooRun
 
 from punchbridge.plugin_api import Employee, HeldRecord
 from punchbridge.plugins.odoo import OdooTarget
-from punchbridge.plugins.odoo import target as odoo_plugin
+from punchbridge.plugins.odoo import readback as odoo_readback
 
 SEEDED = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 CHANGED = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
@@ -127,7 +127,7 @@ def test_read_back_groups_several_intervals_by_local_day(odoo: OdooRun, monkeypa
     intervals = (
         "2025-10-06T09:00:00+05:30/2025-10-06T13:00:00+05:30;2025-10-06T13:30:00+05:30/2025-10-06T18:00:00+05:30"
     )
-    monkeypatch.setattr(odoo_plugin, "READ_BACK_PAGE", 1)  # one interval a page: the pages must be joined
+    monkeypatch.setattr(odoo_readback, "READ_BACK_PAGE", 1)  # one interval a page: the pages must be joined
     target = OdooTarget("odoo", odoo.settings())
     try:
         target.push(batch(record("A1", intervals=intervals), columns=("employee", "intervals")))

@@ -1,15 +1,15 @@
-"""One emulated Odoo database: `hr.employee` and `hr.attendance` with the ORM calls the `odoo` target makes.
+"""One emulated Odoo database: the `common` and `object` services, each ORM call in its own transaction.
 
-Protocol-neutral: `execute` runs one ORM call (`search_read`, `search_count`, `read`, `create`,
-`write`, `unlink`) in its own transaction, with Odoo's checks and errors; `OdooEmulator` (`server`)
-puts the three protocols in front of it. Tests seed employees, plant what a person would change in
-Odoo itself (`add_attendance`, `change_attendance`, `delete_attendance`) and inspect what it holds.
+Protocol-neutral: `_service` answers `common` (version, login, authenticate) and `object`
+(`execute`, `execute_kw`); `_execute` runs one ORM call (`orm`) as a user, with Odoo's checks and
+errors; `OdooEmulator` (`server`) puts the protocols in front of it. Tests seed employees, plant
+what a person would change in Odoo itself (`add_attendance`, `change_attendance`,
+`delete_attendance`; `others` adds the kiosk, the officer and the crons) and inspect what it holds.
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,40 +17,33 @@ from datetime import datetime
 from typing import Any
 
 from punchbridge.plugin_api import Employee
-from punchbridge.testing.emulators.odoo.domain import (
-    DEFAULT_COMPANY,
-    FIELDS,
-    WRITABLE,
-    OdooUser,
-    Transaction,
-    datetime_text,
-    naive_utc,
-    now,
-    put_back,
-    restore,
-    to_datetime,
-    wire_time,
+from punchbridge.testing.emulators.odoo.accounts import (
+    EXPIRY_SINCE,
+    INTEGRATION,
+    key_works,
+    standard_users,
 )
+from punchbridge.testing.emulators.odoo.domain import DEFAULT_COMPANY, Transaction, naive_utc, now, wire_time
 from punchbridge.testing.emulators.odoo.errors import (
     AccessDeniedError,
-    AccessError,
     BadArgumentsError,
-    MissingError,
     NotFoundError,
     ServerError,
-    ValidationError,
 )
-from punchbridge.testing.emulators.odoo.index import IndexedTables
+from punchbridge.testing.emulators.odoo.orm import OPERATIONS, OrmMethods
+from punchbridge.testing.emulators.odoo.schema import schema_for
 
 __all__ = ["OdooDatabase"]
 
 _RECORD_METHODS = frozenset({"read", "write", "unlink"})
-_METHODS = frozenset({"search_read", "search_count", "read", "create", "write", "unlink"})
-_VERBS = {"create": "create", "write": "modify", "unlink": "delete", "read": "read", "search_read": "read"}
+#: Methods that run on records but may be called without any (an empty recordset), as JSON-2 allows.
+_EMPTY_RECORDSET_METHODS = frozenset({"has_access"})
+#: The first version with `has_access`, and the first without `check_access_rights` (inferred; see `orm`).
+HAS_ACCESS_SINCE, CHECK_ACCESS_RIGHTS_UNTIL = 18, 18
 
 
-class OdooDatabase(IndexedTables):
-    """One Odoo database with `hr.employee` and `hr.attendance` (see the module docstring)."""
+class OdooDatabase(OrmMethods):
+    """One Odoo database with `hr.employee`, `hr.attendance`, `res.users` (see the module docstring)."""
 
     def __init__(
         self,
@@ -60,39 +53,35 @@ class OdooDatabase(IndexedTables):
         login: str = "integration@example.com",
         api_key: str = "odoo-test-api-key",
     ) -> None:
-        super().__init__()
+        major = int(version.split(".")[0].removeprefix("saas~"))
+        super().__init__(schema_for(major), major, standard_users(login, api_key))
         self.version = version
-        self.major = int(version.split(".")[0].removeprefix("saas~"))
         self.database = database
-        self.users = {2: OdooUser(2, login, api_key)}
         self.lock = threading.RLock()
-        self.departments: dict[int, str] = {}
-        self.companies: dict[int, str] = {1: DEFAULT_COMPANY}
-        self._ids = {model: itertools.count(1) for model in ("hr.employee", "hr.department", "hr.attendance")}
-        self._ids["res.company"] = itertools.count(2)
-        #: Attendance records created or written (the records a target delivered), committed calls only.
-        self.deliveries = 0
+        self.companies[1] = DEFAULT_COMPANY
         #: Calls per (model, method); ("common", "authenticate") for the login.
         self.calls: Counter[tuple[str, str]] = Counter()
-        self.refused: dict[int, str] = {}
-        self.denied: set[tuple[str, str]] = set()
-        self._transaction = Transaction()
 
     @property
     def api_key(self) -> str:
         """The API key of the integration user."""
-        return self.users[2].api_key
+        key = self.users[INTEGRATION].api_key
+        assert key is not None
+        return key
 
     @property
     def login(self) -> str:
         """The login of the integration user."""
-        return self.users[2].login
+        return self.users[INTEGRATION].login
 
-    def seed_employees(self, employees: Iterable[Employee], *, barcode_from: str = "target_id") -> list[int]:
+    def seed_employees(
+        self, employees: Iterable[Employee], *, barcode_from: str = "target_id", tz: str = "UTC"
+    ) -> list[int]:
         """Add `employees`; their barcode is `target_id` (or `badge`). Returns their hr.employee ids.
 
         pin, email (work_email), department, site (the company), active and modified_at (write_date)
-        are taken over; departments and companies are created by name as needed.
+        are taken over; departments and companies are created by name as needed. `tz` is each one's
+        time zone (the working schedule's: which local day, and lunch, an attendance falls in).
         """
         ids = []
         with self.lock:
@@ -100,7 +89,7 @@ class OdooDatabase(IndexedTables):
                 barcode = employee.target_id if barcode_from == "target_id" else employee.badge
                 if barcode and any(e["barcode"] == barcode for e in self.employees.values()):
                     raise ValueError(f"barcode {barcode!r} is already an employee's")
-                new_id = next(self._ids["hr.employee"])
+                new_id = self._next_id("hr.employee")
                 stamp = naive_utc(employee.modified_at)
                 self.employees[new_id] = {
                     "id": new_id,
@@ -111,8 +100,11 @@ class OdooDatabase(IndexedTables):
                     "department_id": self._named("hr.department", self.departments, employee.department),
                     "company_id": self._named("res.company", self.companies, employee.site) or 1,
                     "active": employee.active,
+                    "tz": tz,
                     "create_date": stamp,
                     "write_date": stamp,
+                    "create_uid": INTEGRATION,
+                    "write_uid": INTEGRATION,
                 }
                 ids.append(new_id)
         return ids
@@ -132,7 +124,7 @@ class OdooDatabase(IndexedTables):
         for key, value in table.items():
             if value == name:
                 return key
-        key = next(self._ids[model])
+        key = self._next_id(model)
         table[key] = name
         return key
 
@@ -151,38 +143,68 @@ class OdooDatabase(IndexedTables):
         return text
 
     def deny(self, model: str, method: str) -> None:
-        """Make `method` on `model` an AccessError for the integration user."""
-        self.denied.add((model, method))
+        """Make `method` on `model` (and every method of the same access operation) an AccessError for the
+        integration user: `deny("hr.attendance", "create")` also makes `has_access("create")` False."""
+        self.denied.add((model, OPERATIONS.get(method, method)))
+
+    def set_api_key_expiry(self, expires: datetime | None, *, uid: int = INTEGRATION) -> None:
+        """Give the user's API key an expiration date (naive UTC or aware), as Odoo 18.0 and later keep one.
+
+        ValueError before 18.0: keys did not expire then.
+        """
+        if self.major < EXPIRY_SINCE:
+            raise ValueError(f"Odoo {self.version} has no API key expiry (it came with 18.0)")
+        with self.lock:
+            self.users[uid].api_key_expires = naive_utc(expires) if expires is not None else None
+
+    def run_autovacuum(self) -> int:
+        """Odoo's `_gc_user_apikeys` (18.0 on): delete the keys past their expiration date; how many."""
+        removed = 0
+        with self.lock:
+            for user in self.users.values():
+                expires = user.api_key_expires
+                if self.major >= EXPIRY_SINCE and user.api_key is not None and expires is not None and expires < now():
+                    user.api_key, removed = None, removed + 1
+        return removed
 
     def add_attendance(
-        self, employee_id: int, check_in: datetime | str, check_out: datetime | str | None = None
+        self,
+        employee_id: int,
+        check_in: datetime | str,
+        check_out: datetime | str | None = None,
+        *,
+        uid: int = INTEGRATION,
+        **values: Any,
     ) -> int:
-        """Create an attendance as an Odoo user would (same constraints, one transaction); returns its id.
+        """Create an attendance as user `uid` would (same constraints, one transaction); returns its id.
 
-        Times are naive UTC (`datetime` or Odoo's `YYYY-MM-DD HH:MM:SS`); an aware `datetime` is converted.
+        Times are naive UTC (`datetime` or Odoo's `YYYY-MM-DD HH:MM:SS`); an aware `datetime` is
+        converted. `values` are other fields (`in_mode="kiosk"`). By default the integration user
+        creates it: to plant a record someone else made, use `others` (kiosk, officer, crons).
         """
-        values = {"employee_id": employee_id, "check_in": wire_time(check_in), "check_out": wire_time(check_out)}
-        return int(self._execute(2, "hr.attendance", "create", None, {}, positional=[values]))
+        fields = {"employee_id": employee_id, "check_in": wire_time(check_in), "check_out": wire_time(check_out)}
+        return int(self._execute(uid, "hr.attendance", "create", None, {}, positional=[{**fields, **values}]))
 
-    def change_attendance(self, attendance_id: int, **values: Any) -> None:
-        """Write fields of an attendance as an Odoo user would (e.g. `check_in=...`; times as in add_attendance)."""
+    def change_attendance(self, attendance_id: int, *, uid: int = INTEGRATION, **values: Any) -> None:
+        """Write fields of an attendance as user `uid` would (e.g. `check_in=...`; times as in add_attendance)."""
         wire = {
             name: wire_time(value) if name in ("check_in", "check_out") else value for name, value in values.items()
         }
-        self._execute(2, "hr.attendance", "write", [attendance_id], {}, positional=[wire])
+        self._execute(uid, "hr.attendance", "write", [attendance_id], {}, positional=[wire])
 
-    def delete_attendance(self, attendance_id: int) -> None:
-        """Delete an attendance as an Odoo user would (MissingError when there is none)."""
-        self._execute(2, "hr.attendance", "unlink", [attendance_id], {})
+    def delete_attendance(self, attendance_id: int, *, uid: int = INTEGRATION) -> None:
+        """Delete an attendance as user `uid` would (MissingError when there is none)."""
+        self._execute(uid, "hr.attendance", "unlink", [attendance_id], {})
 
     def attendances(self, employee_id: int | None = None) -> list[dict[str, Any]]:
         """The attendance records (of one employee), by check-in, as `search_read` would give them."""
         with self.lock:
             rows = [a for a in self.attendance.values() if employee_id is None or a["employee_id"] == employee_id]
             rows.sort(key=lambda a: (a["check_in"], a["id"]))
-            return [self._row("hr.attendance", a, list(FIELDS["hr.attendance"])) for a in rows]
+            return [self._row("hr.attendance", a, self.schema.names("hr.attendance")) for a in rows]
 
     def _version(self) -> dict[str, Any]:
+        """`common.version()` (odoo/service/common.py `exp_version`): the server's version and protocol."""
         major, _, minor = self.version.partition(".")
         info = [int(major.removeprefix("saas~")), int(minor or 0), 0, "final", 0, ""]
         return {
@@ -200,7 +222,9 @@ class OdooDatabase(IndexedTables):
             if method in ("authenticate", "login"):
                 database, login, key = [*args, None, None, None][:3]
                 self._check_database(database)
-                user = next((u for u in self.users.values() if u.login == login and u.api_key == key), None)
+                moment = now()
+                found = (u for u in self.users.values() if u.login == login and key_works(u, key, self.major, moment))
+                user = next(found, None)
                 return user.uid if user is not None else False
             raise ServerError("builtins.AttributeError", f"The method {method!r} does not exist on service common")
         if service == "object" and method in ("execute_kw", "execute"):
@@ -209,7 +233,7 @@ class OdooDatabase(IndexedTables):
             database, uid, key, model, name = args[:5]
             self._check_database(database)
             user = self.users.get(uid) if isinstance(uid, int) else None
-            if user is None or user.api_key != key:
+            if user is None or not key_works(user, key, self.major, now()):
                 raise AccessDeniedError()
             self.calls[(model, name)] += 1
             if method == "execute":
@@ -218,7 +242,7 @@ class OdooDatabase(IndexedTables):
                 positional = list(args[5]) if len(args) > 5 and isinstance(args[5], list) else []
                 keywords = dict(args[6]) if len(args) > 6 and isinstance(args[6], dict) else {}
             ids = None
-            if name in _RECORD_METHODS and positional:
+            if (name in _RECORD_METHODS or name in _EMPTY_RECORDSET_METHODS) and positional:
                 ids, positional = positional[0], positional[1:]
             return self._execute(user.uid, model, name, ids, keywords, positional=positional)
         raise ServerError("builtins.KeyError", f"unknown service or method: {service}.{method}")
@@ -226,6 +250,15 @@ class OdooDatabase(IndexedTables):
     def _check_database(self, database: Any) -> None:
         if database != self.database:
             raise ServerError("psycopg2.OperationalError", f'FATAL:  database "{database}" does not exist')
+
+    def _methods(self) -> frozenset[str]:
+        """The public ORM methods this version answers."""
+        found = {"search_read", "search", "search_count", "read", "create", "write", "unlink", "fields_get"}
+        if self.major <= CHECK_ACCESS_RIGHTS_UNTIL:
+            found.add("check_access_rights")
+        if self.major >= HAS_ACCESS_SINCE:
+            found.add("has_access")
+        return frozenset(found)
 
     def _execute(
         self,
@@ -238,24 +271,25 @@ class OdooDatabase(IndexedTables):
         positional: Sequence[Any] = (),
         named_only: bool = False,
     ) -> Any:
-        """Run one ORM call in its own transaction."""
+        """Run one ORM call as user `uid` in its own transaction."""
         if model == "res.users" and method == "context_get":
-            return {"lang": "en_US", "tz": "UTC", "uid": uid}
-        if model not in FIELDS:
+            user = self.users[uid]
+            return {"lang": "en_US", "tz": user.tz, "uid": uid}
+        if model not in self.schema.fields:
             if named_only:
-                raise NotFoundError(f"model {model!r} does not exist")
+                raise NotFoundError(f"the model {model!r} does not exist")
             raise ServerError("builtins.KeyError", repr(model))
         function = getattr(self, f"_m_{method}", None)
-        if function is None or method not in _METHODS:
+        if function is None or method not in self._methods():
             if named_only:
-                raise NotFoundError(f"method {method!r} does not exist on model {model!r}")
+                raise NotFoundError(f"the method {method!r} does not exist on the model {model!r}")
             raise ServerError("builtins.AttributeError", f"The method '{model}.{method}' does not exist")
         if method in _RECORD_METHODS:
             if ids is None:
                 raise (BadArgumentsError if named_only else TypeError)(f"{method}() needs the record ids")
             positional = [ids, *positional]
-        elif ids:
-            raise (BadArgumentsError if named_only else TypeError)(f"{method}() is a model method: it takes no ids")
+        elif ids and method not in _EMPTY_RECORDSET_METHODS:
+            raise (BadArgumentsError if named_only else TypeError)(f"cannot call {model}.{method} with ids")
         keywords.pop("context", None)
         try:
             bound = inspect.signature(function).bind(model, *positional, **keywords)
@@ -263,205 +297,13 @@ class OdooDatabase(IndexedTables):
             if named_only:
                 raise BadArgumentsError(str(exc)) from None
             raise
-        if (model, method) in self.denied:
-            raise AccessError(
-                f"You are not allowed to {_VERBS.get(method, method)} '{model}' records. This operation is allowed "
-                "for the following groups: Attendances / Officer: Manage all attendances"
-            )
         with self.lock:
+            self.caller, self.caller_tz = uid, self.users[uid].tz
+            if method in OPERATIONS:
+                self._check_access(model, OPERATIONS[method])
             self._transaction = Transaction()
             try:
                 return function(*bound.args, **bound.kwargs)
             except BaseException:
                 self._transaction.rollback()
                 raise
-
-    def _m_search_read(
-        self,
-        model: str,
-        domain: Any = None,
-        fields: Any = None,
-        offset: int = 0,
-        limit: int | None = None,
-        order: str | None = None,
-    ) -> list[dict[str, Any]]:
-        names = self._field_names(model, fields)
-        found = self._search(model, domain, offset, limit, order)
-        return [self._row(model, record, names) for record in found]
-
-    def _m_search_count(self, model: str, domain: Any = None, limit: int | None = None) -> int:
-        return len(self._search(model, domain, 0, limit, None))
-
-    def _m_read(self, model: str, ids: Any, fields: Any = None, load: str = "_classic_read") -> list[dict[str, Any]]:
-        names = self._field_names(model, fields)
-        return [self._row(model, record, names) for record in self._browse(model, ids)]
-
-    def _m_create(self, model: str, vals_list: Any) -> Any:
-        transaction = self._transaction
-        single = isinstance(vals_list, dict)
-        rows = [vals_list] if single else vals_list
-        if not isinstance(rows, list) or not all(isinstance(v, dict) for v in rows):
-            raise ValueError(f"create() takes a dict or a list of dicts, not {type(vals_list).__name__}")
-        created = [self._create_one(model, vals, transaction) for vals in rows]
-        if model == "hr.attendance":
-            for record in created:
-                self._check_attendance(record)
-            self._count_deliveries(len(created), transaction)
-        ids = [record["id"] for record in created]
-        return ids[0] if single else ids
-
-    def _m_write(self, model: str, ids: Any, vals: Any) -> bool:
-        transaction = self._transaction
-        if not isinstance(vals, dict):
-            raise ValueError(f"write() takes a dict of values, not {type(vals).__name__}")
-        records = self._browse(model, ids)
-        changes = self._convert(model, vals, creating=False)
-        stamp = now()
-        for record in records:
-            if model == "hr.attendance":
-                employee = changes.get("employee_id", record["employee_id"])
-                if employee in self.refused:
-                    raise ValidationError(self.refused[employee])
-                self._move_attendance(record, changes, stamp, transaction)
-            else:
-                self._check_unique_barcode(changes.get("barcode"), record["id"])
-                transaction.undo.append(restore(record))
-                record.update(changes, write_date=stamp)
-        if model == "hr.attendance":
-            for record in records:
-                self._check_attendance(record)
-            self._count_deliveries(len(records), transaction)
-        return True
-
-    def _m_unlink(self, model: str, ids: Any) -> bool:
-        transaction = self._transaction
-        for record in self._browse(model, ids):
-            if model == "hr.attendance":
-                self._index_remove(record, transaction)
-            table = self._table(model)
-            del table[record["id"]]
-            transaction.undo.append(put_back(table, record))
-        return True
-
-    def _browse(self, model: str, ids: Any) -> list[dict[str, Any]]:
-        if isinstance(ids, int) and not isinstance(ids, bool):
-            ids = [ids]
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise ValueError(f"record ids must be a list of integers, not {ids!r}"[:300])
-        table = self._table(model)
-        missing = [i for i in ids if i not in table]
-        if missing:
-            raise MissingError(
-                f"Record does not exist or has been deleted.\n(Record: {model}({', '.join(map(str, missing))},), "
-                "User: 2)"
-            )
-        return [table[i] for i in ids]
-
-    def _field_names(self, model: str, fields: Any) -> list[str]:
-        if fields is None or fields == []:
-            return list(FIELDS[model])
-        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-            raise ValueError(f"fields must be a list of field names, not {fields!r}"[:300])
-        for name in fields:
-            if name not in FIELDS[model]:
-                raise ValueError(f"Invalid field {name!r} on model {model!r}")
-        return ["id", *(f for f in fields if f != "id")]
-
-    def _row(self, model: str, record: dict[str, Any], names: list[str]) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name in names:
-            kind = FIELDS[model][name]
-            if name == "worked_hours":
-                out = record["check_out"]
-                row[name] = (out - record["check_in"]).total_seconds() / 3600 if out is not None else 0.0
-            elif kind == "many2one":
-                row[name] = self._many2one(name, record[name])
-            elif kind == "datetime":
-                row[name] = datetime_text(record[name])
-            elif kind == "char":
-                row[name] = record[name] if record[name] else False
-            else:
-                row[name] = record[name]
-        return row
-
-    def _many2one(self, field: str, value: int | None) -> list[Any] | bool:
-        if value is None:
-            return False
-        if field == "employee_id":
-            return [value, self.employees[value]["name"]] if value in self.employees else [value, f"#{value}"]
-        names = self.departments if field == "department_id" else self.companies
-        return [value, names.get(value, f"#{value}")]
-
-    def _convert(self, model: str, vals: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-        """Field values as stored, checked as Odoo checks them (unknown field, wrong type, bad datetime)."""
-        stored: dict[str, Any] = {}
-        for name, value in vals.items():
-            if name not in FIELDS[model]:
-                raise ValueError(f"Invalid field {name!r} in {model!r}")
-            if name not in WRITABLE[model]:
-                continue  # computed or magic fields: Odoo recomputes them
-            kind = FIELDS[model][name]
-            if kind == "datetime":
-                stored[name] = to_datetime(value, name)
-            elif kind == "many2one":
-                if value is False or value is None:
-                    stored[name] = None
-                elif isinstance(value, int) and not isinstance(value, bool):
-                    stored[name] = value
-                else:
-                    raise ValueError(f"Wrong value for {model}.{name}: {value!r}"[:300])
-            elif kind == "boolean":
-                stored[name] = bool(value)
-            elif value is False or value is None:
-                stored[name] = None
-            elif isinstance(value, str):
-                stored[name] = value
-            else:
-                raise ValueError(f"Wrong value for {model}.{name}: {value!r}"[:300])
-        return stored
-
-    def _create_one(self, model: str, vals: dict[str, Any], transaction: Transaction) -> dict[str, Any]:
-        stored = self._convert(model, vals, creating=True)
-        stamp = now()
-        new_id = next(self._ids[model])
-        if model == "hr.employee":
-            if not stored.get("name"):
-                raise ValidationError("The operation cannot be completed: a mandatory field is not set (Name).")
-            self._check_unique_barcode(stored.get("barcode"), new_id)
-            record: dict[str, Any] = {name: None for name in FIELDS[model]}
-            record.update(active=True, company_id=1, create_date=stamp, write_date=stamp)
-            record.update(stored, id=new_id)
-            self.employees[new_id] = record
-            transaction.undo.append(lambda: self.employees.pop(new_id, None))
-            return record
-        employee = stored.get("employee_id")
-        if employee is None:
-            raise ValidationError("The operation cannot be completed: a mandatory field is not set (Employee).")
-        if employee in self.refused:
-            raise ValidationError(self.refused[employee])
-        if stored.get("check_in") is None:
-            raise ValidationError("The operation cannot be completed: a mandatory field is not set (Check In).")
-        record = {
-            "id": new_id,
-            "employee_id": employee,
-            "check_in": stored["check_in"],
-            "check_out": stored.get("check_out"),
-            "create_date": stamp,
-            "write_date": stamp,
-        }
-        self.attendance[new_id] = record
-        transaction.undo.append(lambda: self.attendance.pop(new_id, None))
-        self._index_add(record, transaction)
-        return record
-
-    def _check_unique_barcode(self, barcode: str | None, own_id: int) -> None:
-        if barcode and any(e["barcode"] == barcode and e["id"] != own_id for e in self.employees.values()):
-            raise ValidationError("The Badge ID must be unique, this one is already assigned to another employee.")
-
-    def _count_deliveries(self, count: int, transaction: Transaction) -> None:
-        self.deliveries += count
-
-        def undo() -> None:
-            self.deliveries -= count
-
-        transaction.undo.append(undo)

@@ -1,8 +1,8 @@
-"""The emulated database's schema and values: fields, Odoo's datetime handling, search domains, order, undo.
+"""The emulated database's values: Odoo's datetime handling, search domains, order, undo.
 
-Pure helpers of the ORM (`database`): what a field holds, how Odoo reads and writes a datetime, a
-search domain (Polish notation, implicit `&`) compiled to a predicate, and the undo steps a call's
-transaction keeps.
+Pure helpers of the ORM (`database`): how Odoo reads and writes a datetime, a search domain (Polish
+notation, implicit `&`) compiled to a predicate against a version's `schema`, and the undo steps a
+call's transaction keeps.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from punchbridge.testing.emulators.odoo.schema import Schema
+
 __all__ = [
     "DATETIME_FORMAT",
     "DEFAULT_COMPANY",
-    "FIELDS",
-    "ORDER",
-    "WRITABLE",
-    "OdooUser",
+    "Either",
     "Transaction",
     "compile_domain",
+    "conjunction",
     "datetime_text",
     "naive_utc",
     "now",
@@ -34,34 +34,6 @@ __all__ = [
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: The company every database starts with (id 1).
 DEFAULT_COMPANY = "My Company"
-FIELDS = {
-    "hr.employee": {
-        "id": "integer",
-        "name": "char",
-        "barcode": "char",
-        "pin": "char",
-        "work_email": "char",
-        "department_id": "many2one",
-        "company_id": "many2one",
-        "active": "boolean",
-        "create_date": "datetime",
-        "write_date": "datetime",
-    },
-    "hr.attendance": {
-        "id": "integer",
-        "employee_id": "many2one",
-        "check_in": "datetime",
-        "check_out": "datetime",
-        "worked_hours": "float",
-        "create_date": "datetime",
-        "write_date": "datetime",
-    },
-}
-WRITABLE = {
-    "hr.employee": {"name", "barcode", "pin", "work_email", "department_id", "company_id", "active"},
-    "hr.attendance": {"employee_id", "check_in", "check_out"},
-}
-ORDER = {"hr.employee": "name", "hr.attendance": "check_in desc"}
 _OPERATORS = {"=", "!=", "in", "not in", "<", "<=", ">", ">="}
 
 
@@ -80,6 +52,7 @@ def to_datetime(value: Any, field: str) -> datetime | None:
 
 
 def datetime_text(value: datetime | None) -> str | bool:
+    """A stored datetime as Odoo's reply gives it (naive UTC text), False for none."""
     return value.strftime(DATETIME_FORMAT) if value is not None else False
 
 
@@ -93,24 +66,17 @@ def wire_time(value: datetime | str | None) -> str | bool:
 
 
 def now() -> datetime:
+    """The current time as Odoo stores it: naive UTC, whole seconds."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def naive_utc(value: datetime | None) -> datetime:
+    """`value` as naive UTC to the second (an aware time converted); now for None."""
     if value is None:
         return now()
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.replace(microsecond=0)
-
-
-@dataclass
-class OdooUser:
-    """A user of the emulated database: the uid, login and the API key that works as its password."""
-
-    uid: int
-    login: str
-    api_key: str
 
 
 class Transaction:
@@ -126,7 +92,7 @@ class Transaction:
 
 
 def compile_domain(
-    model: str, domain: list[Any]
+    schema: Schema, model: str, domain: list[Any]
 ) -> tuple[Callable[[dict[str, Any]], bool], list[tuple[str, str, Any]]]:
     """A predicate for `domain` (Polish notation, implicit `&`) and its leaves with converted values."""
     leaves: list[tuple[str, str, Any]] = []
@@ -146,7 +112,7 @@ def compile_domain(
         if item == "!":
             inner = parse()
             return lambda r: not inner(r)
-        leaf = _leaf(model, item)
+        leaf = _leaf(schema, model, item)
         leaves.append(leaf)
         return _test(*leaf)
 
@@ -156,11 +122,11 @@ def compile_domain(
     return (lambda r: all(term(r) for term in terms)), leaves
 
 
-def _leaf(model: str, item: Any) -> tuple[str, str, Any]:
+def _leaf(schema: Schema, model: str, item: Any) -> tuple[str, str, Any]:
     if not isinstance(item, list | tuple) or len(item) != 3 or not isinstance(item[0], str):
         raise ValueError(f"Invalid leaf {item!r}"[:300])
     field, operator, value = item
-    kind = FIELDS[model].get(field)
+    kind = schema.kind(model, field)
     if kind is None:
         raise ValueError(f"Invalid field {model}.{field} in leaf {tuple(item)!r}"[:300])
     if operator not in _OPERATORS:
@@ -228,13 +194,59 @@ def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     return lambda r: (r[field] is not None, r[field] if r[field] is not None else 0)
 
 
-def sort_records(model: str, records: list[dict[str, Any]], order: Any) -> None:
+def sort_records(schema: Schema, model: str, records: list[dict[str, Any]], order: Any) -> None:
+    """Sort `records` in place by `order` (`field [asc|desc], ...`), as Odoo's ORDER BY; ValueError naming a bad one."""
     if not isinstance(order, str):
         raise ValueError(f"Invalid order: {order!r}"[:300])
     for part in reversed([p.strip() for p in order.split(",") if p.strip()]):
         words = part.split()
         field = words[0]
         descending = len(words) > 1 and words[1].lower() == "desc"
-        if field not in FIELDS[model] or len(words) > 2:
+        if schema.kind(model, field) is None or len(words) > 2:
             raise ValueError(f"Invalid order {order!r}: unknown field {field!r}"[:300])
         records.sort(key=_sort_key(field), reverse=descending)
+
+
+@dataclass(frozen=True)
+class Either:
+    """A `|` of a domain: what a record matching `left` or `right` satisfies (each a leaf, `Either` or list of both)."""
+
+    left: Any
+    right: Any
+
+
+def conjunction(domain: list[Any]) -> tuple[list[tuple[str, str, Any]], list[Either]]:
+    """What `domain` requires of every record: the leaves and the `|` alternatives joined by its top-level `&`.
+
+    Leaves under `!` are left out, so an index may narrow its candidates with these and let the full
+    predicate decide the rest. A branch of an `Either` is a leaf, another `Either`, or the list of
+    what an `&` joins (None for what cannot narrow: a `!`).
+    """
+    position = 0
+
+    def parse() -> Any:
+        nonlocal position
+        item = domain[position]
+        position += 1
+        if item == "&":
+            return _joined([parse(), parse()])
+        if item == "|":
+            return Either(parse(), parse())
+        if item == "!":
+            parse()
+            return None
+        return tuple(item) if isinstance(item, list | tuple) and len(item) == 3 else None
+
+    terms = []
+    while position < len(domain):
+        terms.append(parse())
+    joined = _joined(terms)
+    return [t for t in joined if isinstance(t, tuple)], [t for t in joined if isinstance(t, Either)]
+
+
+def _joined(terms: list[Any]) -> list[Any]:
+    """`terms` with the lists of nested `&` flattened into one list."""
+    flat: list[Any] = []
+    for term in terms:
+        flat += _joined(term) if isinstance(term, list) else [term]
+    return flat

@@ -3,7 +3,10 @@
 Each carries its Python name (sent as `error.data.name` in JSON-RPC and `name` in JSON-2), its
 XML-RPC fault code and its JSON-2 status: ValidationError and UserError are fault 2 / 422,
 MissingError fault 2 / 404, AccessError fault 4 / 403, AccessDenied fault 3 / 401, anything else
-fault 1 (with a traceback) / 500.
+fault 1 (with a traceback) / 500 (odoo/addons/base/controllers/rpc.py `xmlrpc_handle_exception_int`;
+odoo/exceptions.py `http_status`). The historical `/xmlrpc/<service>` path sends the fault code as a
+string instead (`legacy_fault`, rpc.py `xmlrpc_handle_exception_string`). JSON-2 refuses a bad
+bearer key before any ORM call: 401, werkzeug's Unauthorized, "Invalid apikey".
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "ValidationError",
     "as_odoo_error",
     "json2_error",
+    "legacy_fault",
     "traceback_text",
 ]
 
@@ -112,3 +116,16 @@ def json2_error(status: int, name: str, message: str) -> JSONResponse:
         {"name": name, "message": message, "arguments": [message, status], "context": {}, "debug": ""},
         status_code=status,
     )
+
+
+def legacy_fault(error: OdooError) -> tuple[str, str]:
+    """(faultCode, faultString) of `error` on `/xmlrpc/<service>`: "historical and non-compliant" string codes."""
+    if isinstance(error, AccessDeniedError):
+        return "AccessDenied", error.message
+    if isinstance(error, MissingError):
+        return "warning -- MissingError\n\n" + error.message, ""
+    if isinstance(error, AccessError):
+        return "warning -- AccessError\n\n" + error.message, ""
+    if isinstance(error, UserError):
+        return "warning -- UserError\n\n" + error.message, ""
+    return error.message, traceback_text(error)

@@ -1,4 +1,11 @@
-"""The Odoo emulator's HTTP side: XML-RPC, JSON-RPC and JSON-2 in front of one database, and injected failures."""
+"""The Odoo emulator's HTTP side: XML-RPC, JSON-RPC and JSON-2 in front of one database, and injected failures.
+
+Routes as odoo/addons/base/controllers/rpc.py serves them: `/xmlrpc/2/<service>` (integer fault
+codes), the historical `/xmlrpc/<service>` (string fault codes; what odoo-client-lib calls) and
+`/jsonrpc`; `/web/webclient/version_info` (what odoorpc asks first: `exp_version()` before 19.0,
+without `protocol_version` from 19.0, addons/web/controllers/webclient.py), `/web/version` (19.0)
+and JSON-2 `/json/2/<model>/<method>` (19.0, addons/web/controllers/json2.py).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +20,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from punchbridge.testing.emulators.odoo.database import OdooDatabase
+from punchbridge.testing.emulators.odoo.accounts import key_works
+from punchbridge.testing.emulators.odoo.domain import now
 from punchbridge.testing.emulators.odoo.errors import (
-    AccessDeniedError,
     BadArgumentsError,
     NotFoundError,
     OdooError,
     ServerError,
     as_odoo_error,
     json2_error,
+    legacy_fault,
     traceback_text,
 )
+from punchbridge.testing.emulators.odoo.others import OdooStaff
 
 __all__ = ["OdooEmulator"]
 
 
-class OdooEmulator(OdooDatabase):
+class OdooEmulator(OdooStaff):
     """One Odoo database with `hr.employee` and `hr.attendance`, served by `app` (see the package docstring)."""
 
     def __init__(
@@ -48,6 +57,7 @@ class OdooEmulator(OdooDatabase):
         self.app = Starlette(
             routes=[
                 Route("/xmlrpc/2/{service}", self._xmlrpc, methods=["POST"]),
+                Route("/xmlrpc/{service}", self._xmlrpc_legacy, methods=["POST"]),
                 Route("/jsonrpc", self._jsonrpc, methods=["POST"]),
                 Route("/web/webclient/version_info", self._version_info, methods=["POST"]),
                 Route("/web/version", self._web_version, methods=["GET"]),
@@ -99,6 +109,12 @@ class OdooEmulator(OdooDatabase):
         return None
 
     async def _xmlrpc(self, request: Request) -> Response:
+        return await self._xml_call(request, legacy=False)
+
+    async def _xmlrpc_legacy(self, request: Request) -> Response:
+        return await self._xml_call(request, legacy=True)
+
+    async def _xml_call(self, request: Request, *, legacy: bool) -> Response:
         canned = self._intercept(request)
         if canned is not None:
             return canned
@@ -106,18 +122,24 @@ class OdooEmulator(OdooDatabase):
         try:
             params, method = xmlrpc.client.loads(await request.body(), use_builtin_types=True)
         except Exception as exc:  # whatever the parser says, Odoo answers with a fault
-            return self._xml_fault(ServerError("xml.parsers.expat.ExpatError", f"not an XML-RPC call: {exc}"))
+            error = ServerError("xml.parsers.expat.ExpatError", f"not an XML-RPC call: {exc}")
+            return self._xml_fault(error, legacy=legacy)
         try:
             result = self._service(service, method or "", list(params))
         except Exception as exc:  # every error becomes a fault, as in Odoo
-            return self._xml_fault(as_odoo_error(exc))
+            return self._xml_fault(as_odoo_error(exc), legacy=legacy)
         body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
         return Response(body, media_type="text/xml")
 
     @staticmethod
-    def _xml_fault(error: OdooError) -> Response:
-        text = error.message if error.fault_code != 1 else traceback_text(error)
-        body = xmlrpc.client.dumps(xmlrpc.client.Fault(error.fault_code, text), methodresponse=True)
+    def _xml_fault(error: OdooError, *, legacy: bool) -> Response:
+        if legacy:
+            code: int | str
+            code, text = legacy_fault(error)
+        else:
+            code, text = error.fault_code, error.message if error.fault_code != 1 else traceback_text(error)
+        # The historical path's codes are strings (rpc.py `xmlrpc_handle_exception_string`); the marshaller takes them.
+        body = xmlrpc.client.dumps(xmlrpc.client.Fault(code, text), methodresponse=True)  # type: ignore[arg-type]
         return Response(body, media_type="text/xml")
 
     async def _jsonrpc(self, request: Request) -> Response:
@@ -152,7 +174,16 @@ class OdooEmulator(OdooDatabase):
         canned = self._intercept(request)
         if canned is not None:
             return canned
-        return JSONResponse({"jsonrpc": "2.0", "id": None, "result": self._version()})
+        request_id = None
+        try:
+            call = json.loads(await request.body() or b"{}")
+            request_id = call.get("id") if isinstance(call, dict) else None
+        except ValueError:
+            pass
+        info = self._version()
+        if self.major >= 19:
+            info.pop("protocol_version")  # 19.0's route returns the version only
+        return JSONResponse({"jsonrpc": "2.0", "id": request_id, "result": info})
 
     async def _web_version(self, request: Request) -> Response:
         canned = self._intercept(request)
@@ -188,6 +219,8 @@ class OdooEmulator(OdooDatabase):
             arguments = dict(body)
             ids = arguments.pop("ids", None)
             result = self._execute(uid, model, method, ids, arguments, named_only=True)
+        except BearerRefusedError:
+            return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey")
         except NotFoundError as exc:
             return json2_error(404, "werkzeug.exceptions.NotFound", str(exc))
         except BadArgumentsError as exc:
@@ -198,9 +231,15 @@ class OdooEmulator(OdooDatabase):
         return JSONResponse(result)
 
     def _bearer(self, header: str) -> int:
+        """The uid whose API key is the bearer token (from 18.0 a key past its expiration date is no key)."""
         scheme, _, key = header.partition(" ")
         if scheme.lower() == "bearer":
+            moment = now()
             for user in self.users.values():
-                if key.strip() == user.api_key:
+                if key_works(user, key.strip(), self.major, moment):
                     return user.uid
-        raise AccessDeniedError("Invalid apikey")
+        raise BearerRefusedError
+
+
+class BearerRefusedError(Exception):
+    """JSON-2: no valid API key in the Authorization header (`_auth_method_bearer`: 401 before any ORM call)."""
