@@ -203,7 +203,9 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
                 validated_settings(target_class.settings_model, target.plugin_settings())
             )
         except ValueError:
-            continue  # the settings' own problems are reported where they are checked, with their lines
+            # The settings' own problems are reported where they are checked, with their lines; the
+            # class's zone model still says whether a missing `timezone` leaves days in no known zone.
+            model = target_class.zone_model
         if model is ZoneModel.ORGANISATION and not override:
             problems.append(
                 Problem(
