@@ -72,6 +72,7 @@ class ReconcileReport:
     html_path: Path | None = None
     stopped: bool = False  # a stop was requested: the comparison or the repair did not finish
     repair_error: str | None = None  # the target's error during the repair's delivery
+    repair_busy: str | None = None  # another process held the target's delivery lock: the repair sent nothing
     repair_delivery: TargetReport | None = field(default=None, repr=False)  # what the repair sent
 
     def counts(self) -> dict[str, int]:
@@ -127,6 +128,7 @@ class ReconcileReport:
             "clean": self.clean,
             "stopped": self.stopped,
             "repair_error": self.repair_error,
+            "repair_busy": self.repair_busy,
             "csv": str(self.csv_path) if self.csv_path else None,
             "html": str(self.html_path) if self.html_path else None,
         }
@@ -291,13 +293,15 @@ def run_reconcile(
     out_dir: Path | None = None,
     today: date | None = None,
     should_stop: Callable[[], bool] | None = None,
+    lock_wait: float = 0.0,
 ) -> ReconcileReport:
     """Reconcile `target` for `period` (see the module docstring); returns the report, files written.
 
     `out_dir` defaults to `reports/` beside the configuration file; `today` (for `last_week` and
     `last_month`) to the machine's local date. PeriodError, TargetNotConfiguredError and
     ReadBackUnsupportedError are raised before anything is recorded; TargetUnreachableError after
-    the run is recorded as failed.
+    the run is recorded as failed. A repair waits up to `lock_wait` seconds for the target's delivery
+    lock held by another process; then it sends nothing (`repair_busy` names the holder).
     """
     today = today or date.today()
     stop = should_stop or (lambda: False)
@@ -311,7 +315,7 @@ def run_reconcile(
     try:
 
         def delivery() -> Delivery:
-            return Delivery.to(target, config, document, registry, store, should_stop=stop)
+            return Delivery.to(target, config, document, registry, store, should_stop=stop, lock_wait=lock_wait)
 
         if _compare_and_repair(report, client, inputs, store, id_column, skip, stop, delivery):
             page = ReportPage(
@@ -329,7 +333,8 @@ def run_reconcile(
             registry.hook.run_finished(kind="reconcile", summary=failed)
         raise
     summary = report.summary()
-    store.finish_run(report.run_id, "ok" if report.clean else "partial", summary)
+    status = "busy" if report.repair_busy else "ok" if report.clean else "partial"
+    store.finish_run(report.run_id, status, summary)
     registry.hook.run_finished(kind="reconcile", summary=summary)
     return report
 
@@ -372,5 +377,6 @@ def _compare_and_repair(
         if served is not None:
             report.repair_delivery = served
             report.repair_error = served.error
+            report.repair_busy = served.busy
             report.stopped = report.stopped or served.stopped
     return True

@@ -38,6 +38,7 @@ from punchbridge.store.database import (
     transaction,
 )
 from punchbridge.store.days import text_values
+from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
 from punchbridge.store.receiver import ReceiverWrite
 from punchbridge.store.reconcile import ReconcileStore
@@ -54,7 +55,7 @@ QUARANTINE_COLUMNS = ("source", "line", "employee_id", "timestamp", "device_id",
 RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 
 
-class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
+class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, ReconcileStore):
     """The durable store. Open it with `Store.open(url)`; close it (or use it as a context manager)."""
 
     def __init__(self, engine: Engine, url: str) -> None:
@@ -175,6 +176,21 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
                     index_elements=["name"], set_={"value": insert.excluded.value, "updated_at_ns": now}
                 )
             )
+
+    def replace_cursor(self, name: str, expected: str, value: str) -> bool:
+        """Set cursor `name` to `value` only if it still holds `expected` (compare and set); whether it did.
+
+        For a value that must not overwrite what another process wrote since it was read (the sync's
+        "clean" after a delivery, over a "dirty" another run set meanwhile).
+        """
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            done = connection.execute(
+                update(cursors)
+                .where(cursors.c.name == name, cursors.c.value == expected)
+                .values(value=str(value), updated_at_ns=now)
+            )
+            return bool(done.rowcount == 1)
 
     # -- quarantine -----------------------------------------------------------------------------
 
