@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from punchbridge.plugin_api.hookspecs import Register, hookimpl
 from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
+from punchbridge.store.files import LocalGroup, open_private
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -176,6 +177,7 @@ class LocalCsvSettings(BaseModel):
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)
     escape_formulas: bool = False
     create_folder: bool = False
+    file_group: LocalGroup | None = None  # files 0640 owned by this group (else 0600): docs/operations.md
 
 
 def settings_of(model: type[BaseModel], settings: BaseModel | Mapping[str, Any]) -> Any:
@@ -249,7 +251,7 @@ class LocalCsvTarget(Target):
                     "A payroll file of that name was written by someone else (or for a different batch): move it "
                     "aside after checking with payroll, then run again"
                 )
-            with open(part, "wb") as stream:
+            with open_private(part, self.config.file_group) as stream:  # 0600, or 0640 for file_group
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())

@@ -38,6 +38,7 @@ from punchbridge.store.database import (
     transaction,
 )
 from punchbridge.store.days import text_values
+from punchbridge.store.files import private_sqlite_file
 from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
 from punchbridge.store.receiver import ReceiverWrite
@@ -70,11 +71,13 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
     def open(cls, url: str = DEFAULT_URL) -> Store:
         """Connect to `url` and migrate the database to the newest schema.
 
-        Raises StoreError (naming the URL, password redacted) when the URL is malformed or names an
-        unsupported database, the server cannot be reached, the SQLite file is not a database, or the
-        schema is newer than this code.
+        A new SQLite file is created with mode 0600 (`punchbridge.store.files`); an existing one that
+        other users may read is reported once. Raises StoreError (naming the URL, password redacted)
+        when the URL is malformed or names an unsupported database, the server cannot be reached, the
+        SQLite file is not a database, or the schema is newer than this code.
         """
         display = describe_store(url)
+        private_sqlite_file(url)  # created 0600 before SQLite makes it with the umask's mode
         engine: Engine | None = None
         try:
             engine = connect(url)
