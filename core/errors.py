@@ -8,7 +8,9 @@
     └── StoreError                  the store cannot be opened or written (exit code 1)
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file, the line (or row) and
-the field it concerns, so a consultant can fix all of them in one pass.
+the field it concerns, so a consultant can fix all of them in one pass. When a file has many
+problems of one kind, the first ones are listed and one more entry counts the rest
+(`Problem.count`): the message's "N problems" is how many there are in all.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Problem:
     message: str
     line: int | None = None
     field: str | None = None
+    #: How many problems this entry stands for: 1, or, for an entry that sums up the rows of a kind
+    #: that are not listed one by one, how many there are (its message says so).
+    count: int = 1
 
     def __str__(self) -> str:
         where = _shorten(self.file, 300)
@@ -90,10 +95,18 @@ class UserInputError(PunchbridgeError):
         self.problems: list[Problem] = sorted(problems, key=lambda p: (p.file, p.line or 0))
         super().__init__(self._render())
 
+    @property
+    def total(self) -> int:
+        """How many problems there are in all, those not listed one by one included."""
+        return sum(p.count for p in self.problems)
+
     def _render(self) -> str:
-        if len(self.problems) == 1:
+        if len(self.problems) == 1 and self.total == 1:
             return str(self.problems[0])
-        lines = [f"{len(self.problems)} problems:"]
+        heading = f"{self.total} problems"
+        if self.total > len(self.problems):
+            heading += " (only the first of each kind are listed)"
+        lines = [heading + ":"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
 

@@ -33,6 +33,7 @@ __all__ = [
     "make_private",
     "open_private",
     "private_sqlite_file",
+    "sqlite_file",
 ]
 
 #: A file only its owner may read and write.
@@ -120,7 +121,7 @@ def make_private(handle: RemoteFile, gid: int | None = None, *, where: str = "th
             log.warning("%s did not let punchbridge make its payroll files private (mode 0600): %s", where, exc)
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite store URL; None for other databases, memory and `file:` URIs."""
     from sqlalchemy.engine import make_url  # here: plugins import this module when they load
     from sqlalchemy.exc import ArgumentError
@@ -138,7 +139,7 @@ def _sqlite_path(url: str) -> Path | None:
 def private_sqlite_file(url: str) -> None:
     """Create the SQLite store file of `url` with mode 0600 if it does not exist yet; if it does, warn
     (once per process) when other users may read it or its side files. Nothing for other URLs."""
-    path = _sqlite_path(url)
+    path = sqlite_file(url)
     if path is None:
         return
     try:

@@ -38,7 +38,7 @@ from punchbridge.store.database import (
     transaction,
 )
 from punchbridge.store.days import text_values
-from punchbridge.store.files import private_sqlite_file
+from punchbridge.store.files import private_sqlite_file, sqlite_file
 from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
 from punchbridge.store.receiver import ReceiverWrite
@@ -91,6 +91,25 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
                 engine.dispose()
             raise StoreError(f"cannot open the store {display}: {describe_error(exc, url)}") from exc
         return cls(engine, url)
+
+    @staticmethod
+    def peek_cursor(url: str, name: str) -> str | None:
+        """Cursor `name` of the store at `url` as it is, without creating, migrating or writing the store;
+        None when there is no such store or cursor, or it cannot be read (for checks that write nothing)."""
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            return None
+        engine: Engine | None = None
+        try:
+            engine = connect(url)
+            with engine.connect() as connection:
+                found = connection.execute(select(cursors.c.value).where(cursors.c.name == name)).scalar_one_or_none()
+        except (StoreError, *OPEN_ERRORS):
+            return None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        return None if found is None else str(found)
 
     def close(self) -> None:
         """Release the connections (the store cannot be used afterwards; closing twice is fine)."""
