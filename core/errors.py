@@ -15,8 +15,10 @@
     └── BadRecordError              one record cannot be sent as it is: its dead letter, the batch goes on
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file, the line (or row) and
-the field it concerns, so a consultant can fix all of them in one pass. A target plugin raises the
-`TargetError`s (`punchbridge.plugin_api` re-exports them); a `BadRecordError` never leaves the
+the field it concerns, so a consultant can fix all of them in one pass. When a file has many
+problems of one kind, the first ones are listed and one more entry counts the rest
+(`Problem.count`): the message's "N problems" is how many there are in all. A target plugin raises
+the `TargetError`s (`punchbridge.plugin_api` re-exports them); a `BadRecordError` never leaves the
 plugin: it becomes the record's `Outcome` with `ok=False` and the error's text.
 """
 
@@ -69,6 +71,9 @@ class Problem:
     message: str
     line: int | None = None
     field: str | None = None
+    #: How many problems this entry stands for: 1, or, for an entry that sums up the rows of a kind
+    #: that are not listed one by one, how many there are (its message says so).
+    count: int = 1
 
     def __str__(self) -> str:
         where = _shorten(self.file, 300)
@@ -106,10 +111,18 @@ class UserInputError(PunchbridgeError):
         self.problems: list[Problem] = sorted(problems, key=lambda p: (p.file, p.line or 0))
         super().__init__(self._render())
 
+    @property
+    def total(self) -> int:
+        """How many problems there are in all, those not listed one by one included."""
+        return sum(p.count for p in self.problems)
+
     def _render(self) -> str:
-        if len(self.problems) == 1:
+        if len(self.problems) == 1 and self.total == 1:
             return str(self.problems[0])
-        lines = [f"{len(self.problems)} problems:"]
+        heading = f"{self.total} problems"
+        if self.total > len(self.problems):
+            heading += " (only the first of each kind are listed)"
+        lines = [heading + ":"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
 

@@ -2,8 +2,9 @@
 
     punchbridge run=42 job=nightly kind=sync started_by=schedule status=failed seconds=12.3 error="payroll: ..."
 
-The line goes to the `punchbridge.jobs` logger: INFO for `ok`, WARNING for `partial` and `stopped`,
-ERROR for `failed` (`punchbridge schedule` and `jobs run` send that logger to stderr). A value is
+The line goes to the `punchbridge.jobs` logger: INFO for `ok`, WARNING for `partial`, `stopped` and
+`busy` (another process held a target's delivery lock for longer than the job waits), ERROR for
+`failed` (`punchbridge schedule` and `jobs run` send that logger to stderr). A value is
 quoted when it holds a space, a quote, `=` or nothing; quotes and backslashes are escaped and line
 breaks and other control characters written as escapes, so a hostile error message can never start
 a second line that an alert rule would read as another run.
@@ -19,7 +20,13 @@ __all__ = ["LOGGER", "finished_line", "log_finished", "logfmt"]
 
 LOGGER = logging.getLogger("punchbridge.jobs")
 _MAX_VALUE = 500
-_LEVELS = {"ok": logging.INFO, "partial": logging.WARNING, "stopped": logging.WARNING, "failed": logging.ERROR}
+_LEVELS = {
+    "ok": logging.INFO,
+    "partial": logging.WARNING,
+    "stopped": logging.WARNING,
+    "busy": logging.WARNING,
+    "failed": logging.ERROR,
+}
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

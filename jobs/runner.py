@@ -9,7 +9,8 @@ punchbridge error, raises anything else) the row is closed and one `key=value` l
 raised on.
 
 `JobRun.exit_code` is what the command the job runs would exit with (README "Exit codes"): 0 ok,
-3 partial (dead letters, differences remain), 5 stopped, and for a failed run the code of the error
+3 partial (dead letters, differences remain), 4 busy (another process held a target's delivery lock
+for longer than the job's `delivery_wait_seconds`), 5 stopped, and for a failed run the code of the error
 that stopped it (6 for a refused mass delete, 2 for a bad input file, 4 for a busy lock), else 1.
 """
 
@@ -42,6 +43,7 @@ EXIT_CODES: Mapping[str, ExitCode] = {
     "failed": ExitCode.FAILED,
     "partial": ExitCode.ATTENTION,
     "stopped": ExitCode.STOPPED,
+    "busy": ExitCode.BUSY,
 }
 INTERRUPTED = "interrupted by a second signal: the batch in flight is resumed by the next run"
 
@@ -117,6 +119,7 @@ def run_job(
         now=now,
         today=now.astimezone(zone).date(),
         should_stop=environment.should_stop,
+        delivery_wait_seconds=job.delivery_wait_seconds,
     )
     store = environment.store
     scheduled_ns = None if scheduled_at is None else _ns(scheduled_at)

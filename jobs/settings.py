@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["DEFAULT_MISFIRE_GRACE_SECONDS", "PERIOD_NAMES", "JobSettings"]
+__all__ = ["DEFAULT_DELIVERY_WAIT_SECONDS", "DEFAULT_MISFIRE_GRACE_SECONDS", "PERIOD_NAMES", "JobSettings"]
 
 #: How late a fire time may still run (a missed night runs at start-up within this): 12 hours.
 DEFAULT_MISFIRE_GRACE_SECONDS = 12 * 3600
+#: How long a job waits for a target's delivery lock held by another process (a manual sync): 10 minutes.
+DEFAULT_DELIVERY_WAIT_SECONDS = 600
 #: The relative periods a reconcile job may name (resolved in the job's time zone when it runs).
 PERIOD_NAMES = ("last_week", "last_month", "this_month")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -47,6 +49,13 @@ class JobSettings(BaseModel):
         ge=1,
         le=7 * 86400,
         description="A fire time missed by more than this (scheduler down, previous run too long) is skipped",
+    )
+    delivery_wait_seconds: int = Field(
+        default=DEFAULT_DELIVERY_WAIT_SECONDS,
+        ge=0,
+        le=86400,
+        description="sync: how long to wait while another process delivers to a target; then the run is "
+        "recorded as busy and that target waits for the next run",
     )
 
     @field_validator("timezone")

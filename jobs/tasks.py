@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["TASKS", "JobContext", "JobFunction", "JobOutcome", "resolve_period"]
 
 #: How a job run ended. `partial`: it ran to the end but something needs a look (dead letters,
-#: differences found); `stopped`: asked to stop (SIGTERM), its work in flight finished, the rest waits.
-OUTCOME_STATUSES = ("ok", "partial", "failed", "stopped")
+#: differences found); `stopped`: asked to stop (SIGTERM), its work in flight finished, the rest waits;
+#: `busy`: another process held a target's delivery lock for longer than the job waits (nothing was
+#: sent to that target; the next run sends it).
+OUTCOME_STATUSES = ("ok", "partial", "failed", "stopped", "busy")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class JobContext:
     now: datetime  # when the run starts (aware)
     today: date  # the job's local date at `now` (its time zone): a sync covers up to the day before
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    delivery_wait_seconds: float = 0.0  # how long to wait for a target's delivery lock held elsewhere
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ def resolve_period(period: str, today: date) -> str:
 def sync_task(name: str, job: JobSettings, context: JobContext) -> JobOutcome:
     """`run: sync`: the sync engine, for `job.target` only when given, up to the job's yesterday.
 
+    A target another process is delivering to is waited for (`context.delivery_wait_seconds`); after
+    that the run is `busy`: nothing was sent to that target, the next run sends it.
+
     Watermark-based: the engine ingests what the sources hold beyond their cursors, recomputes the
     days not computed before (a missed night's included) and, after a run that did not finish
     (`deliver:{target}` cursor not clean), sends the whole backlog the ledger does not hold.
@@ -103,6 +109,7 @@ def sync_task(name: str, job: JobSettings, context: JobContext) -> JobOutcome:
         context.store,
         today=context.today,
         should_stop=context.should_stop,
+        lock_wait=context.delivery_wait_seconds,
     )
     report = engine.run(targets=[job.target] if job.target else None)
     errors = [f"{t.name}: {t.error}" for t in report.targets if t.error]
@@ -117,6 +124,8 @@ def sync_task(name: str, job: JobSettings, context: JobContext) -> JobOutcome:
     }
     if errors:
         return JobOutcome("failed", summary, "; ".join(errors))
+    if report.busy:
+        return JobOutcome("busy", summary, "; ".join(t.busy for t in report.targets if t.busy))
     if report.stopped:
         return JobOutcome("stopped", summary)
     return JobOutcome("partial" if report.dead_lettered else "ok", summary)

@@ -40,6 +40,7 @@ from punchbridge.plugin_api import (
     batch_columns,
     hookimpl,
 )
+from punchbridge.store.files import LocalGroup, open_private
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -183,6 +184,7 @@ class LocalCsvSettings(BaseModel):
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)
     escape_formulas: bool = False
     create_folder: bool = False
+    file_group: LocalGroup | None = None  # files 0640 owned by this group (else 0600): docs/operations.md
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -241,7 +243,7 @@ class LocalCsvTarget(Target[LocalCsvSettings]):
                     "A payroll file of that name was written by someone else (or for a different batch): move it "
                     "aside after checking with payroll, then run again"
                 )
-            with open(part, "wb") as stream:
+            with open_private(part, self.config.file_group) as stream:  # 0600, or 0640 for file_group
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())

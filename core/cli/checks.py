@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,15 @@ import httpx
 
 from punchbridge.cli.context import CommandContext, config_option, err_console, load_context
 from punchbridge.cli.exits import exit_codes, exit_with
-from punchbridge.errors import ExitCode, PunchbridgeError
+from punchbridge.errors import ExitCode, InputFileError, Problem, PunchbridgeError, UserInputError
 
-__all__ = ["config_group", "mappings", "validate"]
+__all__ = ["check_inbox", "config_group", "mappings", "validate"]
 
 
 @exit_codes(
     {
-        ExitCode.BAD_INPUT: "the configuration, a mapping or a data file is wrong (each problem named)",
+        ExitCode.BAD_INPUT: "the configuration, a mapping, a data file or an inbox file the next sync would read "
+        "is wrong (each problem named)",
         ExitCode.FAILED: "with --online: a live check failed (a login, a permission, a required setting)",
     }
 )
@@ -30,12 +32,15 @@ __all__ = ["config_group", "mappings", "validate"]
     help="Then log in to every target (and source that can) and check, read-only, what it needs; writes nothing.",
 )
 def validate(config_path: Path, online: bool) -> None:
-    """Check a configuration file, the plugins it names, its mappings and data files; write nothing."""
+    """Check a configuration file, the plugins it names, its mappings and data files, and the punch files
+    the next sync would read from `csv_folder` sources; write nothing."""
     context = load_context(config_path, check_files=True)
     config = context.config
+    checked = check_inbox(context)
     click.echo(
         f"{config_path}: OK ({len(config.sources)} source(s), {len(config.targets)} target(s), "
-        f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s))"
+        f"{len(config.sites)} site(s), {len(config.shifts)} shift(s), {len(config.jobs)} job(s); "
+        f"{checked} inbox file(s) checked)"
     )
     if online and not _online_checks(context):
         exit_with(ExitCode.FAILED)
@@ -66,6 +71,51 @@ def _online_checks(context: CommandContext) -> bool:
             click.echo(f"{label}: {check.what}: {word}" + (f": {check.message}" if check.message else ""))
             passed = passed and check.ok
     return passed
+
+
+def check_inbox(context: CommandContext) -> int:
+    """Read the punch files the next sync would read from each `csv_folder` source (the files new or
+    changed since the source's cursor in the store; all of them when there is no store yet) with the
+    sync's own checks; raise InputFileError listing what it would refuse in all of them (garbage
+    lines, an empty file, text that is not UTF-8...). Returns how many files were read."""
+    from punchbridge.config.datafiles import read_employees
+    from punchbridge.config.punchfile import read_punches
+    from punchbridge.plugin_api.registry import validate_plugin_settings
+    from punchbridge.store import Store
+
+    config, document = context.config, context.document
+    employees = read_employees(config.employees, config.rules)  # readable: load_context checked it
+    date_to = config.sync.to or date.today() - timedelta(days=1)
+    date_from = config.sync.from_ or date_to
+    problems: list[Problem] = []
+    checked = 0
+    for name, settings in config.sources.items():
+        if settings.plugin != "csv_folder":
+            continue
+        source = validate_plugin_settings(
+            context.registry.source_class(settings.plugin).settings_model,
+            settings.plugin_settings(),
+            document,
+            ("sources", name),
+            document.path.parent,
+        )
+        # The csv_folder source's cursor: file name -> [size, mtime_ns] of each file it read.
+        cursor = Store.peek_cursor(config.store, f"source:{name}")
+        try:
+            read = json.loads(cursor) if cursor else {}
+        except ValueError:
+            read = {}
+        for path in sorted(source.folder.glob(source.pattern)):
+            status = path.stat()
+            if isinstance(read, dict) and read.get(path.name) == [status.st_size, status.st_mtime_ns]:
+                continue  # read by an earlier sync, unchanged since: the next one skips it
+            checked += 1
+            try:
+                read_punches(path, employees, config.rules, date_from, date_to)
+            except UserInputError as exc:
+                problems.extend(exc.problems)
+    InputFileError.collect(problems)
+    return checked
 
 
 @click.group("config")

@@ -44,6 +44,7 @@ __all__ = [
     "out_console",
     "parse_date",
     "stop_on_signals",
+    "wait_option",
     "zone_problems",
 ]
 
@@ -54,6 +55,20 @@ def config_option(help: str = "The configuration file (YAML).") -> Callable[[F],
     """The `-c/--config FILE` option every command that reads a configuration takes."""
     return click.option(
         "-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help=help
+    )
+
+
+def wait_option(then: str) -> Callable[[F], F]:
+    """`--wait SECONDS` (default 0): how long a command that delivers waits for a target's delivery lock
+    held by another process; `then` says what happens when the wait is over."""
+    return click.option(
+        "--wait",
+        "wait_seconds",
+        type=click.FloatRange(min=0),
+        default=0,
+        metavar="SECONDS",
+        help=f"While another process delivers to the target, wait up to SECONDS for it to finish; {then}. "
+        "0: do not wait.",
     )
 
 

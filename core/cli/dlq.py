@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, load_context, out_console
+from punchbridge.cli.context import config_option, load_context, out_console, wait_option
 from punchbridge.cli.exits import exit_codes, exit_with
-from punchbridge.cli.sync import SYNC_EXIT_CODES, print_report, sync_exit_code
+from punchbridge.cli.sync import SYNC_EXIT_CODES, print_busy, print_report, sync_exit_code
 from punchbridge.errors import ExitCode
 
 __all__ = ["dlq"]
@@ -40,19 +40,23 @@ def dlq_list(config_path: Path, target: str | None) -> None:
     {
         ExitCode.FAILED: SYNC_EXIT_CODES[ExitCode.FAILED],
         ExitCode.ATTENTION: "records were refused again (see `punchbridge dlq list`)",
+        ExitCode.BUSY: SYNC_EXIT_CODES[ExitCode.BUSY],
     }
 )
 @dlq.command("retry")
 @config_option()
 @click.option("--target", help="Only this target.")
-def dlq_retry(config_path: Path, target: str | None) -> None:
+@wait_option("then that target's dead letters are left as they are (exit code 4)")
+def dlq_retry(config_path: Path, target: str | None, wait_seconds: float) -> None:
     """Send dead letters again as they are now (the next sync also resends any whose day changed)."""
     from punchbridge.sync import SyncEngine
 
     context = load_context(config_path)
     with context.open_store() as store:
-        report = SyncEngine(context.config, context.document, context.registry, store).retry_dead_letters(target)
+        engine = SyncEngine(context.config, context.document, context.registry, store, lock_wait=wait_seconds)
+        report = engine.retry_dead_letters(target)
     print_report(report)
+    print_busy(report)
     exit_with(sync_exit_code(report))
 
 

@@ -134,7 +134,9 @@ def jobs_list(config_path: Path) -> None:
         ExitCode.FAILED: "the run failed (its error is in the log line and in `punchbridge runs`)",
         ExitCode.BAD_INPUT: "the configuration, the job's name or an input file the job reads is wrong",
         ExitCode.ATTENTION: "the run is partial: dead letters, or differences remain (a reconcile)",
-        ExitCode.BUSY: "a scheduler runs the jobs of this store (its host, pid and since when are named)",
+        ExitCode.BUSY: "a scheduler runs the jobs of this store (its host, pid and since when are named), or "
+        "another process delivered to a target of a sync job for longer than its delivery_wait_seconds "
+        "(the run is recorded busy)",
         ExitCode.STOPPED: "SIGTERM or Ctrl-C; the batch in flight finished, the next run sends the rest",
         ExitCode.REFUSED: "a safety check refused the run (an employee sync's mass delete)",
     }

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from punchbridge.cli.context import config_option, load_context, stop_on_signals
+from punchbridge.cli.context import config_option, load_context, stop_on_signals, wait_option
 from punchbridge.cli.exits import exit_codes, exit_with
 from punchbridge.errors import ExitCode
 
@@ -22,6 +22,8 @@ LISTED = 20
 
 def reconcile_exit_code(report: ReconcileReport) -> ExitCode:
     """How a reconciliation ended, as the table says it (the `reconcile` job's run status says the same)."""
+    if report.repair_busy:
+        return ExitCode.BUSY
     if report.stopped:
         return ExitCode.STOPPED
     return ExitCode.OK if report.clean else ExitCode.ATTENTION
@@ -33,6 +35,8 @@ def reconcile_exit_code(report: ReconcileReport) -> ExitCode:
         ExitCode.FAILED: "the target could not be read",
         ExitCode.BAD_INPUT: "a wrong target, period or configuration",
         ExitCode.ATTENTION: "differences remain (missing, different, extra, or on days of a locked period)",
+        ExitCode.BUSY: "--repair: another process was delivering to the target (it is named) past --wait; "
+        "nothing was resent (the next sync sends the missing and different records)",
         ExitCode.STOPPED: "SIGTERM or Ctrl-C before the end; run it again",
     }
 )
@@ -51,7 +55,10 @@ def reconcile_exit_code(report: ReconcileReport) -> ExitCode:
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the CSV and HTML report. Default: reports/ beside the configuration file.",
 )  # fmt: skip
-def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir: Path | None) -> None:
+@wait_option("with --repair: then nothing is resent (exit code 4)")
+def reconcile(
+    config_path: Path, target: str, period: str, repair: bool, out_dir: Path | None, wait_seconds: float
+) -> None:
     """Compare what a target holds for a period with what punchbridge computed; write a CSV and HTML report."""
     from punchbridge.reconcile import run_reconcile
 
@@ -60,6 +67,7 @@ def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir
         report = run_reconcile(
             context.config, context.document, context.registry, store,
             target=target, period=period, repair=repair, out_dir=out_dir, should_stop=stop.is_set,
+            lock_wait=wait_seconds,
         )  # fmt: skip
     counts = report.counts()
     click.echo(f"reconcile {target} {report.start} to {report.end}: {report.headline()}")
@@ -82,4 +90,6 @@ def reconcile(config_path: Path, target: str, period: str, repair: bool, out_dir
     if report.csv_path and report.html_path:
         click.echo(f"  report: {report.csv_path}")
         click.echo(f"          {report.html_path}")
+    if report.repair_busy:
+        click.echo(f"error: {report.repair_busy}", err=True)
     exit_with(reconcile_exit_code(report))

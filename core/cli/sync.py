@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from punchbridge.cli.context import config_option, err_console, load_context, out_console, parse_date, stop_on_signals
+from punchbridge.cli.context import (
+    config_option,
+    err_console,
+    load_context,
+    out_console,
+    parse_date,
+    stop_on_signals,
+    wait_option,
+)
 from punchbridge.cli.exits import exit_codes, exit_with
 from punchbridge.errors import ExitCode
 
@@ -19,12 +27,14 @@ if TYPE_CHECKING:
 
     from punchbridge.sync import SyncReport
 
-__all__ = ["print_report", "sync", "sync_exit_code"]
+__all__ = ["print_busy", "print_report", "sync", "sync_exit_code"]
 
 #: What `sync` and `dlq retry` say about their codes beyond 0, 1 and 2.
 SYNC_EXIT_CODES = {
     ExitCode.FAILED: "a target could not be served (the report says which and why)",
     ExitCode.ATTENTION: "records were refused and kept as dead letters (see `punchbridge dlq list`)",
+    ExitCode.BUSY: "another process was delivering to a target (it is named) past --wait: nothing was sent to "
+    "that target; the other targets were served",
     ExitCode.STOPPED: "SIGTERM or Ctrl-C; the batch in flight finished, the next sync sends the rest",
 }
 
@@ -33,6 +43,8 @@ def sync_exit_code(report: SyncReport) -> ExitCode:
     """How a sync ended, as the table says it (the `sync` job's run status says the same)."""
     if report.failed:
         return ExitCode.FAILED
+    if report.busy:
+        return ExitCode.BUSY
     if report.stopped:
         return ExitCode.STOPPED
     if report.dead_lettered:
@@ -49,8 +61,14 @@ def sync_exit_code(report: SyncReport) -> ExitCode:
 @click.option("--from", "date_from", callback=parse_date, help="First work date (YYYY-MM-DD).")
 @click.option("--to", "date_to", callback=parse_date, help="Last work date (YYYY-MM-DD), inclusive.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing anywhere.")
+@wait_option("then that target is skipped (exit code 4) and the others are served")
 def sync(
-    config_path: Path, targets: tuple[str, ...], date_from: date | None, date_to: date | None, dry_run: bool
+    config_path: Path,
+    targets: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+    dry_run: bool,
+    wait_seconds: float,
 ) -> None:
     """Ingest new punches, recompute what changed, and deliver new or changed records to the targets."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -73,14 +91,22 @@ def sync(
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
-            dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set,
+            dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
         )  # fmt: skip
         with bar:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)
     print_report(report)
+    print_busy(report)
     if report.stopped:
         err_console().print("stopped on request: the batch in flight finished; the next sync sends the rest")
     exit_with(sync_exit_code(report))
+
+
+def print_busy(report: SyncReport) -> None:
+    """One line on stderr per target another process was delivering to (nothing was sent to it)."""
+    for target in report.targets:
+        if target.busy:
+            click.echo(f"error: {target.busy}", err=True)
 
 
 def print_report(report: SyncReport) -> None:
@@ -108,7 +134,11 @@ def print_report(report: SyncReport) -> None:
     ):
         table.add_column(column, justify="right" if column not in ("target", "where / error") else "left")
     for t in report.targets:
-        where = t.error or ", ".join(t.locations[:3]) + (" ..." if len(t.locations) > 3 else "")
+        where = (
+            t.error
+            or ("busy: another process is delivering to it" if t.busy else "")
+            or ", ".join(t.locations[:3]) + (" ..." if len(t.locations) > 3 else "")
+        )
         table.add_row(
             t.name,
             str(t.new),
@@ -131,7 +161,7 @@ def print_report(report: SyncReport) -> None:
             for row in t.sample.itertuples(index=False):
                 sample.add_row(*("" if v is None else str(v) for v in row))
             out.print(sample)
-        if not report.dry_run and t.new + t.changed == 0 and not t.error and not t.resumed_batches:
+        if not report.dry_run and t.new + t.changed == 0 and not t.error and not t.busy and not t.resumed_batches:
             out.print(f"{t.name}: nothing new to send")
         if t.locked:
             out.print(f"{t.name}: {t.locked} record(s) of locked periods not sent (docs/cutoff.md)")

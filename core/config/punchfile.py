@@ -1,9 +1,10 @@
 """The punches file of `punchbridge process`: every row used, quarantined with a reason, or reported.
 
 A punches file that is unusable as a whole (missing column, malformed timestamp or direction) raises
-`InputFileError` listing every problem with its line. A row that is well formed but cannot be used
-(unknown employee, implausible timestamp, an id holding an invisible character) goes to the
-quarantine, and the other rows are processed.
+`InputFileError` listing the problems with their lines (the first of each kind, and how many there
+are in all); the file is checked as it is read, block by block (`punchbridge.config.csvfile`). A row
+that is well formed but cannot be used (unknown employee, implausible timestamp, an id holding an
+invisible character) goes to the quarantine, and the other rows are processed.
 Exact re-sends are found by the rules engine itself.
 """
 
@@ -18,8 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
-from punchbridge.config.datafiles import require_values
+from punchbridge.config.csvfile import CsvTable, ProblemTally, read_csv_table
 from punchbridge.config.identifiers import invisible_character
 from punchbridge.errors import InputFileError, Problem
 from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, wall_time_ns, wall_to_instant_ns
@@ -35,6 +35,8 @@ _WALL_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
 _WITH_OFFSET = _WALL_TIME + r"(Z|[+-]\d{2}(:?\d{2})?)$"
 _WITHOUT_OFFSET = _WALL_TIME + "$"
 _DIRECTION_WORDS = {word: word for word in DIRECTIONS} | {str(i): word for i, word in enumerate(DIRECTIONS)}
+_KNOWN_DIRECTIONS = pa.array(list(_DIRECTION_WORDS))
+REQUIRED = ("employee_id", "timestamp", "device_id")
 
 
 @dataclass
@@ -79,33 +81,19 @@ def read_punches(
     the employee. Instants more than 400 days before the end of `date_to`, or later than the last
     window of the range by over 10 minutes, are implausible and quarantined.
     """
-    table = read_csv_table(path, ["employee_id", "timestamp", "device_id"], ["direction"])
-    problems = require_values(table, ["employee_id", "timestamp", "device_id"])
+    # Every row problem (a value missing, a malformed timestamp or direction) is found block by block
+    # while the file is read (`_row_problems`): a file of garbage is refused without holding its rows.
+    check = _RowCheck()
+    table = read_csv_table(path, REQUIRED, ["direction"], check=check)
+    problems: list[Problem] = []
     texts = table.arrow("timestamp")
-    all_aware = _instants_if_all_aware(texts)
+    all_aware = check.all_aware()
     if all_aware is None:
         has_offset, well_formed = _timestamp_forms(texts)
     else:
         has_offset = well_formed = np.ones(len(table), dtype=bool)
-    for row in np.flatnonzero(~well_formed & ~table.blank("timestamp"))[:MAX_REPORTED].tolist():
-        problems.append(
-            table.problem(
-                row,
-                "timestamp",
-                f"{texts[row].as_py()!r} is not an ISO-8601 date and time (like 2025-01-06T09:00:00+05:30)",
-            )
-        )
     direction_codes, direction_words = table.encoded("direction")
     canonical = [_DIRECTION_WORDS.get(word.lower()) if word else None for word in direction_words]
-    unknown_words = np.array([bool(w) and c is None for w, c in zip(direction_words, canonical, strict=True)])
-    for row in np.flatnonzero(unknown_words[direction_codes])[:MAX_REPORTED].tolist():
-        problems.append(
-            table.problem(
-                row,
-                "direction",
-                f"{direction_words[direction_codes[row]]!r} is not a direction ({', '.join(DIRECTIONS)} or 0-5)",
-            )
-        )
 
     employee_codes, employee_names = table.encoded("employee_id")
     zone_by_employee = _employee_zones(employees, rules)
@@ -168,6 +156,95 @@ def read_punches(
         dtype=object,
     )
     return PunchFile(table=table, punches=punches, quarantine=_quarantine_frame(table, held, reasons, details))
+
+
+class _RowCheck:
+    """`_row_problems` for each block, keeping the instants of blocks whose timestamps all have an
+    offset (the usual case), so they are not parsed twice."""
+
+    def __init__(self) -> None:
+        self.instants: list[np.ndarray | None] = []
+
+    def __call__(self, block: CsvTable, tally: ProblemTally) -> None:
+        self.instants.append(_row_problems(block, tally))
+
+    def all_aware(self) -> np.ndarray | None:
+        """The UTC instants (ns) of every row read, when every timestamp had an offset; else None."""
+        if any(part is None for part in self.instants):
+            return None
+        parts = [part for part in self.instants if part is not None]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _row_problems(block: CsvTable, tally: ProblemTally) -> np.ndarray | None:
+    """What makes a punches file unusable, in one block of its rows: a required value missing, a
+    timestamp that is not a date and time (or not a real one: hour 25, 30 February), an unknown
+    direction. Each kind is counted in `tally`; only the first rows of a kind are described.
+    Returns the block's instants when every timestamp has an offset (else None)."""
+    for name in REQUIRED:
+        tally.rows(
+            f"{name} missing",
+            np.flatnonzero(block.blank(name)),
+            lambda row, name=name: block.problem(row, name, "value is missing"),  # type: ignore[misc]
+        )
+    texts = block.arrow("timestamp")
+    instants = _instants_if_all_aware(texts)
+    if instants is None:
+        has_offset, well_formed = _timestamp_forms(texts)
+        tally.rows(
+            "timestamp form",
+            np.flatnonzero(~well_formed & ~block.blank("timestamp")),
+            lambda row: block.problem(
+                row,
+                "timestamp",
+                f"{texts[row].as_py()!r} is not an ISO-8601 date and time (like 2025-01-06T09:00:00+05:30)",
+            ),
+        )
+        impossible = [
+            row
+            for aware, unit in ((True, pa.timestamp("ns", "UTC")), (False, pa.timestamp("ns")))
+            for row in _impossible_rows(texts, np.flatnonzero((has_offset == aware) & well_formed), unit)
+        ]
+        tally.rows(
+            "timestamp value",
+            sorted(impossible),
+            lambda row: block.problem(
+                row,
+                "timestamp",
+                f"{texts[row].as_py()!r} is not a valid date and time ({_why_not(texts[row].as_py())})",
+            ),
+        )
+    directions = block.arrow("direction")
+    known = np.asarray(pc.is_in(pc.utf8_lower(directions), value_set=_KNOWN_DIRECTIONS), dtype=bool)
+    tally.rows(
+        "direction",
+        np.flatnonzero(~known & ~block.blank("direction")),
+        lambda row: block.problem(
+            row, "direction", f"{directions[row].as_py()!r} is not a direction ({', '.join(DIRECTIONS)} or 0-5)"
+        ),
+    )
+    return instants
+
+
+def _impossible_rows(texts: pa.Array, rows: np.ndarray, unit: pa.DataType) -> list[int]:
+    """Rows among `rows` (well-formed timestamps) whose value is not a real date and time."""
+    if not rows.size:
+        return []
+    try:
+        pc.cast(texts.take(pa.array(rows)), unit)
+        return []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass  # some value is impossible, or outside what Arrow holds (quarantined later): look one by one
+    return [row for row in rows.tolist() if _why_not(texts[row].as_py()) is not None]
+
+
+def _why_not(text: str) -> str | None:
+    """Why `text` (a well-formed timestamp) is not a real date and time; None when it is one."""
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _invisible_rows(codes: np.ndarray, names: list[str]) -> np.ndarray:

@@ -37,7 +37,7 @@ from punchbridge.receiver import openapi
 from punchbridge.receiver.auth import authenticate_device, bearer_token
 from punchbridge.receiver.body import parse_json_object, read_limited
 from punchbridge.receiver.events import EVENT_TYPES, read_event
-from punchbridge.receiver.fields import HEADER_ID_PATTERN, ID_PATTERN
+from punchbridge.receiver.fields import ID_PATTERN
 from punchbridge.receiver.metrics import ReceiverMetrics
 from punchbridge.receiver.push import PushEnvelope, read_envelope, read_punch
 from punchbridge.receiver.rejection import RejectedError
@@ -194,7 +194,6 @@ class Receiver:
             write = read_event(
                 document,
                 delivery,
-                request.headers.get("idempotency-key"),
                 moment,
                 self.settings.plausible_past_days,
                 self.settings.plausible_future_minutes,
@@ -382,16 +381,6 @@ def create_app(config: Config, store: Store, *, clock: Callable[[], float] = tim
         openapi_extra={
             "requestBody": {"required": True, "content": {"application/json": {"schema": openapi.WEBHOOK_BODY}}},
             "security": openapi.WEBHOOK_SECURITY,
-            "parameters": [
-                {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": False,
-                    "description": "The event id, used only when the body has no id (it is not signed); "
-                    "empty is the same as absent",
-                    "schema": {"type": "string", "pattern": "^(?:" + HEADER_ID_PATTERN[1:-1] + ")?$"},
-                }
-            ],
         },
         response_class=Response,
     )

@@ -1,8 +1,10 @@
 """Webhook event bodies (docs/receiver.md): `{"id", "type", "created_at", "data"}`, read into one store write.
 
-The event id is the replay key: `webhook-id` for a Standard Webhooks delivery (it is signed), the
-body's `id` for a Minop one (the body is signed), or, only when the body has no `id`, the
-`Idempotency-Key` header (which is not signed). What each type does:
+The event id is the replay key, and it comes from signed material only: `webhook-id` for a Standard
+Webhooks delivery (it is signed), the body's `id` for a Minop one (the body is signed), or, when the
+body has no `id`, `sha256:` and the SHA-256 of the signed timestamp and body (a replay of the same
+delivery is recognised; a new one cannot be made without the secret). An `Idempotency-Key` header is
+not signed and never used: anyone could change it to make a replay look new. What each type does:
 
 - `punch.created`: `data` is a raw record of the cloud's pull API (docs/minop.md): `employee_id`,
   `device_id`, `timestamp` (RFC 3339 with offset), optional `direction`; its other fields (`event_id`,
@@ -27,7 +29,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from punchbridge.receiver.fields import direction, header_identifier, identifier, scalar_extras
+from punchbridge.receiver.fields import direction, identifier, scalar_extras
 from punchbridge.receiver.rejection import RejectedError, field_name, shown
 from punchbridge.receiver.signatures import Delivery
 from punchbridge.receiver.timestamps import NotAMomentError, implausible, instant_ns, parse_rfc3339
@@ -106,17 +108,14 @@ def _text(document: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _event_id(document: Mapping[str, Any], delivery: Delivery, idempotency_key: str | None) -> str:
-    # An empty header is no header (HTTP tools send one when a value is blank); any other must be an id.
-    key = header_identifier(idempotency_key, "Idempotency-Key") if idempotency_key else None
-    body_id = _id(document["id"], "id") if document.get("id") is not None else None
+def _event_id(document: Mapping[str, Any], delivery: Delivery) -> str:
+    body_id = _id(document["id"], "id") if "id" in document else None  # given: it must be an id (not null)
     if delivery.message_id is not None:
         return delivery.message_id  # signed with the body
     if body_id is not None:
-        return body_id  # signed with the body; an Idempotency-Key beside it is not, and is not used
-    if key is not None:
-        return key
-    raise _invalid("id", "is missing: a Minop delivery names its event by the body's id (or Idempotency-Key)")
+        return body_id  # signed with the body
+    # What was signed: a replay carries the same timestamp and body; a new delivery needs the secret.
+    return f"sha256:{delivery.signed_digest}"
 
 
 def _punch(data: Mapping[str, Any], now: datetime, past_days: int, future_minutes: int) -> PunchWrite | QuarantineWrite:
@@ -185,14 +184,13 @@ def _lock(data: Mapping[str, Any], created_at: str | None, now: datetime) -> Per
 def read_event(
     document: Mapping[str, Any],
     delivery: Delivery,
-    idempotency_key: str | None,
     now: datetime,
     past_days: int,
     future_minutes: int,
 ) -> EventWrite:
     """The store write of a verified delivery's event (`RejectedError` 422/400 naming the field otherwise)."""
     scalar_extras(document, ENVELOPE_FIELDS, "", status=422)
-    event_id = _event_id(document, delivery, idempotency_key)
+    event_id = _event_id(document, delivery)
     kind = document.get("type")
     if kind is None:
         raise _invalid("type", "is missing (punch.created, attendance.processed, leave.approved, ...)")

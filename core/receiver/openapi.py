@@ -198,7 +198,10 @@ def _event(event_type: dict[str, Any], data: dict[str, Any], title: str) -> dict
         "title": title,
         "required": ["type", "data"],
         "properties": {
-            "id": _identifier("The event id (the replay key of X-Minop-Signature deliveries)"),
+            "id": _identifier(
+                "The event id: the replay key of X-Minop-Signature deliveries (without it, the SHA-256 of the "
+                "signed timestamp and body is)"
+            ),
             "type": event_type,
             "created_at": {"type": ["string", "null"], "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN},
             "timestamp": {"type": ["string", "null"], "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN},

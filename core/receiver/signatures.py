@@ -80,11 +80,17 @@ class WebhookKeys:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A delivery whose signature verified: which header set, its timestamp, and its id if the set has one."""
+    """A delivery whose signature verified: which header set, its timestamp, its id if the set has one,
+    and the SHA-256 (hex) of exactly the bytes the signature covers."""
 
     scheme: Scheme
     timestamp: int
     message_id: str | None
+    signed_digest: str = ""
+
+
+def _digest(*parts: bytes) -> str:
+    return hashlib.sha256(b".".join(parts)).hexdigest()
 
 
 HeaderValues = Callable[[str], list[str]]
@@ -189,7 +195,7 @@ def _verify_minop(values: HeaderValues, body: bytes, keys: WebhookKeys, now: flo
     expected = [hmac.new(key, signed, hashlib.sha256).hexdigest().encode("ascii") for key in keys.minop]
     if not _matches(expected, presented):
         raise _no_match("X-Minop-Signature")
-    return Delivery(scheme="minop", timestamp=stamp, message_id=None)
+    return Delivery(scheme="minop", timestamp=stamp, message_id=None, signed_digest=hashlib.sha256(signed).hexdigest())
 
 
 def _is_v1_signature(entry: str) -> bool:
@@ -240,7 +246,8 @@ def _verify_standard(values: HeaderValues, body: bytes, keys: WebhookKeys, now: 
         except WebhookVerificationError as exc:
             refusals.append(str(exc))
             continue
-        return Delivery(scheme="standard", timestamp=stamp, message_id=message_id)
+        signed = _digest(message_id.encode("ascii"), stamp_text.strip().encode("ascii"), body)
+        return Delivery(scheme="standard", timestamp=stamp, message_id=message_id, signed_digest=signed)
     if any(refusal.startswith("Message timestamp") for refusal in refusals):
         # Within our tolerance but not the library's (a tolerance over its five minutes).
         raise RejectedError(

@@ -68,7 +68,8 @@ def _outcomes(findings: list[Finding], store: Store, target: str, served: Target
     keys = [f.record_key for f in findings if f.action == "resend" and f.record_key]
     ledger = store.ledger(target, keys)
     rows = {row.record_key: row for row in ledger.itertuples(index=False)}
-    why_not = served.error or ("stopped before it was sent" if served.stopped else "the repair did not send it")
+    why_not = served.error or served.busy or ("stopped before it was sent" if served.stopped else "")
+    why_not = why_not or "the repair did not send it"
     repaired = []
     for finding in findings:
         if finding.action != "resend" or not finding.record_key:

@@ -78,6 +78,7 @@ class ReconcileReport:
     html_path: Path | None = None
     stopped: bool = False  # a stop was requested: the comparison or the repair did not finish
     repair_error: str | None = None  # the target's error during the repair's delivery
+    repair_busy: str | None = None  # another process held the target's delivery lock: the repair sent nothing
     repair_delivery: TargetReport | None = field(default=None, repr=False)  # what the repair sent
 
     def counts(self) -> dict[str, int]:
@@ -135,6 +136,7 @@ class ReconcileReport:
             "clean": self.clean,
             "stopped": self.stopped,
             "repair_error": self.repair_error,
+            "repair_busy": self.repair_busy,
             "csv": str(self.csv_path) if self.csv_path else None,
             "html": str(self.html_path) if self.html_path else None,
         }
@@ -301,6 +303,7 @@ def run_reconcile(
     today: date | None = None,
     should_stop: Callable[[], bool] | None = None,
     now: datetime | None = None,
+    lock_wait: float = 0.0,
 ) -> ReconcileReport:
     """Reconcile `target` for `period` (see the module docstring); returns the report, files written.
 
@@ -308,7 +311,8 @@ def run_reconcile(
     `last_month`) to the machine's local date; `now` (whether an open day's shift window is still open)
     to the current instant. PeriodError, TargetNotConfiguredError and
     ReadBackUnsupportedError are raised before anything is recorded; TargetUnreachableError after
-    the run is recorded as failed.
+    the run is recorded as failed. A repair waits up to `lock_wait` seconds for the target's delivery
+    lock held by another process; then it sends nothing (`repair_busy` names the holder).
     """
     today = today or date.today()
     stop = should_stop or (lambda: False)
@@ -322,7 +326,7 @@ def run_reconcile(
     try:
 
         def delivery() -> Delivery:
-            return Delivery.to(target, config, document, registry, store, should_stop=stop)
+            return Delivery.to(target, config, document, registry, store, should_stop=stop, lock_wait=lock_wait)
 
         gate = _gate(config, document, registry, store, inputs, target, now or datetime.now(UTC))
         run = _Run(report, client, inputs, store, id_column, skip, stop, delivery, gate, _site_zones(config))
@@ -342,7 +346,8 @@ def run_reconcile(
             registry.hook.run_finished(kind="reconcile", summary=failed)
         raise
     summary = report.summary()
-    store.finish_run(report.run_id, "ok" if report.clean else "partial", summary)
+    status = "busy" if report.repair_busy else "ok" if report.clean else "partial"
+    store.finish_run(report.run_id, status, summary)
     registry.hook.run_finished(kind="reconcile", summary=summary)
     return report
 
@@ -427,6 +432,7 @@ def _compare_and_repair(run: _Run) -> bool:
         if served is not None:
             report.repair_delivery = served
             report.repair_error = served.error
+            report.repair_busy = served.busy
             report.stopped = report.stopped or served.stopped
             if not report.stopped and served.delivered:
                 report.findings = _read_after_repair(run, expected, report.findings)

@@ -2,9 +2,31 @@
 
 `Store.open(url)` connects (SQLite by default, PostgreSQL by URL) and migrates the database; every
 method is one transaction. docs/store.md is the contract.
+
+`Store` and the rest are imported on first use: plugins import `punchbridge.store.files` (file modes)
+when they load, and must not pay for SQLAlchemy and pandas then.
 """
 
-from punchbridge.store.punches import IngestResult
-from punchbridge.store.store import DEFAULT_URL, Store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from punchbridge.store.punches import IngestResult
+    from punchbridge.store.store import DEFAULT_URL, Store
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
+
+_HOMES = {
+    "DEFAULT_URL": "punchbridge.store.store",
+    "IngestResult": "punchbridge.store.punches",
+    "Store": "punchbridge.store.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -9,10 +9,9 @@ Run history: a scheduled job's run is one row of `runs`, written by `begin_job_r
 id for the job's kind instead of adding a row. A job run is therefore one row, with the engine's
 counts in its summary and the job's final status (also `stopped`) and error.
 
-The lock row (`scheduler_lock`): `take_scheduler_lock` gives the row to a new holder when there is
-none, or when the row's heartbeat is older than `stale_after_ns` (its holder crashed); otherwise it
-returns the row of the holder. `beat_scheduler_lock` renews the heartbeat and says whether the row is
-still ours. The PostgreSQL advisory lock itself is taken in `punchbridge.jobs.lock`.
+The lock row (`scheduler_lock`) is read and written by `punchbridge.store.locks` (`LockStore`, the
+same code as the delivery locks'); `scheduler_lock_holder` says who holds it. The lock itself is
+taken in `punchbridge.jobs.lock`.
 """
 
 from __future__ import annotations
@@ -21,22 +20,19 @@ import json
 import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, desc, select, update
+from sqlalchemy import Connection, desc, select, update
 
 from punchbridge.errors import StoreError
 from punchbridge.store.database import dumps_json
 from punchbridge.store.schema import RUN_STATUSES, runs
-from punchbridge.store.schema.scheduling import scheduler_lock
 
-__all__ = ["JOB_RUN_STARTERS", "LOCK_COLUMNS", "LockClaim", "SchedulingStore"]
+__all__ = ["JOB_RUN_STARTERS", "SchedulingStore"]
 
 #: Who starts a job run: the scheduler at a fire time, the scheduler at start-up for a fire time
 #: missed while it was down, or an operator (`punchbridge jobs run`).
 JOB_RUN_STARTERS = ("schedule", "catch_up", "manual")
-LOCK_COLUMNS = ("name", "holder", "host", "pid", "acquired_at_ns", "heartbeat_at_ns")
 _RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 _MAX_ERROR = 2000
 
@@ -45,14 +41,6 @@ def _run_dict(row: Any) -> dict[str, Any]:
     found = dict(row._mapping)
     found["summary"] = None if found["summary"] is None else json.loads(found["summary"])
     return found
-
-
-@dataclass(frozen=True)
-class LockClaim:
-    """What `take_scheduler_lock` did: `taken`, and the other holder's row (see there)."""
-
-    taken: bool
-    other: dict[str, Any] | None
 
 
 class SchedulingStore:
@@ -64,6 +52,8 @@ class SchedulingStore:
     if TYPE_CHECKING:
 
         def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]: ...
+
+        def lock_holder(self, kind: str, name: str) -> dict[str, Any] | None: ...
 
     # -- job runs -----------------------------------------------------------------------------------
 
@@ -193,59 +183,6 @@ class SchedulingStore:
 
     # -- the scheduler lock row -------------------------------------------------------------------
 
-    def take_scheduler_lock(
-        self, holder: str, host: str, pid: int, *, now_ns: int, stale_after_ns: int | None, name: str = "scheduler"
-    ) -> LockClaim:
-        """Try to make `holder` the holder of lock row `name`.
-
-        The row is taken when there is none, when it is already `holder`'s, or when `stale_after_ns`
-        is given and its heartbeat is older than that (its holder stopped beating: it crashed). With
-        `stale_after_ns` None the row is taken whatever it says (the caller holds a lock that excludes
-        the others, a PostgreSQL advisory lock). `LockClaim.other` is the row of the holder that keeps
-        it (not taken) or of the stale holder replaced (taken), else None.
-        """
-        with self._transaction(write=True) as connection:
-            row = connection.execute(
-                select(*(scheduler_lock.c[c] for c in LOCK_COLUMNS)).where(scheduler_lock.c.name == name)
-            ).one_or_none()
-            current = None if row is None else dict(row._mapping)
-            other = current if current is not None and current["holder"] != holder else None
-            alive = (
-                other is not None
-                and stale_after_ns is not None
-                and now_ns - int(other["heartbeat_at_ns"]) <= stale_after_ns
-            )
-            if alive:
-                return LockClaim(taken=False, other=other)
-            values = {"holder": holder, "host": host, "pid": pid, "acquired_at_ns": now_ns, "heartbeat_at_ns": now_ns}
-            if current is None:
-                connection.execute(scheduler_lock.insert().values(name=name, **values))
-            else:
-                connection.execute(update(scheduler_lock).where(scheduler_lock.c.name == name).values(**values))
-        return LockClaim(taken=True, other=other)
-
-    def beat_scheduler_lock(self, holder: str, *, now_ns: int, name: str = "scheduler") -> bool:
-        """Renew `holder`'s heartbeat; False when the row is no longer `holder`'s (it was taken over)."""
-        with self._transaction(write=True) as connection:
-            done = connection.execute(
-                update(scheduler_lock)
-                .where(scheduler_lock.c.name == name, scheduler_lock.c.holder == holder)
-                .values(heartbeat_at_ns=now_ns)
-            )
-            return bool(done.rowcount == 1)
-
-    def release_scheduler_lock(self, holder: str, *, name: str = "scheduler") -> bool:
-        """Remove the lock row if `holder` holds it; whether it did."""
-        with self._transaction(write=True) as connection:
-            done = connection.execute(
-                delete(scheduler_lock).where(scheduler_lock.c.name == name, scheduler_lock.c.holder == holder)
-            )
-            return bool(done.rowcount == 1)
-
     def scheduler_lock_holder(self, name: str = "scheduler") -> dict[str, Any] | None:
-        """The lock row `name` (holder, host, pid, acquired_at_ns, heartbeat_at_ns), or None."""
-        with self._transaction(write=False) as connection:
-            row = connection.execute(
-                select(*(scheduler_lock.c[c] for c in LOCK_COLUMNS)).where(scheduler_lock.c.name == name)
-            ).one_or_none()
-        return None if row is None else dict(row._mapping)
+        """The lock row `name` (holder, host, pid, command, acquired_at_ns, heartbeat_at_ns), or None."""
+        return self.lock_holder("scheduler", name)

@@ -38,6 +38,8 @@ from punchbridge.store.database import (
     transaction,
 )
 from punchbridge.store.days import text_values
+from punchbridge.store.files import private_sqlite_file, sqlite_file
+from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
 from punchbridge.store.receiver import ReceiverWrite
 from punchbridge.store.reconcile import ReconcileStore
@@ -54,7 +56,7 @@ QUARANTINE_COLUMNS = _quarantine.ADDED_COLUMNS
 RUN_COLUMNS = tuple(column.name for column in runs.columns)  # every column, in table order
 
 
-class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
+class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, ReconcileStore):
     """The durable store. Open it with `Store.open(url)`; close it (or use it as a context manager)."""
 
     def __init__(self, engine: Engine, url: str) -> None:
@@ -69,11 +71,13 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
     def open(cls, url: str = DEFAULT_URL) -> Store:
         """Connect to `url` and migrate the database to the newest schema.
 
-        Raises StoreError (naming the URL, password redacted) when the URL is malformed or names an
-        unsupported database, the server cannot be reached, the SQLite file is not a database, or the
-        schema is newer than this code.
+        A new SQLite file is created with mode 0600 (`punchbridge.store.files`); an existing one that
+        other users may read is reported once. Raises StoreError (naming the URL, password redacted)
+        when the URL is malformed or names an unsupported database, the server cannot be reached, the
+        SQLite file is not a database, or the schema is newer than this code.
         """
         display = describe_store(url)
+        private_sqlite_file(url)  # created 0600 before SQLite makes it with the umask's mode
         engine: Engine | None = None
         try:
             engine = connect(url)
@@ -87,6 +91,25 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
                 engine.dispose()
             raise StoreError(f"cannot open the store {display}: {describe_error(exc, url)}") from exc
         return cls(engine, url)
+
+    @staticmethod
+    def peek_cursor(url: str, name: str) -> str | None:
+        """Cursor `name` of the store at `url` as it is, without creating, migrating or writing the store;
+        None when there is no such store or cursor, or it cannot be read (for checks that write nothing)."""
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            return None
+        engine: Engine | None = None
+        try:
+            engine = connect(url)
+            with engine.connect() as connection:
+                found = connection.execute(select(cursors.c.value).where(cursors.c.name == name)).scalar_one_or_none()
+        except (StoreError, *OPEN_ERRORS):
+            return None
+        finally:
+            if engine is not None:
+                engine.dispose()
+        return None if found is None else str(found)
 
     def close(self) -> None:
         """Release the connections (the store cannot be used afterwards; closing twice is fine)."""
@@ -175,6 +198,21 @@ class Store(TerminalStore, SchedulingStore, RetentionStore, ReconcileStore):
                     index_elements=["name"], set_={"value": insert.excluded.value, "updated_at_ns": now}
                 )
             )
+
+    def replace_cursor(self, name: str, expected: str, value: str) -> bool:
+        """Set cursor `name` to `value` only if it still holds `expected` (compare and set); whether it did.
+
+        For a value that must not overwrite what another process wrote since it was read (the sync's
+        "clean" after a delivery, over a "dirty" another run set meanwhile).
+        """
+        now = time.time_ns()
+        with self._transaction(write=True) as connection:
+            done = connection.execute(
+                update(cursors)
+                .where(cursors.c.name == name, cursors.c.value == expected)
+                .values(value=str(value), updated_at_ns=now)
+            )
+            return bool(done.rowcount == 1)
 
     # -- quarantine -----------------------------------------------------------------------------
 

@@ -26,10 +26,18 @@ What it guarantees:
   become `report.error`; what was done stays done. The target is closed in every case.
 - **Dry run**: the target is opened (settings checked) but nothing is sent nor written; the report
   holds the first records that would be sent (`report.sample`).
+- **One delivery at a time per target**: `deliver` holds the target's delivery lock in the store
+  (`punchbridge.store.locks`, docs/operations.md) from before the crashed run's batches are resumed
+  until the target is closed, so two processes never send to one target at once, whichever paths
+  they take. A lock held elsewhere is waited for up to `lock_wait` seconds (default 0: not at all);
+  then nothing is sent and `report.busy` names the holder. Different targets never wait for each
+  other; a dry run takes no lock. A lock lost while held (its heartbeat stalled past the stale
+  limit and another process took it) stops the delivery before the next batch (`report.error`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +50,7 @@ from punchbridge.config.yamlfile import YamlDocument
 from punchbridge.plugin_api.registry import PluginRegistry
 from punchbridge.plugin_api.targets import Batch, CredentialsError, FatalTargetError, Record, Target, TransientError
 from punchbridge.store import Store
+from punchbridge.store.locks import LockBusyError, StoreLock, delivery_advisory_key
 from punchbridge.sync.batches import by_period, chunks, push_with_retries
 from punchbridge.sync.report import TargetReport
 
@@ -49,6 +58,7 @@ __all__ = ["SAMPLE_SIZE", "Delivery", "Outgoing"]
 
 #: How many records a dry run shows per target.
 SAMPLE_SIZE = 10
+log = logging.getLogger("punchbridge.sync")
 
 Progress = Callable[[str, int, int], None]
 
@@ -77,6 +87,7 @@ class Delivery:
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
         site_zones: Mapping[str, str] | None = None,
+        lock_wait: float = 0.0,
     ) -> None:
         self.name = name
         self.target = target
@@ -88,8 +99,10 @@ class Delivery:
         self.should_stop = should_stop or (lambda: False)
         #: site id -> IANA zone: each record carries its day's site zone (`Record.timezone`)
         self.site_zones: Mapping[str, str] = site_zones or {}
+        self.lock_wait = lock_wait
         self.report = TargetReport(name)
         self._total = 0  # records to send in this delivery (for progress)
+        self._lock: StoreLock | None = None
 
     @classmethod
     def to(
@@ -103,7 +116,7 @@ class Delivery:
     ) -> Delivery:
         """A delivery to the configured target `name`, with its plugin's validated settings and batch size.
 
-        `options` are those of the constructor (dry_run, progress, should_stop).
+        `options` are those of the constructor (dry_run, progress, should_stop, lock_wait).
         """
         settings = config.targets[name]
         target = registry.configured_target(name, settings, document)
@@ -111,12 +124,16 @@ class Delivery:
         return cls(name, target, store, registry, batch_size=settings.batch_size, site_zones=zones, **options)
 
     def deliver(self, choose: Callable[[], Outgoing]) -> TargetReport:
-        """Open the target, resume open batches, send what `choose` returns, close the target.
+        """Take the target's delivery lock, open the target, resume open batches, send what `choose`
+        returns, close the target, give the lock back.
 
         `choose` runs once the target is open and the crashed run's batches are sent; it may count
-        into `report` and quarantine held-back rows (`quarantine_held`). On a dry run nothing is sent:
-        the report gets a sample of the records instead.
+        into `report` and quarantine held-back rows (`quarantine_held`). On a dry run nothing is sent
+        (and no lock taken): the report gets a sample of the records instead. When another process
+        holds the lock past `lock_wait`, nothing is done and `report.busy` says who holds it.
         """
+        if not self.dry_run and not self._take_lock():
+            return self.report
         try:
             self.target.open()
             if not self.dry_run:
@@ -129,8 +146,56 @@ class Delivery:
         except (CredentialsError, FatalTargetError, TransientError) as exc:
             self.report.error = f"{type(exc).__name__}: {exc}"
         finally:
-            self.target.close()
+            try:
+                self.target.close()
+            finally:
+                self._give_back_lock()
         return self.report
+
+    def _take_lock(self) -> bool:
+        """Hold this target's delivery lock; False (with `report.busy` or `report.stopped`) when not."""
+        lock = StoreLock(
+            self.store,
+            "delivery",
+            self.name,
+            advisory_key=delivery_advisory_key(self.name),
+            busy=_refusal,
+            what=f"the delivery lock of target {self.name!r}",
+        )
+
+        def waiting(holder: dict[str, Any] | None) -> None:
+            log.warning(
+                "target %r: another process is delivering to it (%s); waiting up to %g s for it to finish",
+                self.name,
+                lock.describe(holder),
+                self.lock_wait,
+            )
+
+        try:
+            if not lock.acquire(self.lock_wait, self.should_stop, on_wait=waiting):
+                self.report.stopped = True  # asked to stop while waiting: nothing was sent
+                return False
+        except LockBusyError as exc:
+            self.report.busy = str(exc)
+            return False
+        lock.start_heartbeat()
+        self._lock = lock
+        return True
+
+    def _give_back_lock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        lock.release()
+        if lock.lost and self.report.error is None:
+            self.report.error = (
+                f"lost the delivery lock of target {self.name!r} ({lock.lost_reason}): stopped before the "
+                "next batch so that nothing is sent twice; the next run sends the rest"
+            )
+
+    def _stopping(self) -> bool:
+        """A stop was asked for, or the delivery lock was lost: no new batch."""
+        return self.should_stop() or (self._lock is not None and self._lock.lost)
 
     def resume(self) -> None:
         """Send the batches a crashed or stopped run recorded but did not complete, as recorded."""
@@ -144,7 +209,7 @@ class Delivery:
         self.progress(self.name, 0, self._total)
         for (period_start, period_end), records in by_period(outgoing.records, dict(outgoing.posting)):
             for chunk in chunks(records, self.batch_size):
-                if self.should_stop():
+                if self._stopping():
                     # The batches before this one are complete and recorded; what is left is sent
                     # by the next run (its days are still pending against the ledger).
                     self.report.stopped = True
@@ -217,3 +282,12 @@ class Delivery:
                 hook.on_dead_letter(target=self.name, record_key=outcome.key, message=outcome.message or "")
         done = report.delivered + report.rejected
         self.progress(self.name, done, max(self._total, done))
+
+
+def _refusal(lock: StoreLock, holder: dict[str, Any] | None) -> LockBusyError:
+    return LockBusyError(
+        f"target {lock.name!r}: another process is delivering to it: {lock.describe(holder)}. Nothing was sent "
+        f"to it by this run: run again once that one is done, or wait for it (--wait SECONDS); "
+        f"{lock.release_hint()}",
+        holder,
+    )

@@ -8,7 +8,9 @@ One run, in order:
    computed before (a new night, a wider range). Rules or employee changes recompute the range.
    Employees whose days a source supplies are left to that source (steps 1 and 2:
    `punchbridge.sync.recompute`).
-3. **Deliver** to each target through a `punchbridge.sync.delivery.Delivery`: resume batches a crash
+3. **Deliver** to each target through a `punchbridge.sync.delivery.Delivery`, holding the target's
+   delivery lock (another process delivering to it: wait up to `lock_wait` seconds, else nothing is
+   sent to it and its report says who holds it; the other targets go on); resume batches a crash
    left open; map the candidate days; compare with the ledger (`punchbridge.sync.diff`); record each
    batch in the store *before* sending it; push it with retries; save the per-record outcomes and
    the ledger in one transaction. A record the target refuses goes to the dead letters with the
@@ -28,6 +30,7 @@ would send.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -76,8 +79,10 @@ class SyncEngine:
         inputs: SyncInputs | None = None,
         should_stop: Callable[[], bool] | None = None,
         now: datetime | None = None,
+        lock_wait: float = 0.0,
     ) -> None:
         self.config = config
+        self.lock_wait = lock_wait
         self.should_stop = should_stop or (lambda: False)
         self.document = document
         self.registry = registry
@@ -145,7 +150,9 @@ class SyncEngine:
             raise
         summary = report.summary()
         if run_id is not None:
-            status = "failed" if report.failed else ("partial" if report.dead_lettered else "ok")
+            status = (
+                "failed" if report.failed else "busy" if report.busy else "partial" if report.dead_lettered else "ok"
+            )
             self.store.finish_run(run_id, status, summary)
         self.registry.hook.run_finished(kind="sync", summary=summary)
         return report
@@ -155,9 +162,11 @@ class SyncEngine:
         days = self._days = self._computation(dry_run=self.dry_run)
         fresh = days.ingest(report, date_from, date_to)
         changed = days.recompute(report, date_from, date_to, fresh)
-        for name in chosen:
+        for position, name in enumerate(chosen):
             if self.should_stop():
                 report.stopped = True
+                for skipped in chosen[position:]:
+                    self._not_delivered(skipped, changed)
                 break
             if name == self.adjustments_target:
                 target_report = deliver_adjustments(
@@ -201,7 +210,13 @@ class SyncEngine:
             dry_run=self.dry_run,
             progress=self.progress,
             should_stop=self.should_stop,
+            lock_wait=self.lock_wait,
         )
+
+    def _not_delivered(self, name: str, changed: pd.DataFrame) -> None:
+        """Make the next delivery to `name` look at every stored day: this run changed days it did not send."""
+        if not self.dry_run and len(changed) and name != self.adjustments_target:
+            self.store.set_cursor(DELIVERY_CURSOR.format(target=name), "dirty")
 
     def _deliver_days(self, name: str, changed: pd.DataFrame, date_from: date, date_to: date) -> TargetReport:
         """Deliver the processed days `name` does not hold as they are now.
@@ -212,24 +227,32 @@ class SyncEngine:
         """
         delivery = self.delivery(name)
         cursor = DELIVERY_CURSOR.format(target=name)
+        # This run's own "dirty": only this run may turn it into "clean". A run that changed days it
+        # could not send (its target busy, a stop) writes a plain "dirty" meanwhile, which stays.
+        mine = f"dirty:{uuid.uuid4().hex}"
+        chosen: list[bool] = []
 
         gate = self.open_day_gate(name)
 
         def choose() -> Outgoing:
+            chosen.append(True)
             backlog = self.store.get_cursor(cursor) != "clean"
             days = self.store.load_days(date_from, date_to) if backlog else changed
             if self.dry_run and backlog and len(changed):
                 days = pd.concat([days[~day_keys(days).isin(day_keys(changed))], changed], ignore_index=True)
             if not self.dry_run:
-                self.store.set_cursor(cursor, "dirty")
+                self.store.set_cursor(cursor, mine)
             days = gate.with_watched(days)
             records = records_to_send(delivery, self.mappings[name], days, self.employees, self.cutoff, gate)
             gate.save()
             return Outgoing(records)
 
         report = delivery.deliver(choose)
-        if not self.dry_run and report.error is None and not report.stopped:
-            self.store.set_cursor(cursor, "clean")
+        if not chosen:  # busy, stopped while waiting for the lock, or the target could not be opened
+            self._not_delivered(name, changed)
+        elif not self.dry_run:
+            finished = report.error is None and not report.stopped
+            self.store.replace_cursor(cursor, mine, "clean" if finished else "dirty")
         return report
 
     def open_day_gate(self, name: str) -> OpenDayGate:

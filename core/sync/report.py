@@ -28,6 +28,7 @@ class TargetReport:
     locations: list[str] = field(default_factory=list)
     seen_locations: set[str] = field(default_factory=set, repr=False)  # `locations` as a set: O(1) membership
     error: str | None = None
+    busy: str | None = None  # another process held this target's delivery lock: nothing was sent (who held it)
     sample: pd.DataFrame | None = None
     stopped: bool = False  # a stop was requested before every pending batch was sent
     locked: int = 0  # new or changed records of days in locked periods: not sent (docs/cutoff.md)
@@ -44,6 +45,7 @@ class TargetReport:
             "batches": self.batches,
             "stopped": self.stopped,
             "error": self.error,
+            "busy": self.busy,
         }
 
 
@@ -71,6 +73,11 @@ class SyncReport:
     def dead_lettered(self) -> int:
         """Records refused by a target in this run."""
         return sum(t.rejected for t in self.targets)
+
+    @property
+    def busy(self) -> bool:
+        """True when another process held a target's delivery lock, so this run sent nothing to it."""
+        return any(t.busy for t in self.targets)
 
     @property
     def failed(self) -> bool:

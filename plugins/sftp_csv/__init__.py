@@ -48,6 +48,7 @@ from punchbridge.plugins.csv_drop import (
     manifest_name,
     render_csv,
 )
+from punchbridge.store.files import make_private
 
 __all__ = ["SftpCsvSettings", "SftpCsvTarget", "register_targets"]
 
@@ -101,6 +102,7 @@ class SftpCsvSettings(BaseModel):
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)
     escape_formulas: bool = False
     timeout: float = Field(default=30.0, gt=0)
+    file_group: int | None = Field(default=None, ge=0)  # the server's group id: files 0640 (else 0600)
 
     @model_validator(mode="after")
     def _some_credential(self) -> SftpCsvSettings:
@@ -341,6 +343,7 @@ class SftpCsvTarget(Target[SftpCsvSettings]):
             return
         started = time.perf_counter()
         with self._remote(f"uploading {part}", creating=True) as sftp, sftp.open(part, "wb", bufsize=0) as remote:
+            make_private(remote, self.config.file_group, where=self._where)  # 0600 (0640) before any data
             remote.set_pipelined(True)
             remote.write(data)
         written = self._stat(part)

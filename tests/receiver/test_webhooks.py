@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -280,7 +281,7 @@ def test_a_header_given_twice_is_refused(receiver: Running) -> None:
         (b"[1, 2]", 400, "body", "expected a JSON object"),
         (b'{"data": ' * 9 + b"{}" + b"}" * 9, 400, "body", "deeper than 8 levels"),
         (b'{"id": "e", "id": "f", "type": "leave.approved", "data": {}}', 400, "body", "appears twice"),
-        (json.dumps({"type": "leave.approved", "data": LEAVE}).encode(), 422, "id", "is missing"),
+        (json.dumps({"id": None, "type": "leave.approved", "data": LEAVE}).encode(), 422, "id", "is missing"),
         (json.dumps({"id": "e", "data": LEAVE}).encode(), 422, "type", "is missing"),
         (json.dumps({"id": "e", "type": "leave approved!\n", "data": LEAVE}).encode(), 422, "type", "identifier"),
         (json.dumps({"id": "e", "type": "leave.approved"}).encode(), 422, "data", "is missing"),
@@ -462,15 +463,29 @@ def test_attendance_processed_and_unknown_types_are_kept_for_later_use(receiver:
     assert receiver.store.cloud_events("device.rebooted")["event_id"].tolist() == ["a2"]
 
 
-def test_without_a_body_id_the_idempotency_key_names_a_minop_event(receiver: Running) -> None:
+def test_without_a_body_id_a_minop_event_is_named_by_its_signed_timestamp_and_body(receiver: Running) -> None:
     body = event_body("leave.approved", LEAVE, event_id=None)
-    headers = {**minop_headers(body), "Idempotency-Key": "idem-7"}
+    headers = minop_headers(body)
 
     first = post(receiver, body, headers)
     second = post(receiver, body, headers)
 
-    assert first.json() == {"status": "processed", "id": "idem-7", "type": "leave.approved"}
+    signed = hashlib.sha256(headers["X-Minop-Timestamp"].encode() + b"." + body).hexdigest()
+    assert first.json() == {"status": "processed", "id": f"sha256:{signed}", "type": "leave.approved"}
     assert second.json()["status"] == "already_processed"
+
+
+def test_a_replay_without_a_body_id_is_not_made_new_by_an_unsigned_idempotency_key(receiver: Running) -> None:
+    processed = {"employee_id": "E1", "date": "2026-01-07", "status": "present"}
+    body = event_body("attendance.processed", processed, event_id=None)
+    signed = minop_headers(body)
+
+    first = post(receiver, body, {**signed, "Idempotency-Key": "idem-1"})
+    replayed = post(receiver, body, {**signed, "Idempotency-Key": "idem-2"})  # captured and sent again
+
+    assert first.json()["status"] == "processed"
+    assert replayed.status_code == 200 and replayed.json()["status"] == "already_processed"
+    assert len(receiver.store.cloud_events("attendance.processed")) == 1
 
 
 def test_a_body_id_wins_over_an_unsigned_idempotency_key(receiver: Running) -> None:

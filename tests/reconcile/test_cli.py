@@ -130,3 +130,25 @@ def test_an_out_path_that_is_a_file_exits_2(world: World, tmp_path: Path) -> Non
 
     assert code == 2
     assert "--out" in output and "is a file" in output
+
+
+def test_repair_while_another_process_delivers_to_the_target_exits_4_and_resends_nothing(world: World) -> None:
+    from punchbridge.store.locks import LockBusyError, StoreLock, delivery_advisory_key
+
+    world.odoo.delete_attendance(world.odoo_day("E1", date(2026, 10, 2))["id"])
+    with world.store() as store:
+        other = StoreLock(
+            store, "delivery", "odoo", advisory_key=delivery_advisory_key("odoo"), what="odoo's delivery lock",
+            busy=lambda lock, holder: LockBusyError(lock.describe(holder)), host="node-b", pid=4242,
+        )  # fmt: skip
+        assert other.acquire()
+        try:
+            code, output = reconcile(world, "--target", "odoo", "--period", "2026-10", "--repair", "--wait", "0.2")
+        finally:
+            other.release()
+    repaired, second = reconcile(world, "--target", "odoo", "--period", "2026-10", "--repair")
+
+    assert code == ExitCode.BUSY == 4, output
+    assert "target 'odoo': another process is delivering to it: host node-b, pid 4242" in output
+    assert "missing   2026-10-02 E1 (E1): not_sent" in output
+    assert repaired == 0 and "missing   2026-10-02 E1 (E1): resent" in second

@@ -156,3 +156,16 @@ def test_an_unwritable_report_folder_is_an_output_error_naming_it(tmp_path: Path
 
     with pytest.raises(OutputError, match=r"cannot write the reconciliation report to .*reports.*--out"):
         write_report(blocker, page(), findings())
+
+
+def test_the_reports_hold_personal_data_and_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)  # the usual umask: new files readable by everyone
+    try:
+        written = write_report(tmp_path / "reports", page(), findings())
+    finally:
+        os.umask(previous)
+
+    assert [stat.S_IMODE(path.stat().st_mode) for path in written] == [0o600, 0o600]

@@ -38,6 +38,7 @@ TABLES = {
     "terminal_users",
     "terminal_commands",
     "scheduler_lock",
+    "delivery_locks",
     "adjustments",
     "tombstones",
     "erasure_keys",

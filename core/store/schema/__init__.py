@@ -3,8 +3,9 @@
 This package is the schema the code reads and writes; `migrations/versions/` holds the frozen steps
 that build it (a test checks that the migrated database equals this metadata on both dialects).
 Modules: `base` (the metadata and shared column types), `core` (punches, days, ledger, batches,
-runs, the receiver's tables), `terminals` (employee sync), `scheduling` (the scheduler lock) and
-`retention` (cut-off adjustments and erasure).
+runs, the receiver's tables), `terminals` (employee sync), `scheduling` (the scheduler lock), `locks`
+(the per-target delivery locks, and the columns of every lock table) and `retention` (cut-off
+adjustments and erasure).
 """
 
 from punchbridge.store.schema.base import NAMING_CONVENTION, id_type, key_type, metadata, one_of
@@ -31,6 +32,7 @@ from punchbridge.store.schema.core import (
     runs,
     webhook_events,
 )
+from punchbridge.store.schema.locks import delivery_locks
 from punchbridge.store.schema.retention import adjustments, erasure_keys, tombstones
 from punchbridge.store.schema.scheduling import scheduler_lock
 from punchbridge.store.schema.terminals import (
@@ -58,6 +60,7 @@ __all__ = [
     "cloud_events",
     "cursors",
     "dead_letters",
+    "delivery_locks",
     "erasure_keys",
     "id_type",
     "key_type",

@@ -69,7 +69,8 @@ __all__ = [
 
 LEDGER_STATUSES = ("delivered", "rejected")
 BATCH_STATUSES = ("open", "done", "dropped")
-RUN_STATUSES = ("running", "ok", "failed", "partial", "stopped")  # stopped: migration 0005
+#: stopped: migration 0005; busy (another process held a target's delivery lock): migration 0007
+RUN_STATUSES = ("running", "ok", "failed", "partial", "stopped", "busy")
 LEAVE_KINDS = ("full", "first_half", "second_half")
 
 punches = Table(
