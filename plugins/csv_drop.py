@@ -243,7 +243,7 @@ class LocalCsvTarget(Target[LocalCsvSettings]):
                     "A payroll file of that name was written by someone else (or for a different batch): move it "
                     "aside after checking with payroll, then run again"
                 )
-            with open_private(part, self.config.file_group) as stream:  # 0600, or 0640 for file_group
+            with open_private(part, self.settings.file_group) as stream:  # 0600, or 0640 for file_group
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())

@@ -343,7 +343,7 @@ class SftpCsvTarget(Target[SftpCsvSettings]):
             return
         started = time.perf_counter()
         with self._remote(f"uploading {part}", creating=True) as sftp, sftp.open(part, "wb", bufsize=0) as remote:
-            make_private(remote, self.config.file_group, where=self._where)  # 0600 (0640) before any data
+            make_private(remote, self.settings.file_group, where=self._where)  # 0600 (0640) before any data
             remote.set_pipelined(True)
             remote.write(data)
         written = self._stat(part)
