@@ -26,6 +26,11 @@ class Record:
     #: target can write the day's times in its own site's zone. Not part of the content hash: a zone
     #: is where the times are shown, and the times themselves carry their offsets.
     timezone: str | None = None
+    #: The `remote_id` this target's last successful outcome gave the record (from the ledger), set by
+    #: the delivery just before a push, so a target that replaces what it wrote before (Odoo's
+    #: attendances) knows which of its records are ours. None on a first delivery. Not part of the
+    #: content hash, and not recorded with the batch: a resend reads the ledger again.
+    remote_id: str | None = None
 
 
 @dataclass(frozen=True)

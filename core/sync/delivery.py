@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -265,6 +265,7 @@ class Delivery:
     def _send(self, batch: Batch) -> None:
         """Push one recorded batch, save its outcomes, fire the batch hooks, count and report progress."""
         hook = self.registry.hook
+        batch = self._with_remote_ids(batch)
         hook.before_batch(target=self.target, batch=batch)
         outcomes = push_with_retries(self.target, batch)
         self.store.complete_batch(batch.batch_id, outcomes)
@@ -282,6 +283,21 @@ class Delivery:
                 hook.on_dead_letter(target=self.name, record_key=outcome.key, message=outcome.message or "")
         done = report.delivered + report.rejected
         self.progress(self.name, done, max(self._total, done))
+
+    def _with_remote_ids(self, batch: Batch) -> Batch:
+        """`batch` with each record's `remote_id` from the ledger (what this target said it holds for it)."""
+        if not batch.records:
+            return batch
+        ledger = self.store.ledger(self.name, [record.key for record in batch.records])
+        known = {
+            key: remote
+            for key, remote in zip(ledger["record_key"], ledger["remote_id"], strict=True)
+            if isinstance(remote, str) and remote
+        }
+        if not known:
+            return batch
+        records = [replace(r, remote_id=known.get(r.key)) for r in batch.records]
+        return replace(batch, records=records)
 
 
 def _refusal(lock: StoreLock, holder: dict[str, Any] | None) -> LockBusyError:

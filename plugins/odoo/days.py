@@ -109,11 +109,11 @@ def is_id(value: Any) -> bool:
 def ledger_ids(record: Record) -> frozenset[int] | None:
     """The hr.attendance ids the ledger recorded for `record` when it was last delivered, or None when unknown.
 
-    The engine hands them over as `record.remote_id` (the `remote_id` this target's outcome gave,
-    `hr.attendance:ID,ID`); a record without it (a first delivery, or an engine that does not pass
-    the ledger's ids) leaves ownership to Odoo's `create_uid` (see `plan`).
+    The delivery hands them over as `record.remote_id` (the `remote_id` this target's outcome gave,
+    `hr.attendance:ID,ID`, read from the ledger before each push); a record without it (a first
+    delivery, or a ledger row lost to an erase) leaves ownership to Odoo's `create_uid` (see `plan`).
     """
-    remote = getattr(record, "remote_id", None)
+    remote = record.remote_id
     if not isinstance(remote, str) or not remote.startswith("hr.attendance:"):
         return None
     ids = remote.removeprefix("hr.attendance:").split(",")

@@ -31,6 +31,7 @@ class FussyTarget(Target):
     settings_model = FussySettings
     max_batch_size = 5000
     received: ClassVar[list[str]] = []
+    remote_ids: ClassVar[dict[str, str | None]] = {}  # record key -> the remote_id the delivery handed over
     calls: ClassVar[int] = 0
 
     def push(self, batch: Batch) -> list[Outcome]:
@@ -48,6 +49,7 @@ class FussyTarget(Target):
                 outcomes.append(Outcome(record.key, ok=False, message=f"employee {employee} is not on the payroll"))
             else:
                 FussyTarget.received.append(record.key)
+                FussyTarget.remote_ids[record.key] = record.remote_id
                 outcomes.append(Outcome(record.key, ok=True, remote_id=f"id-{record.key}"))
         return outcomes
 
@@ -64,6 +66,7 @@ def fussy(demo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     monkeypatch.setattr(registry_module, "load_plugins", with_fussy)
     FussyTarget.received.clear()
+    FussyTarget.remote_ids.clear()
     FussyTarget.calls = 0
     text = demo.read_text().replace(
         "    plugin: local_csv\n", "    plugin: fussy\n    refuse: [E0002]\n    rate_limited_first: 2\n"
@@ -143,3 +146,19 @@ def test_mappings_check_works_before_the_first_sync_and_writes_nothing(demo: Pat
     assert report.exit_code == 0, report.output
     assert "E0200" in report.output
     assert not list(demo.parent.parent.glob("punchbridge-demo.db*"))
+
+
+def test_a_changed_day_reaches_the_target_with_the_id_the_target_gave_it_before(fussy: Path) -> None:
+    assert _run("sync", "-c", str(fussy)).exit_code == 3
+    assert FussyTarget.remote_ids["E0001|2025-10-07|day"] is None  # a first delivery: the target gave no id yet
+    (fussy.parent / "demo" / "month" / "inbox" / "late.csv").write_text(
+        "employee_id,timestamp,device_id,direction\nE0001,2025-10-07T20:30:00+05:30,BLR-GATE-2,\n"
+    )
+    FussyTarget.received.clear()
+
+    assert _run("sync", "-c", str(fussy)).exit_code == 0
+
+    assert FussyTarget.received == ["E0001|2025-10-07|day"]
+    # What the target answered for the record last time (here `id-<key>`), so a target that replaces
+    # its own records (Odoo) knows which of the records it holds are ours.
+    assert FussyTarget.remote_ids["E0001|2025-10-07|day"] == "id-E0001|2025-10-07|day"
