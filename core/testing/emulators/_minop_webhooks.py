@@ -10,7 +10,6 @@ exponential backoff, up to `max_attempts`.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 __all__ = ["EVENT_TYPES", "WebhookDelivery", "WebhookSender", "minop_signature", "standard_signature"]
 
@@ -38,10 +38,9 @@ def minop_signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def standard_signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64>`: the Standard Webhooks signature (key: base64 after the `whsec_` prefix)."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    digest = hmac.new(key, f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    """`v1,<base64>`: the Standard Webhooks signature, made by the scheme's reference library (the key
+    is the base64 after the `whsec_` prefix), so the emulator signs as real senders do."""
+    return Webhook(secret).sign(event_id, datetime.fromtimestamp(timestamp, UTC), body)
 
 
 @dataclass
