@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from punchbridge.plugin_api import (
     Batch,
     FatalTargetError,
+    OnlineCheck,
     Outcome,
     Record,
     Register,
@@ -208,6 +209,19 @@ class LocalCsvTarget(Target[LocalCsvSettings]):
     def describe(self) -> str:
         """`local_csv NAME -> FOLDER`."""
         return f"local_csv {self.name} -> {self.settings.folder}"
+
+    def check_online(self) -> list[OnlineCheck]:
+        """`validate --online`: the folder is there (or may be created) and this process can write in it."""
+        folder = self.settings.folder
+        if not folder.exists():
+            if self.settings.create_folder:
+                return [OnlineCheck("folder", True, f"{folder} does not exist yet; the first sync creates it")]
+            return [OnlineCheck("folder", False, f"{folder} does not exist: create it (or mount the payroll share)")]
+        if not folder.is_dir():
+            return [OnlineCheck("folder", False, f"{folder} is not a folder")]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return [OnlineCheck("folder", False, f"{folder} is not writable by this user")]
+        return [OnlineCheck("folder", True, f"{folder} is writable")]
 
     def push(self, batch: Batch) -> list[Outcome]:
         """Write the batch's file, then its manifest; a resend finds them in place and changes nothing."""

@@ -173,3 +173,14 @@ def test_missing_folder_is_created_only_when_configured(tmp_path: Path) -> None:
     creating = LocalCsvTarget("t", {"folder": tmp_path / "absent", "create_folder": True})
     (outcome,) = creating.push(batch)
     assert outcome.ok and (tmp_path / "absent" / outcome.remote_id).exists()
+
+
+def test_validate_online_says_whether_the_payroll_folder_can_be_written(tmp_path: Path) -> None:
+    missing = LocalCsvTarget("payroll", {"folder": str(tmp_path / "share")}).check_online()
+    later = LocalCsvTarget("payroll", {"folder": str(tmp_path / "share"), "create_folder": True}).check_online()
+    (tmp_path / "share").mkdir()
+    ready = LocalCsvTarget("payroll", {"folder": str(tmp_path / "share")}).check_online()
+
+    assert [(c.what, c.ok) for c in missing] == [("folder", False)] and "does not exist" in (missing[0].message or "")
+    assert [(c.what, c.ok) for c in later] == [("folder", True)] and "creates it" in (later[0].message or "")
+    assert [(c.what, c.ok) for c in ready] == [("folder", True)] and "writable" in (ready[0].message or "")
