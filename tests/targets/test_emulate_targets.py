@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from punchbridge.cli.emulate_targets import TARGET_MAPPINGS
+
 REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("odoo", "zoho", "erpnext", "salesforce", "successfactors")
 WEEK = "2025-09-29..2025-10-05"
@@ -180,6 +182,29 @@ def test_the_printed_section_takes_a_sync_to_the_emulator_until_sigterm(emulator
     assert "stopped" in err and "Traceback" not in err
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass  # nothing listens any more: no server thread or child process was left behind
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_demo_configuration_is_what_its_emulator_prints_for_the_demo_port(target, tmp_path):
+    # config/demo-TARGET.yaml works against `punchbridge emulate TARGET --port P` as it is: the same
+    # URL, credentials and settings as the section the emulator prints (the key files are named by
+    # the folder given with --dir, so only their names are compared).
+    from punchbridge.cli.emulate_targets import DEFAULT_EMPLOYEES
+    from punchbridge.config import load_config
+    from punchbridge.testing.emulators.trial import make_trial, read_employees
+
+    path = REPO / "config" / f"demo-{target}.yaml"
+    load_config(path)  # no problem in the file
+    written = yaml.safe_load(path.read_text())["targets"][target]
+    url = next(v for v in written.values() if isinstance(v, str) and v.startswith("http://127.0.0.1:"))
+    assert f"punchbridge emulate {target} --port {url.rsplit(':', 1)[1]}" in path.read_text()
+    printed = make_trial(target, read_employees(DEFAULT_EMPLOYEES), tmp_path).section(url)
+    for name in ("private_key", "certificate"):
+        if name in printed:
+            assert Path(written.pop(name)).name == Path(printed.pop(name)).name
+    written.pop("state_file", None)  # where the Zoho target keeps its ledger: the configuration's choice
+    assert written.pop("mapping") == TARGET_MAPPINGS[target]
+    assert written == printed
 
 
 def test_a_bad_employees_file_is_named_and_nothing_is_served(tmp_path):
