@@ -82,6 +82,12 @@ def _serve_trial(target: str, port: int, employees_path: Path | None, key_dir: P
     from punchbridge.testing.http import serve
 
     path = employees_path or DEFAULT_EMPLOYEES
+    if employees_path is None and not path.is_file():
+        raise click.BadParameter(
+            f"the demo's employees file {path} is not here (punchbridge installed without its repository?): "
+            "give an employees CSV",
+            param_hint="--employees",
+        )
     try:
         employees = read_employees(path)
     except TrialEmployeesError as exc:

@@ -213,3 +213,13 @@ def test_a_bad_employees_file_is_named_and_nothing_is_served(tmp_path):
     done = _run("emulate", "zoho", "--employees", str(broken), cwd=tmp_path)
     assert done.returncode == 2
     assert "staff.csv:1: no employee_id column" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_port_in_use_is_named_and_nothing_is_served(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = _run("emulate", "erpnext", "--port", str(port), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "running at" not in done.stdout
