@@ -94,6 +94,11 @@ def _serve_trial(target: str, port: int, employees_path: Path | None, key_dir: P
         raise click.BadParameter(str(exc), param_hint="--employees") from None
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
+        # Ctrl-C, or SIGTERM from a supervisor, stops it cleanly at any moment from here on: while the
+        # keys are made and the server starts too, so the temporary key folder is always removed.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.signal(signum, lambda _signum, _frame: stop.set())
+            stack.callback(signal.signal, signum, previous)
         if key_dir is None:
             key_dir = Path(tempfile.mkdtemp(prefix=f"punchbridge-{target}-"))
             stack.callback(shutil.rmtree, key_dir, True)
@@ -104,13 +109,8 @@ def _serve_trial(target: str, port: int, employees_path: Path | None, key_dir: P
             raise click.BadParameter(
                 f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", param_hint="--port"
             ) from None
-        stack.callback(stop.set)
-        # Ctrl-C, or SIGTERM from a supervisor, stops it cleanly; both are handled before anything is
-        # announced, so a signal at any moment after the URL is printed ends the same way.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous = signal.signal(signum, lambda _signum, _frame: stop.set())
-            stack.callback(signal.signal, signum, previous)
-        _announce(target, server.url, path, len(employees), trial.notes, trial.section(server.url))
+        if not stop.is_set():
+            _announce(target, server.url, path, len(employees), trial.notes, trial.section(server.url))
         while not stop.wait(0.5):
             pass
         click.echo("stopped", err=True)
