@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from punchbridge.cli.emulate_targets import TARGET_COMMANDS
 from punchbridge.cli.exits import exit_codes
 from punchbridge.errors import ExitCode
 
@@ -30,6 +31,13 @@ __all__ = ["emulate_group"]
 
 DEMO_API_KEY = "demo-minop-api-key"
 DEMO_COMMAND_TOKEN = "demo-minop-command-token"
+#: The demo configurations' sites (config/demo.yaml): every third terminal stands in Berlin.
+DEMO_SITE_ZONES = {"blr": "Asia/Kolkata", "ber": "Europe/Berlin"}
+
+
+def _site_of(device: str) -> str:
+    """The demo site of a terminal: device003, device006, ... are Berlin's (as config/demo-employees.yaml says)."""
+    return "ber" if int(device.removeprefix("device")) % 3 == 0 else "blr"
 
 
 @click.group("emulate")
@@ -103,7 +111,7 @@ def emulate_minop(
     for index, name in enumerate(names):
         emulator.add_device(
             name,
-            timezone="Asia/Kolkata",
+            timezone=DEMO_SITE_ZONES[_site_of(name)],
             push_token=f"demo-{name}-push",
             auth_token=f"demo-{name}-auth",
             shape="nested" if shape == "nested" or (shape == "mixed" and index % 2) else "flat",
@@ -133,6 +141,10 @@ def emulate_minop(
         while not stop.wait(0.5):
             pass
         click.echo("stopped", err=True)
+
+
+for _target_command in TARGET_COMMANDS:
+    emulate_group.add_command(_target_command)
 
 
 def _seed(emulator: MinopEmulator, path: Path) -> int:
@@ -185,4 +197,4 @@ def _announce(url: str, names: list[str], seeded: int, processed: int, push_to: 
     click.echo(f"minop: {{base_url: {url}, api_token: ${{MINOP_TOKEN:-{DEMO_COMMAND_TOKEN}}}}}")
     click.echo("devices:")
     for name in names:
-        click.echo(f"  {name}: {{site: blr, push_token: demo-{name}-push, auth_token: demo-{name}-auth}}")
+        click.echo(f"  {name}: {{site: {_site_of(name)}, push_token: demo-{name}-push, auth_token: demo-{name}-auth}}")

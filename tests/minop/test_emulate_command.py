@@ -71,6 +71,8 @@ def test_emulate_minop_serves_the_seeded_punches_until_stopped(tmp_path):
         assert match, printed
         url = match.group(1)
         assert "demo-device003-auth" in printed
+        # The demo sites: device003 stands in Berlin, as config/demo-employees.yaml has it.
+        assert "device001: {site: blr," in printed and "device003: {site: ber," in printed
         assert f"base_url: {url}" in printed and "api_key: ${MINOP_API_KEY:-demo-minop-api-key}" in printed
         assert httpx.get(url + "/health", timeout=10).json()["devices"] == ["device001", "device002", "device003"]
         raw = httpx.get(url + "/v1/attendance/raw", headers={"X-API-Key": "demo-minop-api-key"}, timeout=10)

@@ -2,5 +2,5 @@
 
 Shipped with punchbridge: the plugins' tests run against them, and `punchbridge emulate` serves them
 so a consultant can try a flow offline. One module per system: `minop`, `zoho`, `odoo`, `sap`,
-`salesforce`, `erpnext`.
+`salesforce`, `erpnext`; `trial` sets each target's emulator up for `punchbridge emulate TARGET`.
 """
