@@ -111,14 +111,22 @@ class CommandContext:
         A dry run against a SQLite file that does not exist yet gets an empty in-memory store, so
         that it creates nothing.
         """
-        from sqlalchemy.engine import make_url
-
         from punchbridge.store import Store
 
-        url = make_url(self.config.store)
-        if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        missing = self.missing_store_file()
+        if dry_run and missing is not None:
             return Store.open("sqlite://")
         return Store.open(self.config.store)
+
+    def missing_store_file(self) -> Path | None:
+        """The SQLite file of the store when it does not exist yet (opening the store creates it), else None."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.config.store)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        path = Path(url.database)
+        return None if path.exists() else path
 
 
 @contextmanager
@@ -171,12 +179,36 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
             except UserInputError as exc:
                 problems.extend(exc.problems)
     if config is not None:
+        problems.extend(_path_problems(config, doc))
         problems.extend(_cross_section_problems(config, doc, registry))
     if check_files and config is not None:
         problems.extend(_check_files(config, registry))
     ConfigError.collect(problems)
     assert config is not None  # collect() raised otherwise
     return CommandContext(config=config, document=doc, registry=registry)
+
+
+def _path_problems(config: Config, doc: YamlDocument) -> list[Problem]:
+    """The data files and mappings the configuration names that are missing, folders, unreadable or empty.
+
+    Every command checks these (not only those that read the files), so a configuration that names a
+    file that is not there is refused at once, whatever the command, with the line that names it.
+    """
+    from punchbridge.config.paths import PathRole, path_problem
+
+    data_file = PathRole("file", text=True)
+    named: list[tuple[tuple[str, ...], Path | None]] = [
+        (("employees",), config.employees),
+        (("assignments",), config.assignments),
+        (("leaves",), config.leaves),
+    ]
+    named += [(("targets", name, "mapping"), target.mapping) for name, target in config.targets.items()]
+    problems = []
+    for loc, path in named:
+        why = None if path is None else path_problem(path, data_file)
+        if why is not None:
+            problems.append(Problem(str(doc.path), why, line=doc.line_of(loc), field=".".join(loc)))
+    return problems
 
 
 def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
