@@ -94,7 +94,9 @@ def sync(
             # A store nobody meant to create (a relative path read from elsewhere, a typo) would resend
             # every day of the range to every target: say so before anything is sent.
             verb = "would create" if dry_run else "created"
-            err_console().print(f"new store: {verb} {new_store}; every day of the range counts as new", soft_wrap=True, markup=False)
+            err_console().print(
+                f"new store: {verb} {new_store}; every day of the range counts as new", soft_wrap=True, markup=False
+            )
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
             dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
