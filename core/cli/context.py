@@ -178,17 +178,20 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
                 )
             except UserInputError as exc:
                 problems.extend(exc.problems)
+    unusable: set[Path] = set()
     if config is not None:
-        problems.extend(_path_problems(config, doc))
+        path_problems = _path_problems(config, doc)
+        problems.extend(problem for _path, problem in path_problems)
+        unusable = {path for path, _problem in path_problems}
         problems.extend(_cross_section_problems(config, doc, registry))
     if check_files and config is not None:
-        problems.extend(_check_files(config, registry))
+        problems.extend(_check_files(config, registry, unusable))
     ConfigError.collect(problems)
     assert config is not None  # collect() raised otherwise
     return CommandContext(config=config, document=doc, registry=registry)
 
 
-def _path_problems(config: Config, doc: YamlDocument) -> list[Problem]:
+def _path_problems(config: Config, doc: YamlDocument) -> list[tuple[Path, Problem]]:
     """The data files and mappings the configuration names that are missing, folders, unreadable or empty.
 
     Every command checks these (not only those that read the files), so a configuration that names a
@@ -206,8 +209,8 @@ def _path_problems(config: Config, doc: YamlDocument) -> list[Problem]:
     problems = []
     for loc, path in named:
         why = None if path is None else path_problem(path, data_file)
-        if why is not None:
-            problems.append(Problem(str(doc.path), why, line=doc.line_of(loc), field=".".join(loc)))
+        if path is not None and why is not None:
+            problems.append((path, Problem(str(doc.path), why, line=doc.line_of(loc), field=".".join(loc))))
     return problems
 
 
@@ -291,8 +294,9 @@ def _sites_with_employees(config: Config) -> list[str]:
     return sorted(set(employees["site"].astype(str)) & set(config.sites))
 
 
-def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
-    """What the data files and mappings the configuration names would make a sync refuse."""
+def _check_files(config: Config, registry: PluginRegistry, unusable: set[Path]) -> list[Problem]:
+    """What the data files and mappings the configuration names would make a sync refuse (those in
+    `unusable`, already reported as missing or unreadable, are not read again)."""
     from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
     from punchbridge.mapping.files import load_mapping
     from punchbridge.sync.engine import target_column_problems
@@ -300,18 +304,21 @@ def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
     problems: list[Problem] = []
     employees = None
     try:
-        employees = read_employees(config.employees, config.rules)
+        if config.employees not in unusable:
+            employees = read_employees(config.employees, config.rules)
     except UserInputError as exc:
         problems.extend(exc.problems)
     try:
-        if config.assignments:
+        if config.assignments and config.assignments not in unusable:
             read_assignments(config.assignments, employees, config.rules)
-        if config.leaves:
+        if config.leaves and config.leaves not in unusable:
             read_leaves(config.leaves, employees)
     except UserInputError as exc:
         problems.extend(exc.problems)
     mappings = {}
     for name, target in config.targets.items():
+        if target.mapping in unusable:
+            continue
         try:
             mappings[name] = load_mapping(target.mapping, registry.transforms)
         except UserInputError as exc:
