@@ -41,7 +41,8 @@ class JobSettings(BaseModel):
         default=None, description="sync: only this target (default every enabled one); reconcile: required"
     )
     period: str | None = Field(
-        default=None, description="reconcile only: YYYY-MM, this_month or last_month (in the job's time zone)"
+        default=None,
+        description="reconcile only: YYYY-MM, last_week, last_month or this_month (in the job's time zone)",
     )
     enabled: bool = Field(default=True, description="false: `schedule` leaves it out (`jobs run` still runs it)")
     misfire_grace_seconds: int = Field(

@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from punchbridge.config.paths import OutputFolder
 from punchbridge.plugin_api import (
     Batch,
     FatalTargetError,
@@ -181,7 +182,7 @@ class LocalCsvSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    folder: Path
+    folder: OutputFolder
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)
     escape_formulas: bool = False
     create_folder: bool = False

@@ -9,11 +9,11 @@ each punch).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from punchbridge.config.paths import InputFolder
 from punchbridge.config.punchfile import read_punches
 from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
 
@@ -25,7 +25,7 @@ class CsvFolderSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    folder: Path
+    folder: InputFolder
     pattern: str = "*.csv"
 
 

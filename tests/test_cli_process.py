@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+from support.demo_copy import copy_config
 
 from punchbridge import __version__
 from punchbridge.cli import main
@@ -163,7 +164,7 @@ def by_day(rows: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
 def demo(tmp_path: Path) -> Path:
     """The demo configuration and data, copied into tmp_path (holidays path is relative to the YAML)."""
     target = tmp_path / "config"
-    shutil.copytree(DEMO, target)
+    copy_config(target)
     return target
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
 from pydantic import BaseModel, ConfigDict
+from support.cli_walk import LEAVES, VALUES, WITH_CONFIG, arguments, commands, describe, invoke
 from support.jobs_helpers import Recorder, write_setup
 
 from punchbridge.cli import main
@@ -38,70 +38,6 @@ from punchbridge.records import Batch, Outcome
 from punchbridge.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
-def _describe(result: Result) -> str:
-    text = f"exit code {result.exit_code}\n--- output ---\n{result.output[-3000:]}"
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        text += "\n--- uncaught exception ---\n" + "".join(traceback.format_exception(result.exception))
-    return text
-
-
-def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    """Every command under `group`, groups included, with the words that call it."""
-    for name, command in sorted(group.commands.items()):
-        yield (*path, name), command
-        if isinstance(command, click.Group):
-            yield from _commands(command, (*path, name))
-
-
-LEAVES = [(words, command) for words, command in _commands(main) if not isinstance(command, click.Group)]
-WITH_CONFIG = [
-    (words, command)
-    for words, command in LEAVES
-    if any(isinstance(p, click.Option) and "--config" in p.opts for p in command.params)
-]
-
-#: A usable value for each required parameter, so that the configuration is what a command trips on.
-#: A new command with a required parameter not listed here fails `test_every_required_parameter_has_a_value`.
-VALUES = {
-    "stgid": "dev1",
-    "user_id": "1001",
-    "first_name": "Asha",
-    "last_name": "Rao",
-    "start": "09:00:00",
-    "end": "18:00:00",
-    "days": "1,2,3",
-    "date_from": "2025-10-01",
-    "date_to": "2025-10-02",
-    "period": "2025-10",
-    "reason": "payroll rerun",
-    "target": "payroll",
-    "ids": "1",
-    "employee": "E1",
-    "name": "nightly",
-}
-
-
-def _arguments(command: click.Command, config: Path) -> list[str]:
-    """`-c CONFIG` and the command's other required options and arguments, with usable values."""
-    options: list[str] = ["-c", str(config)]
-    arguments: list[str] = []
-    for parameter in command.params:
-        if not parameter.required or parameter.name == "config_path":
-            continue
-        value = VALUES[str(parameter.name)]
-        if isinstance(parameter, click.Option):
-            options += [parameter.opts[0], value]
-        else:
-            arguments.append(value)
-    return options + arguments
 
 
 GOOD = """\
@@ -144,10 +80,10 @@ def test_a_broken_configuration_exits_2_naming_the_file_and_line_without_a_trace
     config = tmp_path / "punchbridge.yaml"
     if content is not None:
         config.write_text(content)
-    result = _invoke(*words, *_arguments(command, config))
-    assert result.exit_code == ExitCode.BAD_INPUT, _describe(result)
-    assert result.exception is None or isinstance(result.exception, SystemExit), _describe(result)
-    assert "Traceback" not in result.output, _describe(result)
+    result = invoke(*words, *arguments(command, config))
+    assert result.exit_code == ExitCode.BAD_INPUT, describe(result)
+    assert result.exception is None or isinstance(result.exception, SystemExit), describe(result)
+    assert "Traceback" not in result.output, describe(result)
     where = str(config) if line is None else f"{config}:{line}"
     assert where in result.stderr, f"the message does not name {where}:\n{result.stderr}"
     assert not (tmp_path / "store.db").exists(), "nothing is written for a broken configuration"
@@ -171,8 +107,8 @@ EXPECTED = {
 
 
 def _help(words: tuple[str, ...]) -> str:
-    result = _invoke(*words, "--help")
-    assert result.exit_code == 0, _describe(result)
+    result = invoke(*words, "--help")
+    assert result.exit_code == 0, describe(result)
     return result.output
 
 
@@ -202,7 +138,7 @@ def test_every_command_lists_its_exit_codes_with_the_words_of_the_table(
 
 
 def test_every_code_a_help_text_names_has_the_tables_word() -> None:
-    for words, _command in [((), main), *_commands(main)]:
+    for words, _command in [((), main), *commands(main)]:
         for code, word in _CODE_WORDS.findall(_help(words)):
             assert LABELS[ExitCode(int(code))] == word, f"`punchbridge {' '.join(words)} --help`: {code} {word}"
 
@@ -307,9 +243,9 @@ def refusing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("command", [["sync"], ["jobs", "run", "nightly"]], ids=["sync", "jobs run"])
 def test_dead_letters_exit_3_from_sync_and_from_its_job(refusing: Path, command: list[str]) -> None:
-    result = _invoke(*command[:2], "-c", str(refusing), *command[2:])
-    assert result.exit_code == ExitCode.ATTENTION, _describe(result)
-    listed = _invoke("dlq", "list", "-c", str(refusing))
+    result = invoke(*command[:2], "-c", str(refusing), *command[2:])
+    assert result.exit_code == ExitCode.ATTENTION, describe(result)
+    listed = invoke("dlq", "list", "-c", str(refusing))
     assert "dead letters (5)" in listed.output and "not on the payroll" in listed.output
 
 
@@ -329,8 +265,8 @@ def test_a_failed_job_exits_with_the_code_of_the_error_that_stopped_it(
         raise error
 
     monkeypatch.setattr(runner_module, "TASKS", Recorder(outcome=fail).table())
-    result = _invoke("jobs", "run", "-c", str(write_setup(tmp_path)), "nightly")
-    assert result.exit_code == code, _describe(result)
+    result = invoke("jobs", "run", "-c", str(write_setup(tmp_path)), "nightly")
+    assert result.exit_code == code, describe(result)
     assert "status=failed" in result.output
     with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
         assert store.last_job_run("nightly")["status"] == "failed"
@@ -343,8 +279,8 @@ def test_a_job_stopped_at_once_by_a_second_signal_exits_5_and_is_recorded_stoppe
         raise KeyboardInterrupt  # what the second SIGTERM or Ctrl-C raises in the middle of a batch
 
     monkeypatch.setattr(runner_module, "TASKS", Recorder(outcome=interrupted).table())
-    result = _invoke("jobs", "run", "-c", str(write_setup(tmp_path)), "nightly")
-    assert result.exit_code == ExitCode.STOPPED, _describe(result)
+    result = invoke("jobs", "run", "-c", str(write_setup(tmp_path)), "nightly")
+    assert result.exit_code == ExitCode.STOPPED, describe(result)
     assert "the next run continues" in result.stderr
     with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
         assert store.last_job_run("nightly")["status"] == "stopped"
@@ -356,8 +292,8 @@ def test_a_second_scheduler_on_the_same_store_exits_4_naming_the_first(tmp_path:
         first = SchedulerLock(store, host="node-a", pid=4242)
         first.acquire()
         try:
-            second = _invoke("schedule", "-c", str(config))
+            second = invoke("schedule", "-c", str(config))
         finally:
             first.release()
-    assert second.exit_code == ExitCode.BUSY, _describe(second)
+    assert second.exit_code == ExitCode.BUSY, describe(second)
     assert "host node-a, pid 4242" in second.stderr

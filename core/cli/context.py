@@ -111,14 +111,22 @@ class CommandContext:
         A dry run against a SQLite file that does not exist yet gets an empty in-memory store, so
         that it creates nothing.
         """
-        from sqlalchemy.engine import make_url
-
         from punchbridge.store import Store
 
-        url = make_url(self.config.store)
-        if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        missing = self.missing_store_file()
+        if dry_run and missing is not None:
             return Store.open("sqlite://")
         return Store.open(self.config.store)
+
+    def missing_store_file(self) -> Path | None:
+        """The SQLite file of the store when it does not exist yet (opening the store creates it), else None."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.config.store)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        path = Path(url.database)
+        return None if path.exists() else path
 
 
 @contextmanager
@@ -170,13 +178,40 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
                 )
             except UserInputError as exc:
                 problems.extend(exc.problems)
+    unusable: set[Path] = set()
     if config is not None:
+        path_problems = _path_problems(config, doc)
+        problems.extend(problem for _path, problem in path_problems)
+        unusable = {path for path, _problem in path_problems}
         problems.extend(_cross_section_problems(config, doc, registry))
     if check_files and config is not None:
-        problems.extend(_check_files(config, registry))
+        problems.extend(_check_files(config, registry, unusable))
     ConfigError.collect(problems)
     assert config is not None  # collect() raised otherwise
     return CommandContext(config=config, document=doc, registry=registry)
+
+
+def _path_problems(config: Config, doc: YamlDocument) -> list[tuple[Path, Problem]]:
+    """The data files and mappings the configuration names that are missing, folders, unreadable or empty.
+
+    Every command checks these (not only those that read the files), so a configuration that names a
+    file that is not there is refused at once, whatever the command, with the line that names it.
+    """
+    from punchbridge.config.paths import PathRole, path_problem
+
+    data_file = PathRole("file", text=True)
+    named: list[tuple[tuple[str, ...], Path | None]] = [
+        (("employees",), config.employees),
+        (("assignments",), config.assignments),
+        (("leaves",), config.leaves),
+    ]
+    named += [(("targets", name, "mapping"), target.mapping) for name, target in config.targets.items()]
+    problems = []
+    for loc, path in named:
+        why = None if path is None else path_problem(path, data_file)
+        if path is not None and why is not None:
+            problems.append((path, Problem(str(doc.path), why, line=doc.line_of(loc), field=".".join(loc))))
+    return problems
 
 
 def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
@@ -259,8 +294,9 @@ def _sites_with_employees(config: Config) -> list[str]:
     return sorted(set(employees["site"].astype(str)) & set(config.sites))
 
 
-def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
-    """What the data files and mappings the configuration names would make a sync refuse."""
+def _check_files(config: Config, registry: PluginRegistry, unusable: set[Path]) -> list[Problem]:
+    """What the data files and mappings the configuration names would make a sync refuse (those in
+    `unusable`, already reported as missing or unreadable, are not read again)."""
     from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
     from punchbridge.mapping.files import load_mapping
     from punchbridge.sync.engine import target_column_problems
@@ -268,18 +304,21 @@ def _check_files(config: Config, registry: PluginRegistry) -> list[Problem]:
     problems: list[Problem] = []
     employees = None
     try:
-        employees = read_employees(config.employees, config.rules)
+        if config.employees not in unusable:
+            employees = read_employees(config.employees, config.rules)
     except UserInputError as exc:
         problems.extend(exc.problems)
     try:
-        if config.assignments:
+        if config.assignments and config.assignments not in unusable:
             read_assignments(config.assignments, employees, config.rules)
-        if config.leaves:
+        if config.leaves and config.leaves not in unusable:
             read_leaves(config.leaves, employees)
     except UserInputError as exc:
         problems.extend(exc.problems)
     mappings = {}
     for name, target in config.targets.items():
+        if target.mapping in unusable:
+            continue
         try:
             mappings[name] = load_mapping(target.mapping, registry.transforms)
         except UserInputError as exc:

@@ -45,7 +45,8 @@ def reconcile_exit_code(report: ReconcileReport) -> ExitCode:
 @click.option("--target", required=True, help="The target to reconcile (a name under `targets:`).")
 @click.option(
     "--period", required=True,
-    help="YYYY-MM (a month), YYYY-MM-DD..YYYY-MM-DD (days, both included), last_week or last_month.",
+    help="YYYY-MM (a month), YYYY-MM-DD..YYYY-MM-DD (days, both included), last_week, last_month or this_month "
+    "(the relative ones count from today).",
 )  # fmt: skip
 @click.option(
     "--repair", is_flag=True,

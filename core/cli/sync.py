@@ -88,7 +88,15 @@ def sync(
             tasks[target] = bar.add_task(f"sending to {target}", total=total)
         bar.update(tasks[target], completed=done, total=total)
 
+    new_store = context.missing_store_file()
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
+        if new_store is not None:
+            # A store nobody meant to create (a relative path read from elsewhere, a typo) would resend
+            # every day of the range to every target: say so before anything is sent.
+            verb = "would create" if dry_run else "created"
+            err_console().print(
+                f"new store: {verb} {new_store}; every day of the range counts as new", soft_wrap=True, markup=False
+            )
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
             dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,

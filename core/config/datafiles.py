@@ -17,6 +17,7 @@ import pandas as pd
 
 from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
 from punchbridge.config.identifiers import invisible_character
+from punchbridge.config.paths import resolve_path
 from punchbridge.config.yamlfile import YamlDocument, load_yaml, validate_document
 from punchbridge.errors import ConfigError, InputFileError, Problem
 from punchbridge.rules.settings import RuleSet, parse_weekdays
@@ -71,7 +72,7 @@ def inline_holiday_files(doc: YamlDocument, data: dict[str, Any]) -> tuple[dict[
         if not isinstance(holidays, str):
             continue
         try:
-            site["holidays"] = _read_holidays(doc.path.parent / holidays)
+            site["holidays"] = _read_holidays(resolve_path(Path(holidays), doc.path.parent))
         except InputFileError as exc:
             problems.append(
                 Problem(

@@ -14,8 +14,9 @@
     receiver: {port: 8080, webhook_secrets: [${MINOP_WEBHOOK_SECRET}]}   # `punchbridge serve`
 
 `${VAR}` (or `${VAR:-default}`) anywhere in a value is replaced from the environment; a variable
-that is not set is a problem reported with its line. Relative paths are read from the folder of the
-configuration file. Every problem in the file is reported at once with file, line and field path.
+that is not set is a problem reported with its line. Relative paths, a SQLite store's file among them,
+are read from the folder of the configuration file, whatever the working folder (`punchbridge.config.paths`).
+Every problem in the file is reported at once with file, line and field path.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from punchbridge.config.datafiles import inline_holiday_files
+from punchbridge.config.paths import resolve_path, resolve_store_url
 from punchbridge.config.yamlfile import YamlDocument, load_yaml, problems_from_validation
 from punchbridge.cutoff.settings import AdjustmentSettings
 from punchbridge.employees.settings import EmployeeSyncSettings
@@ -221,14 +223,17 @@ def _substitute(value: Any, loc: tuple[str | int, ...], doc: YamlDocument, probl
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
+    """Every path of the configuration, and a SQLite store's file, read from `base` (absolute ones as they are)."""
+
     def resolve(path: Path | None) -> Path | None:
-        return None if path is None or path.is_absolute() else base / path
+        return None if path is None else resolve_path(path, base)
 
     targets = {
         name: target.model_copy(update={"mapping": resolve(target.mapping)}) for name, target in config.targets.items()
     }
     return config.model_copy(
         update={
+            "store": resolve_store_url(config.store, base),
             "employees": resolve(config.employees),
             "assignments": resolve(config.assignments),
             "leaves": resolve(config.leaves),

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import pluggy
 from pydantic import BaseModel, ValidationError
 
+from punchbridge.config.paths import path_problem, path_roles, resolve_path
 from punchbridge.config.yamlfile import YamlDocument, problems_from_validation
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.plugin_api import hookspecs
@@ -163,5 +164,13 @@ def validate_plugin_settings(
         validated = model.model_validate(settings)
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, doc, prefix=loc)) from None
-    updates = {name: base / value for name, value in validated if isinstance(value, Path) and not value.is_absolute()}
-    return validated.model_copy(update=updates) if updates else validated
+    updates = {name: resolve_path(value, base) for name, value in validated if isinstance(value, Path)}
+    validated = validated.model_copy(update=updates) if updates else validated
+    problems = []
+    for name, role in path_roles(model).items():
+        value = getattr(validated, name, None)
+        why = path_problem(value, role) if isinstance(value, Path) else None
+        if why is not None:
+            problems.append(Problem(str(doc.path), why, line=doc.line_of((*loc, name)), field=".".join((*loc, name))))
+    ConfigError.collect(problems)
+    return validated

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from punchbridge.reconcile.errors import PeriodError
 
-__all__ = ["MAX_PERIOD_DAYS", "RELATIVE_PERIODS", "parse_period"]
+__all__ = ["MAX_PERIOD_DAYS", "PERIOD_FORMS", "RELATIVE_PERIODS", "parse_period"]
 
 #: The longest period (days) one reconciliation reads back: a target reads a year at most at once.
 MAX_PERIOD_DAYS = 366
@@ -24,7 +24,13 @@ MAX_PERIOD_DAYS = 366
 RELATIVE_PERIODS = ("last_week", "last_month", "this_month")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
-_FORMS = "use YYYY-MM (a month), YYYY-MM-DD..YYYY-MM-DD (days, both included), last_week, last_month or this_month"
+#: Every form `parse_period` takes, as `--period`'s help and its error messages say them.
+PERIOD_FORMS = (
+    "YYYY-MM (a month), YYYY-MM-DD..YYYY-MM-DD (days, both included), "
+    + ", ".join(RELATIVE_PERIODS[:-1])
+    + f" or {RELATIVE_PERIODS[-1]}"
+)
+_FORMS = f"use {PERIOD_FORMS}"
 
 
 def _shown(text: object) -> str:

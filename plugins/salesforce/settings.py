@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from punchbridge.config.paths import InputFile
 from punchbridge.plugin_api import HttpSettings, TimeZoneName, checked_url
 
 __all__ = ["API_NAME", "SalesforceSettings"]
@@ -25,7 +25,7 @@ class SalesforceSettings(HttpSettings):
     client_id: str = Field(min_length=1)
     client_secret: SecretStr | None = None
     username: str | None = Field(default=None, min_length=1)
-    private_key: Path | None = None
+    private_key: InputFile | None = None
     private_key_passphrase: SecretStr | None = None
     audience: str | None = None
     api_version: str = Field(default="62.0", pattern=r"^\d{2}\.0$")

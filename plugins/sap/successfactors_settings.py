@@ -10,13 +10,13 @@ events are read back from (`TimeEventReadBack`), and the decimal scale ExternalT
 from __future__ import annotations
 
 from collections.abc import Collection
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from punchbridge.config.paths import InputFile
 from punchbridge.plugin_api import HttpSettings, TimeZoneName, checked_url
 
 __all__ = [
@@ -147,9 +147,9 @@ class SuccessFactorsSettings(HttpSettings):
     company_id: str = Field(min_length=1, max_length=100)
     client_id: str = Field(min_length=1, max_length=200)
     user_id: str = Field(min_length=1, max_length=100)
-    private_key: Path
+    private_key: InputFile
     private_key_password: SecretStr | None = None
-    certificate: Path
+    certificate: InputFile
     saml_issuer: str = Field(default="www.successfactors.com", min_length=1)
     saml_audience: str = Field(default="www.successfactors.com", min_length=1)
     assertion_lifetime: int = Field(default=600, ge=60, le=3600)

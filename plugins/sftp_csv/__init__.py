@@ -23,12 +23,12 @@ import posixpath
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from punchbridge.config.paths import InputFile
 from punchbridge.plugin_api import (
     Batch,
     CredentialsError,
@@ -95,9 +95,9 @@ class SftpCsvSettings(BaseModel):
     host: str = Field(min_length=1)
     port: int = Field(default=22, ge=1, le=65535)
     username: str = Field(min_length=1)
-    private_key: Path | None = None
+    private_key: InputFile | None = None
     password: SecretStr | None = None
-    known_hosts: Path
+    known_hosts: InputFile
     folder: str = Field(min_length=1)
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)
     escape_formulas: bool = False

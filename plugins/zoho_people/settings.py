@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from punchbridge.config.paths import OutputFile
 from punchbridge.plugin_api import HttpSettings, TimeZoneName, checked_url
 
 __all__ = [
@@ -75,7 +76,7 @@ class ZohoPeopleSettings(HttpSettings):
     timezone: TimeZoneName | None = None
     #: The zone Zoho reads a check-in time without offset in (unconfirmed: Zoho does not say).
     entry_zone: Literal["site", "organisation"] = "site"
-    state_file: Path = Path("zoho-people-state.sqlite3")
+    state_file: OutputFile = Path("zoho-people-state.sqlite3")
     read_before_write: Literal["when_unsure", "always"] = "when_unsure"
     badge_field: str = Field(default="MapperID", min_length=1)
 

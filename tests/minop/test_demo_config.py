@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.demo_copy import copy_config
 from support.minop_kit import invoke
 
 from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_minop_demo_delivers_what_the_csv_demo_delivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_config(tmp_path / "config")
     monkeypatch.chdir(tmp_path)
     emulator = MinopEmulator(api_keys={"demo-minop-api-key": frozenset({"read:raw"})}, limits=RateLimits.lifted())
     with (tmp_path / "config/demo/month/inbox/punches-2025-10.csv").open() as handle:

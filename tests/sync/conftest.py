@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import stamina
+from support.demo_copy import copy_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,6 +19,6 @@ def _no_retry_waits() -> None:
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The demo configuration copied to a temp folder; the working folder is that folder."""
-    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_config(tmp_path / "config")
     monkeypatch.chdir(tmp_path)
     return tmp_path / "config" / "demo.yaml"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.demo_copy import copy_config
 
 from punchbridge.cli import main
 from punchbridge.config import load_config
@@ -134,7 +134,7 @@ def test_demo_config_is_valid() -> None:
 
 
 def test_process_reads_the_rules_sections_of_a_main_config(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "config", tmp_path / "config")
+    copy_config(tmp_path / "config")
     demo = tmp_path / "config" / "demo"
     result = CliRunner().invoke(
         main,

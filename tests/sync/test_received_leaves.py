@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
 from click.testing import CliRunner
 
 from punchbridge.cli import main
+from punchbridge.config import load_config
 from punchbridge.store import Store
 from punchbridge.store.receiver import EventWrite, LeaveWrite
 
@@ -18,14 +18,18 @@ def _sync(config: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _store_url(config: Path) -> str:
+    """The store the configuration names, its SQLite file read from the configuration's folder."""
+    return load_config(config)[0].store
+
+
 def _approve(config: Path, event_id: str, *leaves: LeaveWrite) -> None:
-    url = yaml.safe_load(config.read_text())["store"]
-    with Store.open(url) as store:
+    with Store.open(_store_url(config)) as store:
         store.receive([EventWrite(event_id, "leave.approved", "minop", "webhook", effects=leaves)])
 
 
 def _day(config: Path, employee: str, day: str) -> dict:
-    with Store.open(yaml.safe_load(config.read_text())["store"]) as store:
+    with Store.open(_store_url(config)) as store:
         days = store.load_days(date.fromisoformat(day), date.fromisoformat(day))
     return days[days["employee_id"] == employee].iloc[0].to_dict()
 
@@ -57,6 +61,6 @@ def test_the_leaves_file_wins_over_a_received_leave_for_the_same_day(demo: Path)
 def test_a_received_leave_of_an_employee_not_in_the_employees_file_is_ignored(demo: Path) -> None:
     _approve(demo, "evt-leave-3", LeaveWrite("E9999", date(2025, 10, 15), "full", True))
     _sync(demo)
-    with Store.open(yaml.safe_load(demo.read_text())["store"]) as store:
+    with Store.open(_store_url(demo)) as store:
         days = store.load_days(date(2025, 10, 15), date(2025, 10, 15))
     assert "E9999" not in set(days["employee_id"])

@@ -14,7 +14,7 @@ def test_demo_sync_on_postgresql_delivers_once_and_then_only_the_change(
     demo: Path, postgres_server: PostgresServer
 ) -> None:
     url = postgres_server.create_database()
-    demo.write_text(demo.read_text().replace("store: sqlite:///punchbridge-demo.db", f"store: {url}"))
+    demo.write_text(demo.read_text().replace("store: sqlite:///../punchbridge-demo.db", f"store: {url}"))
     payroll = demo.parent.parent / "demo-payroll"
 
     first = CliRunner().invoke(main, ["sync", "-c", str(demo)], catch_exceptions=False)
