@@ -83,20 +83,22 @@ class World:
     def configure(
         self,
         *,
-        period: tuple[date | str, date | str],
+        period: tuple[date | str, date | str] | None,
         targets: Mapping[str, str] | str,
         sites: Mapping[str, str],
         shifts: Mapping[str, str],
         extra: str = "",
+        last: str = "",
         store: str | None = None,
         employees: str = "employees.csv",
     ) -> Path:
         """(Re)write the configuration from its parts; returns its path.
 
-        `period` is the sync's from and to; `sites` and `shifts` map names to YAML flow mappings; each
-        target is a flow mapping on one line or a block of `key: value` lines (or `targets` is the whole
-        indented block, verbatim); `extra` is more top-level sections, verbatim. `store` defaults to
-        `store.db` in the folder.
+        `period` is the sync's from and to (None: from the first punch to yesterday); `sites` and
+        `shifts` map names to YAML flow mappings; each target is a flow mapping on one line or a block
+        of `key: value` lines (or `targets` is the whole indented block, verbatim); `extra` is more
+        top-level sections, verbatim, after the targets, and `last` more at the very end (tests count
+        its lines). `store` defaults to `store.db` in the folder.
         """
         store = store or f"sqlite:///{self.root / 'store.db'}"
         lines = [
@@ -104,7 +106,7 @@ class World:
             "sources:",
             f"  {TERMINALS}",
             f"employees: {employees}",
-            f"sync: {{from: {period[0]}, to: {period[1]}}}",
+            *([f"sync: {{from: {period[0]}, to: {period[1]}}}"] if period else []),
             "targets:",
             targets.rstrip("\n") if isinstance(targets, str) else _targets_block(targets),
         ]
@@ -112,6 +114,8 @@ class World:
             lines.append(extra.rstrip("\n"))
         lines += ["sites:", *(f"  {name}: {site}" for name, site in sites.items())]
         lines += ["shifts:", *(f"  {name}: {shift}" for name, shift in shifts.items())]
+        if last.strip():
+            lines.append(last.rstrip("\n"))
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return self.config_path
 
