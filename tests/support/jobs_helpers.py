@@ -20,6 +20,7 @@ from punchbridge.jobs.settings import JobSettings
 from punchbridge.jobs.tasks import JobContext, JobOutcome
 from punchbridge.plugin_api.registry import load_plugins
 from punchbridge.store import Store
+from support.world import World
 
 EMPLOYEES = [f"E{n}" for n in range(1, 7)]
 FIRST_DAY = date(2026, 3, 2)
@@ -33,12 +34,9 @@ fields:
   - {name: worked, from: worked_minutes}
 """
 
-RULES = """\
-sites:
-  blr: {timezone: Asia/Kolkata, weekly_off: []}
-shifts:
-  general: {start: "09:00", end: "18:00"}
-"""
+SITES = {"blr": "{timezone: Asia/Kolkata, weekly_off: []}"}
+SHIFTS = {"general": '{start: "09:00", end: "18:00"}'}
+NIGHTLY = 'jobs:\n  nightly: {cron: "30 1 * * *", timezone: Asia/Kolkata, run: sync}\n'
 
 
 def write_setup(
@@ -46,28 +44,25 @@ def write_setup(
 ) -> Path:
     """The small sync setup in `folder`; returns the configuration file. `whole_range`: the sync
     covers exactly the five days (`sync: {from, to}`) instead of the first punch to yesterday."""
-    (folder / "inbox").mkdir(parents=True, exist_ok=True)
-    (folder / "out").mkdir(exist_ok=True)
-    (folder / "employees.csv").write_text("employee_id,site,shift\n" + "".join(f"{e},blr,general\n" for e in EMPLOYEES))
-    lines = ["employee_id,timestamp,device_id,direction"]
+    world = World(folder, config_name="punchbridge.yaml")
+    (folder / "out").mkdir(parents=True, exist_ok=True)
+    world.write_employees((e, "blr", "general") for e in EMPLOYEES)
+    rows = []
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
         for employee in EMPLOYEES:
-            lines.append(f"{employee},{day}T09:0{offset}:00+05:30,GATE,in")
-            lines.append(f"{employee},{day}T18:0{offset}:00+05:30,GATE,out")
-    (folder / "inbox" / "punches.csv").write_text("\n".join(lines) + "\n")
-    (folder / "mapping.yaml").write_text(MAPPING)
-    config = folder / "punchbridge.yaml"
-    config.write_text(
-        f"store: {store_url or 'sqlite:///' + str(folder / 'store.db')}\n"
-        "sources:\n  terminals: {plugin: csv_folder, folder: inbox}\n"
-        "employees: employees.csv\n"
-        + (f"sync: {{from: {FIRST_DAY}, to: {FIRST_DAY + timedelta(days=DAYS - 1)}}}\n" if whole_range else "")
-        + f"targets:\n  payroll: {{plugin: local_csv, mapping: mapping.yaml, folder: out, batch_size: {batch_size}}}\n"
-        + RULES
-        + (jobs or 'jobs:\n  nightly: {cron: "30 1 * * *", timezone: Asia/Kolkata, run: sync}\n')
+            rows.append((employee, f"{day}T09:0{offset}:00+05:30", "in"))
+            rows.append((employee, f"{day}T18:0{offset}:00+05:30", "out"))
+    world.punch_file("punches.csv", rows, device="GATE")
+    world.write_file("mapping.yaml", MAPPING)
+    return world.configure(
+        period=(FIRST_DAY, FIRST_DAY + timedelta(days=DAYS - 1)) if whole_range else None,
+        targets={"payroll": f"{{plugin: local_csv, mapping: mapping.yaml, folder: out, batch_size: {batch_size}}}"},
+        sites=SITES,
+        shifts=SHIFTS,
+        last=jobs or NIGHTLY,
+        store=store_url,
     )
-    return config
 
 
 @dataclass

@@ -9,9 +9,7 @@ Berlin delivering to it through the sync engine.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,14 +17,12 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from punchbridge.config import Config, read_config
-from punchbridge.config.yamlfile import YamlDocument
 from punchbridge.plugin_api import registry as registry_module
 from punchbridge.plugin_api.registry import PluginRegistry
 from punchbridge.plugin_api.targets import Batch, Capability, HeldRecord, Outcome, Record, Target
-from punchbridge.reconcile import ReconcileReport, run_reconcile
-from punchbridge.store import Store
-from punchbridge.sync import SyncEngine, SyncReport
+from punchbridge.reconcile import ReconcileReport
+from punchbridge.sync import SyncReport
+from support.world import BENGALURU, World
 
 MAPPING = """\
 fields:
@@ -109,69 +105,40 @@ def register_keeper(monkeypatch: pytest.MonkeyPatch, **plugins: type[Target[Any]
     KeepingTarget.asked.clear()
 
 
-@dataclass
-class KeeperWorld:
+class KeeperWorld(World):
     """E1 in Bangalore and B1 in Berlin, Monday 23 to Friday 27 March 2026, delivered to the keeper.
 
     Worked minutes of 487 (8.1166... hours) and the like: more decimals than the keeper keeps.
+    `settings` are more of the keeper's settings, as YAML flow entries (", system_decimals: 1").
     """
 
-    root: Path
-    settings: str = ""  # more of the keeper's settings, as YAML flow entries (", system_decimals: 1")
-
-    def __post_init__(self) -> None:
-        (self.root / "inbox").mkdir(parents=True, exist_ok=True)
-        (self.root / "employees.csv").write_text("employee_id,site,shift\nE1,blr,general\nB1,ber,general\n")
-        (self.root / "mapping.yaml").write_text(MAPPING)
-        rows = ["employee_id,timestamp,device_id,direction"]
+    def __init__(self, root: Path, settings: str = "") -> None:
+        super().__init__(root)
+        self.settings = settings
+        self.write_employees([("E1", "blr", "general"), ("B1", "ber", "general")])
+        self.write_file("mapping.yaml", MAPPING)
+        rows = []
         for day in range(23, 28):
-            rows.append(f"E1,2026-03-{day}T09:0{day % 10}:00+05:30,G,")
-            rows.append(f"E1,2026-03-{day}T17:1{day % 7}:00+05:30,G,")
-            rows.append(f"B1,2026-03-{day}T08:5{day % 10}:00+01:00,G,")
-            rows.append(f"B1,2026-03-{day}T17:0{day % 7}:00+01:00,G,")
-        (self.root / "inbox" / "march.csv").write_text("\n".join(rows) + "\n")
+            rows.append(("E1", f"2026-03-{day}T09:0{day % 10}:00+05:30"))
+            rows.append(("E1", f"2026-03-{day}T17:1{day % 7}:00+05:30"))
+            rows.append(("B1", f"2026-03-{day}T08:5{day % 10}:00+01:00"))
+            rows.append(("B1", f"2026-03-{day}T17:0{day % 7}:00+01:00"))
+        self.punch_file("march.csv", rows, device="G")
         self.write()
 
     def write(self) -> None:
         """(Re)write the configuration with the current keeper settings."""
-        (self.root / "config.yaml").write_text(
-            textwrap.dedent(
-                f"""\
-                store: sqlite:///{self.root / "store.db"}
-                sources:
-                  terminals: {{plugin: csv_folder, folder: inbox}}
-                employees: employees.csv
-                sync: {{from: 2026-03-23, to: 2026-03-27}}
-                targets:
-                  keeper: {{plugin: keeper, mapping: mapping.yaml{self.settings}}}
-                sites:
-                  blr: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
-                  ber: {{timezone: Europe/Berlin, weekly_off: [sun]}}
-                shifts:
-                  general: {{start: "09:00", end: "17:00"}}
-                """
-            )
+        self.configure(
+            period=("2026-03-23", "2026-03-27"),
+            targets={"keeper": f"{{plugin: keeper, mapping: mapping.yaml{self.settings}}}"},
+            sites={"blr": BENGALURU, "ber": "{timezone: Europe/Berlin, weekly_off: [sun]}"},
+            shifts={"general": '{start: "09:00", end: "17:00"}'},
         )
 
-    def load(self) -> tuple[Config, YamlDocument, PluginRegistry]:
-        """The configuration, its document and the plugins (the keeper among them)."""
-        config, document, _data, problems = read_config(self.root / "config.yaml")
-        assert config is not None and not problems, problems
-        return config, document, registry_module.load_plugins()
-
-    def sync(self) -> SyncReport:
+    def sync(self) -> SyncReport:  # type: ignore[override]
         """One sync, as the nightly job runs it."""
-        config, document, registry = self.load()
-        with Store.open(config.store) as store:
-            report = SyncEngine(config, document, registry, store, today=date(2026, 4, 1)).run()
-        assert not report.failed, report
-        return report
+        return super().sync(today=date(2026, 4, 1))
 
-    def reconcile(self, *, repair: bool = False) -> ReconcileReport:
+    def reconcile(self, *, repair: bool = False) -> ReconcileReport:  # type: ignore[override]
         """Reconcile the keeper for the week (reports under `reports/`)."""
-        config, document, registry = self.load()
-        with Store.open(config.store) as store:
-            return run_reconcile(
-                config, document, registry, store, target="keeper", period="2026-03-23..2026-03-27",
-                repair=repair, today=date(2026, 4, 1),
-            )  # fmt: skip
+        return super().reconcile("keeper", period="2026-03-23..2026-03-27", repair=repair, today=date(2026, 4, 1))

@@ -11,18 +11,14 @@ engine at that instant, so a test decides whether a day's shift window is still 
 
 from __future__ import annotations
 
-import csv
-import textwrap
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from punchbridge.config import read_config
-from punchbridge.plugin_api.registry import load_plugins
-from punchbridge.store import Store
-from punchbridge.sync import SyncEngine, SyncReport
+from punchbridge.sync import SyncReport
+from support.world import BENGALURU, World
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 MONDAY, TUESDAY = "2026-03-02", "2026-03-03"
@@ -48,19 +44,19 @@ fields:
 """
 
 
-@dataclass
-class OpenDaysWorld:
-    """A folder with the configuration, its inbox and store, delivering to one target (see the module)."""
+class OpenDaysWorld(World):
+    """A folder with the configuration, its inbox and store, delivering to one target (see the module).
 
-    root: Path
-    mode: str
-    target: str = "csv"
-    odoo: dict[str, Any] = field(default_factory=dict)  # the Odoo target's settings, for target "odoo"
+    `odoo` holds the Odoo target's settings, for target "odoo".
+    """
 
-    def __post_init__(self) -> None:
-        (self.root / "inbox").mkdir(parents=True, exist_ok=True)
-        (self.root / "employees.csv").write_text("employee_id,site,shift\nE1,blr,general\nE2,blr,general\n")
-        (self.root / "mapping.yaml").write_text(CSV_MAPPING if self.target == "csv" else ODOO_MAPPING)
+    def __init__(self, root: Path, mode: str, target: str = "csv", odoo: Mapping[str, Any] | None = None) -> None:
+        super().__init__(root)
+        self.mode = mode
+        self.target = target
+        self.odoo = dict(odoo or {})
+        self.write_employees([("E1", "blr", "general"), ("E2", "blr", "general")])
+        self.write_file("mapping.yaml", CSV_MAPPING if target == "csv" else ODOO_MAPPING)
         self.punches(
             "month.csv",
             [
@@ -71,54 +67,22 @@ class OpenDaysWorld:
                 ("E1", f"{TUESDAY}T18:10:00+05:30"),
             ],
         )
-        if self.target == "csv":
-            target = "out: {plugin: local_csv, mapping: mapping.yaml, folder: out, create_folder: true, "
-            target += f"open_days: {self.mode}}}"
+        if target == "csv":
+            out = f"{{plugin: local_csv, mapping: mapping.yaml, folder: out, create_folder: true, open_days: {mode}}}"
         else:
             settings = ", ".join(f"{k}: '{v}'" for k, v in self.odoo.items())
-            target = f"out: {{plugin: odoo, mapping: mapping.yaml, open_days: {self.mode}, {settings}}}"
-        (self.root / "config.yaml").write_text(
-            textwrap.dedent(
-                f"""\
-                store: sqlite:///{self.root / "store.db"}
-                sources:
-                  terminals: {{plugin: csv_folder, folder: inbox}}
-                employees: employees.csv
-                sync: {{from: {MONDAY}, to: {TUESDAY}}}
-                targets:
-                  {target}
-                sites:
-                  blr: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
-                shifts:
-                  general: {{start: "09:00", end: "18:00"}}
-                """
-            )
+            out = f"{{plugin: odoo, mapping: mapping.yaml, open_days: {mode}, {settings}}}"
+        self.configure(
+            period=(MONDAY, TUESDAY),
+            targets={"out": out},
+            sites={"blr": BENGALURU},
+            shifts={"general": '{start: "09:00", end: "18:00"}'},
         )
 
     def punches(self, name: str, rows: list[tuple[str, str]]) -> None:
         """Drop a punch file into the inbox (employee, RFC 3339 time)."""
-        lines = ["employee_id,timestamp,device_id,direction", *(f"{e},{t},GATE," for e, t in rows)]
-        (self.root / "inbox" / name).write_text("\n".join(lines) + "\n")
+        self.punch_file(name, rows, device="GATE")
 
-    def sync(self, now: datetime = LATER) -> SyncReport:
+    def sync(self, now: datetime = LATER) -> SyncReport:  # type: ignore[override]
         """One sync of the target at the instant `now` (nothing refused, the target served)."""
-        config, document, _data, problems = read_config(self.root / "config.yaml")
-        assert config is not None and not problems, problems
-        with Store.open(config.store) as store:
-            report = SyncEngine(config, document, load_plugins(), store, now=now, today=now.date()).run()
-        assert not report.failed, report
-        return report
-
-    def rows(self) -> list[dict[str, str]]:
-        """Every CSV row the target wrote, file by file (the csv target)."""
-        found = []
-        for path in sorted((self.root / "out").glob("attendance_*.csv")):
-            with path.open(newline="") as handle:
-                found.extend(csv.DictReader(handle))
-        return found
-
-    def quarantine(self, reason: str) -> list[tuple[str, str]]:
-        """(employee, work date) of the quarantine rows with `reason`."""
-        with Store.open(f"sqlite:///{self.root / 'store.db'}") as store:
-            rows = store.quarantine_rows(reason)
-        return sorted(zip(rows["employee_id"].astype(str), rows["timestamp"].astype(str), strict=True))
+        return super().sync(now=now, today=now.date())

@@ -12,30 +12,45 @@ Everyone works 09:0x-18:1x Monday to Saturday; Sunday 4 October is the weekly of
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from punchbridge.cli import main
-from punchbridge.config import Config, read_config
-from punchbridge.config.yamlfile import YamlDocument
-from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
 from punchbridge.plugin_api.targets import Employee
-from punchbridge.reconcile import ReconcileReport, run_reconcile
-from punchbridge.store import Store
-from punchbridge.store.receiver import EventWrite, PeriodLockWrite
-from punchbridge.sync import SyncEngine
+from punchbridge.reconcile import ReconcileReport
 from punchbridge.testing.emulators.odoo import OdooEmulator
 from punchbridge.testing.emulators.salesforce import SalesforceEmulator
+from support.world import BENGALURU
+from support.world import World as BaseWorld
 
 EMPLOYEES = {"E1": ("blr", "ops"), "E2": ("blr", "finance"), "E3": ("blr", "logistics"), "E4": ("pune", "ops")}
 SALESFORCE_IDS = {"E1": "10001", "E2": "10002", "E3": "10003", "E4": "10004"}
 FIRST_DAY, LAST_DAY = date(2026, 10, 1), date(2026, 10, 10)
 TODAY = date(2026, 11, 3)
+#: When `World.lock` says the period was locked.
+LOCKED_AT = "2026-11-01T00:00:00Z"
+
+ODOO_MAPPING = """\
+fields:
+  - {name: employee, from: employee_id}
+  - {name: check_in, from: first_in}
+  - {name: check_out, from: last_out}
+"""
+SALESFORCE_MAPPING = """\
+ids: {file: ids.csv, missing: quarantine}
+cost_centres: {by: department, file: cost-centres.csv, default: CC-GENERAL}
+fields:
+  - {name: Employee_Id__c, from: target_id}
+  - {name: Work_Date__c, from: work_date}
+  - {name: Status__c, from: status}
+  - {name: First_In__c, from: first_in}
+  - {name: Last_Out__c, from: last_out}
+  - {name: Worked_Minutes__c, from: worked_minutes}
+  - {name: Cost_Centre__c, from: cost_centre}
+  - {name: Recomputed__c, from: recomputed}
+"""
 
 
 def punches_csv() -> str:
@@ -55,90 +70,49 @@ def write_config(
     folder: Path, odoo: OdooEmulator, odoo_url: str, salesforce: SalesforceEmulator, salesforce_url: str, key: Path
 ) -> Path:
     """The configuration and its files in `folder`; returns the configuration's path."""
-    (folder / "inbox").mkdir(parents=True)
-    (folder / "inbox" / "punches-2026-10.csv").write_text(punches_csv(), encoding="utf-8")
-    staff = "\n".join(f"{e},{site},general,sun,{department}" for e, (site, department) in EMPLOYEES.items())
-    (folder / "employees.csv").write_text(f"employee_id,site,shift,weekly_off,department\n{staff}\n", encoding="utf-8")
-    ids = "\n".join(f"{e},{t}" for e, t in SALESFORCE_IDS.items())
-    (folder / "ids.csv").write_text(f"employee_id,target_id\n{ids}\n", encoding="utf-8")
-    (folder / "cost-centres.csv").write_text(
-        "department,cost_centre,from,to\nops,CC-OPS,,\nfinance,CC-FIN,,\nlogistics,CC-LOG,,\n", encoding="utf-8"
+    world = BaseWorld(folder, config_name="punchbridge.yaml")
+    world.write_file("inbox/punches-2026-10.csv", punches_csv())
+    world.write_employees(
+        [(e, site, "general", "sun", department) for e, (site, department) in EMPLOYEES.items()],
+        columns=("employee_id", "site", "shift", "weekly_off", "department"),
     )
-    (folder / "odoo.yaml").write_text(
-        textwrap.dedent(
-            """\
-            fields:
-              - {name: employee, from: employee_id}
-              - {name: check_in, from: first_in}
-              - {name: check_out, from: last_out}
-            """
-        ),
-        encoding="utf-8",
+    ids = "".join(f"{e},{t}\n" for e, t in SALESFORCE_IDS.items())
+    world.write_file("ids.csv", f"employee_id,target_id\n{ids}")
+    world.write_file(
+        "cost-centres.csv", "department,cost_centre,from,to\nops,CC-OPS,,\nfinance,CC-FIN,,\nlogistics,CC-LOG,,\n"
     )
-    (folder / "salesforce.yaml").write_text(
-        textwrap.dedent(
-            """\
-            ids: {file: ids.csv, missing: quarantine}
-            cost_centres: {by: department, file: cost-centres.csv, default: CC-GENERAL}
-            fields:
-              - {name: Employee_Id__c, from: target_id}
-              - {name: Work_Date__c, from: work_date}
-              - {name: Status__c, from: status}
-              - {name: First_In__c, from: first_in}
-              - {name: Last_Out__c, from: last_out}
-              - {name: Worked_Minutes__c, from: worked_minutes}
-              - {name: Cost_Centre__c, from: cost_centre}
-              - {name: Recomputed__c, from: recomputed}
-            """
-        ),
-        encoding="utf-8",
+    world.write_file("odoo.yaml", ODOO_MAPPING)
+    world.write_file("salesforce.yaml", SALESFORCE_MAPPING)
+    odoo_target = f"""\
+plugin: odoo
+mapping: odoo.yaml
+url: {odoo_url}
+database: {odoo.database}
+login: {odoo.login}
+api_key: {odoo.api_key}
+protocol: jsonrpc
+employee_by: barcode
+timezone: Asia/Kolkata
+timeout: 10
+"""
+    salesforce_target = f"""\
+plugin: salesforce
+mapping: salesforce.yaml
+login_url: {salesforce_url}
+client_id: {salesforce.client_id}
+username: {salesforce.username}
+audience: {salesforce.audience}
+private_key: {key}
+timezone: Asia/Kolkata
+timeout: 10
+"""
+    payroll_target = "plugin: local_csv\nmapping: odoo.yaml\nfolder: payroll\ncreate_folder: true\n"
+    return world.configure(
+        period=(FIRST_DAY, LAST_DAY),
+        targets={"odoo": odoo_target, "salesforce": salesforce_target, "payroll": payroll_target},
+        sites={"blr": BENGALURU, "pune": BENGALURU},
+        shifts={"general": '{start: "09:00", end: "18:00", grace_in: 10}'},
     )
-    config = folder / "punchbridge.yaml"
-    config.write_text(
-        textwrap.dedent(
-            f"""\
-            store: sqlite:///{folder / "store.db"}
-            sources:
-              terminals: {{plugin: csv_folder, folder: inbox}}
-            employees: employees.csv
-            sync: {{from: {FIRST_DAY}, to: {LAST_DAY}}}
-            targets:
-              odoo:
-                plugin: odoo
-                mapping: odoo.yaml
-                url: {odoo_url}
-                database: {odoo.database}
-                login: {odoo.login}
-                api_key: {odoo.api_key}
-                protocol: jsonrpc
-                employee_by: barcode
-                timezone: Asia/Kolkata
-                timeout: 10
-              salesforce:
-                plugin: salesforce
-                mapping: salesforce.yaml
-                login_url: {salesforce_url}
-                client_id: {salesforce.client_id}
-                username: {salesforce.username}
-                audience: {salesforce.audience}
-                private_key: {key}
-                timezone: Asia/Kolkata
-                timeout: 10
-              payroll:
-                plugin: local_csv
-                mapping: odoo.yaml
-                folder: payroll
-                create_folder: true
-            sites:
-              blr: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
-              pune: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
-            shifts:
-              general: {{start: "09:00", end: "18:00", grace_in: 10}}
-            """
-        ),
-        encoding="utf-8",
-    )
-    return config
 
 
 def seeded_odoo() -> OdooEmulator:
@@ -148,53 +122,33 @@ def seeded_odoo() -> OdooEmulator:
     return odoo
 
 
-@dataclass
-class World:
+class World(BaseWorld):
     """The configuration, its store, and the two emulators it delivers to."""
 
-    config_path: Path
-    odoo: OdooEmulator
-    salesforce: SalesforceEmulator
+    def __init__(self, config_path: Path, odoo: OdooEmulator, salesforce: SalesforceEmulator) -> None:
+        super().__init__(config_path.parent, config_name=config_path.name)
+        self.odoo = odoo
+        self.salesforce = salesforce
 
-    def load(self) -> tuple[Config, YamlDocument, PluginRegistry]:
-        """The configuration, its document and the plugins."""
-        config, document, _data, problems = read_config(self.config_path)
-        assert not problems and config is not None, problems
-        return config, document, load_plugins()
-
-    def store(self) -> Store:
-        """The configured store (close it after use)."""
-        config, _document, _registry = self.load()
-        return Store.open(config.store)
-
-    def sync(self) -> None:
-        """A sync of every target, as the nightly job runs it."""
-        config, document, registry = self.load()
-        with self.store() as store:
-            report = SyncEngine(config, document, registry, store, today=TODAY).run()
-        assert not report.failed and not report.dead_lettered, report
+    def sync(self) -> None:  # type: ignore[override]
+        """A sync of every target, as the nightly job runs it (nothing failed, nothing dead-lettered)."""
+        report = super().sync(today=TODAY)
+        assert not report.dead_lettered, report
 
     def reconcile(
         self, target: str, *, period: str = "2026-10", repair: bool = False, **options: Any
     ) -> ReconcileReport:
         """run_reconcile with this world's configuration and store (reports under `reports/`)."""
-        config, document, registry = self.load()
         options.setdefault("today", TODAY)
-        with self.store() as store:
-            return run_reconcile(
-                config, document, registry, store, target=target, period=period, repair=repair, **options
-            )
+        return super().reconcile(target, period=period, repair=repair, **options)
 
-    def cli(self, *args: str) -> Result:
+    def cli(self, *args: str, input: str | None = None) -> Result:
         """`punchbridge ARGS` (the configuration is not added: pass -c)."""
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return self.invoke(*args, input=input)
 
-    def lock(self, site: str, period: str) -> None:
+    def lock(self, site: str, period: str, *, locked_at: str = LOCKED_AT) -> None:
         """Lock a payroll period as the `payroll.cutoff.locked` webhook does."""
-        with self.store() as store:
-            effect = PeriodLockWrite(site, period, "2026-11-01T00:00:00Z")
-            event = EventWrite(f"lock-{site}-{period}", "payroll.cutoff.locked", "test", "test", effects=(effect,))
-            store.receive([event])
+        super().lock(site, period, locked_at=locked_at)
 
     def odoo_day(self, employee: str, day: date) -> dict[str, Any]:
         """The one attendance Odoo holds for `employee` (barcode) on local `day`."""

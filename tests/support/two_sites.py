@@ -18,11 +18,12 @@ its section), the mapping files, the employees, leaves and punch files.
 from __future__ import annotations
 
 import json
-import textwrap
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from support.world import World
 
 FIRST, LAST = date(2026, 3, 23), date(2026, 4, 5)
 PERIOD = f"{FIRST}..{LAST}"
@@ -126,42 +127,32 @@ def write_world(folder: Path, targets: dict[str, dict[str, Any]], mappings: dict
     `targets`: target name -> its section (plugin and settings, without `mapping:`), `mappings`:
     target name -> its mapping file's text.
     """
-    (folder / "inbox").mkdir(parents=True, exist_ok=True)
-    write_punch_file(folder / "inbox" / "punches.csv", punches())
-    staff = [f"{e},{site},{shift_of(e)},{_days(weekly_off(e))}" for e, site in EMPLOYEES.items()]
-    (folder / "employees.csv").write_text("employee_id,site,shift,weekly_off\n" + "\n".join(staff) + "\n")
-    leaves = [f"{e},{d},full,true" for e, d in sorted(LEAVES)]
-    (folder / "leaves.csv").write_text("employee_id,date,kind,paid\n" + "\n".join(leaves) + "\n")
-    sections = []
-    for name, settings in targets.items():
-        (folder / f"{name}.yaml").write_text(mappings[name], encoding="utf-8")
-        section = {"mapping": f"{name}.yaml", **{k: v for k, v in settings.items()}}
-        sections.append(f"  {name}: {json.dumps(section)}")  # JSON is YAML's flow style
-    config = folder / "punchbridge.yaml"
-    config.write_text(
-        textwrap.dedent(
-            f"""\
-            store: sqlite:///{folder / "store.db"}
-            sources:
-              terminals: {{plugin: csv_folder, folder: inbox}}
-            employees: employees.csv
-            leaves: leaves.csv
-            sync: {{from: {FIRST}, to: {LAST}}}
-            sites:
-              blr: {{timezone: Asia/Kolkata, weekly_off: [sun]}}
-              ber: {{timezone: Europe/Berlin, weekly_off: [sat, sun]}}
-            shifts:
-              general: {{start: "09:00", end: "18:00"}}
-              early: {{start: "05:00", end: "13:00"}}
-              night: {{start: "22:00", end: "06:00"}}
-            targets:
-            """
-        )
-        + "\n".join(sections)
-        + "\n",
-        encoding="utf-8",
+    world = World(folder, config_name="punchbridge.yaml")
+    world.punch_file("punches.csv", punches(), device="GATE")
+    world.write_employees(
+        [(e, site, shift_of(e), _days(weekly_off(e))) for e, site in EMPLOYEES.items()],
+        columns=("employee_id", "site", "shift", "weekly_off"),
     )
-    return config
+    leaves = [f"{e},{d},full,true" for e, d in sorted(LEAVES)]
+    world.write_file("leaves.csv", "employee_id,date,kind,paid\n" + "\n".join(leaves) + "\n")
+    sections = {}
+    for name, settings in targets.items():
+        world.write_file(f"{name}.yaml", mappings[name])
+        sections[name] = json.dumps({"mapping": f"{name}.yaml", **settings})  # JSON is YAML's flow style
+    return world.configure(
+        period=(FIRST, LAST),
+        targets=sections,
+        sites={
+            "blr": "{timezone: Asia/Kolkata, weekly_off: [sun]}",
+            "ber": "{timezone: Europe/Berlin, weekly_off: [sat, sun]}",
+        },
+        shifts={
+            "general": '{start: "09:00", end: "18:00"}',
+            "early": '{start: "05:00", end: "13:00"}',
+            "night": '{start: "22:00", end: "06:00"}',
+        },
+        extra="leaves: leaves.csv",
+    )
 
 
 def _days(numbers: tuple[int, ...]) -> str:
