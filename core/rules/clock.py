@@ -107,7 +107,7 @@ _CLOCK_TEXTS = np.array(
 
 
 def _date_texts(first_day: int, count: int) -> np.ndarray:
-    """ "YYYY-MM-DD" of `count` days from day `first_day` after 1970-01-01, 10 bytes each."""
+    """The texts YYYY-MM-DD of `count` days from day `first_day` after 1970-01-01, 10 bytes each."""
     days = np.arange(first_day, first_day + count).astype("datetime64[D]")
     return np.datetime_as_string(days, unit="D").astype("S10").view("V10")
 
