@@ -25,6 +25,7 @@ from punchbridge.rules.settings import RuleSet
 __all__ = ["compute_days"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_INTERVALS_AT_ONCE = 1 << 18  # intervals formatted per block: their byte matrices stay small
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
     [
@@ -233,19 +234,26 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
     keep = np.flatnonzero(row_of >= 0)
     row_of = row_of[keep]
     site = occ.employee_site[intervals.occurrence[keep] // occ.n_days]
-    starts = _iso_texts(intervals.start[keep], np.ones(len(keep), dtype=bool), site, zones)
-    ends = _iso_texts(intervals.end[keep], intervals.closed[keep], site, zones)
     more = np.zeros(len(keep), dtype=bool)  # another interval of the same day follows
     more[:-1] = row_of[1:] == row_of[:-1]
-    pieces = np.empty((len(keep), 2 * ISO_WIDTH + 2), dtype=np.uint8)
-    pieces[:, :ISO_WIDTH] = starts.matrix
-    pieces[:, ISO_WIDTH] = ord(BOUND_SEPARATOR)
-    pieces[:, ISO_WIDTH + 1 : -1] = ends.matrix
-    pieces[:, -1] = ord(INTERVAL_SEPARATOR)
-    used = np.concatenate([starts.used(), np.ones((len(keep), 1), bool), ends.used(), more[:, None]], axis=1)
-    piece_lengths = starts.lengths + 1 + ends.lengths + more
+    piece_lengths = np.zeros(len(keep), dtype=np.int64)
+    data = []
+    for first in range(0, len(keep), _INTERVALS_AT_ONCE):  # the byte matrices of a block at a time
+        part = slice(first, first + _INTERVALS_AT_ONCE)
+        chosen = keep[part]
+        starts = _iso_texts(intervals.start[chosen], np.ones(len(chosen), dtype=bool), site[part], zones)
+        ends = _iso_texts(intervals.end[chosen], intervals.closed[chosen], site[part], zones)
+        pieces = np.empty((len(chosen), 2 * ISO_WIDTH + 2), dtype=np.uint8)
+        pieces[:, :ISO_WIDTH] = starts.matrix
+        pieces[:, ISO_WIDTH] = ord(BOUND_SEPARATOR)
+        pieces[:, ISO_WIDTH + 1 : -1] = ends.matrix
+        pieces[:, -1] = ord(INTERVAL_SEPARATOR)
+        follows = more[part, None]
+        used = np.concatenate([starts.used(), np.ones_like(follows), ends.used(), follows], axis=1)
+        data.append(pieces[used])
+        piece_lengths[part] = starts.lengths + 1 + ends.lengths + more[part]
     lengths = np.bincount(row_of, weights=piece_lengths, minlength=len(rows)).astype(np.int64)
-    return string_array(pieces[used], lengths)
+    return string_array(np.concatenate(data) if data else np.zeros(0, dtype=np.uint8), lengths)
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
