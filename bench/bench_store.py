@@ -3,6 +3,9 @@
     python bench/bench_store.py                 # keeps the year store in bench/out/ for later runs
     python bench/bench_store.py --rebuild       # builds the year store again
     python bench/bench_store.py --url postgresql+psycopg://...   # the same on another database
+    python bench/bench_store.py --employees 50 --days 3 --months 2 --out /tmp/b   # a tiny run
+
+Sizes below are the defaults (`--employees`, `--days` for the month, `--months` for the year store).
 
 1. `add_punches` of 1,000,000 punches (10,000 employees x 25 days x 4 punches, in time order, with
    2% re-sent) into an empty store.
@@ -29,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 T = TypeVar("T")
 
-EMPLOYEES = np.array([f"E{i:05d}" for i in range(10_000)], dtype=object)
+EMPLOYEES = np.array([f"E{i:05d}" for i in range(10_000)], dtype=object)  # --employees replaces it
 DEVICES = np.array([f"GATE-{i}" for i in range(20)], dtype=object)
 DIRECTIONS = np.array(["in", "break_out", "break_in", "out"], dtype=object)
 #: Minutes after local midnight (IST) of the four punches of a day.
@@ -78,6 +81,8 @@ def days_frame(first: date, days: int, seed: int) -> pd.DataFrame:
     dates = [(first + timedelta(days=d)).isoformat() for d in range(days)]
     work_date = np.repeat(np.arange(days), len(EMPLOYEES))
     worked = rng.integers(400, 600, n)
+    first_in = _times(dates, work_date, 9, rng.integers(0, 60, n))
+    last_out = _times(dates, work_date, 18, rng.integers(0, 60, n))
     frame = pd.DataFrame(
         {
             "employee_id": pd.Categorical(np.tile(EMPLOYEES, days)),
@@ -86,8 +91,8 @@ def days_frame(first: date, days: int, seed: int) -> pd.DataFrame:
             "shift": pd.Categorical(rng.choice(["G", "N"], n)),
             "day_type": pd.Categorical(["workday"] * n),
             "status": pd.Categorical(rng.choice(["present", "half_day", "absent"], n, p=[0.9, 0.05, 0.05])),
-            "first_in": _times(dates, work_date, 9, rng.integers(0, 60, n)),
-            "last_out": _times(dates, work_date, 18, rng.integers(0, 60, n)),
+            "first_in": first_in,
+            "last_out": last_out,
             "worked_minutes": worked,
             "regular_minutes": np.minimum(worked, 480),
             "ot_minutes": np.maximum(worked - 480, 0),
@@ -100,6 +105,7 @@ def days_frame(first: date, days: int, seed: int) -> pd.DataFrame:
             "anomalies": pd.Categorical(rng.choice(["", "missing_out", "duplicates:1"], n, p=[0.95, 0.03, 0.02])),
             "recomputed": np.zeros(n, dtype=bool),
             "rules_version": pd.Categorical(["r1"] * n),
+            "intervals": [f"{start}/{end}" for start, end in zip(first_in, last_out, strict=True)],
         }
     )
     return frame[list(DAY_COLUMNS)]
@@ -124,14 +130,20 @@ def fresh_sqlite(name: str) -> str:
 
 
 def main() -> None:
+    global EMPLOYEES, OUT  # the sizes and folder the options choose, used by the helpers above
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rebuild", action="store_true", help="build the year store again")
     parser.add_argument("--url", help="a database URL instead of SQLite files in bench/out (emptied first!)")
     parser.add_argument("--months", type=int, default=12, help="months in the year store (default 12)")
+    parser.add_argument("--employees", type=int, default=10_000, help="employees (default 10,000)")
+    parser.add_argument("--days", type=int, default=25, help="days of the month measured (default 25)")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the SQLite files (default bench/out)")
     args = parser.parse_args()
+    EMPLOYEES = np.array([f"E{i:05d}" for i in range(args.employees)], dtype=object)
+    OUT = args.out
     from punchbridge.store import Store
 
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, str]] = []
 
     def report(what: str, seconds: float, note: str = "") -> None:
@@ -150,12 +162,13 @@ def main() -> None:
     print(f"store: {args.url or 'SQLite files in ' + str(OUT)}")
 
     # 1. One million punches into an empty store.
-    month = month_of_punches(date(2025, 3, 1), 25, seed=1, resent=0.02)
+    month = month_of_punches(date(2025, 3, 1), args.days, seed=1, resent=0.02)
     with empty_store("bench-million.db") as store:
         seconds, result = timed(lambda: store.add_punches(month, source="bench"))
         report(f"add_punches {len(month):,} rows, empty store", seconds, f"{result.inserted:,} new")
-        again, result = timed(lambda: store.add_punches(month.iloc[:100_000], source="bench"))
-        report("add_punches 100,000 rows already stored", again, f"{result.duplicates:,} duplicates")
+        some = month.iloc[:100_000]
+        again, result = timed(lambda: store.add_punches(some, source="bench"))
+        report(f"add_punches {len(some):,} rows already stored", again, f"{result.duplicates:,} duplicates")
 
     # 2. A year of punches, then 3 days of every employee.
     year_path = OUT / "bench-year.db"
@@ -165,19 +178,21 @@ def main() -> None:
     with empty_store("bench-year.db") if build else Store.open(url) as store:
         if build:
             start = first_day
+            # Eleven months of 31 days and one of 24 make the year; fewer months make a smaller store.
             for number in range(args.months):
-                days = 31 if number < args.months - 1 else 365 - 31 * (args.months - 1)
+                days = 31 if number < 11 else 24
                 frame = month_of_punches(start, days, seed=100 + number)
                 held = store.punch_count()
                 seconds, _ = timed(lambda frame=frame: store.add_punches(frame, source="year"))
                 report(f"  month {number + 1}: add_punches {len(frame):,} rows", seconds, f"store had {held:,}")
                 start += timedelta(days=days)
         total = store.punch_count()
-        middle = (date(2024, 7, 1) - EPOCH).days * NS_PER_DAY - IST_NS
+        held_days = min(args.months, 11) * 31 + (24 if args.months >= 12 else 0)
+        middle = ((first_day - EPOCH).days + held_days // 2) * NS_PER_DAY - IST_NS
         window = (middle, middle + 3 * NS_PER_DAY)
         everyone = list(EMPLOYEES)
         seconds, found = best_of(3, lambda: store.punches_between(*window, employee_ids=everyone))
-        report(f"punches_between 3 days x 10,000 ids, store of {total:,}", seconds, f"{len(found):,} rows")
+        report(f"punches_between 3 days x {len(everyone):,} ids, store of {total:,}", seconds, f"{len(found):,} rows")
         seconds, found = best_of(3, lambda: store.punches_between(*window))
         report("punches_between 3 days, no employee filter", seconds, f"{len(found):,} rows")
         few = everyone[:50]
@@ -185,7 +200,7 @@ def main() -> None:
         report("punches_between 3 days x 50 ids", seconds, f"{len(found):,} rows")
 
     # 3. Processed days.
-    days = days_frame(date(2025, 3, 1), 25, seed=7)
+    days = days_frame(date(2025, 3, 1), args.days, seed=7)
     with empty_store("bench-days.db") as store:
         seconds, _ = best_of(3, lambda: Store.day_content_hash(days))
         report(f"day_content_hash {len(days):,} rows", seconds)
@@ -198,7 +213,7 @@ def main() -> None:
         seconds, result = timed(lambda: store.save_days(changed))
         report(f"save_days {len(days):,} rows, 10% changed", seconds, f"{(result['change'] == 'changed').sum():,}")
         seconds, loaded = timed(lambda: store.load_days(date(2025, 3, 1), date(2025, 3, 31)))
-        report("load_days 25 days x 10,000 employees", seconds, f"{len(loaded):,} rows")
+        report(f"load_days {args.days} days x {len(EMPLOYEES):,} employees", seconds, f"{len(loaded):,} rows")
 
     print()
     print(f"{'measurement':<60} {'seconds':>8}  note")

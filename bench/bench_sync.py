@@ -7,14 +7,19 @@ employees (about 14.6 million punches, 3.65 million processed days, all delivere
 target), built month by month with the normal sync.
 
 Then, each run of `punchbridge sync` timed end to end as a subprocess:
-1. no new punches: the run must make no target request (no new file) — the figure is its wall time;
+1. no new punches: the run must make no target request (no new file) — the figure is its wall time,
+   `--runs` times, alternating with `punchbridge --help` (the start-up alone, its baseline);
 2. one new day of punches for every employee: wall time, and the records delivered.
+
+Last, the store's size per million punches held, in all and per table (indexes counted with their
+table), from SQLite's `dbstat`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -62,6 +67,13 @@ def _sync(config: Path) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
+def _start_up() -> float:
+    """The baseline of a quiet night: starting the command and printing its help, nothing more."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "punchbridge", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
 def _month_of_punches(employees: int, first: date, days: int, seed: int) -> Path:
     scratch = WORK / "scratch"
     generate(scratch, employees=employees, days=days, seed=seed, first_day=first, night_seed=0)
@@ -71,10 +83,31 @@ def _month_of_punches(employees: int, first: date, days: int, seed: int) -> Path
     return target
 
 
+def _store_size(path: Path) -> dict[str, object]:
+    """The store's bytes per table (with its indexes) and in all, per million punches held."""
+    with sqlite3.connect(path) as connection:
+        punches = connection.execute("SELECT COUNT(*) FROM punches").fetchone()[0]
+        pages = connection.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")
+        table_of = dict(pages.fetchall())
+        by_table: dict[str, int] = {}
+        for name, size in connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = table_of.get(name, name)
+            by_table[table] = by_table.get(table, 0) + size
+    million = max(punches, 1) / 1e6
+    return {
+        "punches_held": punches,
+        "store_mib_per_million_punches": round(sum(by_table.values()) / 2**20 / million, 1),
+        "mib_per_million_punches_by_table": {
+            t: round(b / 2**20 / million, 1) for t, b in sorted(by_table.items(), key=lambda item: -item[1])
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=3, help="quiet nights timed, each beside a bare start-up")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "inbox").mkdir(exist_ok=True)
@@ -94,7 +127,11 @@ def main() -> None:
     last = month_start - timedelta(days=1)
 
     files_before = sorted((WORK / "out").glob("*.csv"))
-    quiet, _output = _sync(_config(first, last))
+    quiet_runs, start_up_runs = [], []
+    for _ in range(args.runs):  # alternating with the start-up alone, so both see the same load
+        quiet_runs.append(round(_sync(_config(first, last))[0], 2))
+        start_up_runs.append(round(_start_up(), 2))
+    quiet = min(quiet_runs)
     files_after = sorted((WORK / "out").glob("*.csv"))
     assert files_after == files_before, "a sync with nothing new sent something"
 
@@ -111,9 +148,12 @@ def main() -> None:
         "months_of_history": args.months,
         "history_sync_seconds": setup,
         "quiet_night_seconds": round(quiet, 2),
+        "quiet_night_runs": quiet_runs,
+        "start_up_runs (punchbridge --help, same run)": start_up_runs,
         "one_new_day_seconds": round(busy, 2),
         "one_new_day_records_delivered": delivered,
         "store_bytes": (WORK / "store.db").stat().st_size,
+        **_store_size(WORK / "store.db"),
     }
     (HERE / "out" / "sync-results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

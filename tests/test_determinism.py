@@ -26,7 +26,7 @@ from support.bench import generate
 
 from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves
 from punchbridge.config.punchfile import read_punches
-from punchbridge.rules import compute_days
+from punchbridge.rules import compute_days, engine
 from punchbridge.rules.frames import DAY_COLUMNS, AttendanceInputs, DaysResult
 from punchbridge.rules.settings import RuleSet
 
@@ -239,6 +239,16 @@ def test_running_twice_gives_identical_output_and_leaves_the_inputs_untouched(da
     pd.testing.assert_frame_equal(second.quarantine, first.quarantine)
     for name, copy in copies.items():
         pd.testing.assert_frame_equal(getattr(dataset.inputs, name), copy)
+
+
+@pytest.mark.parametrize("block", [1, 7])
+def test_how_many_intervals_are_formatted_at_once_does_not_show_in_the_output(
+    dataset: Dataset, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large inputs format their interval texts a block at a time; a day's intervals may straddle two.
+    whole = run(dataset)
+    monkeypatch.setattr(engine, "_INTERVALS_AT_ONCE", block)
+    pd.testing.assert_frame_equal(run(dataset).days, whole.days)
 
 
 # ----------------------------------------------------------------------------- (c) a late punch

@@ -73,6 +73,18 @@ def _break_ties(
     order[positions] = subset[np.lexsort(keys)]
 
 
+def _employee_major(known: np.ndarray, employee: np.ndarray, instant: np.ndarray) -> np.ndarray:
+    """`known` ordered by (employee, instant); ties of both in any order (`_break_ties` settles them).
+
+    Sort by instant, then stably by employee code: the second sort is a radix sort on small
+    integers, so the whole costs about one sort of the instants.
+    """
+    by_instant = known[np.argsort(instant[known])]
+    codes = employee[by_instant]
+    small = codes.astype(np.int16) if len(codes) and codes.max() < np.iinfo(np.int16).max else codes
+    return by_instant[np.argsort(small, kind="stable")]
+
+
 def punch_stream(punches: pd.DataFrame, occurrences: Occurrences) -> PunchStream:
     """Order the punches deterministically, whatever order the input rows came in."""
     employee = _codes(punches["employee_id"], occurrences.employee_ids)
@@ -83,17 +95,11 @@ def punch_stream(punches: pd.DataFrame, occurrences: Occurrences) -> PunchStream
     else:
         direction_rank = np.full(len(punches), -1, dtype=np.int64)
     known = np.flatnonzero(employee >= 0)
-    # Employee-major order by a single int64 key (employee, rank of instant): faster than lexsort.
-    instant_rank = np.empty(len(known), dtype=np.int64)
-    instant_rank[np.argsort(instant[known])] = np.arange(len(known))
-    order = known[np.argsort(employee[known] * max(len(known), 1) + instant_rank)]
+    order = _employee_major(known, employee, instant)
     _break_ties(order, employee, instant, device, direction_rank)
+    e, t, d = employee[order], instant[order], device[order]
     resent = np.zeros(len(order), dtype=bool)
-    resent[1:] = (
-        (employee[order[1:]] == employee[order[:-1]])
-        & (instant[order[1:]] == instant[order[:-1]])
-        & (device[order[1:]] == device[order[:-1]])
-    )
+    resent[1:] = (e[1:] == e[:-1]) & (t[1:] == t[:-1]) & (d[1:] == d[:-1])
     first_of_run = np.maximum.accumulate(np.where(resent, 0, np.arange(len(order))))
     opening = np.array([d in OPENING_DIRECTIONS for d in DIRECTIONS] + [False])
     opens = np.where(direction_rank < 0, -1, opening[direction_rank]).astype(np.int8)

@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = [
+    "ISO_WIDTH",
     "NS_PER_MINUTE",
     "NS_PER_SECOND",
+    "IsoTexts",
     "iso_local",
     "local_wall_ns",
+    "string_array",
     "wall_time_ns",
     "wall_to_instant_ns",
 ]
@@ -30,6 +32,8 @@ NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 NS_PER_DAY = 1440 * NS_PER_MINUTE
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_YEAR_1 = date(1, 1, 1).toordinal() - date(1970, 1, 1).toordinal()
+_YEAR_9999_END = date(9999, 12, 31).toordinal() - date(1970, 1, 1).toordinal()
 
 
 @lru_cache(maxsize=4096)
@@ -88,13 +92,91 @@ def _offset_text(seconds: int) -> str:
 def iso_local(instant_ns: np.ndarray, zone: str, present: np.ndarray | None = None) -> pa.Array:
     """Local ISO-8601 text (to the second, offset as `+05:30`) of instants; '' where not `present`."""
     instant_ns = np.asarray(instant_ns, dtype=np.int64)
-    wall = local_wall_ns(instant_ns, zone)
-    offsets = (wall - instant_ns) // NS_PER_SECOND
-    unique, inverse = np.unique(offsets, return_inverse=True)
-    suffix = pa.array([_offset_text(int(s)) for s in unique], type=pa.string()).take(pa.array(inverse.ravel()))
-    seconds = pa.array(np.floor_divide(wall, NS_PER_SECOND).astype("datetime64[s]"))
-    text = pc.replace_substring(pc.cast(seconds, pa.string()), " ", "T", max_replacements=1)
-    joined = pc.binary_join_element_wise(text, suffix, "")
-    if present is None:
-        return joined
-    return pc.if_else(pa.array(np.asarray(present, dtype=bool)), joined, "")
+    shown = np.ones(len(instant_ns), dtype=bool) if present is None else np.asarray(present, dtype=bool)
+    texts = IsoTexts.empty(len(instant_ns))
+    texts.fill(np.arange(len(instant_ns)), instant_ns, zone, shown)
+    return texts.strings()
+
+
+ISO_WIDTH = 28  # YYYY-MM-DDTHH:MM:SS and an offset of up to 9 characters (+05:53:28 in old zones)
+_ROW = np.dtype([("date", "V10"), ("t", "u1"), ("time", "V8"), ("offset", "V9")])  # ISO_WIDTH bytes
+#: "HH:MM:SS" of every second of a day, 8 bytes each: one gather formats the clock part.
+_CLOCK_TEXTS = np.array(
+    [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)], dtype="S8"
+).view("V8")
+
+
+def _date_texts(first_day: int, count: int) -> np.ndarray:
+    """The texts YYYY-MM-DD of `count` days from day `first_day` after 1970-01-01, 10 bytes each."""
+    days = np.arange(first_day, first_day + count).astype("datetime64[D]")
+    return np.datetime_as_string(days, unit="D").astype("S10").view("V10")
+
+
+class IsoTexts:
+    """Local ISO-8601 texts as a byte matrix (one row per value, `lengths` bytes used; 0 for '').
+
+    The engine writes hundreds of thousands of times per run: texts gathered from tables of dates,
+    clock times and offsets into one buffer cost a fraction of Arrow's timestamp-to-string cast plus
+    a replace and a join, and they join into the `intervals` text without building strings between.
+    """
+
+    def __init__(self, matrix: np.ndarray, lengths: np.ndarray) -> None:
+        self.matrix = matrix
+        self.lengths = lengths
+
+    @classmethod
+    def empty(cls, size: int) -> IsoTexts:
+        """`size` empty texts, to be filled zone by zone with `fill`."""
+        return cls(np.zeros((size, ISO_WIDTH), dtype=np.uint8), np.zeros(size, dtype=np.int64))
+
+    def fill(self, rows: np.ndarray, instant_ns: np.ndarray, zone: str, present: np.ndarray) -> None:
+        """Write the local texts of `instant_ns` in `zone` at `rows` ('' where not `present`)."""
+        if not len(rows):
+            return
+        wall = local_wall_ns(instant_ns, zone)
+        seconds = np.floor_divide(wall, NS_PER_SECOND)
+        days = np.floor_divide(seconds, 86_400)
+        first_day, last_day = int(days.min()), int(days.max())
+        if first_day < _YEAR_1 or last_day > _YEAR_9999_END:
+            raise ValueError(f"an instant in {zone} is outside the years 1 to 9999")
+        out = np.empty(len(rows), dtype=_ROW)
+        if last_day - first_day < 4 * len(rows) + 366:
+            out["date"] = _date_texts(first_day, last_day - first_day + 1)[days - first_day]
+        else:  # a few instants far apart: format each distinct day once
+            distinct, which = np.unique(days, return_inverse=True)
+            out["date"] = np.datetime_as_string(distinct.astype("datetime64[D]")).astype("S10").view("V10")[which]
+        out["t"] = ord("T")
+        out["time"] = _CLOCK_TEXTS[seconds - days * 86_400]
+        offset_seconds = np.floor_divide(wall - instant_ns, NS_PER_SECOND)
+        if (offset_seconds == offset_seconds[0]).all():  # no DST change in the range: skip the sort
+            offsets, which = offset_seconds[:1], np.zeros(len(rows), dtype=np.int64)
+        else:
+            offsets, which = np.unique(offset_seconds, return_inverse=True)
+        suffixes = [_offset_text(int(offset)) for offset in offsets.tolist()]
+        out["offset"] = np.array(suffixes, dtype="S9").view("V9")[which.ravel()]
+        suffix_lengths = np.array([len(suffix) for suffix in suffixes], dtype=np.int64)
+        # `rows` covering every row (one zone) is 0..n-1 in order: a slice copies without a gather.
+        where: slice | np.ndarray = slice(None) if len(rows) == len(self.lengths) else rows
+        self.matrix[where] = out.view(np.uint8).reshape(len(rows), ISO_WIDTH)
+        self.lengths[where] = np.where(present, 19 + suffix_lengths[which.ravel()], 0)
+
+    def used(self) -> np.ndarray:
+        """Which bytes of `matrix` belong to the texts."""
+        return np.arange(ISO_WIDTH) < self.lengths[:, None]
+
+    def strings(self) -> pa.Array:
+        """The texts as an Arrow string array."""
+        if len(self.lengths) and (self.lengths == self.lengths[0]).all():  # the usual case: one width
+            return string_array(self.matrix[:, : int(self.lengths[0])].ravel(), self.lengths)
+        return string_array(self.matrix[self.used()], self.lengths)
+
+
+def string_array(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """An Arrow string array over the bytes `data`, cut into pieces of `lengths` bytes, in order."""
+    ends = np.cumsum(lengths)
+    wide = len(ends) and int(ends[-1]) >= 2**31
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
+    offsets[1:] = ends
+    kind = pa.large_string() if wide else pa.string()
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))]
+    return pa.Array.from_buffers(kind, len(lengths), buffers)

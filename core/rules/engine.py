@@ -16,15 +16,16 @@ import pyarrow as pa
 
 from punchbridge.rules.assign import assign_to_occurrences, debounce, punch_stream
 from punchbridge.rules.calendar import DAY_TYPES, Occurrences, build_occurrences
-from punchbridge.rules.clock import NS_PER_DAY, NS_PER_MINUTE, iso_local, local_wall_ns
+from punchbridge.rules.clock import ISO_WIDTH, NS_PER_DAY, NS_PER_MINUTE, IsoTexts, local_wall_ns, string_array
 from punchbridge.rules.frames import ANOMALY_CODES, DAY_COLUMNS, AttendanceInputs, DaysResult
-from punchbridge.rules.intervals import join_intervals
+from punchbridge.rules.intervals import BOUND_SEPARATOR, INTERVAL_SEPARATOR
 from punchbridge.rules.pairing import Intervals, pair_intervals, round_first_and_last
 from punchbridge.rules.settings import RuleSet
 
 __all__ = ["compute_days"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_INTERVALS_AT_ONCE = 1 << 18  # intervals formatted per block: their byte matrices stay small
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
     [
@@ -216,21 +217,43 @@ def _day_frame(
     columns["anomalies"] = text(*_anomaly_texts(days["flags"][rows], days["duplicates"][rows]))
     columns["recomputed"] = np.zeros(len(rows), dtype=bool)
     columns["rules_version"] = text(np.zeros(len(rows), dtype=np.int64), [rules_version])
-    columns["intervals"] = _interval_texts(intervals, occ, zones).take(pa.array(rows)).to_pandas()
+    columns["intervals"] = _interval_texts(intervals, occ, zones, rows).to_pandas()
     frame = pd.DataFrame(columns, columns=list(DAY_COLUMNS))
     for name in ("leave_days", "lop_days"):
         frame[name] = frame[name].astype(float)
     return frame
 
 
-def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str]) -> pa.Array:
-    """Per occurrence, the `intervals` text of its worked intervals (`punchbridge.rules.intervals`), in its
-    site's local time; an open interval has no end, an occurrence without intervals gets ''."""
-    site = occ.employee_site[intervals.occurrence // occ.n_days] if len(intervals.occurrence) else np.zeros(0, int)
-    every = np.ones(len(site), dtype=bool)
-    starts = pa.array(_local_times(intervals.start, every, site, zones), type=pa.string())
-    ends = pa.array(_local_times(intervals.end, intervals.closed, site, zones), type=pa.string())
-    return join_intervals(starts, ends, np.bincount(intervals.occurrence, minlength=occ.size))
+def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], rows: np.ndarray) -> pa.Array:
+    """For the occurrences `rows` (ascending), the `intervals` text of their worked intervals
+    (`punchbridge.rules.intervals`) in the site's local time; an open interval has no end, an
+    occurrence without intervals gets ''. Built as one byte buffer: no string per interval."""
+    position = np.full(occ.size, -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    row_of = position[intervals.occurrence]
+    keep = np.flatnonzero(row_of >= 0)
+    row_of = row_of[keep]
+    site = occ.employee_site[intervals.occurrence[keep] // occ.n_days]
+    more = np.zeros(len(keep), dtype=bool)  # another interval of the same day follows
+    more[:-1] = row_of[1:] == row_of[:-1]
+    piece_lengths = np.zeros(len(keep), dtype=np.int64)
+    data = []
+    for first in range(0, len(keep), _INTERVALS_AT_ONCE):  # the byte matrices of a block at a time
+        part = slice(first, first + _INTERVALS_AT_ONCE)
+        chosen = keep[part]
+        starts = _iso_texts(intervals.start[chosen], np.ones(len(chosen), dtype=bool), site[part], zones)
+        ends = _iso_texts(intervals.end[chosen], intervals.closed[chosen], site[part], zones)
+        pieces = np.empty((len(chosen), 2 * ISO_WIDTH + 2), dtype=np.uint8)
+        pieces[:, :ISO_WIDTH] = starts.matrix
+        pieces[:, ISO_WIDTH] = ord(BOUND_SEPARATOR)
+        pieces[:, ISO_WIDTH + 1 : -1] = ends.matrix
+        pieces[:, -1] = ord(INTERVAL_SEPARATOR)
+        follows = more[part, None]
+        used = np.concatenate([starts.used(), np.ones_like(follows), ends.used(), follows], axis=1)
+        data.append(pieces[used])
+        piece_lengths[part] = starts.lengths + 1 + ends.lengths + more[part]
+    lengths = np.bincount(row_of, weights=piece_lengths, minlength=len(rows)).astype(np.int64)
+    return string_array(np.concatenate(data) if data else np.zeros(0, dtype=np.uint8), lengths)
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -250,17 +273,20 @@ def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarra
     return codes.ravel(), names
 
 
-def _local_times(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> pd.Series:
+def _iso_texts(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> IsoTexts:
     """Local ISO-8601 texts per row in the zone of its site ('' where not present)."""
-    pieces, positions = [], []
+    texts = IsoTexts.empty(len(instants))
     for code in np.unique(site).tolist():
         chosen = np.flatnonzero(site == code)
-        pieces.append(iso_local(instants[chosen], zones[code], present[chosen]))
-        positions.append(chosen)
-    if not pieces:
+        texts.fill(chosen, instants[chosen], zones[code], present[chosen])
+    return texts
+
+
+def _local_times(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> pd.Series:
+    """Local ISO-8601 texts per row in the zone of its site ('' where not present)."""
+    if not len(instants):
         return pd.Series([], dtype=object)
-    combined = pa.concat_arrays(pieces).take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
-    return combined.to_pandas()
+    return _iso_texts(instants, present, site, zones).strings().to_pandas()
 
 
 def _local_date_in_range(

@@ -169,13 +169,15 @@ class DayComputation:
             changed.append(days[moved])
         report.quarantined += self._record_off_shift(last_id)
         if not self.dry_run:
-            self.store.set_cursor(_PUNCH_CURSOR, str(self.store.last_punch_id()))
+            # A quiet night changes neither cursor: not writing them saves two commits (two fsyncs).
+            last_punch = self.store.last_punch_id()
+            if last_punch != last_id:
+                self.store.set_cursor(_PUNCH_CURSOR, str(last_punch))
             covered_from = min(date_from, known_from) if known_from else date_from
             covered_to = max(date_to, known_to) if known_to else date_to
-            self.store.set_cursor(
-                _COMPUTED_CURSOR,
-                json.dumps({"state": state, "from": covered_from.isoformat(), "to": covered_to.isoformat()}),
-            )
+            computed = {"state": state, "from": covered_from.isoformat(), "to": covered_to.isoformat()}
+            if computed != previous:
+                self.store.set_cursor(_COMPUTED_CURSOR, json.dumps(computed))
         changed += [days for days in self._source_days if len(days)]
         return pd.concat(changed, ignore_index=True) if changed else pd.DataFrame()
 

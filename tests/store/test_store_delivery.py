@@ -71,6 +71,25 @@ def test_a_dropped_batch_keeps_its_seq(store: Store) -> None:
         store.complete_batch(dropped.batch_id, [])
 
 
+def _stored_records(store: Store, batch_id: int) -> list[dict[str, Any]]:
+    (row,) = _table(store, f"SELECT records FROM batches WHERE id = {batch_id}")
+    return list(json.loads(row[0]))
+
+
+def test_a_finished_batch_keeps_keys_and_hashes_and_an_open_one_its_fields(store: Store) -> None:
+    records = [record(f"E{i}|2025-03-03|day", employee=f"E{i}", hours=8.5) for i in range(3)]
+    done, dropped, still_open = (_open(store, records=records) for _ in range(3))
+    store.complete_batch(done.batch_id, [Outcome(key=r.key, ok=True) for r in records])
+    store.drop_batch(dropped.batch_id)
+
+    keys_and_hashes = [{"key": r.key, "content_hash": r.content_hash} for r in records]
+    assert _stored_records(store, done.batch_id) == keys_and_hashes
+    assert _stored_records(store, dropped.batch_id) == keys_and_hashes
+    assert [r["fields"] for r in _stored_records(store, still_open.batch_id)] == [dict(r.fields) for r in records]
+    assert store.open_batches("erp") == [still_open]  # resumed after a crash exactly as recorded
+    assert store.ledger("erp")["content_hash"].tolist() == [r.content_hash for r in records]
+
+
 def test_open_batches_are_oldest_first_and_only_open_ones(store: Store) -> None:
     a, b, c = _open(store), _open(store, period=APRIL), _open(store)
     _open(store, target="sftp")

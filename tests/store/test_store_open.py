@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -97,6 +98,34 @@ def test_a_store_of_the_first_release_is_upgraded_keeping_its_days(store_url: st
     assert held["worked_minutes"].tolist() == [540]
     assert held["content_hash"].tolist() == ["old-hash"]
     assert held["intervals"].isna().tolist() == [True]  # filled in when the day is next recomputed
+
+
+def test_upgrading_trims_finished_batches_to_keys_and_hashes_and_keeps_open_ones(store_url: str) -> None:
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    full = '[{"key":"E1|2025-03-03","content_hash":"h1","fields":{"hours":8.5}}]'
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic.command.upgrade(config, "0008")
+        for seq, status in enumerate(("done", "dropped", "open"), start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO batches (target, period_start, period_end, seq, status, columns, records,"
+                    f" created_at_ns) VALUES ('erp', '2025-03-01', '2025-03-31', {seq}, '{status}', '[\"hours\"]',"
+                    " :records, 0)"
+                ),
+                {"records": full},
+            )
+    engine.dispose()
+
+    with Store.open(store_url) as store:
+        with store.engine.connect() as connection:
+            kept = dict(connection.execute(text("SELECT status, records FROM batches")).all())
+        resumed = store.open_batches("erp")
+    assert json.loads(kept["done"]) == json.loads(kept["dropped"]) == [{"key": "E1|2025-03-03", "content_hash": "h1"}]
+    assert kept["open"] == full
+    assert [dict(r.fields) for r in resumed[0].records] == [{"hours": 8.5}]
 
 
 def test_processes_opening_a_new_store_at_once_migrate_it_once(store_url: str) -> None:
