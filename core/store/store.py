@@ -135,6 +135,13 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
             raise StoreError(f"the store {self.url_for_display} is closed")
         return self._engine
 
+    @property
+    def shared_across_threads(self) -> bool:
+        """True when threads of this process see one database (False for an in-memory SQLite store,
+        where each thread's connection is a database of its own)."""
+        url = self.engine.url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
         engine = self.engine
