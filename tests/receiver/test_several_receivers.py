@@ -1,7 +1,7 @@
 """Several receivers on one PostgreSQL store, in real processes: `punchbridge serve --workers 2` on one
-port and a second `punchbridge serve` on another (two "nodes"). Terminals push to either; some
-retry the same punch through the other node; one node is SIGKILLed in the middle of the load and its
-terminals go on through the other. Every acknowledged punch is stored exactly once, and `GET /health`
+port and two more `punchbridge serve` on others (three "nodes"). Terminals push to any; some retry
+the same punch through another node; one node is SIGKILLed in the middle of the load and its
+terminals go on through the others. Every acknowledged punch is stored exactly once, and `GET /health`
 says 503 once a node cannot reach the store.
 """
 
@@ -117,14 +117,17 @@ def _push(client: httpx.Client, url: str, body: bytes) -> bool:
     return reply.status_code == 200 and reply.text == "ok"
 
 
-@pytest.mark.slow  # two receivers (three processes) start on a loaded machine
-def test_pushes_spread_over_two_nodes_one_killed_mid_load_are_each_stored_once(tmp_path: Path, store_url: str) -> None:
+@pytest.mark.slow  # three receivers (four processes) start on a loaded machine
+def test_pushes_spread_over_three_nodes_one_killed_mid_load_are_each_stored_once(
+    tmp_path: Path, store_url: str
+) -> None:
     config = _config(tmp_path, store_url)
     first = Node(config, "--workers", "2")
-    first.wait_healthy()
     second = Node(config)
-    second.wait_healthy()
-    nodes = [first.url, second.url]
+    third = Node(config)
+    for node in (first, second, third):
+        node.wait_healthy()
+    nodes = [first.url, second.url, third.url]
     bodies = _bodies(PUSHES)
     acknowledged: list[int] = []
     sent = [0]
@@ -134,15 +137,14 @@ def test_pushes_spread_over_two_nodes_one_killed_mid_load_are_each_stored_once(t
     def terminal(share: list[int]) -> None:
         with httpx.Client(timeout=10) as client:
             for i in share:
-                home = nodes[i % 2]
-                ok = _push(client, home, bodies[i])
-                if i % 5 == 0:  # the terminal did not see the reply: it sends again, through the other node
-                    ok = _push(client, nodes[(i + 1) % 2], bodies[i]) or ok
+                ok = _push(client, nodes[i % 3], bodies[i])
+                if i % 5 == 0:  # the terminal did not see the reply: it sends again, through another node
+                    ok = _push(client, nodes[(i + 1) % 3], bodies[i]) or ok
                 tries = 0
                 while not ok:  # a node gone: the load balancer sends the retry to a live one
                     tries += 1
                     assert tries < 50, f"push {i} never acknowledged"
-                    ok = _push(client, first.url, bodies[i])
+                    ok = _push(client, nodes[(i + tries) % 3], bodies[i])
                     time.sleep(0.05 if not ok else 0)
                 with lock:
                     acknowledged.append(i)
@@ -156,9 +158,10 @@ def test_pushes_spread_over_two_nodes_one_killed_mid_load_are_each_stored_once(t
             list(pool.map(terminal, [list(range(k, PUSHES, 8)) for k in range(8)]))
         assert killed.is_set() and second.process.wait(timeout=30) == -signal.SIGKILL
         assert httpx.get(f"{first.url}/health", timeout=5).status_code == 200
+        assert httpx.get(f"{third.url}/health", timeout=5).status_code == 200
     finally:
-        first.stop()
-        second.stop()
+        for node in (first, second, third):
+            node.stop()
 
     assert sorted(acknowledged) == list(range(PUSHES))
     with Store.open(store_url) as store:
