@@ -97,7 +97,7 @@ class SyncSettings(_Strict):
     concurrency: int = Field(
         default=4,
         ge=1,
-        le=32,
+        le=16,
         description=(
             "Targets one sync delivers to at the same time (1: one after another); each keeps its own "
             "batches, ledger, retries and rate limits, so a target waiting out a rate limit does not hold up the others"

@@ -116,9 +116,16 @@ def _configure(
     return clock
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_the_payroll_file_is_written_while_zoho_waits_out_its_rate_limit_and_each_gets_every_day_once(
-    world: World, zoho: tuple[ZohoEmulator, str], monkeypatch: pytest.MonkeyPatch
+    world: World,
+    zoho: tuple[ZohoEmulator, str],
+    monkeypatch: pytest.MonkeyPatch,
+    store: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if store == "postgresql":  # each target's delivery lock is then a session advisory lock of its own
+        world.url = request.getfixturevalue("postgres_server").create_database()
     clock = _configure(world, zoho, monkeypatch, concurrency=2, patience=60)
     emulator, _ = zoho
 
