@@ -25,7 +25,6 @@ from punchbridge.cli import main
 from punchbridge.jobs.lock import STANDBY_PREFIX
 from punchbridge.jobs.service import INTERRUPTED_RUN
 from punchbridge.store import Store
-from punchbridge.testing.postgres import PostgresServer
 
 TOTAL = len(EMPLOYEES) * DAYS
 JOBS = 'jobs:\n  nightly: {cron: "* * * * *", timezone: UTC, run: sync}\n'
@@ -37,14 +36,6 @@ def _until(condition: object, what: str, process: subprocess.Popen[str], seconds
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
         time.sleep(0.1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.mark.slow  # about a minute: three processes, each sync a real one
