@@ -119,12 +119,22 @@ class Schedule:
         with stop_on_signals(schedule.stop):
             schedule.run()
 
-    `run` raises SchedulerBusyError when another process holds the store's job lock,
-    SchedulerLockLostError when the lock was lost while running, ConfigError when no job is enabled.
+    `run` raises SchedulerBusyError when another process holds the store's job lock (a `standby`
+    waits for it instead, then starts as a start-up does: interrupted runs closed, missed fire times
+    run once), SchedulerLockLostError when the lock was lost while running, ConfigError when no job is enabled.
     """
 
-    def __init__(self, environment: JobEnvironment, *, clock: Clock | None = None, lock: SchedulerLock | None = None):
+    def __init__(
+        self,
+        environment: JobEnvironment,
+        *,
+        clock: Clock | None = None,
+        lock: SchedulerLock | None = None,
+        standby: bool = False,
+    ):
         self.environment = environment
+        #: wait for the lock (`SchedulerLock.stand_by`) instead of refusing while another scheduler holds it
+        self.standby = standby
         self.clock = clock or SystemClock()
         self.lock = _lock_for(environment, lock)
         self.stop_event = threading.Event()
@@ -154,6 +164,8 @@ class Schedule:
                     field="jobs",
                 )
             )
+        if self.standby and not self.lock.stand_by(self.stop_event.is_set):
+            return self.runs  # stopped while standing by: no job ran
         with self.lock:
             abandoned = _abandoned(environment)
             scheduler = JobScheduler(self.clock)

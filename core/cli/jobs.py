@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,18 +60,26 @@ def _environment(context: CommandContext) -> JobEnvironment:
 
 @exit_codes(
     {
-        ExitCode.OK: "stopped cleanly by SIGTERM or Ctrl-C (the job running finished its batch)",
-        ExitCode.BUSY: "another scheduler runs the jobs of this store (its host, pid and since when are named), "
-        "or this one lost its lock",
+        ExitCode.OK: "stopped cleanly by SIGTERM or Ctrl-C (the job running finished its batch; a standby "
+        "stops waiting)",
+        ExitCode.BUSY: "another scheduler runs the jobs of this store (its host, pid and since when are named; "
+        "not with --standby), or this one lost its lock",
     }
 )
 @click.command("schedule")
 @config_option()
-def schedule(config_path: Path) -> None:
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="While another scheduler runs the jobs of the store, wait and take over when it is gone (instead of exit 4).",
+)
+def schedule(config_path: Path, standby: bool) -> None:
     """Run the configured jobs on their schedules until stopped (SIGTERM or Ctrl-C).
 
-    One scheduler per store: a second one refuses to start, naming the first (host, pid, since).
-    A job's fire time missed while no scheduler ran is run once at start-up (within its
+    One scheduler per store: a second one refuses to start, naming the first (host, pid, since),
+    unless started with --standby: then it waits, and takes over as soon as the first one's lock is
+    free (PostgreSQL: its connection ended; SQLite: its process is gone, or its heartbeat stale).
+    A job's fire time missed while no scheduler ran is run once at start-up or takeover (within its
     misfire_grace_seconds). On SIGTERM the running job finishes its batch and records its state.
     """
     from punchbridge.jobs.service import Schedule
@@ -79,7 +88,7 @@ def schedule(config_path: Path) -> None:
     _log_to_stderr()
     environment = _environment(load_context(config_path))  # the jobs are checked with the rest
     with environment.store:
-        service = Schedule(environment)
+        service = Schedule(environment, standby=standby)
         with on_signals(service.stop):
             runs = service.run()
     click.echo(f"scheduler stopped after {len(runs)} run(s)", err=True)
@@ -97,13 +106,13 @@ def jobs_list(config_path: Path) -> None:
     """Show each job: schedule, next run (in its time zone), last run and its result, and which
     scheduler (if any) runs the jobs of the store."""
     from punchbridge.jobs.cron import job_trigger
-    from punchbridge.jobs.lock import describe_holder
+    from punchbridge.jobs.lock import describe_holder, scheduler_roles
 
     context = load_context(config_path)
     config = context.config
     with context.open_store() as store:
         last_runs = {name: store.last_job_run(name) for name in config.jobs}
-        holder = store.scheduler_lock_holder()
+        roles = scheduler_roles(store.lock_holders("scheduler"), time.time_ns())
     now = datetime.now(UTC)
     table = Table(title=f"jobs ({len(config.jobs)})")
     for column in ("job", "run", "schedule", "next run", "last run", "result"):
@@ -123,10 +132,13 @@ def jobs_list(config_path: Path) -> None:
         )
     console = out_console()
     console.print(table)
-    if holder is None:
+    now_ns = int(now.timestamp() * _NS)
+    if roles.active is None:
         console.print("scheduler: none running on this store (start one with `punchbridge schedule`)")
     else:
-        console.print(f"scheduler: running on {describe_holder(holder, int(now.timestamp() * _NS))}")
+        console.print(f"scheduler: running on {describe_holder(roles.active, now_ns)}")
+    for standby in roles.standbys:
+        console.print(f"standby: waiting on {describe_holder(standby, now_ns)}")
 
 
 @exit_codes(

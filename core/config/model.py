@@ -92,10 +92,19 @@ class TargetSettings(PluginSettings):
 
 
 class SyncSettings(_Strict):
-    """Which work dates a sync covers (both optional)."""
+    """Which work dates a sync covers (both optional), and how many targets it delivers to at once."""
 
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description=(
+            "Targets one sync delivers to at the same time (1: one after another); each keeps its own "
+            "batches, ledger, retries and rate limits, so a target waiting out a rate limit does not hold up the others"
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> SyncSettings:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from punchbridge.errors import StoreError
 
@@ -119,18 +120,26 @@ def _parse(url: str) -> URL:
     )
 
 
+#: Connections beyond the 5 kept open: a sync delivering to `sync.concurrency` targets at once uses
+#: one per target at a time, plus on PostgreSQL one per target holding its delivery lock.
+_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 40}
+
+
 def connect(url: str) -> Engine:
     """An engine for `url`, with the SQLite pragmas and transaction handling installed (no I/O yet)."""
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        # An in-memory database has one connection per thread (SingletonThreadPool): no pool to size.
+        pool_class = parsed.get_dialect().get_pool_class(parsed)  # type: ignore[attr-defined]  # pysqlite's
+        sized = issubclass(pool_class, QueuePool)
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **(_POOL if sized else {}))
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = 15
-    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True, **_POOL)
 
 
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, desc, func, select, update
+from sqlalchemy.pool import SingletonThreadPool
 
 from punchbridge.errors import StoreError
 from punchbridge.records import Batch, Outcome, Record
@@ -134,6 +135,12 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
         if self._engine is None:
             raise StoreError(f"the store {self.url_for_display} is closed")
         return self._engine
+
+    @property
+    def shared_across_threads(self) -> bool:
+        """True when threads of this process see one database (False for an in-memory SQLite store:
+        each thread's connection is a database of its own)."""
+        return not isinstance(self.engine.pool, SingletonThreadPool)
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:

@@ -8,9 +8,10 @@ One run, in order:
    computed before (a new night, a wider range). Rules or employee changes recompute the range.
    Employees whose days a source supplies are left to that source (steps 1 and 2:
    `punchbridge.sync.recompute`).
-3. **Deliver** to each target through a `punchbridge.sync.delivery.Delivery`, holding the target's
-   delivery lock (another process delivering to it: wait up to `lock_wait` seconds, else nothing is
-   sent to it and its report says who holds it; the other targets go on); resume batches a crash
+3. **Deliver** to the targets, `sync.concurrency` of them at a time (`punchbridge.sync.parallel`),
+   each through a `punchbridge.sync.delivery.Delivery`, holding the target's delivery lock (another
+   process delivering to it: wait up to `lock_wait` seconds, else nothing is sent to it and its
+   report says who holds it; the other targets go on); resume batches a crash
    left open; map the candidate days; compare with the ledger (`punchbridge.sync.diff`); record each
    batch in the store *before* sending it; push it with retries; save the per-record outcomes and
    the ledger in one transaction. A record the target refuses goes to the dead letters with the
@@ -53,6 +54,7 @@ from punchbridge.sync.diff import day_keys, records_to_send
 from punchbridge.sync.errors import UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
+from punchbridge.sync.parallel import deliver_each
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
 from punchbridge.sync.stored import employee_of_key, zones_of_employees
@@ -162,21 +164,24 @@ class SyncEngine:
         days = self._days = self._computation(dry_run=self.dry_run)
         fresh = days.ingest(report, date_from, date_to)
         changed = days.recompute(report, date_from, date_to, fresh)
-        for position, name in enumerate(chosen):
-            if self.should_stop():
-                report.stopped = True
-                for skipped in chosen[position:]:
-                    self._not_delivered(skipped, changed)
-                break
+
+        def deliver(name: str) -> TargetReport:
             if name == self.adjustments_target:
-                target_report = deliver_adjustments(
-                    self.delivery(name), self.mappings[name], self.employees, self.cutoff.locks
-                )
-            else:
-                target_report = self._deliver_days(name, changed, date_from, date_to)
-            report.targets.append(target_report)
-            report.stopped = report.stopped or target_report.stopped
+                return deliver_adjustments(self.delivery(name), self.mappings[name], self.employees, self.cutoff.locks)
+            return self._deliver_days(name, changed, date_from, date_to)
+
+        done = deliver_each(chosen, deliver, concurrency=self.target_concurrency(), should_stop=self.should_stop)
+        for skipped in done.not_started:
+            self._not_delivered(skipped, changed)
+        report.targets.extend(done.reports)
+        report.stopped = done.stopped or any(t.stopped for t in done.reports)
+        done.raise_error()
         report.adjustments_waiting = adjustments_waiting(self.store, self.adjustments_target)
+
+    def target_concurrency(self) -> int:
+        """How many targets this run delivers to at once: `sync.concurrency`, or 1 on an in-memory store
+        (each thread would see a database of its own)."""
+        return self.config.sync.concurrency if self.store.shared_across_threads else 1
 
     def preview_days(self, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
         """The processed days a sync would compute now (stored punches plus what the sources hold), in
