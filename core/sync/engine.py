@@ -243,7 +243,10 @@ class SyncEngine:
             if not self.dry_run:
                 self.store.set_cursor(cursor, mine)
             days = gate.with_watched(days)
-            records = records_to_send(delivery, self.mappings[name], days, self.employees, self.cutoff, gate)
+            recomputed = set(day_keys(changed) + "|day") if len(changed) else set()
+            records = records_to_send(
+                delivery, self.mappings[name], days, self.employees, self.cutoff, gate, recomputed
+            )
             gate.save()
             return Outgoing(records)
 
