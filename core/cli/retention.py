@@ -22,12 +22,19 @@ __all__ = ["erase_command", "purge_command"]
 @config_option()
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
 def purge_command(config_path: Path, dry_run: bool) -> None:
-    """Remove punches and run data older than the configured retention (docs/retention.md)."""
+    """Remove punches and run data older than the configured retention (docs/retention.md).
+
+    A purge that removes is recorded in the run history (`punchbridge runs --kind purge`).
+    """
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.retention.engine import purge
 
     context = load_context(config_path)
-    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
-        report = purge(context.config, store, dry_run=dry_run, should_stop=stop.is_set)
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop, ProgressBars("purging") as bars:
+        report = purge(
+            context.config, store, dry_run=dry_run, should_stop=stop.is_set, registry=context.registry,
+            progress=lambda step, done, total: bars.update("", done, total),
+        )  # fmt: skip
     verb = "would remove" if dry_run else "removed"
     horizon = report.horizon.isoformat() if report.horizon else "none (no attendance data may go yet)"
     click.echo(f"attendance data kept from {horizon} (retention asks for {report.wanted})")

@@ -23,7 +23,6 @@ from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import TaskID
 
     from punchbridge.sync import SyncReport
     from punchbridge.sync.report import TargetReport
@@ -72,29 +71,18 @@ def sync(
     wait_seconds: float,
 ) -> None:
     """Ingest new punches, recompute what changed, and deliver new or changed records to the targets."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.sync import SyncEngine, SyncInputs
 
     context = load_context(config_path)
     inputs = SyncInputs.load(context.config, context.registry)  # every input checked before the store is touched
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console(), transient=True, disable=not err_console().is_terminal,
-    )  # fmt: skip
-    tasks: dict[str, TaskID] = {}
-
-    def progress(target: str, done: int, total: int) -> None:
-        if target not in tasks:
-            tasks[target] = bar.add_task(f"sending to {target}", total=total)
-        bar.update(tasks[target], completed=done, total=total)
-
+    bars = ProgressBars("sending to")
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
-            dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
+            dry_run=dry_run, progress=bars.update, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
         )  # fmt: skip
-        with bar:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
+        with bars:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)
     print_report(report, config_path)
     print_busy(report)

@@ -1,0 +1,63 @@
+"""Progress bars for long work, drawn on stderr only when it is a terminal (never in a pipe or a log).
+
+    with ProgressBars() as bars:
+        engine.run(progress=bars.update)     # update(label, done, total): one bar per label
+
+Engines take a plain `progress(label, done, total)` callback and know nothing of rich; each command
+hands them `ProgressBars.update`. The bars are transient: they vanish when the work ends, so what
+stays on the screen is the command's report.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+__all__ = ["ProgressBars", "bar_console"]
+
+
+def bar_console() -> Console:
+    """The console progress bars are drawn on: stderr (tests replace it with a fake terminal)."""
+    from punchbridge.cli.context import err_console
+
+    return err_console()
+
+
+class ProgressBars:
+    """One rich bar per label (`sending to payroll`, `terminal dev1`...), on a terminal only."""
+
+    def __init__(self, verb: str = "", console: Console | None = None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        console = console if console is not None else bar_console()
+        self._verb = verb
+        self._progress: Progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        )  # fmt: skip
+        self._tasks: dict[str, TaskID] = {}
+
+    @property
+    def shown(self) -> bool:
+        """True when the bars are drawn (the console is a terminal)."""
+        return not self._progress.disable
+
+    def update(self, label: str, done: int, total: int) -> None:
+        """Show `done` of `total` on the bar of `label` (made on first use, titled `verb label`)."""
+        if label not in self._tasks:
+            description = f"{self._verb} {label}".strip()
+            self._tasks[label] = self._progress.add_task(description, total=total)
+        self._progress.update(self._tasks[label], completed=done, total=total)
+
+    def __enter__(self) -> ProgressBars:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._progress.stop()
