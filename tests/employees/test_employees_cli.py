@@ -85,3 +85,23 @@ def test_a_configuration_without_employee_sync_exits_2_naming_the_file(tmp_path:
     )
     result = invoke("employees", "sync", "-c", path)
     assert result.exit_code == 2 and "no employee_sync: section" in result.output and str(path) in result.output
+
+
+def test_a_dry_run_lists_the_users_to_add_per_terminal_up_to_the_limit(zoho_config, minop) -> None:
+    result = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "terminal blr-1 (site blr):" in result.output
+    listed = next(line for line in result.output.splitlines() if line.startswith("  add 3: "))
+    assert listed.count("(") == 3 and "more" not in listed, "three users, each with their employee"
+    short = invoke("employees", "sync", "-c", zoho_config, "--dry-run", "--limit", "1")
+    line = next(line for line in short.output.splitlines() if line.startswith("  add 3: "))
+    assert line.endswith(", ... and 2 more") and line.count("(") == 1
+
+
+def test_a_dry_run_lists_the_users_to_delete_and_update(zoho_config, minop, zoho) -> None:
+    assert invoke("employees", "sync", "-c", zoho_config).exit_code == 0
+    zoho.seed_employees([], replace=True)
+    dry = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "  delete 1: 1003" in dry.output, "hyd-1's one user"
+    assert "  add " not in dry.output and "  update " not in dry.output
