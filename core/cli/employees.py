@@ -68,13 +68,15 @@ def sync_command(config_path: Path, dry_run: bool, limit: int, allow_mass_delete
     that would delete more than `max_delete_share` of a terminal's users, or delete anyone because
     the HRMS returned no active employee, stops before sending anything.
     """
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.employees import run_employee_sync
 
     context = load_context(config_path)
-    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop, ProgressBars() as bars:
         report = run_employee_sync(
             context.config, context.document, context.registry, store,
             dry_run=dry_run, allow_mass_delete=allow_mass_delete, should_stop=stop.is_set,
+            progress=bars.labelled("commands to"),
         )  # fmt: skip
     _print_report(out_console(), report, config_path)
     if report.dry_run:

@@ -1,15 +1,17 @@
 """Progress bars for long work, drawn on stderr only when it is a terminal (never in a pipe or a log).
 
     with ProgressBars() as bars:
-        engine.run(progress=bars.update)     # update(label, done, total): one bar per label
+        engine.run(progress=bars.labelled("sending to"))   # one bar per target: "sending to payroll"
+        engine.run(progress=bars.update)                    # the label as the engine gives it
 
-Engines take a plain `progress(label, done, total)` callback and know nothing of rich; each command
-hands them `ProgressBars.update`. The bars are transient: they vanish when the work ends, so what
-stays on the screen is the command's report.
+Engines take a plain `progress(label, done, total)` callback and know nothing of rich; a total of 0
+means the engine cannot know it yet (a cloud read page by page): the bar counts without an end. The
+bars are transient: they vanish when the work ends, so what stays on the screen is the command's report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -30,11 +32,10 @@ def bar_console() -> Console:
 class ProgressBars:
     """One rich bar per label (`sending to payroll`, `terminal dev1`...), on a terminal only."""
 
-    def __init__(self, verb: str = "", console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         console = console if console is not None else bar_console()
-        self._verb = verb
         self._progress: Progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console, transient=True, disable=not console.is_terminal,
@@ -47,11 +48,19 @@ class ProgressBars:
         return not self._progress.disable
 
     def update(self, label: str, done: int, total: int) -> None:
-        """Show `done` of `total` on the bar of `label` (made on first use, titled `verb label`)."""
+        """Show `done` of `total` (0: not known) on the bar titled `label` (made on first use)."""
+        known = total if total > 0 else None
         if label not in self._tasks:
-            description = f"{self._verb} {label}".strip()
-            self._tasks[label] = self._progress.add_task(description, total=total)
-        self._progress.update(self._tasks[label], completed=done, total=total)
+            self._tasks[label] = self._progress.add_task(label, total=known)
+        self._progress.update(self._tasks[label], completed=done, total=known)
+
+    def labelled(self, prefix: str) -> Callable[[str, int, int], None]:
+        """An `update` whose bars are titled `prefix label` (`sending to payroll`)."""
+
+        def update(label: str, done: int, total: int) -> None:
+            self.update(f"{prefix} {label}", done, total)
+
+        return update
 
     def __enter__(self) -> ProgressBars:
         self._progress.start()

@@ -30,10 +30,10 @@ def purge_command(config_path: Path, dry_run: bool) -> None:
     from punchbridge.retention.engine import purge
 
     context = load_context(config_path)
-    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop, ProgressBars("purging") as bars:
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop, ProgressBars() as bars:
         report = purge(
             context.config, store, dry_run=dry_run, should_stop=stop.is_set, registry=context.registry,
-            progress=lambda step, done, total: bars.update("", done, total),
+            progress=lambda step, done, total: bars.update("purging", done, total),
         )  # fmt: skip
     verb = "would remove" if dry_run else "removed"
     horizon = report.horizon.isoformat() if report.horizon else "none (no attendance data may go yet)"
@@ -104,7 +104,8 @@ def _confirm_unknown(employee: str) -> None:
     warning = f"punchbridge has never seen {employee}; erasing it tombstones the id for good"
     if not on_terminal():
         raise NotConfirmedError(
-            f"{warning}: check the id, or rerun with --force-unknown (there is no terminal to ask on); nothing was erased"
+            f"{warning}: check the id, or rerun with --force-unknown (there is no terminal to ask on); "
+            "nothing was erased"
         )
     typed = click.prompt(f"{warning}: type the id again to confirm", default="", show_default=False)
     if typed.strip() != employee:

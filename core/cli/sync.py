@@ -76,11 +76,12 @@ def sync(
 
     context = load_context(config_path)
     inputs = SyncInputs.load(context.config, context.registry)  # every input checked before the store is touched
-    bars = ProgressBars("sending to")
+    bars = ProgressBars()
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
-            dry_run=dry_run, progress=bars.update, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
+            dry_run=dry_run, progress=bars.labelled("sending to"), reading=bars.labelled("reading"),
+            inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
         )  # fmt: skip
         with bars:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)

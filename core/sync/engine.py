@@ -75,6 +75,7 @@ class SyncEngine:
         *,
         dry_run: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
+        reading: Callable[[str, int, int], None] | None = None,
         today: date | None = None,
         inputs: SyncInputs | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -89,6 +90,8 @@ class SyncEngine:
         self.store = store
         self.dry_run = dry_run
         self.progress = progress or (lambda _label, _done, _total: None)
+        #: told after each page a source gives: (source, punches read so far, 0: the total is not known)
+        self.reading = reading or (lambda _label, _done, _total: None)
         self.today = today or datetime.now(UTC).date()
         #: the instant open days are judged at: a day whose shift window is still open is today's
         self.now = now or datetime.now(UTC)
@@ -195,6 +198,7 @@ class SyncEngine:
             leaves=self.leaves,
             dry_run=dry_run,
             cutoff=self.cutoff,
+            reading=self.reading,
         )
 
     # -- delivery ----------------------------------------------------------------------------------

@@ -105,3 +105,19 @@ def test_a_dry_run_lists_the_users_to_delete_and_update(zoho_config, minop, zoho
     assert dry.exit_code == 0, dry.output
     assert "  delete 1: 1003" in dry.output, "hyd-1's one user"
     assert "  add " not in dry.output and "  update " not in dry.output
+
+
+def test_a_sync_on_a_terminal_shows_a_bar_per_terminal_and_in_a_pipe_none(zoho_config, minop, monkeypatch) -> None:
+    from support.terminal import fake_terminal
+
+    screen = fake_terminal(monkeypatch)
+    result = invoke("employees", "sync", "-c", zoho_config)
+    assert result.exit_code == 0, result.output
+    assert "commands to blr-1" in screen.getvalue() and "6/6" in screen.getvalue()
+    assert "commands to" not in result.output, "the bar is drawn on the terminal, not in the report"
+
+
+def test_a_sync_in_a_pipe_shows_no_bar(zoho_config, minop) -> None:
+    result = invoke("employees", "sync", "-c", zoho_config)
+    assert result.exit_code == 0, result.output
+    assert "commands to" not in result.output and "6/6" not in result.output

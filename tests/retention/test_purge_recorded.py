@@ -3,11 +3,9 @@ on a terminal only."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 from support.cutoff_world import World
+from support.terminal import fake_terminal
 
 
 def test_a_purge_from_the_command_line_is_in_the_run_history(world: World) -> None:
@@ -29,9 +27,7 @@ def test_a_dry_run_purge_is_not_recorded(world: World) -> None:
 
 
 def test_a_purge_shows_a_progress_bar_on_a_terminal(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    screen = io.StringIO()
-    terminal = Console(file=screen, force_terminal=True, width=100)
-    monkeypatch.setattr("punchbridge.cli.progress.bar_console", lambda: terminal)
+    screen = fake_terminal(monkeypatch)
     assert world.cli("purge").exit_code == 0
     assert "purging" in screen.getvalue()
 
