@@ -105,11 +105,11 @@ class CommandContext:
     document: YamlDocument
     registry: PluginRegistry
 
-    def open_store(self, *, dry_run: bool = False) -> Store:
+    def open_store(self, *, dry_run: bool = False, migrating: Callable[[int, int], None] | None = None) -> Store:
         """The configured store, to use in a `with` block (it is closed at the end).
 
         A dry run against a SQLite file that does not exist yet gets an empty in-memory store, so
-        that it creates nothing.
+        that it creates nothing. `migrating(done, total)` is told the schema revisions applied, if any.
         """
         from sqlalchemy.engine import make_url
 
@@ -118,7 +118,7 @@ class CommandContext:
         url = make_url(self.config.store)
         if dry_run and url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
             return Store.open("sqlite://")
-        return Store.open(self.config.store)
+        return Store.open(self.config.store, migrating=migrating)
 
 
 @contextmanager

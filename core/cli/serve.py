@@ -35,12 +35,15 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.receiver import create_app
 
     context = load_context(config_path)
     config = context.config
     _log_to_stderr()
-    with context.open_store() as store:
+    with ProgressBars() as bars:  # a store of an older version is migrated first: a bar on a terminal
+        store = context.open_store(migrating=lambda done, total: bars.update("migrating the store", done, total))
+    with store:
         app = create_app(config, store)
         settings = uvicorn.Config(
             app,

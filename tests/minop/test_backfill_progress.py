@@ -22,9 +22,7 @@ def config(emulator: MinopEmulator, cloud, tmp_path: Path) -> Path:
     for n in range(6):
         emulator.scan("dev1", "1001" if n % 2 else "1002", start + timedelta(minutes=30 * n))
     settings = emulator.source_settings(cloud.url) | {"page_size": 2}  # three pages
-    return write_config(
-        tmp_path, settings, [("1001", "blr"), ("1002", "blr")], sync_range=(YESTERDAY.isoformat(),) * 2
-    )
+    return write_config(tmp_path, settings, [("1001", "blr"), ("1002", "blr")], sync_range=(YESTERDAY.isoformat(),) * 2)
 
 
 def test_a_backfill_on_a_terminal_counts_the_punches_read(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
