@@ -121,3 +121,14 @@ def test_a_sync_in_a_pipe_shows_no_bar(zoho_config, minop) -> None:
     result = invoke("employees", "sync", "-c", zoho_config)
     assert result.exit_code == 0, result.output
     assert "commands to" not in result.output and "6/6" not in result.output
+
+
+def test_a_dry_run_lists_the_users_whose_access_window_changes_as_updates(zoho_config, minop) -> None:
+    assert invoke("employees", "sync", "-c", zoho_config).exit_code == 0
+    employees = zoho_config.parent / "employees.csv"
+    employees.write_text(employees.read_text().replace("1001,blr,general", "1001,blr,night"))
+    dry = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    updates = [line for line in dry.output.splitlines() if line.startswith("  update ")]
+    assert len(updates) == 2 and all(line.startswith("  update 1: 1001 (") for line in updates), "blr-1 and blr-2"
+    assert "  add " not in dry.output and "  delete " not in dry.output
