@@ -105,18 +105,18 @@ class CommandContext:
     document: YamlDocument
     registry: PluginRegistry
 
-    def open_store(self, *, dry_run: bool = False) -> Store:
+    def open_store(self, *, dry_run: bool = False, migrating: Callable[[int, int], None] | None = None) -> Store:
         """The configured store, to use in a `with` block (it is closed at the end).
 
         A dry run against a SQLite file that does not exist yet gets an empty in-memory store, so
-        that it creates nothing.
+        that it creates nothing. `migrating(done, total)` is told the schema revisions applied, if any.
         """
         from punchbridge.store import Store
 
         missing = self.missing_store_file()
         if dry_run and missing is not None:
             return Store.open("sqlite://")
-        return Store.open(self.config.store)
+        return Store.open(self.config.store, migrating=migrating)
 
     def missing_store_file(self) -> Path | None:
         """The SQLite file of the store when it does not exist yet (opening the store creates it), else None."""

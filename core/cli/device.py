@@ -3,6 +3,8 @@
 Every command exits 0 when done (or shown, for `--dry-run`), 2 for bad input naming the option or
 the configuration field, 1 when the cloud refuses or fails (its code and message are shown);
 `purge-logs` exits 6 when it refuses because the terminal may hold punches the store does not.
+`delete-user` and `purge-logs` cannot be undone: they ask first on a terminal, and without one they
+refuse (exit 6) unless `--yes` (punchbridge.cli.confirm).
 A command the cloud refuses because the terminal is already as it wants (Add User of a user it holds,
 Delete User of one it does not) is done: commands are made safe to run twice, since the vendor never
 says a repeated OperationID is executed once.
@@ -37,7 +39,10 @@ _device_option = click.option("--device", "stgid", required=True, help="The term
 _dry_run_option = click.option(
     "--dry-run", is_flag=True, help="Print the exact command (secrets and templates masked); send nothing."
 )
+_yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 _USER_TYPES = {"standard": "1", "admin": "14", "guest": "0"}
+#: What `delete-user` and `purge-logs` say about a missing confirmation (beyond their other codes).
+_NOT_CONFIRMED = "not confirmed and no terminal to ask on: rerun with --yes"
 
 
 @click.group("device")
@@ -161,18 +166,26 @@ def add_user_command(
     _run(config_path, stgid, commands, dry_run)
 
 
-@exit_codes(_REFUSED_BY_THE_CLOUD)
+@exit_codes({**_REFUSED_BY_THE_CLOUD, ExitCode.REFUSED: _NOT_CONFIRMED})
 @device_group.command("delete-user")
 @_config_option
 @_device_option
 @click.option("--user-id", required=True, help="The user to remove from the terminal (cannot be undone).")
+@_yes_option
 @_dry_run_option
-def delete_user_command(config_path: Path, stgid: str, user_id: str, dry_run: bool) -> None:
-    """Remove a user from a terminal (Delete User)."""
+def delete_user_command(config_path: Path, stgid: str, user_id: str, yes: bool, dry_run: bool) -> None:
+    """Remove a user from a terminal (Delete User). Asks first on a terminal; --yes in scripts."""
+    from punchbridge.cli.confirm import confirm
     from punchbridge.minop.devices import delete_user
 
     command = _build(delete_user, "--user-id", user_id)
-    _run(config_path, stgid, [command], dry_run)
+    with _device_client(load_context(config_path), stgid) as client:
+        if not dry_run:
+            confirm(
+                f"delete user {user_id} from terminal {stgid}? Their face and access window go with them",
+                yes=yes, refusal=f"deleting user {user_id} from terminal {stgid} cannot be undone",
+            )  # fmt: skip
+        _send(client, stgid, [command], dry_run)
 
 
 def _weekdays(_ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
@@ -205,7 +218,8 @@ def access_time_command(
     {
         **_REFUSED_BY_THE_CLOUD,
         ExitCode.REFUSED: "the terminal may hold punches the store does not (the message says which and what "
-        "to do); --force purges anyway",
+        "to do; --force purges anyway), or the purge was not confirmed and there is no terminal to ask on "
+        "(--yes)",
     }
 )
 @device_group.command("purge-logs")
@@ -221,9 +235,17 @@ def access_time_command(
     help="The terminal must have forwarded a punch made this long after the range's end.",
 )
 @click.option("--force", is_flag=True, help="Purge even if the store may not hold every punch of the range.")
+@_yes_option
 @_dry_run_option
 def purge_logs_command(
-    config_path: Path, stgid: str, date_from: date, date_to: date, margin_minutes: int, force: bool, dry_run: bool
+    config_path: Path,
+    stgid: str,
+    date_from: date,
+    date_to: date,
+    margin_minutes: int,
+    force: bool,
+    yes: bool,
+    dry_run: bool,
 ) -> None:
     """Free a terminal's memory (Delete AttendanceLog) once every punch of the range is stored.
 
@@ -232,8 +254,10 @@ def purge_logs_command(
     stored. The terminal must also have forwarded a punch made after the range's end plus
     --margin-minutes: terminals store and forward, so until then it may hold punches the cloud has not
     seen. Anything else refuses the purge, naming the punches and what to do, unless --force.
-    --dry-run shows the command and checks nothing.
+    Then it asks for confirmation on a terminal (--yes in scripts). --dry-run shows the command and
+    checks nothing.
     """
+    from punchbridge.cli.confirm import confirm
     from punchbridge.minop.devices import delete_attendance_log
     from punchbridge.minop.purge import PurgeRefusedError
 
@@ -250,6 +274,11 @@ def purge_logs_command(
                     f"{len(check.quarantined)} punch(es) of the range are kept in the quarantine, not the punches "
                     f"({'; '.join(check.quarantined[:5])}): `punchbridge quarantine list -c {config_path}`"
                 )
+        if not dry_run:
+            confirm(
+                f"delete the attendance log of terminal {stgid} from {date_from} to {date_to}?",
+                yes=yes, refusal=f"deleting the attendance log of terminal {stgid} cannot be undone",
+            )  # fmt: skip
         _send(client, stgid, [command], dry_run)
 
 

@@ -55,7 +55,7 @@ def dlq_retry(config_path: Path, target: str | None, wait_seconds: float) -> Non
     with context.open_store() as store:
         engine = SyncEngine(context.config, context.document, context.registry, store, lock_wait=wait_seconds)
         report = engine.retry_dead_letters(target)
-    print_report(report)
+    print_report(report, config_path)
     print_busy(report)
     exit_with(sync_exit_code(report))
 

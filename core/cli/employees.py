@@ -1,6 +1,6 @@
 """`punchbridge employees ...`: HRMS employees to terminal users (docs/employees.md).
 
-    punchbridge employees sync -c FILE [--dry-run] [--allow-mass-delete]
+    punchbridge employees sync -c FILE [--dry-run [--limit N]] [--allow-mass-delete]
     punchbridge employees check -c FILE [--device STGID]
     punchbridge employees list -c FILE [--device STGID] [--all]
 
@@ -48,13 +48,19 @@ def employees_group() -> None:
 )
 @employees_group.command("sync")
 @_config_option
-@click.option("--dry-run", is_flag=True, help="Print the plan per terminal (adds, updates, deletes); write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan per terminal: the users to add, update and delete; write nothing."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+    help="With --dry-run: list at most N users per terminal and change (then '... and N more').",
+)  # fmt: skip
 @click.option(
     "--allow-mass-delete",
     is_flag=True,
     help="Send even when a terminal would lose more than max_delete_share of its users, or the HRMS list is empty.",
 )
-def sync_command(config_path: Path, dry_run: bool, allow_mass_delete: bool) -> None:
+def sync_command(config_path: Path, dry_run: bool, limit: int, allow_mass_delete: bool) -> None:
     """Pull employees from the system of record and add, update and delete terminal users to match.
 
     Joiners are added to the terminals of their site (and of matching terminal rules) with their
@@ -62,15 +68,19 @@ def sync_command(config_path: Path, dry_run: bool, allow_mass_delete: bool) -> N
     that would delete more than `max_delete_share` of a terminal's users, or delete anyone because
     the HRMS returned no active employee, stops before sending anything.
     """
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.employees import run_employee_sync
 
     context = load_context(config_path)
-    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
+    with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop, ProgressBars() as bars:
         report = run_employee_sync(
             context.config, context.document, context.registry, store,
             dry_run=dry_run, allow_mass_delete=allow_mass_delete, should_stop=stop.is_set,
+            progress=bars.labelled("commands to"),
         )  # fmt: skip
     _print_report(out_console(), report, config_path)
+    if report.dry_run:
+        _print_users(out_console(), report, limit)
     if report.failed:
         exit_with(ExitCode.FAILED)
     if report.stopped:
@@ -113,6 +123,20 @@ def _print_report(console: Console, report: EmployeeSyncReport, config_path: Pat
         console.print(f"  run `punchbridge employees sync -c {config_path} --allow-mass-delete` if this is right")
     if report.stopped:
         console.print("stopped on request: what was not sent is sent by the next run")
+
+
+def _print_users(console: Console, report: EmployeeSyncReport, limit: int) -> None:
+    """The users each terminal would get, have updated and lose: `limit` of each, then how many more."""
+    for stgid, terminal in sorted(report.terminals.items()):
+        changes = (("add", terminal.added), ("update", terminal.updated), ("delete", terminal.deleted))
+        if not any(users for _change, users in changes):
+            continue
+        console.print(f"terminal {stgid} (site {terminal.site}):", markup=False)
+        for change, users in changes:
+            if not users:
+                continue
+            more = f", ... and {len(users) - limit} more" if len(users) > limit else ""
+            console.print(f"  {change} {len(users)}: {', '.join(users[:limit])}{more}", markup=False, soft_wrap=True)
 
 
 def _print_problems(console: Console, problems: list[str]) -> None:

@@ -61,14 +61,15 @@ def reconcile(
     config_path: Path, target: str, period: str, repair: bool, out_dir: Path | None, wait_seconds: float
 ) -> None:
     """Compare what a target holds for a period with what punchbridge computed; write a CSV and HTML report."""
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.reconcile import run_reconcile
 
     context = load_context(config_path)
-    with context.open_store() as store, stop_on_signals() as stop:
+    with context.open_store() as store, stop_on_signals() as stop, ProgressBars() as bars:
         report = run_reconcile(
             context.config, context.document, context.registry, store,
             target=target, period=period, repair=repair, out_dir=out_dir, should_stop=stop.is_set,
-            lock_wait=wait_seconds,
+            lock_wait=wait_seconds, progress=bars.update,
         )  # fmt: skip
     counts = report.counts()
     click.echo(f"reconcile {target} {report.start} to {report.end}: {report.headline()}")

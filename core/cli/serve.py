@@ -60,6 +60,7 @@ def serve(config_path: Path, host: str | None, port: int | None, workers: int) -
     """
     import uvicorn
 
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.receiver import create_app
 
     context = load_context(config_path)
@@ -69,7 +70,9 @@ def serve(config_path: Path, host: str | None, port: int | None, workers: int) -
         _serve_workers(config_path, context.open_store, host or config.receiver.host,
                        config.receiver.port if port is None else port, workers)  # fmt: skip
         return
-    with context.open_store() as store:
+    with ProgressBars() as bars:  # a store of an older version is migrated first: a bar on a terminal
+        store = context.open_store(migrating=lambda done, total: bars.update("migrating the store", done, total))
+    with store:
         app = create_app(config, store)
         settings = uvicorn.Config(
             app,

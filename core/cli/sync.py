@@ -23,11 +23,11 @@ from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import TaskID
 
     from punchbridge.sync import SyncReport
+    from punchbridge.sync.report import TargetReport
 
-__all__ = ["print_busy", "print_report", "sync", "sync_exit_code"]
+__all__ = ["held_back_line", "print_busy", "print_report", "sync", "sync_exit_code"]
 
 #: What `sync` and `dlq retry` say about their codes beyond 0, 1 and 2.
 SYNC_EXIT_CODES = {
@@ -71,24 +71,13 @@ def sync(
     wait_seconds: float,
 ) -> None:
     """Ingest new punches, recompute what changed, and deliver new or changed records to the targets."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from punchbridge.cli.progress import ProgressBars
     from punchbridge.sync import SyncEngine, SyncInputs
 
     context = load_context(config_path)
     inputs = SyncInputs.load(context.config, context.registry)  # every input checked before the store is touched
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console(), transient=True, disable=not err_console().is_terminal,
-    )  # fmt: skip
-    tasks: dict[str, TaskID] = {}
-
-    def progress(target: str, done: int, total: int) -> None:
-        if target not in tasks:
-            tasks[target] = bar.add_task(f"sending to {target}", total=total)
-        bar.update(tasks[target], completed=done, total=total)
-
     new_store = context.missing_store_file()
+    bars = ProgressBars()
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         if new_store is not None:
             # A store nobody meant to create (a relative path read from elsewhere, a typo) would resend
@@ -99,11 +88,12 @@ def sync(
             )
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
-            dry_run=dry_run, progress=progress, inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
+            dry_run=dry_run, progress=bars.labelled("sending to"), reading=bars.labelled("reading"),
+            inputs=inputs, should_stop=stop.is_set, lock_wait=wait_seconds,
         )  # fmt: skip
-        with bar:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
+        with bars:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)
-    print_report(report)
+    print_report(report, config_path)
     print_busy(report)
     if report.stopped:
         err_console().print("stopped on request: the batch in flight finished; the next sync sends the rest")
@@ -117,8 +107,11 @@ def print_busy(report: SyncReport) -> None:
             click.echo(f"error: {target.busy}", err=True)
 
 
-def print_report(report: SyncReport) -> None:
-    """The sync report: ingest and recompute counts, a delivery table, samples and cut-off notes."""
+def print_report(report: SyncReport, config_path: Path | None = None) -> None:
+    """The sync report: ingest and recompute counts, a delivery table, samples and cut-off notes.
+
+    `config_path` is the configuration the run used: the hints name it in the commands they suggest.
+    """
     out = out_console()
     mode = "dry run: nothing was written" if report.dry_run else "sync"
     out.print(
@@ -170,7 +163,14 @@ def print_report(report: SyncReport) -> None:
                 sample.add_row(*("" if v is None else str(v) for v in row))
             out.print(sample)
         if not report.dry_run and t.new + t.changed == 0 and not t.error and not t.busy and not t.resumed_batches:
-            out.print(f"{t.name}: nothing new to send")
+            if t.same_as_delivered:
+                out.print(
+                    f"{t.name}: {t.same_as_delivered} day(s) recomputed, same record as delivered: nothing new to send"
+                )
+            else:
+                out.print(f"{t.name}: nothing new to send")
+        if t.held_back:
+            out.print(held_back_line(t, config_path), markup=False, soft_wrap=True)
         if t.locked:
             out.print(f"{t.name}: {t.locked} record(s) of locked periods not sent (docs/cutoff.md)")
         if t.held_open:
@@ -182,6 +182,27 @@ def print_report(report: SyncReport) -> None:
             verb = "would send" if report.dry_run else "sent"
             out.print(f"{t.name}: {verb} {t.adjustments} adjustment(s) for locked periods")
     _print_cutoff(out, report)
+
+
+#: What each reason a mapping holds a day back means (`punchbridge.mapping.REASONS`), in the report's words.
+HELD_BACK_REASONS = {
+    "unmapped_id": "unmapped employee id(s): no entry in the mapping's id table",
+    "no_cost_centre": "no cost centre: no rule and no default for the day",
+    "unmapped_value": "strict value(s): a field's value has no entry in its strict value map",
+}
+
+
+def held_back_line(target: TargetReport, config_path: Path | None = None) -> str:
+    """Why `target`'s days were held back, reason by reason with counts, and the command that lists them."""
+    reasons = "; ".join(
+        f"{count} {HELD_BACK_REASONS.get(reason, reason)}"
+        for reason, count in sorted(target.held_reasons.items(), key=lambda item: (-item[1], item[0]))
+    )
+    config = f" -c {config_path}" if config_path is not None else ""
+    return (
+        f"{target.name}: {target.held_back} day(s) held back ({reasons}); quarantined until the mapping is fixed: "
+        f"`punchbridge mappings check{config} --target {target.name}` lists them"
+    )
 
 
 def _print_cutoff(out: Console, report: SyncReport) -> None:

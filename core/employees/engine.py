@@ -59,6 +59,7 @@ def run_employee_sync(
     dry_run: bool = False,
     allow_mass_delete: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> EmployeeSyncReport:
     """Bring every terminal's users in line with the system of record (see the module docstring).
 
@@ -66,8 +67,9 @@ def run_employee_sync(
     when the employees cannot be read, `MassDeleteRefusedError` (nothing sent) when the safety rule trips.
     The run is recorded as kind `employees` (not for a dry run). `should_stop` is asked between
     commands: a stopped run leaves the rest pending for the next one (`report.stopped`).
+    `progress(terminal, done, total)` is told as each terminal's commands are settled.
     """
-    sync = EmployeeSync(config, document, registry, store, should_stop=should_stop)
+    sync = EmployeeSync(config, document, registry, store, should_stop=should_stop, progress=progress)
     return sync.run(dry_run=dry_run, allow_mass_delete=allow_mass_delete)
 
 
@@ -156,6 +158,7 @@ class EmployeeSync:
         *,
         should_stop: Callable[[], bool] | None = None,
         make_client: Callable[[], DeviceClient] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         problems = check_employee_sync(config, document, registry)
         ConfigError.collect(problems)
@@ -167,6 +170,7 @@ class EmployeeSync:
         self.settings: EmployeeSyncSettings = config.employee_sync
         self.should_stop = should_stop or (lambda: False)
         self.make_client = make_client
+        self.progress = progress or (lambda _terminal, _done, _total: None)
         self.devices = {stgid: (d.site, d.enabled) for stgid, d in config.devices.items()}
         self.staff, self.ids, self.id_problems, self.ambiguous = self._inputs()
 
@@ -322,6 +326,7 @@ class EmployeeSync:
             concurrency=self.settings.concurrency,
             should_stop=self.should_stop,
             make_client=self.make_client,
+            progress=self.progress,
         )
 
     def _resume(self, report: EmployeeSyncReport) -> set[str]:

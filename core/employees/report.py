@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from punchbridge.employees.plan import Plan
+from punchbridge.employees.plan import Plan, PlannedCommand
 
 __all__ = ["MAX_FAILURES", "MAX_LISTED_PROBLEMS", "EmployeeSyncReport", "TerminalReport"]
 
@@ -33,6 +33,10 @@ class TerminalReport:
     pending: int = 0  # left for the next run (terminal unreachable, or a stop was requested)
     error: str | None = None  # why sending to this terminal stopped
     failures: list[str] = field(default_factory=list)  # the cloud's refusals (the first MAX_FAILURES)
+    # Who the plan adds, updates and deletes, in plan order: "user id (employee)" (what a dry run lists).
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The counts and error, JSON-able."""
@@ -51,6 +55,20 @@ class TerminalReport:
             "error": self.error,
             "failures": list(self.failures),
         }
+
+
+def _users_by_change(commands: list[PlannedCommand]) -> tuple[list[str], list[str], list[str]]:
+    """The users `commands` add, update and delete, each once, as "user id (employee)"."""
+    lists: dict[str, list[str]] = {"add": [], "update": [], "delete": []}
+    seen: set[str] = set()
+    for command in commands:  # a user's commands are in a row: add (access, enrol) or updates, or delete
+        if command.user_id in seen:
+            continue
+        seen.add(command.user_id)
+        change = command.action if command.action in ("add", "delete") else "update"
+        employee = command.effect.employee_ref
+        lists[change].append(f"{command.user_id} ({employee})" if employee else command.user_id)
+    return lists["add"], lists["update"], lists["delete"]
 
 
 @dataclass
@@ -84,6 +102,7 @@ class EmployeeSyncReport:
             entry.adds, entry.updates, entry.deletes = terminal.adds, terminal.updates, terminal.deletes
             entry.enrolments = terminal.enrolments
             entry.commands = len(terminal.commands)
+            entry.added, entry.updated, entry.deleted = _users_by_change(terminal.commands)
         report.unmanaged = dict(plan.unmanaged)
         return report
 

@@ -142,15 +142,21 @@ def send_commands(
     concurrency: int,
     should_stop: Callable[[], bool],
     make_client: Callable[[], DeviceClient] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> set[str]:
     """Send `commands` (grouped by terminal, each terminal's in the order given), settle them in the
-    store and count them in `report`; returns the terminals that left commands pending."""
+    store and count them in `report`; returns the terminals that left commands pending.
+    `progress(terminal, done, total)` is told, from the calling thread, as each command ends."""
     by_terminal: dict[str, list[Outgoing]] = {}
     for outgoing in commands:
         by_terminal.setdefault(outgoing.stgid, []).append(outgoing)
     if not by_terminal:
         return set()
     factory = make_client or (lambda: DeviceClient(minop, devices))
+    told = progress or (lambda _terminal, _done, _total: None)
+    ended = dict.fromkeys(by_terminal, 0)  # commands settled or left pending, per terminal
+    for stgid, entries in by_terminal.items():
+        told(stgid, 0, len(entries))
     results: queue.Queue[_Result] = queue.Queue()
     stop = threading.Event()
 
@@ -175,6 +181,8 @@ def send_commands(
                     result = None
                 if result is not None:
                     _count(result, report, left, batch)
+                    ended[result.stgid] += (result.settlement is not None) + result.left_pending
+                    told(result.stgid, ended[result.stgid], len(by_terminal[result.stgid]))
                 if batch and (len(batch) >= SETTLE_BATCH or time.monotonic() - last_write >= SETTLE_SECONDS):
                     store.settle_terminal_commands(batch)
                     batch = []

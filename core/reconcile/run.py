@@ -188,9 +188,12 @@ def _read_back(
     employees: Sequence[str],
     stop: Callable[[], bool],
     zones: Mapping[str, str] | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> list[HeldRecord] | None:
     """Everything the target holds for the period and employees, each day in its employee's zone
-    (`zones`: target employee id -> IANA zone); None when a stop was requested."""
+    (`zones`: target employee id -> IANA zone); None when a stop was requested. `reading(count)` is
+    told the records read so far, every `_STOP_EVERY` and at the end."""
+    told = reading or (lambda _count: None)
     # A plugin written before read_back took `zones` still reads back (in its own zone setting).
     extra = {"zones": dict(zones or {})} if _takes_zones(target) else {}
 
@@ -206,10 +209,14 @@ def _read_back(
             with attempt:
                 target.open()  # every target's open() is a no-op once connected, and may be tried again
                 held = []
+                told(0)
                 for record in target.read_back(start, end, employees, **extra):
                     held.append(record)
-                    if len(held) % _STOP_EVERY == 0 and stop():
-                        return None
+                    if len(held) % _STOP_EVERY == 0:
+                        told(len(held))
+                        if stop():
+                            return None
+        told(len(held))
         return held
     except TargetError as exc:
         raise TargetUnreachableError(
@@ -304,6 +311,7 @@ def run_reconcile(
     should_stop: Callable[[], bool] | None = None,
     now: datetime | None = None,
     lock_wait: float = 0.0,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> ReconcileReport:
     """Reconcile `target` for `period` (see the module docstring); returns the report, files written.
 
@@ -313,9 +321,12 @@ def run_reconcile(
     ReadBackUnsupportedError are raised before anything is recorded; TargetUnreachableError after
     the run is recorded as failed. A repair waits up to `lock_wait` seconds for the target's delivery
     lock held by another process; then it sends nothing (`repair_busy` names the holder).
+    `progress(what, done, total)` is told as records are read back (what: `reading back TARGET`, total:
+    the records expected) and as a repair sends them (what: `resending to TARGET`).
     """
     today = today or date.today()
     stop = should_stop or (lambda: False)
+    told = progress or (lambda _what, _done, _total: None)
     start, end = parse_period(period, today)
     client = _target(config, document, registry, target)
     inputs = SyncInputs.load(config, registry)
@@ -326,10 +337,13 @@ def run_reconcile(
     try:
 
         def delivery() -> Delivery:
-            return Delivery.to(target, config, document, registry, store, should_stop=stop, lock_wait=lock_wait)
+            return Delivery.to(
+                target, config, document, registry, store, should_stop=stop, lock_wait=lock_wait,
+                progress=lambda name, done, total: told(f"resending to {name}", done, total),
+            )  # fmt: skip
 
         gate = _gate(config, document, registry, store, inputs, target, now or datetime.now(UTC))
-        run = _Run(report, client, inputs, store, id_column, skip, stop, delivery, gate, _site_zones(config))
+        run = _Run(report, client, inputs, store, id_column, skip, stop, delivery, gate, _site_zones(config), told)
         if _compare_and_repair(run):
             page = ReportPage(
                 target=target, describe=report.describe, start=start, end=end, counts=report.counts(),
@@ -366,6 +380,7 @@ class _Run:
     delivery: Callable[[], Delivery]
     gate: OpenDayGate
     site_zones: dict[str, str]
+    progress: Callable[[str, int, int], None]  # (what, done, total): reading back, resending
 
 
 def _site_zones(config: Config) -> dict[str, str]:
@@ -407,7 +422,12 @@ def _compare_and_repair(run: _Run) -> bool:
     report.expected, report.held_back, report.held_open = len(expected), expectation.held_back, expectation.held_open
     employees = sorted({record.target_employee for record in expected if record.target_employee})
     zones = expectation.zones
-    held = _read_back(run.client, report.start, report.end, employees, stop, zones) if not stop() else None
+    label, wanted = f"reading back {report.target}", len(expected)
+
+    def reading(count: int) -> None:
+        run.progress(label, count, wanted)
+
+    held = _read_back(run.client, report.start, report.end, employees, stop, zones, reading) if not stop() else None
     if held is None:
         report.stopped = True
         return False

@@ -102,25 +102,44 @@ def purge(
     should_stop: Callable[[], bool] | None = None,
     dry_run: bool = False,
     registry: PluginRegistry | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> PurgeReport:
     """Remove what the retention settings let go (see the module docstring); audited unless `dry_run`.
 
-    Fires `run_started` and `run_finished` (kind `purge`, no targets) on `registry`'s plugins (default:
-    the plugins of the entry points, as the command line loads them), once each, also when it fails.
+    A purge that removes (not a dry run) is recorded in the run history (kind `purge`; inside a
+    scheduled job, as that job's run). Fires `run_started` and `run_finished` (kind `purge`, no
+    targets) on `registry`'s plugins (default: the plugins of the entry points, as the command line
+    loads them), once each, also when it fails. `progress(step, done, total)` is told before each step
+    and once all are done (the command line draws a bar on a terminal).
     """
     hook = (registry if registry is not None else load_plugins()).hook
     report = PurgeReport(dry_run=dry_run)
+    run_id = None if dry_run else store.start_run("purge")
     hook.run_started(kind="purge", targets=[])
     try:
-        _purge(report, config, store, now_ns, should_stop or (lambda: False))
+        _purge(report, config, store, now_ns, should_stop or (lambda: False), progress or (lambda *_: None))
     except BaseException as exc:
-        hook.run_finished(kind="purge", summary={**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        failed = {**report.summary(), "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        try:
+            if run_id is not None:
+                store.finish_run(run_id, "failed", failed, error=failed["error"].splitlines()[0])
+        finally:
+            hook.run_finished(kind="purge", summary=failed)
         raise
+    if run_id is not None:
+        store.finish_run(run_id, "stopped" if report.stopped else "ok", report.summary())
     hook.run_finished(kind="purge", summary=report.summary())
     return report
 
 
-def _purge(report: PurgeReport, config: Config, store: Store, now_ns: int | None, stop: Callable[[], bool]) -> None:
+def _purge(
+    report: PurgeReport,
+    config: Config,
+    store: Store,
+    now_ns: int | None,
+    stop: Callable[[], bool],
+    progress: Callable[[str, int, int], None],
+) -> None:
     now = time.time_ns() if now_ns is None else int(now_ns)
     settings = config.retention
     today = datetime.fromtimestamp(now / 1e9, UTC).date()
@@ -136,8 +155,6 @@ def _purge(report: PurgeReport, config: Config, store: Store, now_ns: int | None
     if stop():
         report.stopped = True
         return
-    if horizon is not None:  # also when it did not move: old punches re-sent since then go too
-        report.removed.update(store.purge_attendance(horizon, adjustments_target=target, dry_run=dry_run))
     steps = (
         ("runs", now - settings.runs_days * _DAY_NS),
         ("audit", now - settings.runs_days * _DAY_NS),
@@ -146,10 +163,17 @@ def _purge(report: PurgeReport, config: Config, store: Store, now_ns: int | None
         ("webhook_events", now - config.receiver.replay_window_hours * 3600 * 10**9),
         ("quarantine", now - settings.quarantine_days * _DAY_NS),
     )
-    for kind, before_ns in steps:
+    total = len(steps) + 1  # attendance data, then each kind of run data
+    progress("attendance", 0, total)
+    if horizon is not None:  # also when it did not move: old punches re-sent since then go too
+        report.removed.update(store.purge_attendance(horizon, adjustments_target=target, dry_run=dry_run))
+    for done, (kind, before_ns) in enumerate(steps, start=1):
         if stop():
             report.stopped = True
             break
+        progress(kind, done, total)
         report.removed[kind] = store.purge_history(kind, before_ns, dry_run=dry_run)
+    else:
+        progress("done", total, total)
     if not dry_run:
         store.audit("retention.purged", report.summary())

@@ -183,8 +183,11 @@ def _at_head(engine: Engine) -> bool:
         return False  # a new database, or not ours: the full check below says which
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema this code knows (nothing to do when it is there)."""
+def migrate(engine: Engine, progress: Callable[[int, int], None] | None = None) -> None:
+    """Bring the database to the newest schema this code knows (nothing to do when it is there).
+
+    `progress(done, total)` is told the revisions applied of those to apply: before the first and
+    after each (a large SQLite table rebuilt by a revision can take a while)."""
     if _at_head(engine):
         return
     from alembic import command
@@ -210,6 +213,17 @@ def migrate(engine: Engine) -> None:
                 "newer than this punchbridge knows: upgrade punchbridge"
             )
         config.attributes["connection"] = connection
+        if progress is not None:
+            applied = {r.revision for head in current for r in script.iterate_revisions(head, "base")}
+            steps = len(known - applied)
+            done = [0]
+
+            def step_applied(**_alembic: Any) -> None:
+                done[0] += 1
+                progress(done[0], steps)
+
+            progress(0, steps)
+            config.attributes["on_version_apply"] = step_applied  # read by migrations/env.py
         try:
             command.upgrade(config, "head")
         except CommandError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from types import TracebackType
@@ -69,8 +69,10 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
     # -- opening --------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL) -> Store:
+    def open(cls, url: str = DEFAULT_URL, *, migrating: Callable[[int, int], None] | None = None) -> Store:
         """Connect to `url` and migrate the database to the newest schema.
+
+        `migrating(done, total)` is told the schema revisions applied, when there are any to apply.
 
         A new SQLite file is created with mode 0600 (`punchbridge.store.files`); an existing one that
         other users may read is reported once. Raises StoreError (naming the URL, password redacted)
@@ -82,7 +84,7 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
         engine: Engine | None = None
         try:
             engine = connect(url)
-            migrate(engine)
+            migrate(engine, migrating)
         except StoreError:
             if engine is not None:
                 engine.dispose()

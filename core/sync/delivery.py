@@ -223,6 +223,8 @@ class Delivery:
         `held` has the columns employee_id, work_date, reason and detail (`MappingResult.held_back`).
         """
         self.report.held_back += len(held)
+        for reason, count in held["reason"].value_counts().items():
+            self.report.held_reasons[str(reason)] = self.report.held_reasons.get(str(reason), 0) + int(count)
         self._quarantine(held)
 
     def quarantine_open(self, held: pd.DataFrame) -> None:

@@ -39,6 +39,7 @@ def records_to_send(
     employees: pd.DataFrame,
     cutoff: CutOff,
     gate: OpenDayGate | None = None,
+    recomputed: set[str] | frozenset[str] = frozenset(),
 ) -> list[Record]:
     """Map the candidate `days` for `delivery`'s target; the records it does not hold as they are now.
 
@@ -46,6 +47,8 @@ def records_to_send(
     back (unmapped ids, cost centres) are quarantined through `delivery.quarantine_held`. With a
     `gate` (the target's `open_days:`), the mapped days then pass it: held open days are quarantined
     through `delivery.quarantine_open`, and days it closes at their shift's end replace their open form.
+    `recomputed` holds the record keys of the days this run recomputed: those the target already holds
+    as they are are counted as `same_as_delivered` (the report says why nothing went out).
     """
     if days is None or len(days) == 0:
         return []
@@ -75,6 +78,7 @@ def records_to_send(
             pending.append(record)
         elif held_hash[record.key] == record.content_hash:
             report.unchanged += 1
+            report.same_as_delivered += record.key in recomputed
         else:
             report.changed += 1
             pending.append(record)

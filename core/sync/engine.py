@@ -77,6 +77,7 @@ class SyncEngine:
         *,
         dry_run: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
+        reading: Callable[[str, int, int], None] | None = None,
         today: date | None = None,
         inputs: SyncInputs | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -91,6 +92,8 @@ class SyncEngine:
         self.store = store
         self.dry_run = dry_run
         self.progress = progress or (lambda _label, _done, _total: None)
+        #: told after each page a source gives: (source, punches read so far, 0: the total is not known)
+        self.reading = reading or (lambda _label, _done, _total: None)
         self.today = today or datetime.now(UTC).date()
         #: the instant open days are judged at: a day whose shift window is still open is today's
         self.now = now or datetime.now(UTC)
@@ -200,6 +203,7 @@ class SyncEngine:
             leaves=self.leaves,
             dry_run=dry_run,
             cutoff=self.cutoff,
+            reading=self.reading,
         )
 
     # -- delivery ----------------------------------------------------------------------------------
@@ -248,7 +252,10 @@ class SyncEngine:
             if not self.dry_run:
                 self.store.set_cursor(cursor, mine)
             days = gate.with_watched(days)
-            records = records_to_send(delivery, self.mappings[name], days, self.employees, self.cutoff, gate)
+            recomputed = set(day_keys(changed) + "|day") if len(changed) else set()
+            records = records_to_send(
+                delivery, self.mappings[name], days, self.employees, self.cutoff, gate, recomputed
+            )
             gate.save()
             return Outgoing(records)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -63,6 +64,7 @@ class DayComputation:
         leaves: pd.DataFrame | None,
         dry_run: bool = False,
         cutoff: CutOff | None = None,
+        reading: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.config = config
         self.document = document
@@ -74,6 +76,7 @@ class DayComputation:
         self.leaves = leaves
         self.dry_run = dry_run
         self.cutoff = cutoff or CutOff(PeriodLocks(), {}, {})
+        self.reading = reading or (lambda _source, _done, _total: None)  # a long first backfill shows a bar
         self._off_shift: list[pd.DataFrame] = []  # punches no shift window holds, from each computation
         self._covered: set[str] = set()  # employees whose days a source supplies (not computed here)
         self._source_days: list[pd.DataFrame] = []  # days sources supplied in this run: new or changed
@@ -98,7 +101,10 @@ class DayComputation:
             cursor_name = f"source:{name}"
             # Page by page: each page's punches are stored before its cursor is saved, so a run that
             # stops half-way resumes from the last stored page (a page read twice is stored once).
+            punches_read = 0
             for fetched in source.fetch_pages(context, self.store.get_cursor(cursor_name)):
+                punches_read += len(fetched.punches)
+                self.reading(name, punches_read, 0)
                 if len(fetched.quarantine):
                     report.quarantined += len(fetched.quarantine)
                     if not self.dry_run:

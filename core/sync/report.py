@@ -20,6 +20,8 @@ class TargetReport:
     changed: int = 0
     unchanged: int = 0
     held_back: int = 0
+    held_reasons: dict[str, int] = field(default_factory=dict)  # why days were held back: reason -> days
+    same_as_delivered: int = 0  # days recomputed in this run whose record the target already holds as it is
     held_open: int = 0  # open days (no check-out) not sent: `open_days:` (punchbridge.sync.open_days)
     delivered: int = 0
     rejected: int = 0
@@ -39,6 +41,8 @@ class TargetReport:
         return {
             "delivered": self.delivered,
             "rejected": self.rejected,
+            "held_back": self.held_back,
+            "held_reasons": dict(self.held_reasons),
             "held_open": self.held_open,
             "locked": self.locked,
             "adjustments": self.adjustments,

@@ -85,3 +85,50 @@ def test_a_configuration_without_employee_sync_exits_2_naming_the_file(tmp_path:
     )
     result = invoke("employees", "sync", "-c", path)
     assert result.exit_code == 2 and "no employee_sync: section" in result.output and str(path) in result.output
+
+
+def test_a_dry_run_lists_the_users_to_add_per_terminal_up_to_the_limit(zoho_config, minop) -> None:
+    result = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "terminal blr-1 (site blr):" in result.output
+    listed = next(line for line in result.output.splitlines() if line.startswith("  add 3: "))
+    assert listed.count("(") == 3 and "more" not in listed, "three users, each with their employee"
+    short = invoke("employees", "sync", "-c", zoho_config, "--dry-run", "--limit", "1")
+    line = next(line for line in short.output.splitlines() if line.startswith("  add 3: "))
+    assert line.endswith(", ... and 2 more") and line.count("(") == 1
+
+
+def test_a_dry_run_lists_the_users_to_delete_and_update(zoho_config, minop, zoho) -> None:
+    assert invoke("employees", "sync", "-c", zoho_config).exit_code == 0
+    zoho.seed_employees([], replace=True)
+    dry = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "  delete 1: 1003" in dry.output, "hyd-1's one user"
+    assert "  add " not in dry.output and "  update " not in dry.output
+
+
+def test_a_sync_on_a_terminal_shows_a_bar_per_terminal_and_in_a_pipe_none(zoho_config, minop, monkeypatch) -> None:
+    from support.terminal import fake_terminal
+
+    screen = fake_terminal(monkeypatch)
+    result = invoke("employees", "sync", "-c", zoho_config)
+    assert result.exit_code == 0, result.output
+    assert "commands to blr-1" in screen.getvalue() and "6/6" in screen.getvalue()
+    assert "commands to" not in result.output, "the bar is drawn on the terminal, not in the report"
+
+
+def test_a_sync_in_a_pipe_shows_no_bar(zoho_config, minop) -> None:
+    result = invoke("employees", "sync", "-c", zoho_config)
+    assert result.exit_code == 0, result.output
+    assert "commands to" not in result.output and "6/6" not in result.output
+
+
+def test_a_dry_run_lists_the_users_whose_access_window_changes_as_updates(zoho_config, minop) -> None:
+    assert invoke("employees", "sync", "-c", zoho_config).exit_code == 0
+    employees = zoho_config.parent / "employees.csv"
+    employees.write_text(employees.read_text().replace("1001,blr,general", "1001,blr,night"))
+    dry = invoke("employees", "sync", "-c", zoho_config, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    updates = [line for line in dry.output.splitlines() if line.startswith("  update ")]
+    assert len(updates) == 2 and all(line.startswith("  update 1: 1001 (") for line in updates), "blr-1 and blr-2"
+    assert "  add " not in dry.output and "  delete " not in dry.output

@@ -73,16 +73,16 @@ def test_a_raw_template_file_is_sent_as_base64(config, terminal, tmp_path):
 
 def test_delete_user_removes_it_and_deleting_a_user_the_terminal_does_not_hold_is_done(config, terminal):
     add_1001(config)
-    assert device(config, "delete-user", "--user-id", "1001").exit_code == 0
+    assert device(config, "delete-user", "--user-id", "1001", "--yes").exit_code == 0
     assert "1001" not in terminal.users
-    again = device(config, "delete-user", "--user-id", "1001")  # a second Delete: the cloud says not found
+    again = device(config, "delete-user", "--user-id", "1001", "--yes")  # a second Delete: the cloud says not found
     assert again.exit_code == 0, again.output
     assert "the terminal does not hold user 1001: nothing to delete" in again.output
 
 
 def test_a_refusal_that_is_not_about_the_user_still_fails_with_the_clouds_words(config, emulator, terminal):
     emulator.fail_next(EXECUTE, 404, body=json.dumps({"code": "unknown_device", "message": "stgid: no device"}))
-    result = device(config, "delete-user", "--user-id", "1001")
+    result = device(config, "delete-user", "--user-id", "1001", "--yes")
     assert result.exit_code == 1
     assert "HTTP 404 unknown_device" in result.output
 
@@ -107,7 +107,7 @@ def cloud_kind(request, emulator) -> str:
 
 def test_a_same_day_re_add_after_a_delete_adds_the_user(config, emulator, terminal, cloud_kind):
     assert add_1001(config).exit_code == 0
-    assert device(config, "delete-user", "--user-id", "1001").exit_code == 0
+    assert device(config, "delete-user", "--user-id", "1001", "--yes").exit_code == 0
     again = add_1001(config)  # the same command, the same day: a new operation, whatever the cloud
     assert again.exit_code == 0, again.output
     assert "1001" in terminal.users
@@ -135,7 +135,7 @@ def test_a_command_whose_reply_was_lost_is_retried_with_the_same_keys_and_is_rig
     assert len(emulator.executed) == (2 if cloud_kind == "executes-twice" else 1)
     assert terminal.users["1001"].first_name == "Asha"
     emulator.lose_next_reply()
-    deleted = device(config, "delete-user", "--user-id", "1001")  # run twice: the second finds no user
+    deleted = device(config, "delete-user", "--user-id", "1001", "--yes")  # run twice: the second finds no user
     assert deleted.exit_code == 0, deleted.output
     assert "1001" not in terminal.users
     keys = [(e["operation_id"], e["idempotency_key"]) for e in emulator.executed]
@@ -245,3 +245,51 @@ def test_a_template_never_appears_in_logs_output_errors_or_reprs(config, emulato
         import pickle
 
         pickle.dumps(template)
+
+
+def _device_with_input(config: Path, answer: str, *args: str):
+    from click.testing import CliRunner
+
+    from punchbridge.cli import main
+
+    words = ["device", args[0], "-c", str(config), "--device", "dev1", *args[1:]]
+    return CliRunner().invoke(main, words, input=answer)
+
+
+def test_delete_user_without_a_terminal_and_without_yes_is_refused_and_sends_nothing(config, emulator, terminal):
+    add_1001(config)
+    refused = device(config, "delete-user", "--user-id", "1001")
+    assert refused.exit_code == 6, refused.output  # REFUSED: rerun with the option named
+    assert "deleting user 1001 from terminal dev1 cannot be undone: confirm with --yes" in refused.output
+    assert "1001" in terminal.users
+
+
+def test_delete_user_on_a_terminal_asks_and_a_no_keeps_the_user(config, emulator, terminal, monkeypatch):
+    monkeypatch.setattr("punchbridge.cli.confirm.on_terminal", lambda: True)
+    add_1001(config)
+    kept = _device_with_input(config, "n\n", "delete-user", "--user-id", "1001")
+    assert kept.exit_code == 1 and "delete user 1001 from terminal dev1?" in kept.output
+    assert "1001" in terminal.users
+    deleted = _device_with_input(config, "y\n", "delete-user", "--user-id", "1001")
+    assert deleted.exit_code == 0, deleted.output
+    assert "1001" not in terminal.users
+
+
+def test_purge_logs_without_a_terminal_and_without_yes_is_refused_and_sends_nothing(config, emulator, terminal):
+    refused = device(config, "purge-logs", "--from", "2025-10-01", "--to", "2025-10-02", "--force")
+    assert refused.exit_code == 6, refused.output
+    assert "deleting the attendance log of terminal dev1 cannot be undone: confirm with --yes" in refused.output
+    assert emulator.stats["requests:execute"] == 0
+
+
+def test_purge_logs_on_a_terminal_asks_first(config, emulator, terminal, monkeypatch):
+    monkeypatch.setattr("punchbridge.cli.confirm.on_terminal", lambda: True)
+    args = ("purge-logs", "--from", "2025-10-01", "--to", "2025-10-02", "--force")
+    kept = _device_with_input(config, "n\n", *args)
+    assert kept.exit_code == 1 and "delete the attendance log of terminal dev1 from 2025-10-01 to 2025-10-02?" in (
+        kept.output
+    )
+    assert emulator.stats["requests:execute"] == 0
+    purged = _device_with_input(config, "y\n", *args)
+    assert purged.exit_code == 0, purged.output
+    assert emulator.stats["requests:execute"] == 1

@@ -49,8 +49,9 @@ def scan_on(emulator: MinopEmulator, day: date, count: int, *, stgid: str = "dev
 
 
 def purge(config: Path, first: date, last: date | None = None, *extra: str, stgid: str = "dev1"):
+    """`device purge-logs` confirmed with --yes (as a script must: the test has no terminal)."""
     return invoke("device", "purge-logs", "-c", config, "--device", stgid, "--from", first, "--to", last or first,
-                  *extra)  # fmt: skip
+                  "--yes", *extra)  # fmt: skip
 
 
 def sync(config: Path) -> None:

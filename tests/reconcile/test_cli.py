@@ -152,3 +152,21 @@ def test_repair_while_another_process_delivers_to_the_target_exits_4_and_resends
     assert "target 'odoo': another process is delivering to it: host node-b, pid 4242" in output
     assert "missing   2026-10-02 E1 (E1): not_sent" in output
     assert repaired == 0 and "missing   2026-10-02 E1 (E1): resent" in second
+
+
+def test_a_reconcile_from_the_command_line_is_in_the_run_history(world: World) -> None:
+    code, output = reconcile(world, "--target", "odoo", "--period", "2026-10")
+    assert code == 0, output
+    listed = world.cli("runs", "-c", str(world.config_path), "--kind", "reconcile")
+    assert listed.exit_code == 0 and "reconcile odoo" in listed.output and " ok " in listed.output
+
+
+def test_the_read_back_shows_a_bar_on_a_terminal_and_none_in_a_pipe(world: World, monkeypatch) -> None:
+    from support.terminal import fake_terminal
+
+    code, piped = reconcile(world, "--target", "odoo", "--period", "2026-10")
+    assert code == 0 and "reading back" not in piped
+    screen = fake_terminal(monkeypatch)
+    code, output = reconcile(world, "--target", "odoo", "--period", "2026-10")
+    assert code == 0, output
+    assert "reading back odoo" in screen.getvalue()

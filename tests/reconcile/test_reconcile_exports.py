@@ -22,8 +22,10 @@ def test_run_reconcile_keeps_the_signature_the_scheduler_calls() -> None:
         "config", "document", "registry", "store", "target", "period", "repair", "out_dir", "today", "should_stop",
         "now",
         "lock_wait",
+        "progress",
     ]  # fmt: skip
     assert [p.name for p in parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY] == list(parameters)[4:]
     assert parameters["repair"].default is False
     assert parameters["out_dir"].default is None and parameters["today"].default is None
     assert parameters["lock_wait"].default == 0
+    assert parameters["progress"].default is None, "a new keyword, last: every caller keeps working"

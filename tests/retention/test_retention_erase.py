@@ -174,3 +174,45 @@ def test_the_erase_command_asks_first_and_a_no_removes_nothing(world: World) -> 
     assert dry.exit_code == 0 and "would remove" in dry.output
     blank = world.cli("erase", " ")
     assert blank.exit_code == 2 and "EMPLOYEE" in blank.output
+
+
+def test_erasing_an_id_never_seen_is_refused_without_a_terminal_even_with_yes(world: World) -> None:
+    world.sync()
+    refused = world.cli("erase", "E9999", "--yes")
+    assert refused.exit_code == 6, refused.output  # REFUSED: rerun with the option named
+    assert "punchbridge has never seen E9999" in refused.output and "--force-unknown" in refused.output
+    with world.store() as store:
+        assert store.erased_employees(["E9999"]) == {}, "no tombstone for a typo"
+    forced = world.cli("erase", "E9999", "--yes", "--force-unknown")
+    assert forced.exit_code == 0, forced.output
+    with world.store() as store:
+        assert "E9999" in store.erased_employees(["E9999"])
+
+
+def test_erasing_an_id_never_seen_on_a_terminal_asks_for_the_id_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("punchbridge.cli.confirm.on_terminal", lambda: True)
+    world.sync()
+    mistyped = world.cli("erase", "E9999", "--yes", input="E999\n")
+    assert mistyped.exit_code == 1, mistyped.output
+    assert "punchbridge has never seen E9999; erasing it tombstones the id for good: type the id again" in (
+        mistyped.output
+    )
+    with world.store() as store:
+        assert store.erased_employees(["E9999"]) == {}
+    typed = world.cli("erase", "E9999", "--yes", input="E9999\n")
+    assert typed.exit_code == 0, typed.output
+    with world.store() as store:
+        assert "E9999" in store.erased_employees(["E9999"])
+
+
+def test_erasing_a_known_id_with_yes_asks_nothing_more(world: World) -> None:
+    world.sync()
+    result = world.cli("erase", "E2", "--yes")
+    assert result.exit_code == 0 and "never seen" not in result.output
+
+
+def test_a_dry_run_of_an_id_never_seen_says_so(world: World) -> None:
+    result = world.cli("erase", "E9999", "--dry-run")
+    assert result.exit_code == 0 and "punchbridge has never seen E9999" in result.output

@@ -17,11 +17,13 @@ config = context.config
 
 
 def _run(connection: Connection) -> None:
+    applied = config.attributes.get("on_version_apply")  # `migrate`'s progress, when it was given one
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=applied,
     )
     with context.begin_transaction():
         context.run_migrations()
