@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 _PROBE = """
 import atexit, json, sys
 def report():
-    sys.__stdout__.write("\\nMODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
+    sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 atexit.register(report)
 sys.argv = ["punchbridge", *json.loads(sys.argv[1])]
 from punchbridge.cli import main
@@ -34,7 +34,7 @@ SERVING = {"sqlalchemy", "httpx", "uvicorn", "starlette", "fastapi"}
 
 
 def loaded_by(*arguments: str) -> set[str]:
-    """The top-level modules `punchbridge ARGUMENTS...` has imported when it exits."""
+    """The modules `punchbridge ARGUMENTS...` has imported when it exits, by full name."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(arguments)], capture_output=True, text=True, cwd=REPO, timeout=120
     )
@@ -43,8 +43,13 @@ def loaded_by(*arguments: str) -> set[str]:
     return set(json.loads(marker[-1].removeprefix("MODULES ")))
 
 
+def packages(modules: set[str]) -> set[str]:
+    """The top-level packages of `modules`."""
+    return {module.split(".")[0] for module in modules}
+
+
 def test_help_imports_no_data_library() -> None:
-    loaded = loaded_by("--help")
+    loaded = packages(loaded_by("--help"))
     assert "click" in loaded  # the probe saw the command line run
     heavy = loaded & (DATA | SERVING | {"rich", "pydantic"})
     assert not heavy, f"--help imported {sorted(heavy)}"
@@ -52,6 +57,16 @@ def test_help_imports_no_data_library() -> None:
 
 @pytest.mark.parametrize("command", [["sync", "--help"], ["process", "--help"], ["serve", "--help"]])
 def test_a_command_help_imports_no_data_library(command: list[str]) -> None:
-    loaded = loaded_by(*command)
+    loaded = packages(loaded_by(*command))
     heavy = loaded & (DATA | SERVING)
     assert not heavy, f"`punchbridge {' '.join(command)}` imported {sorted(heavy)}"
+
+
+def test_a_command_loads_only_the_plugins_its_configuration_names(tmp_path: Path) -> None:
+    from support.jobs_helpers import write_setup  # one csv_folder source, one local_csv target
+
+    loaded = loaded_by("validate", "-c", str(write_setup(tmp_path)))
+    plugins = {module.split(".")[2] for module in loaded if module.startswith("punchbridge.plugins.")}
+    assert {"csv_drop", "csv_folder"} <= plugins  # validate ran and checked the named ones
+    unnamed = {"odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv", "minop"}
+    assert not plugins & unnamed, f"validate imported unnamed plugins {sorted(plugins & unnamed)}"

@@ -140,10 +140,13 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
     `check_files` also reads the data files and mappings it names (as `punchbridge validate` does).
     """
     from punchbridge.config.model import TARGET_KEYS, PluginSettings, read_config
-    from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
+    from punchbridge.plugin_api.registry import entry_points_for, load_plugins, validate_plugin_settings
 
     config, doc, data, problems = read_config(config_path)
-    registry = load_plugins()
+    named = _named_plugins(data)
+    registry = load_plugins(entry_points_for(named.values()))
+    if any(plugin not in registry.sources and plugin not in registry.targets for plugin in named.values()):
+        registry = load_plugins()  # a name no entry point has: the problem lists every plugin there is
     for kind, lookup in (("sources", registry.sources), ("targets", registry.targets)):
         section = data.get(kind)
         entries: dict[str, Any] = section if isinstance(section, dict) else {}
@@ -177,6 +180,17 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
     ConfigError.collect(problems)
     assert config is not None  # collect() raised otherwise
     return CommandContext(config=config, document=doc, registry=registry)
+
+
+def _named_plugins(data: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """`plugin:` of each source and target the configuration's raw data names, by (section, name)."""
+    named = {}
+    for kind in ("sources", "targets"):
+        section = data.get(kind)
+        for name, raw in (section if isinstance(section, dict) else {}).items():
+            if isinstance(raw, dict) and isinstance(raw.get("plugin"), str):
+                named[(kind, name)] = raw["plugin"]
+    return named
 
 
 def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
