@@ -195,7 +195,7 @@ def _named_plugins(data: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
     """What one section says about another: jobs, the adjustments target, the employee sync."""
-    from punchbridge.cutoff.adjustments import adjustment_problems
+    from punchbridge.cutoff.settings import adjustment_problems
     from punchbridge.jobs.checks import check_jobs
 
     problems = list(check_jobs(config, doc, registry))
@@ -220,7 +220,7 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
     from punchbridge.plugin_api.targets import ZoneModel, validated_settings
 
     problems = []
-    receiving = _sites_with_employees(config)
+    receiving: list[str] | None = None  # read from the employees file only when a `timezone` needs it
     for name, target in config.targets.items():
         target_class = registry.targets.get(target.plugin)
         if target_class is None:
@@ -247,6 +247,8 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
                 )
             )
         elif model is ZoneModel.SITE and isinstance(override, str) and override:
+            if receiving is None:
+                receiving = _sites_with_employees(config)
             for site in receiving:
                 zone = config.sites[site].timezone
                 if zone != override:
