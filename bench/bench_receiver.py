@@ -254,6 +254,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=20_000, help="With --generator python: pushes per run.")
     parser.add_argument("--shape", choices=["flat", "nested"], default="flat", help="With --generator python.")
     parser.add_argument("--no-baseline", action="store_true", help="Only the run as shipped.")
+    parser.add_argument("--out", type=Path, default=OUT / "receiver-results.json", help="Where the JSON goes.")
     args = parser.parse_args()
 
     baseline = None if args.no_baseline else measure(args, writes_per_commit=1)
@@ -271,8 +272,8 @@ def main() -> None:
         ),
     }
     print(json.dumps(result, indent=2))
-    OUT.mkdir(exist_ok=True)
-    (OUT / "receiver-results.json").write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     if shipped["failures"] or (baseline and baseline["failures"]):
         sys.exit("some pushes were not acknowledged (see failures)")
 

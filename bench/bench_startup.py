@@ -75,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="Runs of each command (after one warm-up run).")
     parser.add_argument("--config", type=Path, default=REPO / "config" / "demo.yaml", help="For `validate`.")
+    parser.add_argument("--out", type=Path, default=OUT / "startup-results.json", help="Where the JSON goes.")
     args = parser.parse_args()
 
     measured = commands(args.config.resolve())
@@ -119,8 +120,8 @@ def main() -> None:
             f"{row['peak_rss_mib']:6.1f}  {', '.join(row['imports']) or '-'}"
         )
     print(f"load average {result['load_average_before']} -> {result['load_average_after']} on {result['cpus']} cpus")
-    OUT.mkdir(exist_ok=True)
-    (OUT / "startup-results.json").write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
