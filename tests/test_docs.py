@@ -48,7 +48,11 @@ CODE_FOLDERS = ("core", "jobs", "plugins")
 
 def _commands(group: click.Group, prefix: str = "punchbridge") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    # Through click's own lookup: the top-level group imports its commands on first use.
+    context = click.Context(group)
+    for name in sorted(group.list_commands(context)):
+        command = group.get_command(context, name)
+        assert command is not None, f"`{prefix} {name}` is listed but cannot be loaded"
         found.append((f"{prefix} {name}", command))
         if isinstance(command, click.Group):
             found.extend(_commands(command, f"{prefix} {name}"))

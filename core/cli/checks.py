@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from punchbridge.cli.context import CommandContext, config_option, err_console, load_context
 from punchbridge.cli.exits import exit_codes, exit_with
@@ -59,6 +58,8 @@ def _online_checks(context: CommandContext) -> bool:
         source_class = registry.source_class(source.plugin)
         if callable(getattr(source_class, "check_online", None)):
             plugins.append((f"sources.{name}", source_class(name, source.plugin_settings())))
+    import httpx
+
     passed = True
     for label, plugin in plugins:
         try:

@@ -148,10 +148,13 @@ def load_context(config_path: Path, *, check_files: bool = False) -> CommandCont
     `check_files` also reads the data files and mappings it names (as `punchbridge validate` does).
     """
     from punchbridge.config.model import TARGET_KEYS, PluginSettings, read_config
-    from punchbridge.plugin_api.registry import load_plugins, validate_plugin_settings
+    from punchbridge.plugin_api.registry import entry_points_for, load_plugins, validate_plugin_settings
 
     config, doc, data, problems = read_config(config_path)
-    registry = load_plugins()
+    named = _named_plugins(data)
+    registry = load_plugins(entry_points_for(named.values()))
+    if any(plugin not in registry.sources and plugin not in registry.targets for plugin in named.values()):
+        registry = load_plugins()  # a name no entry point has: the problem lists every plugin there is
     for kind, lookup in (("sources", registry.sources), ("targets", registry.targets)):
         section = data.get(kind)
         entries: dict[str, Any] = section if isinstance(section, dict) else {}
@@ -214,9 +217,20 @@ def _path_problems(config: Config, doc: YamlDocument) -> list[tuple[Path, Proble
     return problems
 
 
+def _named_plugins(data: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """`plugin:` of each source and target the configuration's raw data names, by (section, name)."""
+    named = {}
+    for kind in ("sources", "targets"):
+        section = data.get(kind)
+        for name, raw in (section if isinstance(section, dict) else {}).items():
+            if isinstance(raw, dict) and isinstance(raw.get("plugin"), str):
+                named[(kind, name)] = raw["plugin"]
+    return named
+
+
 def _cross_section_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -> list[Problem]:
     """What one section says about another: jobs, the adjustments target, the employee sync."""
-    from punchbridge.cutoff.adjustments import adjustment_problems
+    from punchbridge.cutoff.settings import adjustment_problems
     from punchbridge.jobs.checks import check_jobs
 
     problems = list(check_jobs(config, doc, registry))
@@ -241,7 +255,7 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
     from punchbridge.plugin_api.targets import ZoneModel, validated_settings
 
     problems = []
-    receiving = _sites_with_employees(config)
+    receiving: list[str] | None = None  # read from the employees file only when a `timezone` needs it
     for name, target in config.targets.items():
         target_class = registry.targets.get(target.plugin)
         if target_class is None:
@@ -268,6 +282,8 @@ def zone_problems(config: Config, doc: YamlDocument, registry: PluginRegistry) -
                 )
             )
         elif model is ZoneModel.SITE and isinstance(override, str) and override:
+            if receiving is None:
+                receiving = _sites_with_employees(config)
             for site in receiving:
                 zone = config.sites[site].timezone
                 if zone != override:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import config_option, load_context, out_console, wait_option
 from punchbridge.cli.exits import exit_codes, exit_with
@@ -28,6 +27,8 @@ def dlq_list(config_path: Path, target: str | None) -> None:
     """List dead letters (id, target, record, attempts, the target's message)."""
     with load_context(config_path).open_store() as store:
         letters = store.dead_letters(target)
+    from rich.table import Table
+
     table = Table(title=f"dead letters ({len(letters)})")
     for column in ("id", "target", "record", "attempts", "message"):
         table.add_column(column)

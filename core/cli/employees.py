@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import config_option, load_context, out_console, stop_on_signals
 from punchbridge.cli.exits import exit_codes, exit_with
@@ -94,6 +93,8 @@ def _print_report(console: Console, report: EmployeeSyncReport, config_path: Pat
         f"{report.placed} placed on terminals, {report.frozen} left as they are because of a problem"
     )
     title = "would change" if report.dry_run else "terminals"
+    from rich.table import Table
+
     table = Table(title=title)
     columns = ["terminal", "site", "held", "adds", "updates", "deletes", "faces", "commands", "delete share"]
     if not report.dry_run:
@@ -174,6 +175,8 @@ def check_command(config_path: Path, stgid: str | None) -> None:
         roster = sync.roster(sync.pull())
         plan = plan_changes(roster, store.terminal_users(), sync.devices, lineage="check")
     console = out_console()
+    from rich.table import Table
+
     table = Table(title="terminals against the HRMS")
     for column in ("terminal", "user", "employee", "difference"):
         table.add_column(column)
@@ -218,6 +221,8 @@ def list_command(config_path: Path, stgid: str | None, show_all: bool) -> None:
     """
     with load_context(config_path).open_store(dry_run=True) as store:
         rows = store.terminal_users([stgid] if stgid else None)
+    from rich.table import Table
+
     table = Table(title="terminal users (punchbridge's ledger)")
     for column in ("terminal", "user", "employee", "type", "access", "days", "face", "present"):
         table.add_column(column)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import CommandContext, config_option, load_context, out_console, stop_on_signals
 from punchbridge.cli.exits import exit_codes, exit_with
@@ -114,6 +113,8 @@ def jobs_list(config_path: Path) -> None:
         last_runs = {name: store.last_job_run(name) for name in config.jobs}
         roles = scheduler_roles(store.lock_holders("scheduler"), time.time_ns())
     now = datetime.now(UTC)
+    from rich.table import Table
+
     table = Table(title=f"jobs ({len(config.jobs)})")
     for column in ("job", "run", "schedule", "next run", "last run", "result"):
         table.add_column(column)
@@ -190,6 +191,8 @@ def runs_command(config_path: Path, limit: int, kind: str | None, job: str | Non
     config = context.config
     with context.open_store() as store:
         found = store.list_runs(limit=limit, kind=kind, job=job, failed=failed)
+    from rich.table import Table
+
     table = Table(title=f"runs ({len(found)})")
     for column in ("id", "job", "kind", "by", "started", "seconds", "status", "counts", "error"):
         table.add_column(column)

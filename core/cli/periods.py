@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import config_option, load_context, out_console
 from punchbridge.cli.exits import exit_codes
@@ -125,6 +124,8 @@ def period_list(config_path: Path) -> None:
         locks = store.period_locks()
         recorded = store.adjustments()
     ignored = set(PeriodLocks.from_frame(locks).ignored)
+    from rich.table import Table
+
     table = Table(title=f"locked periods ({len(locks)})")
     for column in ("period", "site", "locked at", "source", "adjustments", "note"):
         table.add_column(column)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import out_console
 from punchbridge.cli.exits import exit_codes
@@ -21,6 +20,8 @@ def plugins_command() -> None:
     from punchbridge.plugin_api.registry import load_plugins
 
     registry = load_plugins()
+    from rich.table import Table
+
     table = Table(title="punchbridge plugins")
     for column in ("entry point", "module", "distribution", "version", "status"):
         table.add_column(column)

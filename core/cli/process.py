@@ -6,15 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-import numpy as np
-import pandas as pd
 
 from punchbridge.cli.context import parse_date
 from punchbridge.cli.exits import exit_codes
 from punchbridge.errors import ExitCode, Problem, UserInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["process"]
 
@@ -64,6 +65,9 @@ def process(
     Nothing is sent anywhere: this is the consultant's tool for trying rules on a customer's data.
     Every input is checked before anything is written.
     """
+    import numpy as np
+    import pandas as pd
+
     from punchbridge.cli.output import check_destination, write_tables
     from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves
     from punchbridge.config.punchfile import read_punches

@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
-from rich.table import Table
-from rich.text import Text
 
 from punchbridge.cli.context import config_option, load_context, out_console
 from punchbridge.cli.exits import exit_codes
@@ -69,6 +66,8 @@ def _held_at(ns: int) -> str:
 def quarantine_list(config_path: Path, source: str | None, reason: str | None, limit: int, as_json: bool) -> None:
     """List quarantined rows, oldest first: source, reason, device, employee, time, detail and the body a
     quarantined push came with (its token and health data masked)."""
+    import pandas as pd
+
     with load_context(config_path).open_store() as store:
         rows = store.quarantine_rows(reason, source=source, limit=limit or None)
         total = store.quarantine_count(reason, source=source)
@@ -95,6 +94,10 @@ def quarantine_list(config_path: Path, source: str | None, reason: str | None, l
 
 
 def _print_table(rows: Any, total: int) -> None:
+    import pandas as pd
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"quarantine ({total} rows)")
     for column in _COLUMNS:
         # Short codes stay whole (they are what --reason and --source filter on); long texts fold.

@@ -83,6 +83,9 @@ def serve(config_path: Path, host: str | None, port: int | None, workers: int) -
             log_level="info",
             timeout_graceful_shutdown=15,
             server_header=False,
+            # The receiver reads neither the client's address nor the scheme: no X-Forwarded-* rewriting
+            # layer on every request.
+            proxy_headers=False,
         )
         server = uvicorn.Server(settings)
         logging.getLogger("punchbridge.receiver").info("store: %s", store.url_for_display)

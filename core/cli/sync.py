@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from punchbridge.cli.context import (
     config_option,
@@ -119,6 +118,8 @@ def print_report(report: SyncReport, config_path: Path | None = None) -> None:
         f"{report.duplicates} already stored, {report.quarantined} quarantined; "
         f"{report.days_computed} day(s) computed, {report.days_new} new, {report.days_changed} changed"
     )
+    from rich.table import Table
+
     table = Table(title="delivery" if not report.dry_run else "would deliver")
     for column in (
         "target",

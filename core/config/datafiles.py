@@ -1,7 +1,9 @@
 """The reference inputs of `punchbridge process`: the rules YAML and the employee, assignment and leave CSVs.
 
 A file that is unusable (missing column, malformed value, unknown site or shift, overlapping
-assignments) raises `UserInputError` listing every problem with file, line and field. The punches
+assignments) raises `UserInputError` listing every problem with file, line and field. numpy, pandas
+and the CSV reader (pyarrow) are imported by the functions that read a file: reading a configuration
+without holiday files needs none of them. The punches
 file, whose bad rows are quarantined rather than fatal, is read by `punchfile.py`.
 """
 
@@ -10,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from punchbridge.config.csvfile import MAX_REPORTED, CsvTable, read_csv_table
 from punchbridge.config.identifiers import invisible_character
 from punchbridge.config.paths import resolve_path
 from punchbridge.config.yamlfile import YamlDocument, load_yaml, validate_document
 from punchbridge.errors import ConfigError, InputFileError, Problem
 from punchbridge.rules.settings import RuleSet, parse_weekdays
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from punchbridge.config.csvfile import CsvTable
 
 __all__ = [
     "inline_holiday_files",
@@ -88,6 +91,8 @@ def inline_holiday_files(doc: YamlDocument, data: dict[str, Any]) -> tuple[dict[
 
 
 def _read_holidays(path: Path) -> list[date]:
+    from punchbridge.config.csvfile import read_csv_table
+
     table = read_csv_table(path, ["date"], ["name"])
     days, problems = _dates(table, "date")
     InputFileError.collect(problems)
@@ -95,6 +100,8 @@ def _read_holidays(path: Path) -> list[date]:
 
 
 def _dates(table: CsvTable, field: str) -> tuple[list[date], list[Problem]]:
+    from punchbridge.config.csvfile import MAX_REPORTED
+
     days: list[date] = []
     problems = []
     for row, text in enumerate(table.column(field).tolist()):
@@ -107,6 +114,10 @@ def _dates(table: CsvTable, field: str) -> tuple[list[date], list[Problem]]:
 
 def require_values(table: CsvTable, fields: Iterable[str]) -> list[Problem]:
     """A problem for every row (up to a limit) where one of `fields` is empty."""
+    import numpy as np
+
+    from punchbridge.config.csvfile import MAX_REPORTED
+
     problems = []
     for field in fields:
         for row in np.flatnonzero(table.blank(field))[:MAX_REPORTED].tolist():
@@ -117,6 +128,10 @@ def require_values(table: CsvTable, fields: Iterable[str]) -> list[Problem]:
 def visible_identifiers(table: CsvTable, field: str) -> list[Problem]:
     """A problem for every row (up to a limit) whose `field` holds an invisible character (zero-width
     space, bidirectional override): such an id looks like another one and is not the same."""
+    import numpy as np
+
+    from punchbridge.config.csvfile import MAX_REPORTED
+
     problems: list[Problem] = []
     codes, values = table.encoded(field)
     bad = {code: found for code, value in enumerate(values) if (found := invisible_character(value))}
@@ -129,6 +144,11 @@ def visible_identifiers(table: CsvTable, field: str) -> list[Problem]:
 
 def _duplicates(table: CsvTable, keys: list[str], what: str) -> list[Problem]:
     """Rows whose `keys` repeat an earlier row, each naming the line it repeats."""
+    import numpy as np
+    import pandas as pd
+
+    from punchbridge.config.csvfile import MAX_REPORTED
+
     frame = pd.DataFrame({k: table.column(k) for k in keys})
     repeated = frame.duplicated(keep="first").to_numpy()
     if not repeated.any():
@@ -147,6 +167,11 @@ def _duplicates(table: CsvTable, keys: list[str], what: str) -> list[Problem]:
 
 def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
     """Employees `employee_id,site,shift[,weekly_off][,department]`; unknown sites or shifts are errors."""
+    import numpy as np
+    import pandas as pd
+
+    from punchbridge.config.csvfile import MAX_REPORTED, read_csv_table
+
     table = read_csv_table(path, ["employee_id", "site", "shift"], ["weekly_off", "department"], allow_empty=False)
     problems = require_values(table, ["employee_id", "site", "shift"])
     problems += visible_identifiers(table, "employee_id")
@@ -180,6 +205,10 @@ def read_employees(path: str | Path, rules: RuleSet) -> pd.DataFrame:
 
 
 def _known_employees(table: CsvTable, employees: pd.DataFrame | None) -> list[Problem]:
+    import numpy as np
+
+    from punchbridge.config.csvfile import MAX_REPORTED
+
     if employees is None:  # the employees file itself was unusable: its problems are reported instead
         return []
     ids = table.column("employee_id")
@@ -192,6 +221,11 @@ def _known_employees(table: CsvTable, employees: pd.DataFrame | None) -> list[Pr
 
 def read_assignments(path: str | Path, employees: pd.DataFrame | None, rules: RuleSet) -> pd.DataFrame:
     """Dated shift assignments `employee_id,shift,from,to` (inclusive); overlaps are errors."""
+    import numpy as np
+    import pandas as pd
+
+    from punchbridge.config.csvfile import MAX_REPORTED, read_csv_table
+
     table = read_csv_table(path, ["employee_id", "shift", "from", "to"])
     problems = require_values(table, ["employee_id", "shift", "from", "to"]) + _known_employees(table, employees)
     shifts = table.column("shift")
@@ -230,6 +264,11 @@ def read_assignments(path: str | Path, employees: pd.DataFrame | None, rules: Ru
 
 def read_leaves(path: str | Path, employees: pd.DataFrame | None) -> pd.DataFrame:
     """Leaves `employee_id,date,kind,paid`: kind full/first_half/second_half, paid true/false."""
+    import numpy as np
+    import pandas as pd
+
+    from punchbridge.config.csvfile import MAX_REPORTED, read_csv_table
+
     table = read_csv_table(path, ["employee_id", "date", "kind", "paid"])
     problems = require_values(table, ["employee_id", "date", "kind", "paid"]) + _known_employees(table, employees)
     days, bad_dates = _dates(table, "date")

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from punchbridge.config.datafiles import inline_holiday_files
 from punchbridge.config.paths import resolve_path, resolve_store_url
 from punchbridge.config.yamlfile import YamlDocument, load_yaml, problems_from_validation
 from punchbridge.cutoff.settings import AdjustmentSettings
@@ -269,6 +268,8 @@ def read_config(path: str | Path) -> tuple[Config | None, YamlDocument, dict[str
         raise ConfigError(Problem(str(doc.path), "expected a mapping (store:, sources:, sites:, targets: ...)", line=1))
     problems: list[Problem] = []
     data = _substitute(doc.data, (), doc, problems)
+    from punchbridge.config.datafiles import inline_holiday_files  # pandas: only when a file is read
+
     data, holiday_problems = inline_holiday_files(doc, data)
     problems.extend(holiday_problems)
     config: Config | None = None

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from punchbridge.errors import Problem
+from punchbridge.cutoff.settings import adjustment_problems
 from punchbridge.mapping import HELD_BACK_COLUMNS, apply_mapping
 from punchbridge.periods import PeriodLocks, period_label
 from punchbridge.plugin_api.targets import Record
@@ -186,20 +186,3 @@ def reposted(adjustments: Sequence[Adjustment], locks: PeriodLocks) -> list[tupl
             period = locks.next_open(adjustment.site, adjustment.posting_period)
             moves.append((replace(adjustment, posting_period=period), period))
     return moves
-
-
-def adjustment_problems(config: Any, path: str, line: int | None = None) -> list[Problem]:
-    """What is wrong with `adjustments:` against the targets (`path`/`line`: where it is written)."""
-    settings = config.adjustments
-    if settings is None or settings.target in config.targets:
-        return []
-    configured = ", ".join(config.targets) or "none"
-    return [
-        Problem(
-            path,
-            f"names target {settings.target!r}, which is not configured (targets: {configured}); add a target "
-            "with a mapping for adjustment rows (docs/cutoff.md) and name it here",
-            line=line,
-            field="adjustments.target",
-        )
-    ]

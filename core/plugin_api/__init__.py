@@ -11,8 +11,13 @@ the `intervals` text; `parse_intervals` reads it and `format_intervals` writes i
 
 The modules behind this face: `hookspecs` (every hook, documented), `registry` (loading plugins from
 entry points), `targets` (the target contract), `sources` (the source contract) and `http` (what
-HTTP targets share). Names not listed in `__all__` are not part of the API.
+HTTP targets share). Names not listed in `__all__` are not part of the API. The names of `http` load
+on first use (httpx is imported by the targets that speak HTTP, not by every command), and so do
+those of `rules.intervals`.
 """
+
+import importlib
+from typing import TYPE_CHECKING
 
 from punchbridge.errors import (
     BadRecordError,
@@ -24,24 +29,26 @@ from punchbridge.errors import (
     TransientError,
 )
 from punchbridge.plugin_api.hookspecs import hookimpl
-from punchbridge.plugin_api.http import (
-    HttpConnection,
-    HttpSettings,
-    HttpTarget,
-    TimeZoneName,
-    TokenRefusedError,
-    checked_url,
-    clip,
-    content_kind,
-    retry_after,
-    retry_after_seconds,
-    throttling_error,
-)
 from punchbridge.plugin_api.registry import Register, RegisterTransform
 from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
 from punchbridge.plugin_api.targets import Capability, OnlineCheck, RefusedError, Target, ZoneModel, batch_columns
 from punchbridge.records import Batch, Employee, HeldRecord, Outcome, Record
-from punchbridge.rules.intervals import Interval, IntervalsError, format_intervals, parse_intervals
+
+if TYPE_CHECKING:
+    from punchbridge.plugin_api.http import (
+        HttpConnection,
+        HttpSettings,
+        HttpTarget,
+        TimeZoneName,
+        TokenRefusedError,
+        checked_url,
+        clip,
+        content_kind,
+        retry_after,
+        retry_after_seconds,
+        throttling_error,
+    )
+    from punchbridge.rules.intervals import Interval, IntervalsError, format_intervals, parse_intervals
 
 __all__ = [
     "BadRecordError",
@@ -84,3 +91,35 @@ __all__ = [
     "retry_after_seconds",
     "throttling_error",
 ]
+
+#: Names imported on first use, by module: `http` brings httpx, `rules.intervals` numpy and pyarrow.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "HttpConnection",
+            "HttpSettings",
+            "HttpTarget",
+            "TimeZoneName",
+            "TokenRefusedError",
+            "checked_url",
+            "clip",
+            "content_kind",
+            "retry_after",
+            "retry_after_seconds",
+            "throttling_error",
+        ),
+        "punchbridge.plugin_api.http",
+    ),
+    **dict.fromkeys(
+        ("Interval", "IntervalsError", "format_intervals", "parse_intervals"), "punchbridge.rules.intervals"
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of `http` or `rules.intervals`, imported on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'punchbridge.plugin_api' has no attribute {name!r}")

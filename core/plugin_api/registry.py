@@ -3,13 +3,19 @@
 Built-in plugins (local CSV drop, SFTP CSV, the CSV folder source) are registered through the same
 entry points as third-party ones. A plugin that fails to import, or whose registration fails, is
 reported and skipped; it never stops the others. `PUNCHBRIDGE_PLUGINS=a,b` loads only those.
+
+A command loads only the plugins its configuration names (`entry_points_for`): importing every target's
+client libraries would cost more than the command itself. The built-in plugins register one target or
+source each, under their entry point's name, and no transforms or hooks, so they can be left out when
+unnamed; a plugin of another distribution may register transforms or lifecycle hooks that no
+configuration names, so those always load.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,9 +30,11 @@ from punchbridge.plugin_api import hookspecs
 from punchbridge.plugin_api.sources import Source
 from punchbridge.plugin_api.targets import Target
 
-__all__ = ["LoadedPlugin", "PluginRegistry", "Register", "RegisterTransform", "load_plugins"]
+__all__ = ["LoadedPlugin", "PluginRegistry", "Register", "RegisterTransform", "entry_points_for", "load_plugins"]
 
 ENTRY_POINT_GROUP = "punchbridge"
+#: The distribution whose entry points are the built-in plugins.
+BUILT_IN = "punchbridge"
 
 
 class Register(Protocol):
@@ -96,10 +104,34 @@ class PluginRegistry:
         return self.sources[plugin]
 
 
+def _restricted_by_environment() -> set[str] | None:
+    """The entry points $PUNCHBRIDGE_PLUGINS allows (None: every one)."""
+    if not os.environ.get("PUNCHBRIDGE_PLUGINS"):
+        return None
+    return {name.strip() for name in os.environ["PUNCHBRIDGE_PLUGINS"].split(",") if name.strip()}
+
+
+def entry_points_for(plugins: Iterable[str]) -> set[str]:
+    """The entry points to load for a configuration naming `plugins` (`plugin:` of its sources and
+    targets), for `load_plugins(only)`: the built-in ones named, and every other distribution's.
+
+    A name no built-in entry point has may be registered by another distribution's plugin, which loads
+    anyway. $PUNCHBRIDGE_PLUGINS still restricts the result.
+    """
+    named = set(plugins)
+    wanted = {
+        entry.name
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if entry.name in named or entry.dist is None or entry.dist.name != BUILT_IN
+    }
+    allowed = _restricted_by_environment()
+    return wanted if allowed is None else wanted & allowed
+
+
 def load_plugins(only: set[str] | None = None) -> PluginRegistry:
     """Load every plugin of the entry-point group (or only the names in `only` / $PUNCHBRIDGE_PLUGINS)."""
-    if only is None and os.environ.get("PUNCHBRIDGE_PLUGINS"):
-        only = {name.strip() for name in os.environ["PUNCHBRIDGE_PLUGINS"].split(",") if name.strip()}
+    if only is None:
+        only = _restricted_by_environment()
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = PluginRegistry(manager=manager)

@@ -17,13 +17,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
-import pandas as pd
 from pydantic import BaseModel
 
 from punchbridge.plugin_api.targets import model_argument, validated_settings
 from punchbridge.rules.settings import RuleSet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Fetched", "Source", "SourceContext"]
 

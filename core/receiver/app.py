@@ -84,6 +84,10 @@ class Receiver:
             observe_batch=self.metrics.commit_batch.observe,
             clock=clock,
         )
+        # The children every stored push touches, looked up once (a `labels()` call hashes its values
+        # under a lock on each request).
+        self._stored_acknowledged = self.metrics.pushes_acknowledged.labels("stored")
+        self._latency = {endpoint: self.metrics.latency.labels(endpoint) for endpoint in ("push", "webhook")}
         self._started = False
         nested = self.settings.nested_reply
         try:
@@ -163,7 +167,7 @@ class Receiver:
             return Reply(400, b"", "text/plain")
         if outcome == "stored":
             self.metrics.pushes_accepted.inc()
-            self.metrics.pushes_acknowledged.labels("stored").inc()
+            self._stored_acknowledged.inc()
         elif outcome == "duplicate":
             self.metrics.pushes_duplicate.inc()
             self.metrics.pushes_acknowledged.labels("duplicate").inc()
@@ -242,7 +246,7 @@ class Receiver:
         return self.settings.max_body_bytes
 
     def _finish(self, reply: Reply, endpoint: str, started: float) -> Reply:
-        self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        self._latency[endpoint].observe(time.perf_counter() - started)
         return reply
 
 

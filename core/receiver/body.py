@@ -88,6 +88,12 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+#: One strict decoder for every body (`json.loads` with these hooks would build a decoder per call).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant, parse_float=_finite_float
+)
+
+
 def parse_json_object(body: bytes, max_depth: int) -> dict[str, Any]:
     """The body as a JSON object, or `RejectedError` 400 saying what is wrong with it."""
     if not body.strip():
@@ -97,9 +103,9 @@ def parse_json_object(body: bytes, max_depth: int) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise RejectedError(400, "malformed_json", f"the body is not UTF-8 (byte {exc.start})", field="body") from None
     try:
-        value = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant, parse_float=_finite_float
-        )
+        if text.startswith("\ufeff"):  # as `json.loads` says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except _DuplicateKeyError as exc:
         raise RejectedError(
             400, "malformed_json", f"key {exc.key[:80]!r} appears twice in one object", field="body"

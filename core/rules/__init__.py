@@ -1,8 +1,18 @@
-"""The attendance rules engine: raw punches in, processed days out (see docs/rules.md)."""
+"""The attendance rules engine: raw punches in, processed days out (see docs/rules.md).
 
-from punchbridge.rules.engine import compute_days
-from punchbridge.rules.frames import DAY_COLUMNS, AttendanceInputs, DaysResult
-from punchbridge.rules.settings import AutoBreak, Break, Overtime, Pairing, Rounding, RuleSet, Shift, Site
+The names below load their module on first use: the configuration model reads `rules.settings`
+(pydantic only), and a command that only checks a configuration never imports the engine (pandas).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from punchbridge.rules.engine import compute_days
+    from punchbridge.rules.frames import DAY_COLUMNS, AttendanceInputs, DaysResult
+    from punchbridge.rules.settings import AutoBreak, Break, Overtime, Pairing, Rounding, RuleSet, Shift, Site
 
 __all__ = [
     "DAY_COLUMNS",
@@ -18,3 +28,19 @@ __all__ = [
     "Site",
     "compute_days",
 ]
+
+#: Where each public name lives.
+_HOMES = {
+    "compute_days": "engine",
+    **dict.fromkeys(("DAY_COLUMNS", "AttendanceInputs", "DaysResult"), "frames"),
+    **dict.fromkeys(("AutoBreak", "Break", "Overtime", "Pairing", "Rounding", "RuleSet", "Shift", "Site"), "settings"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module on first use."""
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"punchbridge.rules.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'punchbridge.rules' has no attribute {name!r}")

@@ -131,7 +131,9 @@ ReceiverWrite = PunchWrite | QuarantineWrite | EventWrite
 
 _PUNCH_KEYS = ("employee_id", "instant_ns", "device_id", "direction", "source", "ingested_at_ns")
 # Compiled once: one INSERT per pushed punch is the receiver's hot path, and on SQLite the driver's own
-# execute (with the row count that tells stored from duplicate) costs a fraction of SQLAlchemy's.
+# cursor (its row count tells stored from duplicate), in the transaction SQLAlchemy began, costs less
+# than half of `exec_driver_sql` (4.8 against 11 us a row), all of it while holding the GIL the
+# receiver's requests wait for. Its errors are `sqlite3.Error`, which the store reports as any other.
 _SQLITE_PUNCH = (
     sqlite.insert(punches).on_conflict_do_nothing().compile(dialect=sqlite.dialect(), column_keys=list(_PUNCH_KEYS))
 )
@@ -210,6 +212,7 @@ class _Applier:
         self.connection = connection
         self.now_ns = now_ns
         self.sqlite = connection.dialect.name == "sqlite"
+        self._cursor: Any = None  # the driver's cursor for punch inserts, on first use (SQLite)
         # Erased employees (docs/retention.md): what a sender re-sends about them is acknowledged and
         # not stored; punches after the erasure (a re-hire) are.
         self.tombstones = load_tombstones(connection)
@@ -248,7 +251,9 @@ class _Applier:
         }
         if self.sqlite:
             row = tuple(values[name] for name in _SQLITE_PUNCH_ORDER)
-            count = self.connection.exec_driver_sql(_SQLITE_PUNCH_SQL, row).rowcount
+            if self._cursor is None:
+                self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            count = self._cursor.execute(_SQLITE_PUNCH_SQL, row).rowcount
             return "stored" if count == 1 else "duplicate"
         statement = dialect_insert(self.connection, punches).values(values).on_conflict_do_nothing()
         return "stored" if _inserted(self.connection, statement, punches.c.id) else "duplicate"

@@ -30,13 +30,16 @@ def describe(result: Result) -> str:
 
 def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command under `group`, groups included, with the words that call it."""
-    for name, command in sorted(group.commands.items()):
+    # Through click's own lookup: the top-level group imports its commands on first use.
+    context = click.Context(group)
+    for name in sorted(group.list_commands(context)):
+        command = group.get_command(context, name)
+        assert command is not None, f"{name} is listed but cannot be loaded"
         yield (*path, name), command
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
 
 
-#: Every command that does something (not a group), with the words that call it.
 LEAVES = [(words, command) for words, command in commands(main) if not isinstance(command, click.Group)]
 #: The commands that read a configuration file (`-c/--config`).
 WITH_CONFIG = [

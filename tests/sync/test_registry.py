@@ -61,3 +61,17 @@ def test_a_name_registered_twice_keeps_the_first_and_says_so(monkeypatch: pytest
     registry = load_plugins()
     assert registry.targets["local_csv"] is LocalCsvTarget
     assert any("local_csv" in conflict for conflict in registry.conflicts)
+
+
+def test_built_in_plugins_register_only_their_own_target_or_source() -> None:
+    # A command leaves out the built-in plugins its configuration does not name (`entry_points_for`):
+    # that is only safe while each registers nothing but the target or source of its entry point's name.
+    registry = load_plugins()
+    entries = importlib.metadata.entry_points(group="punchbridge")
+    built_in = {e.name for e in entries if e.dist is not None and e.dist.name == "punchbridge"}
+    assert {"local_csv", "csv_folder", "odoo"} <= built_in
+    assert built_in == {*registry.targets, *registry.sources}
+    assert registry.transforms == {}
+    for name in built_in:
+        callers = registry.manager.get_hookcallers(registry.manager.get_plugin(name)) or []
+        assert {caller.name for caller in callers} <= {"register_targets", "register_sources"}, name

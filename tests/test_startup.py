@@ -1,0 +1,72 @@
+"""What a command imports before it does anything: a command loads only what it needs (issue 18).
+
+Each check runs the real command line in a fresh interpreter and reads `sys.modules` at exit, so a
+top-level import added to any command module (or to a module every command reaches) fails here,
+not only in a benchmark. No time is measured: the imports are what makes start-up slow.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Run a command line, then print the top-level modules loaded (the command's own exit is ignored:
+#: what matters is what was imported on the way).
+_PROBE = """
+import atexit, json, sys
+def report():
+    sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+atexit.register(report)
+sys.argv = ["punchbridge", *json.loads(sys.argv[1])]
+from punchbridge.cli import main
+main()
+"""
+
+#: Heavy libraries, each imported only by the commands that use them.
+DATA = {"pandas", "pyarrow", "numpy"}
+SERVING = {"sqlalchemy", "httpx", "uvicorn", "starlette", "fastapi"}
+
+
+def loaded_by(*arguments: str) -> set[str]:
+    """The modules `punchbridge ARGUMENTS...` has imported when it exits, by full name."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(arguments)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    marker = [line for line in done.stdout.splitlines() if line.startswith("MODULES ")]
+    assert marker, f"the probe did not report its modules: {done.stdout[-500:]} {done.stderr[-2000:]}"
+    return set(json.loads(marker[-1].removeprefix("MODULES ")))
+
+
+def packages(modules: set[str]) -> set[str]:
+    """The top-level packages of `modules`."""
+    return {module.split(".")[0] for module in modules}
+
+
+def test_help_imports_no_data_library() -> None:
+    loaded = packages(loaded_by("--help"))
+    assert "click" in loaded  # the probe saw the command line run
+    heavy = loaded & (DATA | SERVING | {"rich", "pydantic"})
+    assert not heavy, f"--help imported {sorted(heavy)}"
+
+
+@pytest.mark.parametrize("command", [["sync", "--help"], ["process", "--help"], ["serve", "--help"]])
+def test_a_command_help_imports_no_data_library(command: list[str]) -> None:
+    loaded = packages(loaded_by(*command))
+    heavy = loaded & (DATA | SERVING)
+    assert not heavy, f"`punchbridge {' '.join(command)}` imported {sorted(heavy)}"
+
+
+def test_a_command_loads_only_the_plugins_its_configuration_names(tmp_path: Path) -> None:
+    from support.jobs_helpers import write_setup  # one csv_folder source, one local_csv target
+
+    loaded = loaded_by("validate", "-c", str(write_setup(tmp_path)))
+    plugins = {module.split(".")[2] for module in loaded if module.startswith("punchbridge.plugins.")}
+    assert {"csv_drop", "csv_folder"} <= plugins  # validate ran and checked the named ones
+    unnamed = {"odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv", "minop"}
+    assert not plugins & unnamed, f"validate imported unnamed plugins {sorted(plugins & unnamed)}"
