@@ -191,9 +191,12 @@ def run_ok(case: Case, **kwargs: str) -> Result:
 def read_rows(path: Path) -> list[dict[str, str]]:
     import csv
 
-    csv.field_size_limit(1 << 26)  # hostile tests put 1 MB values in the outputs
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    previous = csv.field_size_limit(1 << 26)  # hostile tests put 1 MB values in the outputs
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    finally:
+        csv.field_size_limit(previous)  # a process-wide setting: other tests' messages depend on it
 
 
 # --------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def test_rows_after_a_quoted_value_over_two_lines_keep_their_own_line_numbers(tm
     assert "punches.csv:5: timestamp: 'noon' is not an ISO-8601 date and time" in output
 
 
+@pytest.mark.slow  # writes and reads a file of several MB
 def test_a_large_file_of_garbage_lines_is_refused_without_holding_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -152,6 +152,7 @@ def _identity(punch: Punch) -> tuple[str, str, pd.Timestamp]:
 def test_every_acknowledged_punch_survives_sigkill_and_is_stored_exactly_once(tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
     config = tmp_path / "punchbridge.yaml"
+    (tmp_path / "employees.csv").write_text("employee_id,site,shift\nE1,blr,general\n")  # every command checks it
     config.write_text(
         "\n".join(
             [

@@ -34,6 +34,10 @@ QUERY_DEVICE = {"enum": ["device001", ""]}  # empty: no device named there
 SIGNATURE_HEADERS = {"x-minop-signature", "x-minop-timestamp", "webhook-id", "webhook-timestamp", "webhook-signature"}
 
 
+#: A property search of the whole API (about two minutes on two cores): run by `pytest -m slow` and .ci/run.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with running_receiver(Path(tmp_path_factory.mktemp("fuzz"))) as running:

@@ -34,6 +34,7 @@ def write_config(folder: Path, **extra: str) -> Path:
         f"devices: {{gate-1: {{site: {extra.get('site', 'blr')}, push_token: {TOKEN}}}}}",
         f"receiver: {{webhook_secrets: [{SECRET}], port: {extra.get('port', 8080)}}}",
     ]
+    (folder / "employees.csv").write_text("employee_id,site,shift\nE1,blr,general\n")  # every command checks it
     path = folder / "punchbridge.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path

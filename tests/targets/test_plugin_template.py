@@ -60,6 +60,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return work / "acme_hr", site
 
 
+@pytest.mark.slow  # builds and installs the generated package, then runs its test suite
 def test_the_generated_package_passes_every_check_of_the_kit_and_its_own_tests(installed: tuple[Path, Path]) -> None:
     package, site = installed
     result = _run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"], cwd=package, site=site)
