@@ -17,6 +17,7 @@ The rest of a reply's meaning (a refused login, a record the target refuses) is 
 Logins are retried as the engine retries a push (`punchbridge.plugin_api.retries`: bounded, the
 Retry-After honoured, a refused login never): `HttpTarget.open` retries `on_open`, and a plugin
 that logs in or mints a token later wraps that call in `HttpConnection.retrying`.
+
 Also here: `retry_after_seconds` (the Retry-After header), `clip` (a remote message cut to a size a
 dead letter can hold), `checked_url` (base URLs in settings: https, plain http only to this machine),
 `TimeZoneName` (a time-zone setting, checked with zoneinfo) and `HttpSettings` (the `timeout` every
