@@ -160,10 +160,12 @@ class TransientError(TargetError):
     """A failure worth retrying later (network error, server error); `retry_after` seconds when known.
 
     The engine retries the batch within the run; raised past the retries, the run could not finish
-    (exit code 1) and the next run sends the batch again.
+    (exit code 1) and the next run sends the batch again. `gave_up_after` is the number of attempts
+    made once the retries ran out (`punchbridge.plugin_api.retries`): such an error is not retried again.
     """
 
     exit_code = ExitCode.FAILED
+    gave_up_after: int | None = None
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 import punchbridge
 import punchbridge.plugin_api as api
 from punchbridge.errors import ExitCode, PunchbridgeError
+from punchbridge.plugin_api.retries import RETRY_ATTEMPTS
 from punchbridge.records import Batch, Employee, HeldRecord, Outcome, Record
 
 #: What the brief of the plugin API promises a plugin author, at the least.
@@ -172,10 +173,12 @@ def test_the_connection_opens_once_and_closes_also_after_opening_failed() -> Non
     ],
 )
 def test_network_trouble_is_transient_and_names_the_target_and_the_call(failure: Exception, says: str) -> None:
+    target = _target(failure, timeout=0.5)
+    target.retry_sleep = lambda _seconds: None  # the login is tried again (issue 15): without waiting here
     with pytest.raises(api.TransientError) as raised:
-        _target(failure, timeout=0.5).open()
+        target.open()
     assert not isinstance(raised.value, api.RateLimitedError)
-    assert str(raised.value) == f"target hr: checking the login: {says}"
+    assert str(raised.value) == f"target hr: checking the login: {says} (gave up after {RETRY_ATTEMPTS} attempts)"
 
 
 @pytest.mark.parametrize(

@@ -308,17 +308,17 @@ class _Body:
         return CsvTable(path=self.name, columns=columns, lines=self._lines(index, starts))
 
     def _batches(self, multiline: bool) -> Iterator[pa.RecordBatch]:
-        def malformed(_row: pacsv.InvalidRow) -> str:
-            return "error"  # pyarrow stops with ArrowInvalid: the csv module names the lines
-
-        with pa.OSFile(str(self.path)) as stream:  # read by Arrow itself: no Python buffer per block
+        # Arrow's worker threads are never given a Python object: the file is read by Arrow itself (no
+        # Python buffer per block) and a malformed row stops the parse with ArrowInvalid (no Python
+        # `invalid_row_handler`; `read` then names the lines with the csv module). A worker thread that
+        # dropped the last reference to a Python object while the interpreter was finalizing ended the
+        # process with "terminate called without an active exception" (exit 134; issue 17, item 7).
+        with pa.OSFile(str(self.path)) as stream:
             stream.seek(self.text.body_start)
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(column_names=self.header, block_size=BLOCK_SIZE),
-                parse_options=pacsv.ParseOptions(
-                    ignore_empty_lines=False, newlines_in_values=multiline, invalid_row_handler=malformed
-                ),
+                parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=multiline),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(self.header, pa.string()),
                     strings_can_be_null=False,

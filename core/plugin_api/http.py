@@ -13,6 +13,11 @@ send calls side by side. `HttpTarget.http` is its `HttpConnection`, through whic
 | not JSON where JSON is due (`HttpConnection.json`) | `TargetReplyError` naming the target, call and status |
 
 The rest of a reply's meaning (a refused login, a record the target refuses) is each target's own.
+
+Logins are retried as the engine retries a push (`punchbridge.plugin_api.retries`: bounded, the
+Retry-After honoured, a refused login never): `HttpTarget.open` retries `on_open`, and a plugin
+that logs in or mints a token later wraps that call in `HttpConnection.retrying`.
+
 Also here: `retry_after_seconds` (the Retry-After header), `clip` (a remote message cut to a size a
 dead letter can hold), `checked_url` (base URLs in settings: https, plain http only to this machine),
 `TimeZoneName` (a time-zone setting, checked with zoneinfo) and `HttpSettings` (the `timeout` every
@@ -24,7 +29,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -36,6 +41,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from punchbridge._version import __version__
 from punchbridge.errors import CredentialsError, RateLimitedError, TargetReplyError, TransientError
+from punchbridge.plugin_api.retries import with_retries
 from punchbridge.plugin_api.targets import Target
 
 __all__ = [
@@ -61,6 +67,8 @@ MAX_RETRY_AFTER_SECONDS = 300.0
 MAX_MESSAGE = 500
 #: How punchbridge introduces itself to the systems it calls.
 USER_AGENT = f"punchbridge/{__version__}"
+
+T = TypeVar("T")
 
 
 # -- values in settings ----------------------------------------------------------------------------
@@ -191,6 +199,7 @@ class HttpConnection:
     """One target's HTTP client: keep-alive connections, the settings' timeout, transport errors as TransientError.
 
     Thread-safe (httpx's client is); `where` names the target in every message ("target odoo (URL)").
+    `sleep` waits out a retry of `retrying` (default: stamina waits); tests pass their clock's sleep.
     """
 
     def __init__(
@@ -202,8 +211,9 @@ class HttpConnection:
         headers: dict[str, str] | None = None,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.where, self.timeout = where, timeout
+        self.where, self.timeout, self.sleep = where, timeout, sleep
         #: Requests sent (retries and renewals included).
         self.requests = 0
         self.client = httpx.Client(
@@ -229,6 +239,12 @@ class HttpConnection:
             raise TransientError(
                 f"{self.where}: {what}: the connection failed ({type(exc).__name__}: {clip(str(exc), 200)})"
             ) from None
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """`call()` (a login, a token request) tried again after a 429, 5xx or lost connection it raised as
+        a `TransientError`, as the engine retries a push: bounded, Retry-After honoured (`with_retries`).
+        A refused login (`CredentialsError`) is raised at once."""
+        return with_retries(call, sleep=self.sleep)
 
     def json(self, response: httpx.Response, what: str) -> Any:
         """The reply's JSON body; TargetReplyError naming the target, the call and the status when it is not JSON."""
@@ -257,8 +273,12 @@ class HttpTarget(Target[HttpSettingsT]):
     and what opening means beyond the connection in `on_open` (log in, check the credentials: a
     refusal there is a CredentialsError before anything is sent). `open` is called by the engine;
     `http` and `pool` open the target on first use too, so a target used on its own works as well.
-    `transport` replaces the network (tests: `httpx.MockTransport`).
+    `transport` replaces the network (tests: `httpx.MockTransport`). `on_open` is retried as a login
+    (`HttpConnection.retrying`): it must be safe to run again after a `TransientError`.
     """
+
+    #: Waits out a retry instead of stamina (tests set their clock's sleep); None: stamina waits.
+    retry_sleep: Callable[[float], None] | None = None
 
     def __init__(
         self, name: str, settings: HttpSettingsT | Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
@@ -290,14 +310,19 @@ class HttpTarget(Target[HttpSettingsT]):
         """Before the connection is closed: save state, forget sessions (default: nothing)."""
 
     def open(self) -> None:
-        """Open the connection, then `on_open`; all is closed again if that fails (the pool comes on first use)."""
+        """Open the connection, then `on_open` (retried as a login is: a 429 or 5xx, not a refusal); all is
+        closed again if that fails (the pool comes on first use)."""
         if self._http is not None:
             return
         self._http = HttpConnection(
-            self.where, timeout=self.settings.timeout, transport=self.transport, **self.connection_options()
+            self.where,
+            timeout=self.settings.timeout,
+            transport=self.transport,
+            sleep=self.retry_sleep,
+            **self.connection_options(),
         )
         try:
-            self.on_open()
+            self._http.retrying(self.on_open)
         except BaseException:
             self.close()
             raise

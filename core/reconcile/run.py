@@ -31,7 +31,8 @@ from punchbridge.cutoff.state import CutOff
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.mapping.model import TargetMapping
 from punchbridge.plugin_api.registry import PluginRegistry
-from punchbridge.plugin_api.targets import HeldRecord, Target, TargetError, TransientError
+from punchbridge.plugin_api.retries import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS, retry_wait
+from punchbridge.plugin_api.targets import HeldRecord, Target, TargetError
 from punchbridge.reconcile.compare import STATUSES, ExpectedRecord, Finding, compare, is_locked
 from punchbridge.reconcile.errors import ReadBackUnsupportedError, TargetNotConfiguredError, TargetUnreachableError
 from punchbridge.reconcile.expected import expected_records
@@ -40,7 +41,6 @@ from punchbridge.reconcile.repair import repair_findings, verify_repair
 from punchbridge.reconcile.report import ReportPage, write_report
 from punchbridge.store import Store
 from punchbridge.sync import SyncInputs, TargetReport
-from punchbridge.sync.batches import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS
 from punchbridge.sync.delivery import Delivery
 from punchbridge.sync.inputs import with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
@@ -197,15 +197,10 @@ def _read_back(
     # A plugin written before read_back took `zones` still reads back (in its own zone setting).
     extra = {"zones": dict(zones or {})} if _takes_zones(target) else {}
 
-    def backoff(exc: BaseException) -> bool | float:
-        if isinstance(exc, TransientError):
-            return float(exc.retry_after) if exc.retry_after is not None else True
-        return False
-
     where = f"target {target.name!r} ({target.describe()})"
     try:
         held: list[HeldRecord] = []
-        for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
+        for attempt in stamina.retry_context(on=retry_wait, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
             with attempt:
                 target.open()  # every target's open() is a no-op once connected, and may be tried again
                 held = []

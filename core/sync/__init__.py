@@ -8,5 +8,6 @@ retries, ledger, hooks), `batches` (cutting records into batches, one push with 
 """
 
 from punchbridge.sync.engine import SyncEngine, SyncInputs, SyncReport, TargetReport, UnknownTargetError
+from punchbridge.sync.errors import RangePurgedError
 
-__all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError"]
+__all__ = ["RangePurgedError", "SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError"]

@@ -8,12 +8,10 @@ from datetime import date, timedelta
 
 import stamina
 
-from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target, TransientError
+from punchbridge.plugin_api.retries import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS, retry_wait
+from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target
 
 __all__ = ["RETRY_ATTEMPTS", "RETRY_TIMEOUT_SECONDS", "by_period", "chunks", "period_of", "push_with_retries"]
-
-RETRY_ATTEMPTS = 5
-RETRY_TIMEOUT_SECONDS = 300.0
 
 
 def period_of(work_date: str) -> tuple[date, date]:
@@ -25,14 +23,10 @@ def period_of(work_date: str) -> tuple[date, date]:
 
 
 def push_with_retries(target: Target, batch: Batch) -> list[Outcome]:
-    """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped."""
-
-    def backoff(exc: BaseException) -> bool | float:
-        if isinstance(exc, TransientError):
-            return float(exc.retry_after) if exc.retry_after is not None else True
-        return False
-
-    for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
+    """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped (the
+    policy of `punchbridge.plugin_api.retries`: a login inside the push that ran out of retries is not
+    retried again)."""
+    for attempt in stamina.retry_context(on=retry_wait, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
         with attempt:
             outcomes = target.push(batch)
     keys = {record.key for record in batch.records}

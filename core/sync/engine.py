@@ -42,7 +42,7 @@ from punchbridge.config import Config
 from punchbridge.config.yamlfile import YamlDocument
 from punchbridge.cutoff.adjustments import adjustment_problems, reposted
 from punchbridge.cutoff.state import CutOff
-from punchbridge.errors import ConfigError
+from punchbridge.errors import ConfigError, Problem, UserInputError
 from punchbridge.periods import PeriodLocks, period_bounds
 from punchbridge.plugin_api.registry import PluginRegistry
 from punchbridge.plugin_api.targets import Record
@@ -51,7 +51,7 @@ from punchbridge.store.reconcile import DELIVERY_CURSOR
 from punchbridge.sync.adjustments import adjustments_waiting, deliver_adjustments
 from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.diff import day_keys, records_to_send
-from punchbridge.sync.errors import UnknownTargetError
+from punchbridge.sync.errors import RangePurgedError, UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.parallel import deliver_each
@@ -112,16 +112,30 @@ class SyncEngine:
     # -- range and targets -------------------------------------------------------------------------
 
     def resolve_range(self, date_from: date | None, date_to: date | None) -> tuple[date, date]:
-        """The work dates this run covers: arguments, then `sync:` in the config, then the data."""
+        """The work dates this run covers: arguments, then `sync:` in the config, then the data.
+
+        Never a day after the range's end: a range that starts before the retention horizon starts at
+        it, and one that lies wholly before it is refused (RangePurgedError, exit code 2).
+        """
+        asked_from, asked_to = date_from, date_to
         date_to = date_to or self.config.sync.to or self.today - timedelta(days=1)
         date_from = date_from or self.config.sync.from_
         if date_from is None:
             first = self.store.punches_between(0, 2**62, None).head(1) if self.store.punch_count() else None
             date_from = first["instant"].iloc[0].date() if first is not None and len(first) else date_to
+            # punches that start after the range's end give nothing to compute before it, not a later day
+            date_from = min(date_from, date_to)
         horizon = self.store.retention_horizon()  # days before it were purged: never computed again
+        if horizon is not None and date_to < horizon:
+            given = asked_from is not None or asked_to is not None
+            where = {"file": "", "field": "--from/--to"} if given else {"file": str(self.document.path)}
+            raise RangePurgedError(date_from, date_to, horizon, **where)
+        if date_to < date_from:  # only arguments can disagree so (the configuration's range is checked)
+            said = f"--to {date_to}" if asked_to else f"the range's end {date_to} (sync: to, else yesterday)"
+            raise UserInputError(Problem("", f"{said} is before --from {date_from}", field="--from/--to"))
         if horizon is not None and date_from < horizon:
             date_from = horizon
-        return date_from, max(date_from, date_to)
+        return date_from, date_to
 
     def chosen_targets(self, targets: Sequence[str] | None) -> list[str]:
         """The targets a run serves, in configuration order: `targets`, or every enabled one.

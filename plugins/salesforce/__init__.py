@@ -86,6 +86,7 @@ class SalesforceTarget(HttpTarget[SalesforceSettings]):
         super().__init__(name, settings, transport=transport)
         self.clock = clock or time.time
         self.sleep = sleep or time.sleep
+        self.retry_sleep = sleep  # a test's clock waits out a login's retries too (None: stamina waits)
         self._api: SalesforceApi | None = None
         self._fields: dict[str, FieldInfo] | None = None
         self._warned_budget = False

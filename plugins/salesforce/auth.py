@@ -34,6 +34,7 @@ from punchbridge.plugin_api import (
     checked_url,
     clip,
 )
+from punchbridge.plugin_api.http import retry_after
 
 log = logging.getLogger("punchbridge.plugins.salesforce")
 
@@ -129,14 +130,14 @@ class TokenSource:
         with self._lock:
             session = self._session
             if session is None or (session.expires_at is not None and session.expires_at <= self.clock()):
-                self._session = session = self._mint()
+                self._session = session = self.http.retrying(self._mint)
             return session
 
     def renew(self, stale: Session) -> Session:
         """A new session in place of `stale` (unless another thread has renewed it already)."""
         with self._lock:
             if self._session is None or self._session.access_token == stale.access_token:
-                self._session = self._mint()
+                self._session = self.http.retrying(self._mint)
             return self._session
 
     def _form(self) -> dict[str, str]:
@@ -164,9 +165,11 @@ class TokenSource:
             data=self._form(),
         )
         status = response.status_code
-        if status == 429 or status >= 500:
-            error = RateLimitedError if status in (429, 503) else TransientError
-            raise error(f"{where} got HTTP {status}; Salesforce may be busy or in maintenance")
+        if status == 429 or status >= 500:  # retried by `current`/`renew`, after the Retry-After if it gave one
+            message = f"{where} got HTTP {status}; Salesforce may be busy or in maintenance"
+            if status in (429, 503):
+                raise RateLimitedError(message, retry_after=retry_after(response))
+            raise TransientError(message)
         try:
             body: Any = response.json()
         except (ValueError, UnicodeDecodeError):

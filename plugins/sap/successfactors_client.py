@@ -127,7 +127,8 @@ class SuccessFactorsClient:
             cached = _TOKENS.get(cache_key)
             if cached is not None and cached.value != stale and cached.expires_at - _TOKEN_EARLY > self.clock():
                 return cached.value
-            token = self._mint(identity)
+            # a 429 or 5xx of the token endpoint is retried as every call is (a refused assertion is not)
+            token = self.http.retrying(lambda: self._mint(identity))
             _TOKENS[cache_key] = token
             return token.value
 

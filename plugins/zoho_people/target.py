@@ -96,6 +96,7 @@ class ZohoPeopleTarget(HttpTarget[ZohoPeopleSettings]):
         super().__init__(name, settings, transport=transport)
         self.clock = clock or time.time
         self.sleep = sleep or time.sleep
+        self.retry_sleep = sleep  # a test's clock waits out a login's retries too (None: stamina waits)
         settings = self.settings
         organisation = f"{settings.accounts}|{settings.client_id}|{settings.identify_by}"
         self.scope = hashlib.sha256(organisation.encode()).hexdigest()[:16]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from punchbridge.plugin_api import FatalTargetError, HttpConnection, TargetError, TransientError
+from punchbridge.plugin_api.http import throttling_error
 from punchbridge.plugins.zoho_people.replies import json_body, token_error
 from punchbridge.plugins.zoho_people.settings import TOKEN_PATH, ZohoPeopleSettings, optional_url
 
@@ -58,7 +59,8 @@ class ZohoTokens:
             cached = _TOKENS.get(self._key)
             if cached is not None and cached.value != stale and cached.expires_at - _TOKEN_EARLY > self.clock():
                 return cached
-            token = self._mint()
+            # a 429 or 5xx of the accounts server is retried as every call is (a refusal is not)
+            token = self.http.retrying(self._mint)
             _TOKENS[self._key] = token
             return token
 
@@ -74,6 +76,9 @@ class ZohoTokens:
         started = self.clock()
         what = f"the token request to the accounts server {settings.accounts}"
         response = self.http.request("POST", settings.accounts + TOKEN_PATH, what, data=form)
+        throttled = throttling_error(response, f"{where}: the token request")
+        if throttled is not None:  # before the body: a busy server's JSON error is not a refusal
+            raise throttled
         body = json_body(response)
         if not isinstance(body, dict):
             kind = f"HTTP {response.status_code} {response.headers.get('content-type', 'no content type')}"

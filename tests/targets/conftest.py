@@ -11,11 +11,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.login_retries import no_real_waits
 from support.target_fixtures import LoopbackServer, attendance_batch
 
 from punchbridge.plugin_api import Batch
 from punchbridge.testing.sftp import SftpServer
 from punchbridge.testing.sshd import OpenSshServer, sshd_unavailable
+
+
+@pytest.fixture(autouse=True)
+def _no_real_retry_waits() -> Iterator[None]:
+    """Retries (of logins and pushes) as many as in a real run, without sleeping between them."""
+    with no_real_waits():
+        yield
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from punchbridge.plugin_api.targets import Employee
+from punchbridge.testing.emulators.logins import LoginFailures
 
 __all__ = [
     "ATTENDANCE_DAY",
@@ -272,6 +273,8 @@ class SalesforceEmulator:
         self._denied: dict[str, set[str]] = {}  # object -> access the integration user lacks (describe flags)
         self._cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._canned: dict[str, deque[_Canned]] = {}
+        #: The login switch: `logins.fail_next(N, status=429, retry_after=...)`, `logins.requests`.
+        self.logins = LoginFailures()
         self.jobs: dict[str, _Job] = {}
         self._ids = 0
         self.tokens_issued = 0
@@ -447,6 +450,9 @@ class SalesforceEmulator:
     # -- OAuth ---------------------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
+        failed = self.logins.answer()
+        if failed is not None:
+            return failed
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         with self._lock:
             canned = self._canned_reply("token")

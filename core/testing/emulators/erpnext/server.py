@@ -29,6 +29,7 @@ from punchbridge.testing.emulators.erpnext.frappe import (
     listing,
     request_params,
 )
+from punchbridge.testing.emulators.logins import LoginFailures
 
 __all__ = ["GET_ROLES", "HRMS_METHOD", "LEGACY_METHOD", "SINGLE_VALUE", "TIME_WRITERS", "ErpNextEmulator"]
 
@@ -91,6 +92,8 @@ class ErpNextEmulator:
         self._denied: set[str] = set()
         self._throttled: dict[str | None, deque[int]] = {}
         self._canned: dict[str, deque[_Canned]] = {}
+        #: The login switch (the key check, frappe.auth.get_logged_user): `logins.fail_next(N, ...)`, `logins.requests`.
+        self.logins = LoginFailures()
         self._next_employee = 1
         self.requests = 0
         self.calls: Counter[str] = Counter()
@@ -292,6 +295,10 @@ class ErpNextEmulator:
             SINGLE_VALUE: "settings",
         }.get(method, method)  # fmt: skip
         params = await request_params(request)
+        if method == LOGGED_USER:
+            failed = self.logins.answer()
+            if failed is not None:
+                return failed
         try:
             with self._lock:
                 canned = self._admit(request, api)

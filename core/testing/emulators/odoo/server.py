@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from punchbridge.testing.emulators.logins import LoginFailures
 from punchbridge.testing.emulators.odoo.accounts import key_works
 from punchbridge.testing.emulators.odoo.domain import now
 from punchbridge.testing.emulators.odoo.errors import (
@@ -52,6 +53,8 @@ class OdooEmulator(OdooStaff):
         #: HTTP requests per endpoint ("/jsonrpc", "/xmlrpc/2/object", "/json/2/hr.attendance/create", ...).
         self.requests: Counter[str] = Counter()
         self._canned: deque[tuple[int, bytes, dict[str, str]]] = deque()
+        #: The login switch (common.authenticate; res.users/context_get on JSON-2): `logins.fail_next(N, ...)`.
+        self.logins = LoginFailures()
         self._rate: tuple[int, float] | None = None
         self._window: deque[float] = deque()
         self.app = Starlette(
@@ -108,6 +111,12 @@ class OdooEmulator(OdooStaff):
                 self._window.append(now)
         return None
 
+    def _login_failure(self, service: str, method: str) -> Response | None:
+        """The injected failure of a login (authenticate; on JSON-2, the context_get that checks the key)."""
+        if (service, method) in (("common", "authenticate"), ("json2", "res.users.context_get")):
+            return self.logins.answer()
+        return None
+
     async def _xmlrpc(self, request: Request) -> Response:
         return await self._xml_call(request, legacy=False)
 
@@ -124,6 +133,9 @@ class OdooEmulator(OdooStaff):
         except Exception as exc:  # whatever the parser says, Odoo answers with a fault
             error = ServerError("xml.parsers.expat.ExpatError", f"not an XML-RPC call: {exc}")
             return self._xml_fault(error, legacy=legacy)
+        failed = self._login_failure(service, method or "")
+        if failed is not None:
+            return failed
         try:
             result = self._service(service, method or "", list(params))
         except Exception as exc:  # every error becomes a fault, as in Odoo
@@ -151,6 +163,9 @@ class OdooEmulator(OdooStaff):
             call = json.loads(await request.body())
             request_id = call.get("id") if isinstance(call, dict) else None
             params = call["params"]
+            failed = self._login_failure(params["service"], params["method"])
+            if failed is not None:
+                return failed
             result = self._service(params["service"], params["method"], list(params.get("args", [])))
         except Exception as exc:  # every error goes in the JSON-RPC error member
             error = as_odoo_error(exc)
@@ -201,6 +216,9 @@ class OdooEmulator(OdooStaff):
         if self.major < 19:
             return Response(b"<html><body>404: Not Found</body></html>", 404, media_type="text/html")
         model, method = request.path_params["model"], request.path_params["method"]
+        failed = self._login_failure("json2", f"{model}.{method}")
+        if failed is not None:
+            return failed
         try:
             uid = self._bearer(request.headers.get("authorization", ""))
             database = request.headers.get("x-odoo-database")

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from punchbridge.plugin_api.targets import Employee
 from punchbridge.plugins.sap.saml import AssertionRefusedError, verify_assertion
+from punchbridge.testing.emulators.logins import LoginFailures
 from punchbridge.testing.emulators.sap.collections import ETD, page
 from punchbridge.testing.emulators.sap.credentials import TestCredentials, make_credentials
 from punchbridge.testing.emulators.sap.query import (
@@ -129,6 +130,8 @@ class SapEmulator:
         self._time_data: dict[str, dict[str, Any]] = {}
         self._refused: dict[str, str] = {}
         self._canned: dict[str, deque[Canned]] = {}
+        #: The login switch: `logins.fail_next(N, status=429, retry_after=...)`, `logins.requests`.
+        self.logins = LoginFailures()
         self.deliveries = 0
         self.records_received = 0
         self.requests = 0
@@ -316,6 +319,9 @@ class SapEmulator:
     # -- token ---------------------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
+        failed = self.logins.answer()
+        if failed is not None:
+            return failed
         form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
         with self.lock:
             self.requests += 1

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from punchbridge.plugin_api import Employee
+from punchbridge.testing.emulators.logins import LoginFailures
 from punchbridge.testing.emulators.zoho.book import AttendanceBook
 from punchbridge.testing.emulators.zoho.formats import DayView, JavaDateFormat
 from punchbridge.testing.emulators.zoho.limits import (
@@ -111,6 +112,8 @@ class ZohoEmulator:
         self._book = AttendanceBook()
         self._refused: dict[str, str] = {}
         self._canned: dict[str, deque[_CannedReply]] = {}
+        #: The login switch: `logins.fail_next(N, status=429, retry_after=...)`, `logins.requests`.
+        self.logins = LoginFailures()
         self._next_record = 412_762_000_000_100
         self.tokens_minted = 0
         self.calls: Counter[str] = Counter()
@@ -323,6 +326,9 @@ class ZohoEmulator:
     # -- endpoints -----------------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
+        failed = self.logins.answer()
+        if failed is not None:
+            return failed
         params = await _params(request)
         with self._lock:
             if params.get("grant_type") != "refresh_token":
