@@ -61,6 +61,7 @@ def write_config(folder: Path, devices: int, writes_per_commit: int | None = Non
         *(f"  GATE-{i}: {{site: blr, push_token: {TOKEN}}}" for i in range(devices)),
         *([f"receiver: {{max_writes_per_commit: {writes_per_commit}}}"] if writes_per_commit else []),
     ]
+    (folder / "employees.csv").write_text("employee_id,site,shift\nE00000,blr,general\n")  # the config names it
     path = folder / "punchbridge.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -38,7 +38,7 @@ def _committed_demo(to: Path) -> None:
 
 
 def _erase(folder: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "punchbridge", "erase", "-c", "config/demo.yaml", "E1003", "--yes"]
+    command = [sys.executable, "-m", "punchbridge", "erase", "-c", "config/demo.yaml", "E0003", "--yes"]
     return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -62,4 +62,4 @@ def test_erase_exits_cleanly_in_every_one_of_many_runs_side_by_side(
     assert not crashed, f"{len(crashed)} of {RUNS} runs crashed at exit: {crashed[0].stderr[-500:]}"
     failed = [r for r in runs if r.returncode != 0]
     assert not failed, f"{len(failed)} of {RUNS} runs failed: {failed[0].returncode} {failed[0].stderr[-500:]}"
-    assert all("E1003" in r.stdout + r.stderr for r in runs), runs[0].stdout
+    assert all("E0003" in r.stdout + r.stderr for r in runs), runs[0].stdout

@@ -37,17 +37,6 @@ NIGHTLY_WAITS = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
 class Command:
     """A punchbridge command running in its own process; its stderr collected line by line."""
 

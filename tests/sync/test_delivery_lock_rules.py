@@ -70,17 +70,6 @@ def _rows(out: Path) -> list[dict[str, str]]:
     return rows
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
 def test_a_target_being_delivered_to_is_skipped_and_the_other_targets_are_served(
     tmp_path: Path, store_url: str
 ) -> None:
