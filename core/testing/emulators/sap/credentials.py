@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from punchbridge.testing.emulators.keys import self_signed_key
 
 __all__ = ["TestCredentials", "make_credentials"]
 
@@ -40,20 +38,4 @@ class TestCredentials:
 
 def make_credentials(common_name: str = "punchbridge-test", *, valid_days: int = 365) -> TestCredentials:
     """A fresh 2048-bit RSA key and a self-signed certificate for it (made at test time, never committed)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=valid_days))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return TestCredentials(key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+    return TestCredentials(*self_signed_key(common_name, valid_days=valid_days))
