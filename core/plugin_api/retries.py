@@ -8,6 +8,10 @@ token). What is worth another attempt is a `TransientError` (429, 5xx, no answer
 the target asked for when it said one, else a growing backoff with jitter; a refused login
 (`CredentialsError`) or any other error is never retried.
 
+The policy leans on HTTP's own semantics only (429 in RFC 6585, `Retry-After` and 5xx in RFC 9110),
+not on any vendor's promise: no target documents that a retried login is safe beyond that, and none
+is retried after it said the credentials are wrong.
+
 An error that went through the retries is marked (`TransientError.gave_up_after`, also named in its
 message) so an outer retry does not multiply the attempts: a push that had to log in again does not
 try the login five times five times.
