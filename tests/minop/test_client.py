@@ -80,7 +80,7 @@ def test_an_oauth_token_is_cached_until_it_expires_then_renewed(emulator, cloud,
 def test_a_token_the_cloud_forgot_is_replaced_once(emulator, cloud, clock):
     with oauth_client(cloud, emulator, clock) as client:
         page(client.raw_page({}))
-        emulator._tokens.clear()  # revoked on the cloud's side before its expiry
+        emulator.revoke_tokens()  # on the cloud's side, before their expiry
         page(client.raw_page({}))
     assert emulator.stats["tokens_issued"] == 2
 

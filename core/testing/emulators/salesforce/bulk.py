@@ -69,13 +69,13 @@ class BulkJobs:
     def __init__(
         self,
         schemas: Mapping[str, SObjectSchema],
-        limits: SalesforceLimits,
+        limits: Callable[[], SalesforceLimits],
         write: Write,
         new_id: Callable[[str], str],
         now: Callable[[], datetime],
     ) -> None:
         self.jobs: dict[str, BulkJob] = {}
-        self.schemas, self.limits = schemas, limits
+        self.schemas, self._limits = schemas, limits  # read at each call: tests change the limits
         self._write, self._new_id, self._now = write, new_id, now
 
     def job(self, job_id: str) -> BulkJob:
@@ -149,7 +149,7 @@ class BulkJobs:
             raise SfError(409, "INVALIDJOBSTATE", "A job takes one upload of data: create another job for more")
         if not content_type.startswith("text/csv"):
             raise SfError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be text/csv")
-        if len(body) > self.limits.bulk_upload_bytes:
+        if len(body) > self._limits().bulk_upload_bytes:
             raise SfError(413, "REQUEST_ENTITY_TOO_LARGE", "Request body exceeds the maximum upload size")
         try:
             job.data = body.decode("utf-8")
@@ -179,7 +179,7 @@ class BulkJobs:
         job = self.job(job_id)
         if job.state in ("UploadComplete", "InProgress"):
             job.polls += 1
-            if job.polls <= self.limits.bulk_polls_in_progress:
+            if job.polls <= self._limits().bulk_polls_in_progress:
                 job.state = "InProgress"
             else:
                 self._run(job)

@@ -84,11 +84,11 @@ class SalesforceEmulator:
         self._by_external: dict[tuple[str, str, str], str] = {}
         self._refusals: list[tuple[str, str, Any, str]] = []
         self._denied: dict[str, set[str]] = {}  # object -> access the integration user lacks (describe flags)
-        self._queries = QueryCursors(self.limits.query_batch_size)
+        self._queries = QueryCursors()
         self._canned: dict[str, deque[_Canned]] = {}
         #: The login switch: `logins.fail_next(N, status=429, retry_after=...)`, `logins.requests`.
         self.logins = LoginFailures()
-        self.bulk = BulkJobs(self.schemas, self.limits, self._write, self._new_id, self._now)
+        self.bulk = BulkJobs(self.schemas, lambda: self.limits, self._write, self._new_id, self._now)
         self.jobs = self.bulk.jobs  # Bulk API 2.0 ingest jobs by id
         self._ids = 0
         self.tokens_issued = 0
@@ -373,7 +373,9 @@ class SalesforceEmulator:
 
     def _query(self, request: Request, version: str) -> dict[str, Any]:
         options = request.headers.get("sforce-query-options", "")
-        return self._queries.query(request.query_params.get("q"), options, version, self._rows, self.schemas)
+        return self._queries.query(
+            request.query_params.get("q"), options, self.limits.query_batch_size, version, self._rows, self.schemas
+        )
 
     def _rows(self, object_name: str) -> list[dict[str, Any]]:
         return list(self._records[object_name].values())

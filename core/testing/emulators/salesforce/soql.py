@@ -30,14 +30,18 @@ Row = dict[str, Any]
 class QueryCursors:
     """Runs queries over an org's records and keeps each result's rows until its last page is read."""
 
-    def __init__(self, default_batch_size: int) -> None:
-        self.default_batch_size = default_batch_size
+    def __init__(self) -> None:
         self._cursors: dict[str, tuple[list[Row], int]] = {}
 
     def query(
-        self, soql: str | None, batch_options: str, version: str, records: Callable[[str], list[Row]],
+        self,
+        soql: str | None,
+        batch_options: str,
+        default_batch_size: int,
+        version: str,
+        records: Callable[[str], list[Row]],
         schemas: Mapping[str, SObjectSchema],
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """The first page of `soql` over `records(object_name)`; `batch_options` is Sforce-Query-Options."""
         if not soql:
             raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
@@ -48,7 +52,7 @@ class QueryCursors:
             rows.sort(key=lambda r: (r.get(name) is None, sortable(r.get(name))), reverse=descending)
         rows = rows[:limit] if limit is not None else rows
         wanted = re.search(r"batchSize=(\d+)", batch_options)
-        size = min(max(int(wanted.group(1)), 200), 2000) if wanted else self.default_batch_size
+        size = min(max(int(wanted.group(1)), 200), 2000) if wanted else default_batch_size
         shaped = [_shape(schema, row, selected, version) for row in rows]
         locator = "01g" + secrets.token_hex(7).upper()
         self._cursors[locator] = (shaped, size)
