@@ -5,7 +5,8 @@ machine's PostgreSQL 15 binaries on a free loopback port, one new database per t
         url = server.create_database()          # postgresql+psycopg://postgres@127.0.0.1:PORT/NAME
 
 As root, initdb runs as the `postgres` user (it refuses root). Durability is switched off (fsync off):
-the server is for tests only.
+the server is for tests only. A watchdog process stops the server and removes its files when the process
+that started it ends in any way, a SIGKILL included (pg_ctl detaches the server, so it would live on).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -54,6 +56,27 @@ class PostgresServer:
 
     def dispose(self) -> None:
         self._admin.dispose()
+
+
+#: Run by the watchdog: wait for the end of the pipe from the process that started the server (EOF comes
+#: when that process ends, however it ends), then stop the server (argv[1:-1]) and remove its folder.
+_WATCHDOG = """
+import shutil, subprocess, sys
+sys.stdin.buffer.read()
+subprocess.run(sys.argv[1:-1], capture_output=True)
+shutil.rmtree(sys.argv[-1], ignore_errors=True)
+"""
+
+
+def _watchdog(stop: list[str], base: Path) -> subprocess.Popen[bytes]:
+    # Its own session, so that a kill of the test run's process group leaves it to clean up.
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, *stop, str(base)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _free_port() -> int:
@@ -101,6 +124,7 @@ def running_postgres() -> Iterator[PostgresServer]:
             server_log = log.read_text(errors="replace") if log.exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {done.stdout}{done.stderr}\n{server_log}")
         started = True
+        watchdog = _watchdog([*as_user, str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"], base)
         server = PostgresServer(port)
         try:
             yield server
@@ -109,4 +133,7 @@ def running_postgres() -> Iterator[PostgresServer]:
     finally:
         if started:
             subprocess.run([*as_user, str(pg_ctl), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
+            assert watchdog.stdin is not None
+            watchdog.stdin.close()  # the server is stopped: the watchdog finds nothing left to do
+            watchdog.wait()
         shutil.rmtree(base, ignore_errors=True)
