@@ -15,6 +15,11 @@ holding it committed; afterwards the store must hold every acknowledged push, on
 run, pushes/s, p50/p99/max latency, the commit batch size, the receiver's CPU time per push and the
 load average around it (other work on the machine shows there), and the ratio of the two runs;
 writes them to bench/out/receiver-results.json.
+
+A third run (skip it with `--no-ceiling`) measures the ceiling of the serving stack on this machine:
+the same uvicorn settings serving an ASGI app that reads each push and answers 200 without looking at
+it or storing it. No receiver can be faster than that on the same stack, so it bounds the ratio any
+store-side change can reach.
 """
 
 from __future__ import annotations
@@ -172,6 +177,54 @@ def run_wrk(port: int, seconds: int, connections: int, threads: int, devices: in
     return dict(json.loads(line.removeprefix("WRK ")))
 
 
+#: The ceiling's app: uvicorn with `punchbridge serve`'s settings, an app that reads the body and answers.
+CEILING_APP = """
+import sys, uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"15")]})
+    await send({"type": "http.response.body", "body": b'{"status":"ok"}'})
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", access_log=False,
+            log_level="warning", server_header=False, proxy_headers=False)
+"""
+
+
+def measure_ceiling(args: argparse.Namespace) -> dict[str, object]:
+    """The serving stack alone (wrk only): pushes answered per second with nothing parsed or stored."""
+    port = args.port or _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", CEILING_APP, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_for(port, process)
+        run_wrk(port, 1, min(args.connections, 16), 1, args.devices, run=0)  # warm-up, not counted
+        before = _cpu_seconds(process.pid)
+        found = run_wrk(port, args.seconds, args.connections, args.threads, args.devices, run=1)
+        after = _cpu_seconds(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    answered = found["requests"] - found["status_errors"]
+    seconds = found["duration_us"] / 1e6
+    return {
+        "answered_per_second": round(answered / seconds, 1),
+        "p99_ms": round(found["p99_us"] / 1000, 2),
+        "server_cpu_us_per_push": (
+            round((after - before) / answered * 1e6, 1)
+            if before is not None and after is not None and answered
+            else None
+        ),
+    }
+
+
 def measure(args: argparse.Namespace, writes_per_commit: int | None) -> dict[str, object]:
     """Serve on a fresh store, warm up, measure one load run; the run's figures."""
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as scratch:
@@ -255,11 +308,13 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=20_000, help="With --generator python: pushes per run.")
     parser.add_argument("--shape", choices=["flat", "nested"], default="flat", help="With --generator python.")
     parser.add_argument("--no-baseline", action="store_true", help="Only the run as shipped.")
+    parser.add_argument("--no-ceiling", action="store_true", help="Skip the serving stack's ceiling (wrk only).")
     parser.add_argument("--out", type=Path, default=OUT / "receiver-results.json", help="Where the JSON goes.")
     args = parser.parse_args()
 
     baseline = None if args.no_baseline else measure(args, writes_per_commit=1)
     shipped = measure(args, writes_per_commit=None)
+    ceiling = None if args.no_ceiling or args.generator != "wrk" else measure_ceiling(args)
     result = {
         "generator": args.generator,
         "connections": args.connections,
@@ -269,6 +324,12 @@ def main() -> None:
         "ratio": (
             round(float(shipped["acknowledged_per_second"]) / float(baseline["acknowledged_per_second"]), 1)  # type: ignore[arg-type]
             if baseline
+            else None
+        ),
+        "ceiling_http_only": ceiling,
+        "ceiling_ratio_to_baseline": (
+            round(float(ceiling["answered_per_second"]) / float(baseline["acknowledged_per_second"]), 1)  # type: ignore[arg-type]
+            if ceiling and baseline
             else None
         ),
     }

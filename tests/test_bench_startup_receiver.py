@@ -51,3 +51,7 @@ def test_the_receiver_bench_runs_the_baseline_and_group_commit(tmp_path: Path, g
         assert run["acknowledged"] > 0 and run["failures"] == 0
         assert run["stored"] >= run["acknowledged"]  # the bench itself checks every acknowledged push is stored
     assert result["ratio"] > 0
+    if generator == "wrk":  # the serving stack's ceiling: the same uvicorn, nothing parsed or stored
+        assert result["ceiling_http_only"]["answered_per_second"] > 0 and result["ceiling_ratio_to_baseline"] > 0
+    else:
+        assert result["ceiling_http_only"] is None
