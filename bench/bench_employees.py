@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 COMMAND_TOKEN = "bench-command-token"
 
 
-def _serve(stgids: list[str], pipe: Connection) -> None:
+def _serve(stgids: list[str], pipe: Connection, port: int = 0) -> None:
     """Child process: the Minop emulator with `stgids`, answering `executed` and `stop` on `pipe`."""
     from punchbridge.testing.emulators.minop import MinopEmulator, RateLimits
     from punchbridge.testing.http import serve
@@ -55,7 +55,7 @@ def _serve(stgids: list[str], pipe: Connection) -> None:
     emulator = MinopEmulator(limits=RateLimits.lifted(), command_token=COMMAND_TOKEN)
     for stgid in stgids:
         emulator.add_device(stgid, auth_token=f"auth-{stgid}")
-    with serve(emulator.app) as server:
+    with serve(emulator.app, port=port) as server:
         pipe.send(server.url)
         while (command := pipe.recv()) != "stop":
             assert command == "executed"
@@ -180,12 +180,13 @@ def main() -> int:
     parser.add_argument("--terminals", type=int, default=100)
     parser.add_argument("--per-site", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
 
     sites = _sites(args.terminals, args.per_site)
     stgids = [t for ts in sites.values() for t in ts]
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(stgids, child), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(stgids, child, args.port), daemon=True)
     server.start()
     url = parent.recv()
     registry = load_plugins()

@@ -42,7 +42,7 @@ FIRST_DAY = date(2025, 1, 1)
 COLUMNS = ("employee", "check_in", "check_out")
 
 
-def _serve(employees: int, latency: float, pipe: Connection) -> None:
+def _serve(employees: int, latency: float, pipe: Connection, port: int = 0) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
     from punchbridge.testing.emulators.erpnext import ErpNextEmulator
     from punchbridge.testing.emulators.zoho import NoDelayHttp
@@ -50,7 +50,7 @@ def _serve(employees: int, latency: float, pipe: Connection) -> None:
 
     emulator = ErpNextEmulator(version=15, timezone="Asia/Kolkata", latency=latency)
     emulator.seed_employees(Employee(f"E{n:05d}", f"Person {n:05d}") for n in range(employees))
-    with serve(emulator.app, http=NoDelayHttp) as server:
+    with serve(emulator.app, http=NoDelayHttp, port=port) as server:
         pipe.send({"settings": emulator.plugin_settings(server.url)})
         while (command := pipe.recv()) != "stop":
             assert command == "stats"
@@ -82,9 +82,9 @@ def _batches(records: list[Record], size: int) -> Iterator[Batch]:
             yield Batch("erpnext", sequence, month, last, sequence, chunk_source[start : start + size], COLUMNS)
 
 
-def _run(concurrency: int, employees: int, days: int, latency: float = 0.0) -> dict[str, Any]:
+def _run(concurrency: int, employees: int, days: int, latency: float = 0.0, port: int = 0) -> dict[str, Any]:
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve, args=(employees, latency, child), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(employees, latency, child, port), daemon=True)
     server.start()
     try:
         where = parent.recv()
@@ -143,10 +143,13 @@ def main() -> None:
     parser.add_argument("--sample-days", type=int, default=5)
     parser.add_argument("--sample-employees", type=int, default=100)
     parser.add_argument("--sample-concurrency", default="1,4,8")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
-    results = [_run(int(c), args.employees, args.days) for c in args.concurrency.split(",") if c.strip()]
+    results = [
+        _run(int(c), args.employees, args.days, port=args.port) for c in args.concurrency.split(",") if c.strip()
+    ]
     results += [
-        _run(int(c), args.sample_employees, args.sample_days, args.latency_ms / 1000)
+        _run(int(c), args.sample_employees, args.sample_days, args.latency_ms / 1000, args.port)
         for c in args.sample_concurrency.split(",")
         if c.strip() and args.sample_days > 0
     ]

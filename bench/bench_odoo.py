@@ -35,14 +35,14 @@ FIRST_DAY = date(2025, 1, 1)
 VERSION = {"xmlrpc": "17.0", "jsonrpc": "17.0", "json2": "19.0"}
 
 
-def _serve(version: str, employees: int, pipe: Connection) -> None:
+def _serve(version: str, employees: int, pipe: Connection, port: int = 0) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
     from punchbridge.testing.emulators.odoo import OdooEmulator
     from punchbridge.testing.http import serve
 
     emulator = OdooEmulator(version)
     emulator.seed_employees(Employee(target_id=f"E{n:05d}", name=f"Person {n:05d}") for n in range(employees))
-    with serve(emulator.app) as server:
+    with serve(emulator.app, port=port) as server:
         pipe.send({"url": server.url, "database": emulator.database, "login": emulator.login, "key": emulator.api_key})
         while (command := pipe.recv()) != "stop":
             assert command == "stats"
@@ -76,9 +76,9 @@ def _batches(records: list[Record], size: int) -> Iterator[Batch]:
             yield Batch("odoo", sequence, month, last, sequence, chunk, ("employee", "check_in", "check_out"))
 
 
-def _run(protocol: str, employees: int, days: int) -> dict[str, Any]:
+def _run(protocol: str, employees: int, days: int, port: int = 0) -> dict[str, Any]:
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve, args=(VERSION[protocol], employees, child), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(VERSION[protocol], employees, child, port), daemon=True)
     server.start()
     try:
         where = parent.recv()
@@ -147,8 +147,9 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=1000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--protocols", default="xmlrpc,jsonrpc,json2")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
-    results = [_run(p.strip(), args.employees, args.days) for p in args.protocols.split(",") if p.strip()]
+    results = [_run(p.strip(), args.employees, args.days, args.port) for p in args.protocols.split(",") if p.strip()]
     header = (
         f"{'protocol':<9} {'records':>8} {'seconds':>8} {'records/s':>10} {'req/1000':>9} {'per batch':>10} "
         f"{'per run':>8} {'resend s':>9} {'resend req':>11}"

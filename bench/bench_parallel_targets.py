@@ -59,7 +59,7 @@ def _write_night(folder: Path, employees: int) -> None:
         (folder / name).write_text(text)
 
 
-def run_night(folder: Path, employees: int, scale: float, concurrency: int) -> dict[str, Any]:
+def run_night(folder: Path, employees: int, scale: float, concurrency: int, port: int = 0) -> dict[str, Any]:
     """One sync of the night with `concurrency`; its wall time and what each target received."""
     clear_token_cache()
     _write_night(folder, employees)
@@ -73,7 +73,7 @@ def run_night(folder: Path, employees: int, scale: float, concurrency: int) -> d
 
     ZohoPeopleTarget.__init__ = on_scaled_clock  # type: ignore[method-assign]
     try:
-        with serve(emulator.app, http=NoDelayHttp) as served:
+        with serve(emulator.app, http=NoDelayHttp, port=port) as served:
             settings = {**emulator.plugin_settings(served.url), "state_file": str(folder / "zoho.sqlite3")}
             zoho = ", ".join(f"{key}: '{value}'" for key, value in settings.items())
             (folder / "punchbridge.yaml").write_text(
@@ -112,12 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=100)
     parser.add_argument("--scale", type=float, default=60.0, help="Zoho time runs this many times faster")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     options = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for concurrency in (1, 2):
             folder = Path(scratch) / f"c{concurrency}"
-            result = run_night(folder, options.employees, options.scale, concurrency)
+            result = run_night(folder, options.employees, options.scale, concurrency, options.port)
             results.append(result)
             print(
                 f"concurrency {concurrency}: {result['seconds']} s wall, payroll file after "

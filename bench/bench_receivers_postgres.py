@@ -45,8 +45,11 @@ async def spread_load(ports: list[int], bodies: list[bytes], connections: int) -
     return time.perf_counter() - started, latencies, failures
 
 
-def measure(url: str, folder: Path, receivers: int, pushes: int, connections: int) -> dict[str, object]:
-    """Start `receivers` serve processes on `url`, push, stop them, check the store; the figures."""
+def measure(
+    url: str, folder: Path, receivers: int, pushes: int, connections: int, first_port: int = 0
+) -> dict[str, object]:
+    """Start `receivers` serve processes on `url` (on `first_port` and the ports after it, or free ones),
+    push, stop them, check the store; the figures."""
     config = write_config(folder, devices=50)
     config.write_text(config.read_text().replace(f"sqlite:///{folder / 'store.db'}", url))
     (folder / "employees.csv").write_text("employee_id,site,shift\n")
@@ -54,8 +57,8 @@ def measure(url: str, folder: Path, receivers: int, pushes: int, connections: in
         pass
     processes, ports = [], []
     try:
-        for _ in range(receivers):
-            port = _free_port()
+        for number in range(receivers):
+            port = first_port + number if first_port else _free_port()
             process = subprocess.Popen(
                 [*SERVE, "-c", str(config), "--port", str(port)],
                 cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -92,6 +95,9 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=48)
     parser.add_argument("--receivers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument(
+        "--port", type=int, default=0, help="The first receiver's port, the next ones after it (default: free ones)."
+    )
     options = parser.parse_args()
     results = []
     with running_postgres() as server, tempfile.TemporaryDirectory() as scratch:
@@ -99,7 +105,7 @@ def main() -> None:
             url = server.create_database()
             folder = Path(scratch) / f"r{receivers}"
             folder.mkdir()
-            result = measure(url, folder, receivers, options.pushes, options.connections)
+            result = measure(url, folder, receivers, options.pushes, options.connections, options.port)
             results.append(result)
             print(
                 f"{receivers} receiver(s): {result['pushes_per_second']} pushes/s "

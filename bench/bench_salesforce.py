@@ -40,14 +40,14 @@ FIRST_DAY = date(2025, 1, 1)
 COLUMNS = ("Employee_Id__c", "Work_Date__c", "Status__c", "Worked_Minutes__c", "First_In__c", "Last_Out__c")
 
 
-def _serve(certificate: bytes, pipe: Connection) -> None:
+def _serve(certificate: bytes, pipe: Connection, port: int = 0) -> None:
     """Child process: the emulator (limits lifted), answering `stats` and `stop` on `pipe`."""
     from punchbridge.testing.emulators.salesforce import SalesforceEmulator, SalesforceLimits
     from punchbridge.testing.emulators.zoho import NoDelayHttp
     from punchbridge.testing.http import serve
 
     emulator = SalesforceEmulator(certificate=certificate, limits=SalesforceLimits.lifted())
-    with serve(emulator.app, http=NoDelayHttp) as server:
+    with serve(emulator.app, http=NoDelayHttp, port=port) as server:
         pipe.send({"url": server.url, "client_id": emulator.client_id, "username": emulator.username})
         while (command := pipe.recv()) != "stop":
             assert command == "stats"
@@ -93,12 +93,12 @@ def _batches(records: list[Record], size: int) -> Iterator[Batch]:
             yield Batch("salesforce", sequence, month, last, sequence, chunk_source[start : start + size], COLUMNS)
 
 
-def _run(mode: str, employees: int, days: int) -> dict[str, Any]:
+def _run(mode: str, employees: int, days: int, port: int = 0) -> dict[str, Any]:
     from punchbridge.testing.emulators.salesforce import generate_jwt_key
 
     key_pem, certificate = generate_jwt_key("bench")
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve, args=(certificate, child), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(certificate, child, port), daemon=True)
     server.start()
     with tempfile.TemporaryDirectory() as folder:
         key = Path(folder) / "bench.key"
@@ -163,8 +163,9 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=1000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--modes", default="collections,bulk")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
-    results = [_run(m.strip(), args.employees, args.days) for m in args.modes.split(",") if m.strip()]
+    results = [_run(m.strip(), args.employees, args.days, args.port) for m in args.modes.split(",") if m.strip()]
     header = (
         f"{'mode':<12} {'records':>8} {'seconds':>8} {'records/s':>10} {'req/1000':>9} {'jobs':>5} "
         f"{'resend s':>9} {'resend req':>11} {'new on resend':>14}"

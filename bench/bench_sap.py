@@ -43,7 +43,7 @@ COLUMNS = {
 }
 
 
-def _serve(credentials: TestCredentials, employees: int, pipe: Connection) -> None:
+def _serve(credentials: TestCredentials, employees: int, pipe: Connection, port: int = 0) -> None:
     """Child process: the emulator with `employees` seeded, answering `stats` and `stop` on `pipe`."""
     from punchbridge.testing.emulators.sap import SapEmulator, SapLimits
     from punchbridge.testing.emulators.zoho import NoDelayHttp
@@ -51,7 +51,7 @@ def _serve(credentials: TestCredentials, employees: int, pipe: Connection) -> No
 
     emulator = SapEmulator(credentials=credentials, limits=SapLimits.lifted(), timezone="Asia/Kolkata")
     emulator.seed_employees(Employee(f"E{n:05d}", f"Person {n:05d}") for n in range(employees))
-    with serve(emulator.app, http=NoDelayHttp) as server:
+    with serve(emulator.app, http=NoDelayHttp, port=port) as server:
         pipe.send({"url": server.url, "company": emulator.company_id, "client": emulator.client_id})
         while (command := pipe.recv()) != "stop":
             assert command == "stats"
@@ -101,9 +101,11 @@ def _batches(records: list[Record], size: int, columns: tuple[str, ...]) -> Iter
             yield Batch("sap", sequence, month, last, sequence, chunk_source[start : start + size], columns)
 
 
-def _run(mode: str, employees: int, days: int, credentials: TestCredentials, keys: Path) -> dict[str, Any]:
+def _run(
+    mode: str, employees: int, days: int, credentials: TestCredentials, keys: Path, port: int = 0
+) -> dict[str, Any]:
     parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve, args=(credentials, employees, child), daemon=True)
+    server = multiprocessing.Process(target=_serve, args=(credentials, employees, child, port), daemon=True)
     server.start()
     try:
         where = parent.recv()
@@ -167,11 +169,12 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=1000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--modes", default="external_time_data,time_events")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
     credentials = make_credentials("punchbridge-bench")
     with tempfile.TemporaryDirectory(prefix="punchbridge-bench-sap-") as folder:
         results = [
-            _run(mode.strip(), args.employees, args.days, credentials, Path(folder))
+            _run(mode.strip(), args.employees, args.days, credentials, Path(folder), args.port)
             for mode in args.modes.split(",")
             if mode.strip()
         ]

@@ -69,12 +69,12 @@ def _emulator(employees: int, clock: Callable[[], float], limits: ZohoLimits) ->
     return emulator
 
 
-def throughput(records: int, employees: int, concurrency: int, folder: Path) -> dict[str, Any]:
+def throughput(records: int, employees: int, concurrency: int, folder: Path, port: int = 0) -> dict[str, Any]:
     """Part 1: limits lifted, real time."""
     days = -(-records // employees)
     load = _days(employees, days, date(2025, 1, 1))[:records]
     emulator = _emulator(employees, time.time, ZohoLimits.lifted())
-    with serve(emulator.app, http=NoDelayHttp) as server:
+    with serve(emulator.app, http=NoDelayHttp, port=port) as server:
         settings = emulator.plugin_settings(
             server.url,
             state_file=folder / "throughput.sqlite3",
@@ -102,12 +102,12 @@ def throughput(records: int, employees: int, concurrency: int, folder: Path) -> 
     }
 
 
-def backfill(employees: int, days: int, scale: float, folder: Path) -> dict[str, Any]:
+def backfill(employees: int, days: int, scale: float, folder: Path, port: int = 0) -> dict[str, Any]:
     """Part 2: Zoho's real limits, on a shared simulated (or scaled) clock."""
     clock: ManualClock | ScaledClock = ManualClock() if scale <= 0 else ScaledClock(scale)
     load = _days(employees, days, date(2025, 1, 1))
     emulator = _emulator(employees, clock, ZohoLimits())
-    with serve(emulator.app, http=NoDelayHttp) as server:
+    with serve(emulator.app, http=NoDelayHttp, port=port) as server:
         settings = emulator.plugin_settings(server.url, state_file=folder / "backfill.sqlite3")
         target = ZohoPeopleTarget("zoho", settings, clock=clock, sleep=clock.sleep)
         plan = target.plan_backfill(len(load))
@@ -137,12 +137,13 @@ def main() -> None:
     parser.add_argument("--backfill-employees", type=int, default=200)
     parser.add_argument("--backfill-days", type=int, default=30)
     parser.add_argument("--scale", type=float, default=0.0, help="0: simulated clock; N: real time N times faster")
+    parser.add_argument("--port", type=int, default=0, help="Serve the emulator on this port (default: a free one).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         clear_token_cache()
-        fast = throughput(args.records, args.employees, args.concurrency, Path(scratch))
+        fast = throughput(args.records, args.employees, args.concurrency, Path(scratch), args.port)
         clear_token_cache()
-        slow = backfill(args.backfill_employees, args.backfill_days, args.scale, Path(scratch))
+        slow = backfill(args.backfill_employees, args.backfill_days, args.scale, Path(scratch), args.port)
     rows = [
         ("1. throughput, limits lifted", ""),
         ("records pushed", f"{fast['records']:,} ({fast['punches']:,} punches, {fast['refused']} refused)"),

@@ -51,6 +51,25 @@ def test_every_bench_script_has_a_tiny_run() -> None:
         assert (ROOT / test).is_file(), f"{test} is gone"
 
 
+def _serves(script: Path) -> bool:
+    """Whether a bench script serves something on a port (an emulator, the receiver, a ceiling app)."""
+    text = script.read_text()
+    return "serve(" in text or "SERVE" in text or "uvicorn.run" in text
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (ROOT / "bench").glob("*.py") if _serves(p)), ids=lambda name: name
+)
+def test_a_bench_that_serves_takes_a_port(script: str) -> None:
+    # An operator measuring on a shared machine chooses the port (one that a firewall or another
+    # process leaves free); "a free one" stays the default.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--port" in done.stdout, f"{script} serves but takes no --port"
+
+
 @pytest.fixture
 def clean_copy(tmp_path: Path) -> Path:
     """bench/ and the test helpers it borrows (the oracle), without any `bench/out`."""
