@@ -15,7 +15,7 @@ from support.employee_kit import TEMPLATE, executed_ids, person, users, write_co
 from support.minop_kit import CLOUDS
 
 from punchbridge.config import load_config
-from punchbridge.employees import EmployeeSyncReport, run_employee_sync
+from punchbridge.employees import EmployeeSyncReport, run_employee_sync, send
 from punchbridge.plugin_api.registry import PluginRegistry, load_plugins
 from punchbridge.plugin_api.targets import Batch, Employee, Outcome, Target
 from punchbridge.store import Store
@@ -107,6 +107,9 @@ def test_an_interrupted_enrolment_is_planned_again_and_the_terminals_are_right(
         raise SystemExit("killed")
 
     with monkeypatch.context() as patch:
+        # Every command executed before the first settling (which crashes): on a loaded machine the
+        # half-second settling timer could otherwise fire between two commands.
+        patch.setattr(send, "SETTLE_SECONDS", 3600.0)
         patch.setattr(Store, "settle_terminal_commands", crash)
         with pytest.raises(SystemExit):
             run(config, plugins)
