@@ -436,3 +436,17 @@ def test_the_version_is_reported_where_clients_ask(odoo17: OdooRun, odoo19: Odoo
         info = httpx.post(f"{run.url}/web/webclient/version_info", json={"jsonrpc": "2.0", "params": {}}).json()
         assert info["result"]["server_version"] == f"{major}.0"
     assert httpx.get(f"{odoo19.url}/web/version").json()["version_info"][0] == 19
+
+
+@pytest.mark.parametrize("path", ["/jsonrpc", "/web/webclient/version_info"])
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [(b"{not json", "Invalid JSON data"), (b"", "Invalid JSON data"), (b"[1, 2]", "Invalid JSON-RPC data")],
+)
+def test_a_json_rpc_body_odoo_cannot_read_is_refused_before_any_route(
+    odoo17: OdooRun, path: str, body: bytes, answer: str
+) -> None:
+    # Odoo's JsonRPCDispatcher.dispatch (odoo/http.py) answers a plain 400, not a JSON-RPC error.
+    response = httpx.post(odoo17.url + path, content=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.text) == (400, answer)
+    assert httpx.post(odoo17.url + "/web/webclient/version_info", json={"id": 7}).json()["id"] == 7

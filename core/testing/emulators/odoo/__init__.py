@@ -24,7 +24,8 @@ and Odoo's own clients (`odoorpc`, `odoo-client-lib`) work against it:
   detection crons; each record knows its `create_uid`;
 - Odoo's error shapes: XML-RPC fault codes 1 (application), 2 (user/validation), 3 (access denied),
   4 (access error), as strings on the historical `/xmlrpc/<service>`; JSON-RPC errors inside HTTP
-  200 with `error.data.name`; JSON-2 status codes with a JSON error body.
+  200 with `error.data.name`; JSON-2 status codes with a JSON error body; a JSON-RPC body that is not
+  JSON, or not a JSON object, a plain HTTP 400 before any route runs (`JsonRPCDispatcher`, odoo/http.py).
 
 Tests configure failures on `OdooEmulator` (`refuse_employee`, `fail_next`, `reply_next`, `deny`,
 `rate_limit`, `set_api_key_expiry`) and inspect what it holds (`attendances`, `deliveries`,

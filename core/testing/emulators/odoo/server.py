@@ -158,10 +158,11 @@ class OdooEmulator(OdooStaff):
         canned = self._intercept(request)
         if canned is not None:
             return canned
-        request_id: Any = None
+        call = _json_rpc_call(await request.body())
+        if isinstance(call, Response):
+            return call
+        request_id: Any = call.get("id")
         try:
-            call = json.loads(await request.body())
-            request_id = call.get("id") if isinstance(call, dict) else None
             params = call["params"]
             failed = self._login_failure(params["service"], params["method"])
             if failed is not None:
@@ -189,14 +190,10 @@ class OdooEmulator(OdooStaff):
         canned = self._intercept(request)
         if canned is not None:
             return canned
-        request_id = None
-        try:
-            call = json.loads(await request.body() or b"{}")
-            request_id = call.get("id") if isinstance(call, dict) else None
-        except ValueError:
-            # Unconfirmed against Odoo's http.py: a version probe with an unreadable body is answered
-            # with id null here; no plugin sends one, and the JSON-RPC and JSON-2 routes do refuse it.
-            request_id = None
+        call = _json_rpc_call(await request.body())
+        if isinstance(call, Response):
+            return call
+        request_id = call.get("id")
         info = self._version()
         if self.major >= 19:
             info.pop("protocol_version")  # 19.0's route returns the version only
@@ -259,6 +256,22 @@ class OdooEmulator(OdooStaff):
                 if key_works(user, key.strip(), self.major, moment):
                     return user.uid
         raise BearerRefusedError
+
+
+def _json_rpc_call(body: bytes) -> dict[str, Any] | Response:
+    """The JSON-RPC request in `body`, or Odoo's refusal of it.
+
+    As Odoo's `JsonRPCDispatcher.dispatch` (odoo/http.py) answers before any route runs: a body that
+    is not JSON (an empty one included) gets HTTP 400 "Invalid JSON data", and JSON that is not an
+    object (its `.get` fails) HTTP 400 "Invalid JSON-RPC data", both plain responses, not JSON-RPC.
+    """
+    try:
+        call = json.loads(body)
+    except ValueError:
+        return Response("Invalid JSON data", 400, media_type="text/html")
+    if not isinstance(call, dict):
+        return Response("Invalid JSON-RPC data", 400, media_type="text/html")
+    return call
 
 
 class BearerRefusedError(Exception):
