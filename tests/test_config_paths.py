@@ -5,8 +5,10 @@ a configuration that names a missing, empty, unreadable or wrong kind of file.
 
 from __future__ import annotations
 
+import ctypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,17 +141,35 @@ UNREADABLE_CONFIGS: list[tuple[str, Callable[[Path], None]]] = [
 ]
 
 _ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-_ROOT_READS_ALL = pytest.mark.skipif(_ROOT, reason="root reads a file whatever its mode")
+
+
+@contextmanager
+def _modes_apply_to_root(acting: bool) -> Iterator[None]:
+    """Root reads a file whatever its mode, through two capabilities (CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH): for the unreadable cases root drops them from this thread's effective set,
+    so that a file's mode applies to root as to its owner, and takes them back afterwards."""
+    if not acting:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()  # two sets of (effective, permitted, inheritable)
+    if libc.capget(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    effective = data[0]
+    data[0] = effective & ~((1 << 1) | (1 << 2))
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    try:
+        yield
+    finally:
+        data[0] = effective
+        libc.capset(header, data)
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for case, breakage in BREAKAGES:
-        marks = [_ROOT_READS_ALL] if "unreadable" in case else []
-        cases.append(pytest.param(breakage, None, id=case, marks=marks))
-    for case, write in UNREADABLE_CONFIGS:
-        marks = [_ROOT_READS_ALL] if "unreadable" in case else []
-        cases.append(pytest.param(None, write, id=case, marks=marks))
+    cases = [pytest.param(breakage, None, id=case) for case, breakage in BREAKAGES]
+    cases += [pytest.param(None, write, id=case) for case, write in UNREADABLE_CONFIGS]
     return cases
 
 
@@ -170,6 +190,7 @@ def test_every_command_refuses_a_broken_configuration_naming_the_file_without_a_
     command: click.Command,
     breakage: Breakage | None,
     config_file: Callable[[Path], None] | None,
+    request: pytest.FixtureRequest,
 ) -> None:
     folder = tmp_path / "customer"
     settings = _customer(folder)
@@ -184,7 +205,8 @@ def test_every_command_refuses_a_broken_configuration_naming_the_file_without_a_
     elsewhere = tmp_path / "elsewhere-cwd"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    result = invoke(*words, *arguments(command, config))
+    with _modes_apply_to_root(_ROOT and "unreadable" in request.node.callspec.id):
+        result = invoke(*words, *arguments(command, config))
     _assert_refused(result, named or config, folder / "store.db")
 
 
