@@ -155,11 +155,11 @@ def _modes_apply_to_root(acting: bool) -> Iterator[None]:
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     data = (ctypes.c_uint32 * 6)()  # two sets of (effective, permitted, inheritable)
     if libc.capget(header, data) != 0:
-        raise OSError(ctypes.get_errno(), "capget")
+        pytest.skip(f"root cannot read its capabilities here: {os.strerror(ctypes.get_errno())}")
     effective = data[0]
     data[0] = effective & ~((1 << 1) | (1 << 2))
     if libc.capset(header, data) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
+        pytest.skip(f"root reads a file whatever its mode and cannot drop that here: {os.strerror(ctypes.get_errno())}")
     try:
         yield
     finally:
