@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 
 from punchbridge.config import DeviceSettings, MinopSettings
 from punchbridge.employees.report import MAX_FAILURES, EmployeeSyncReport
-from punchbridge.minop.client import MinopError, MinopRefusedError
 from punchbridge.minop.devices import CommandFailedError, DeviceClient, DeviceCommand, Sent
+from punchbridge.minop.http import MinopError, MinopRefusedError
 from punchbridge.store import Store
 from punchbridge.store.terminals import CommandSettlement, TerminalUser
 

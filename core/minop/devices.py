@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from punchbridge.config import DeviceSettings, MinopSettings
-from punchbridge.minop.client import MinopError, MinopHttp, MinopRefusedError, quote
+from punchbridge.minop.http import MinopError, MinopHttp, MinopRefusedError, quote
 
 __all__ = [
     "COMMAND_CONTENT_TYPE",
