@@ -62,7 +62,7 @@ def test_no_module_assembles_a_jws_and_the_salesforce_code_uses_pyjwt() -> None:
     assert [p.name for p in SOURCES if assembles_jws(_read(p))] == []
     for path in (
         REPO / "plugins" / "salesforce" / "auth.py",
-        REPO / "core" / "testing" / "emulators" / "salesforce.py",
+        REPO / "core" / "testing" / "emulators" / "salesforce" / "oauth.py",
     ):
         source = _read(path)
         assert "import jwt" in source and ("jwt.encode(" in source or "jwt.decode(" in source), path.name
