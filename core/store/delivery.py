@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, delete, func, select, update
 
 from punchbridge.errors import StoreError
 from punchbridge.records import Batch, Outcome, Record
+from punchbridge.store.compact import hash_from_stored, hash_to_stored
 from punchbridge.store.database import chunks, dialect_insert, dumps_json
 from punchbridge.store.schema import batches, dead_letters, ledger
 
@@ -59,6 +60,8 @@ def read_ledger(connection: Connection, target: str, keys: Collection[str] | Non
         for part in chunks(len(wanted), 2000):
             chunk_query = query.where(ledger.c.record_key.in_(wanted[part])).order_by(ledger.c.record_key)
             rows += connection.execute(chunk_query).all()
+    held = LEDGER_COLUMNS.index("content_hash")
+    rows = [(*row[:held], hash_from_stored(row[held]), *row[held + 1 :]) for row in rows]
     return _frame(rows, LEDGER_COLUMNS, ints=("attempts", "batch_id"))
 
 
@@ -203,7 +206,7 @@ def complete_batch(connection: Connection, batch_id: int, outcomes: Sequence[Out
                 {
                     "target": target,
                     "record_key": o.key,
-                    "content_hash": records[o.key].content_hash,
+                    "content_hash": hash_to_stored(records[o.key].content_hash),
                     "remote_id": o.remote_id,
                     "status": "delivered",
                     "attempts": 1,
