@@ -86,10 +86,13 @@ def _fill_0009(connection: Connection) -> None:
     )
 
 
-def _raw(connection: Connection) -> tuple[list[Any], list[Any]]:
-    days = connection.execute(text("SELECT * FROM processed_days ORDER BY employee_id, work_date")).mappings().all()
-    ledger = connection.execute(text("SELECT * FROM ledger ORDER BY target, record_key")).mappings().all()
-    return [dict(row) for row in days], [dict(row) for row in ledger]
+def _raw(connection: Connection) -> list[list[dict[str, Any]]]:
+    queries = (
+        "SELECT * FROM processed_days ORDER BY employee_id, work_date",
+        "SELECT * FROM ledger ORDER BY target, record_key",
+        "SELECT id, status, records FROM batches ORDER BY id",
+    )
+    return [[dict(row) for row in connection.execute(text(query)).mappings()] for query in queries]
 
 
 def test_a_0009_store_reads_back_the_same_days_ledger_batches_and_punches_after_the_upgrade(store_url: str) -> None:
@@ -121,6 +124,7 @@ def test_a_0009_store_reads_back_the_same_days_ledger_batches_and_punches_after_
     assert [(r.key, r.content_hash, dict(r.fields)) for r in resumed[0].records] == [
         ("E1|2025-03-03|day", SHA, {"hours": 8.5})
     ]
+    assert [batch.seq for batch in resumed] == [2]  # the done batch stays done
     assert punches[["employee_id", "device_id", "direction", "source"]].values.tolist() == [
         ["E1", "GATE-1", "in", "terminals"]
     ]

@@ -190,9 +190,11 @@ batches = Table(
     Column("seq", Integer, nullable=False),
     Column("status", Text, nullable=False),
     Column("columns", Text, nullable=False),
-    Column("records", Text, nullable=False),
+    Column("records", Text, nullable=False),  # JSON while open; empty once done or dropped
     Column("created_at_ns", BigInteger, nullable=False),
     Column("finished_at_ns", BigInteger, nullable=True),
+    # migration 0010: a done or dropped batch's [{key, content_hash}] JSON, zlib-compressed
+    Column("finished_records", LargeBinary, nullable=True),
     UniqueConstraint("target", "period_start", "period_end", "seq"),
     Index(None, "target", "status"),
     _one_of("status", BATCH_STATUSES, "status"),

@@ -10,6 +10,8 @@ Create Date: 2026-12-08
   64 hexadecimal characters, `\\x00` and the UTF-8 of any other text.
 - `first_in`, `last_out` and `intervals` of a day are kept without their date and UTC offset repeated
   in every time (`punchbridge.store.compact`).
+- A done or dropped batch keeps its `[{key, content_hash}]` JSON (migration 0009) zlib-compressed in
+  the new `finished_records` column, and an empty `records`: about 44 bytes a record instead of 115.
 
 Both rewrites are lossless: the store converts at its boundary, so every caller reads the same
 texts as before, and `downgrade` gives back the 0009 tables with the very same values. Each table
@@ -19,6 +21,7 @@ dropped; on PostgreSQL the tables are the same apart from the BYTEA hashes.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -141,12 +144,61 @@ def _rebuild(
         op.create_index(f"ix_{name}_{index}", name, [index])
 
 
+_BATCHES = sa.table(
+    "batches",
+    sa.column("id", sa.Integer),
+    sa.column("status", sa.Text),
+    sa.column("records", sa.Text),
+    sa.column("finished_records", sa.LargeBinary),
+)
+
+
+def _rewrite_finished_batches(rewrite: Callable[[Row], Row]) -> None:
+    """Apply `rewrite` to every done or dropped batch's (records, finished_records), a page at a time."""
+    connection = op.get_bind()
+    finished = _BATCHES.c.status.in_(("done", "dropped"))
+    last_id = 0
+    while True:
+        rows = connection.execute(
+            sa.select(_BATCHES.c.id, _BATCHES.c.records, _BATCHES.c.finished_records)
+            .where(finished, _BATCHES.c.id > last_id)
+            .order_by(_BATCHES.c.id)
+            .limit(500)
+        ).mappings()
+        page = [rewrite(dict(row)) for row in rows]
+        if not page:
+            return
+        connection.execute(
+            sa.update(_BATCHES).where(_BATCHES.c.id == sa.bindparam("batch_id")),
+            [
+                {"batch_id": row["id"], "records": row["records"], "finished_records": row["finished_records"]}
+                for row in page
+            ],
+        )
+        last_id = page[-1]["id"]
+
+
+def _compress_batch(row: Row) -> Row:
+    return {"id": row["id"], "records": "", "finished_records": zlib.compress(row["records"].encode("utf-8"))}
+
+
+def _expand_batch(row: Row) -> Row:
+    if row["finished_records"] is None:  # not written by this revision's code: nothing to expand
+        return row
+    records = zlib.decompress(bytes(row["finished_records"])).decode("utf-8")
+    return {"id": row["id"], "records": records, "finished_records": None}
+
+
 def upgrade() -> None:
     days, ledger = _day_columns(sa.LargeBinary()), _ledger_columns(sa.LargeBinary())
     _rebuild("processed_days", _DAY_KEY, days, _compact_day, with_rowid=False, index="work_date")
     _rebuild("ledger", _LEDGER_KEY, ledger, _compact_ledger, with_rowid=False, index=None)
+    op.add_column("batches", sa.Column("finished_records", sa.LargeBinary(), nullable=True))
+    _rewrite_finished_batches(_compress_batch)
 
 
 def downgrade() -> None:
     _rebuild("processed_days", _DAY_KEY, _day_columns(sa.Text()), _expand_day, with_rowid=True, index="work_date")
     _rebuild("ledger", _LEDGER_KEY, _ledger_columns(sa.Text()), _expand_ledger, with_rowid=True, index=None)
+    _rewrite_finished_batches(_expand_batch)
+    op.drop_column("batches", "finished_records")
