@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 __all__ = ["hash_from_stored", "hash_to_stored", "times_from_stored", "times_to_stored"]
 
@@ -50,21 +51,22 @@ def hash_from_stored(stored: bytes | memoryview | None) -> str | None:
     return raw[1:].decode("utf-8")
 
 
-def _next_day(work_date: str) -> str:
-    return (date.fromisoformat(work_date) + timedelta(days=1)).isoformat()
+@lru_cache(maxsize=4096)
+def _prefixes(work_date: str) -> tuple[str, str]:
+    """How the day's times start, and the next day's: `2024-01-01T`, `2024-01-02T` (a night shift)."""
+    return f"{work_date}T", f"{(date.fromisoformat(work_date) + timedelta(days=1)).isoformat()}T"
 
 
 def times_to_stored(text: str | None, work_date: str) -> str | None:
     """The stored form of a local-time text (`first_in`, `last_out`, `intervals`) of the day `work_date`."""
     if text is None:
         return None
-    if _RESERVED.search(text):
+    if not text.isprintable() and _RESERVED.search(text):  # isprintable: the quick answer for nearly all
         return _WHOLE + text
-    day = f"{work_date}T"
+    day, next_day = _prefixes(work_date)
     if day not in text:
         return text
-    body = text.replace(day, _DAY)
-    body = body.replace(f"{_next_day(work_date)}T", _NEXT_DAY)
+    body = text.replace(day, _DAY).replace(next_day, _NEXT_DAY)
     offset = text[19:25] if len(text) >= 25 and text[19] in "+-" else ""
     if offset and body.count(offset) > 1:  # once, the header would cost what it saves
         body = body.replace(offset, _OFFSET)
@@ -86,6 +88,7 @@ def times_from_stored(stored: str | None, work_date: str) -> str | None:
     offset, body = stored[1:end], stored[end + 1 :]
     if offset:
         body = body.replace(_OFFSET, offset)
+    day, next_day = _prefixes(work_date)
     if _NEXT_DAY in body:
-        body = body.replace(_NEXT_DAY, f"{_next_day(work_date)}T")
-    return body.replace(_DAY, f"{work_date}T")
+        body = body.replace(_NEXT_DAY, next_day)
+    return body.replace(_DAY, day)
