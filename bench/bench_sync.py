@@ -171,6 +171,7 @@ def main() -> None:
         "store_bytes": (WORK / "store.db").stat().st_size,
         **_store_size(WORK / "store.db"),
     }
+    (HERE / "out").mkdir(exist_ok=True)  # a clean clone has no bench/out when --work is elsewhere
     (HERE / "out" / "sync-results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

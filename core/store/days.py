@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select
 
 from punchbridge.rules.frames import DAY_COLUMNS
+from punchbridge.store.compact import hash_from_stored, hash_to_stored, times_from_stored, times_to_stored
 from punchbridge.store.database import bulk_execute, chunks, dialect_insert, fetch_rows
 from punchbridge.store.schema import (
     DAY_BOOL_COLUMNS,
@@ -30,6 +31,8 @@ __all__ = ["HASHED_COLUMNS", "day_content_hash", "load_days", "normalise_days", 
 HASHED_COLUMNS = tuple(c for c in DAY_COLUMNS if c != "recomputed")
 KEY_COLUMNS = ("employee_id", "work_date")
 RESULT_COLUMNS = ("employee_id", "work_date", "version", "content_hash", "change")
+#: Local-time texts kept in `punchbridge.store.compact`'s form (without their day's date and offset).
+TIME_COLUMNS = ("first_in", "last_out", "intervals")
 
 
 def _problem(column: str, message: str) -> ValueError:
@@ -200,7 +203,10 @@ def _existing(connection: Connection, employee_ids: list[str], work_dates: list[
     else:
         for part in chunks(len(wanted), 1000):
             rows += fetch_rows(connection, query.where(table.c.employee_id.in_(wanted[part])))
-    return {(employee, work_date): (version, content_hash) for employee, work_date, version, content_hash in rows}
+    return {
+        (employee, work_date): (version, hash_from_stored(content_hash))
+        for employee, work_date, version, content_hash in rows
+    }
 
 
 def save_days(connection: Connection, days: pd.DataFrame, now_ns: int) -> pd.DataFrame:
@@ -237,8 +243,11 @@ def save_days(connection: Connection, days: pd.DataFrame, now_ns: int) -> pd.Dat
             changes.append("same")
     if write:
         columns = {c: [values[c][i] for i in write] for c in DAY_COLUMNS}
+        for name in TIME_COLUMNS:
+            pairs = zip(columns[name], columns["work_date"], strict=True)
+            columns[name] = [times_to_stored(text, work_date) for text, work_date in pairs]
         columns["version"] = [versions[i] for i in write]
-        columns["content_hash"] = [hashes[i] for i in write]
+        columns["content_hash"] = [hash_to_stored(hashes[i]) for i in write]
         columns["computed_at_ns"] = [now_ns] * len(write)
         insert = dialect_insert(connection, processed_days)
         replace = {c: insert.excluded[c] for c in columns if c not in KEY_COLUMNS}
@@ -275,9 +284,15 @@ def load_days(
         for part in chunks(len(wanted), 1000):
             rows += fetch_rows(connection, ordered.where(table.c.employee_id.in_(wanted[part])))
     data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    work_dates = data[columns.index("work_date")]
     frame: dict[str, Any] = {}
     for name, column in zip(columns, data, strict=True):
-        if name in DAY_INT_COLUMNS or name == "version":
+        if name in TIME_COLUMNS:
+            texts = [times_from_stored(text, work_date) for text, work_date in zip(column, work_dates, strict=True)]
+            frame[name] = pd.Series(texts, dtype=object)
+        elif name == "content_hash":
+            frame[name] = pd.Series([hash_from_stored(stored) for stored in column], dtype=object)
+        elif name in DAY_INT_COLUMNS or name == "version":
             frame[name] = np.asarray(column, dtype=np.int64)
         elif name in DAY_FLOAT_COLUMNS:
             frame[name] = np.asarray(column, dtype=float)

@@ -22,7 +22,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +32,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from punchbridge.periods import parse_period
 from punchbridge.store.database import chunks, dialect_insert, dumps_json
+from punchbridge.store.delivery import erase_batch_records
 from punchbridge.store.schema import (
     audit,
     batches,
@@ -435,7 +436,7 @@ class RetentionStore:
                 ("adjustments", adjustments, adjustments.c.employee_id == employee_id),
             ):
                 counts[name] = _count_or_delete(connection, table, condition, dry_run)
-            counts["batch_records"] = _erase_from_batches(connection, prefix, now, dry_run)
+            counts["batch_records"] = erase_batch_records(connection, prefix, now, dry_run)
             counts["cloud_events"] = _erase_from_cloud_events(connection, employee_id, dry_run)
             if dry_run:
                 return counts
@@ -473,32 +474,6 @@ def _purge_batches(connection: Connection, cut: int, dry_run: bool) -> int:
         for part in chunks(len(ids), 2000):
             connection.execute(delete(batches).where(batches.c.id.in_(ids[part])))
     return len(ids)
-
-
-def _batch_rows(connection: Connection, needle: str) -> Iterator[Any]:
-    query = select(batches.c.id, batches.c.status, batches.c.records).where(
-        batches.c.records.contains(needle, autoescape=True)
-    )
-    yield from connection.execute(query).all()
-
-
-def _erase_from_batches(connection: Connection, prefix: str, now_ns: int, dry_run: bool) -> int:
-    """Take the records keyed `prefix...` out of stored batches; an open batch left empty is dropped."""
-    needle = json.dumps(prefix, ensure_ascii=False)[:-1]  # `"E1|`: how the key starts in the stored JSON
-    removed = 0
-    for row in _batch_rows(connection, needle):
-        records = json.loads(row.records)
-        kept = [r for r in records if not str(r.get("key", "")).startswith(prefix)]
-        if len(kept) == len(records):
-            continue
-        removed += len(records) - len(kept)
-        if dry_run:
-            continue
-        values: dict[str, Any] = {"records": dumps_json(kept, "the batch's records")}
-        if not kept and row.status == "open":
-            values.update(status="dropped", finished_at_ns=now_ns)
-        connection.execute(update(batches).where(batches.c.id == row.id).values(**values))
-    return removed
 
 
 def _erase_from_cloud_events(connection: Connection, employee_id: str, dry_run: bool) -> int:

@@ -7,11 +7,13 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 from support.cutoff_world import World
 
 from punchbridge.plugin_api.targets import Outcome, Record
 from punchbridge.retention.erasure import erase_employee
 from punchbridge.store import Store
+from punchbridge.store.delivery import finished_records
 from punchbridge.store.receiver import EventWrite, LeaveWrite, PunchWrite, QuarantineWrite
 
 OCT_8 = 1759915800 * 10**9  # 2025-10-08T09:30:00Z
@@ -79,6 +81,18 @@ def test_erasure_removes_the_person_from_every_table_and_leaves_others_alone(sto
     assert set(store.leaves()["employee_id"]) == {"E10", "E%"}
     assert len(store.cloud_events("attendance.processed")) == 2
     assert set(store.quarantine_rows()["employee_id"]) == {"E10", "E%"}
+
+
+def test_erasure_takes_the_persons_keys_out_of_finished_batches(store: Store) -> None:
+    for employee in ("E1", "E10"):
+        _fill(store, employee)
+
+    erase_employee(store, "E1")
+
+    with store.engine.connect() as connection:
+        stored = connection.execute(text("SELECT finished_records FROM batches WHERE status = 'done'")).scalars()
+        keys = sorted(r["key"] for kept in stored for r in finished_records(kept))
+    assert keys == ["E10|2025-10-08|day", "E10|2025-10-09|day"]
 
 
 def test_a_re_sent_punch_of_an_erased_person_is_not_stored_but_a_later_one_is(store: Store) -> None:

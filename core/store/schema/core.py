@@ -16,6 +16,11 @@ Choices beyond docs/store.md:
   comes back byte for byte.
 - `batches.status` also takes `dropped` (see `Store.drop_batch`): a dropped batch keeps its row so its
   sequence number is never given out again.
+- `processed_days` and `ledger` (migration 0010) are WITHOUT ROWID tables on SQLite: their text key
+  is stored once, as the table's own order, instead of in the table and again in its key index.
+  Their `content_hash` is bytes, and `first_in`, `last_out` and `intervals` are kept without the
+  day's date and offset repeated in every time (`punchbridge.store.compact`; the store converts at
+  its boundary, so callers see the same texts).
 - `quarantine.raw` and `raw_digest` (migration 0008): the body of a push the receiver acknowledged
   but could not use, and its digest (a resend of the same push is held once).
 - The receiver's tables (migration 0003): `webhook_events` remembers the ids of webhook events already
@@ -33,6 +38,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     Table,
     Text,
     UniqueConstraint,
@@ -151,9 +157,10 @@ processed_days = Table(
     Column("rules_version", Text, nullable=True),
     Column("intervals", Text, nullable=True),  # migration 0002
     Column("version", Integer, nullable=False),
-    Column("content_hash", Text, nullable=False),
+    Column("content_hash", LargeBinary, nullable=False),  # migration 0010: punchbridge.store.compact
     Column("computed_at_ns", BigInteger, nullable=False),
     Index(None, "work_date"),
+    sqlite_with_rowid=False,
 )
 
 ledger = Table(
@@ -161,7 +168,8 @@ ledger = Table(
     metadata,
     Column("target", _key(), primary_key=True),
     Column("record_key", _key(), primary_key=True),
-    Column("content_hash", Text, nullable=True),  # what the target holds; NULL if it never took the record
+    # what the target holds (NULL if it never took the record), in punchbridge.store.compact's form
+    Column("content_hash", LargeBinary, nullable=True),
     Column("remote_id", Text, nullable=True),
     Column("status", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
@@ -169,6 +177,7 @@ ledger = Table(
     Column("batch_id", BigInteger, nullable=True),
     Column("updated_at_ns", BigInteger, nullable=False),
     _one_of("status", LEDGER_STATUSES, "status"),
+    sqlite_with_rowid=False,
 )
 
 batches = Table(
@@ -181,9 +190,11 @@ batches = Table(
     Column("seq", Integer, nullable=False),
     Column("status", Text, nullable=False),
     Column("columns", Text, nullable=False),
-    Column("records", Text, nullable=False),
+    Column("records", Text, nullable=False),  # JSON while open; empty once done or dropped
     Column("created_at_ns", BigInteger, nullable=False),
     Column("finished_at_ns", BigInteger, nullable=True),
+    # migration 0010: a done or dropped batch's [{key, content_hash}] JSON, zlib-compressed
+    Column("finished_records", LargeBinary, nullable=True),
     UniqueConstraint("target", "period_start", "period_end", "seq"),
     Index(None, "target", "status"),
     _one_of("status", BATCH_STATUSES, "status"),
