@@ -22,10 +22,12 @@ from punchbridge.rules.intervals import BOUND_SEPARATOR, INTERVAL_SEPARATOR
 from punchbridge.rules.pairing import Intervals, pair_intervals, round_first_and_last
 from punchbridge.rules.settings import RuleSet
 
-__all__ = ["compute_days"]
+__all__ = ["PUNCHES_AT_ONCE", "compute_days"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_INTERVALS_AT_ONCE = 1 << 18  # intervals formatted per block: their byte matrices stay small
+#: Above this many punches, `compute_days` works through the employees in groups (`rules.groups`).
+PUNCHES_AT_ONCE = 1 << 19
+_INTERVALS_AT_ONCE = 1 << 16  # intervals formatted per block: their byte matrices stay small
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
     [
@@ -36,10 +38,30 @@ _FLAG_TEXT = np.array(
 )
 
 
-def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> DaysResult:
-    """Processed days for every employee and date in `[date_from, date_to]`, and off-shift punches."""
+def compute_days(
+    inputs: AttendanceInputs,
+    rules: RuleSet,
+    date_from: date,
+    date_to: date,
+    *,
+    punches_at_once: int = PUNCHES_AT_ONCE,
+) -> DaysResult:
+    """Processed days for every employee and date in `[date_from, date_to]`, and off-shift punches.
+
+    More than `punches_at_once` punches are computed a group of employees at a time (an employee's
+    days depend on their own punches only), so the engine's working memory stays bounded; the
+    result is the same whatever the groups.
+    """
     if date_to < date_from:
         raise ValueError(f"date_to {date_to} is before date_from {date_from}")
+    if len(inputs.punches) <= punches_at_once:
+        return _compute(inputs, rules, date_from, date_to)
+    from punchbridge.rules.groups import compute_in_groups
+
+    return compute_in_groups(inputs, punches_at_once, lambda part: _compute(part, rules, date_from, date_to))
+
+
+def _compute(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> DaysResult:
     occurrences = build_occurrences(inputs, rules, date_from, date_to)
     zones = [rules.sites[name].timezone for name in occurrences.site_names]
     stream = punch_stream(inputs.punches, occurrences)
@@ -53,9 +75,6 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
     round_first_and_last(intervals, occurrences, zones)
     duplicates = np.bincount(owner[~kept & (owner >= 0)], minlength=occurrences.size)
 
-    days = _measure(occurrences, intervals, duplicates)
-    frame = _day_frame(occurrences, days, zones, rules.version(), intervals)
-
     unplaced = np.flatnonzero(kept & (owner < 0))
     in_range = _local_date_in_range(
         stream.instant[unplaced], stream.employee[unplaced], occurrences, zones, date_from, date_to
@@ -67,6 +86,12 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
         resent["same_as"] = stream.resent_of
     parts = [part for part in (off_shift, unknown, resent) if len(part)]
     quarantine = pd.concat(parts, ignore_index=True) if parts else off_shift
+    # The per-punch arrays are not needed for the output rows: freed before the texts are built,
+    # which is when the engine's memory peaks.
+    del stream, kept, owner, held, unplaced, in_range
+
+    days = _measure(occurrences, intervals, duplicates)
+    frame = _day_frame(occurrences, days, zones, rules.version(), intervals)
     return DaysResult(days=frame, quarantine=quarantine)
 
 
@@ -237,7 +262,8 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
     more = np.zeros(len(keep), dtype=bool)  # another interval of the same day follows
     more[:-1] = row_of[1:] == row_of[:-1]
     piece_lengths = np.zeros(len(keep), dtype=np.int64)
-    data = []
+    data = np.empty(len(keep) * (2 * ISO_WIDTH + 2), dtype=np.uint8)  # the longest the texts can be
+    filled = 0
     for first in range(0, len(keep), _INTERVALS_AT_ONCE):  # the byte matrices of a block at a time
         part = slice(first, first + _INTERVALS_AT_ONCE)
         chosen = keep[part]
@@ -250,10 +276,12 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
         pieces[:, -1] = ord(INTERVAL_SEPARATOR)
         follows = more[part, None]
         used = np.concatenate([starts.used(), np.ones_like(follows), ends.used(), follows], axis=1)
-        data.append(pieces[used])
+        block = pieces[used]
+        data[filled : filled + len(block)] = block
+        filled += len(block)
         piece_lengths[part] = starts.lengths + 1 + ends.lengths + more[part]
     lengths = np.bincount(row_of, weights=piece_lengths, minlength=len(rows)).astype(np.int64)
-    return string_array(np.concatenate(data) if data else np.zeros(0, dtype=np.uint8), lengths)
+    return string_array(data[:filled], lengths)
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -262,7 +290,11 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
 
 
 def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';')."""
+    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';').
+
+    The distinct texts are in text order, as `_factorize` gives them, so that results computed in
+    groups of employees combine into the same categories.
+    """
     combined = flags.astype(np.int64) + (duplicates.astype(np.int64) << 8)
     unique, codes = np.unique(combined, return_inverse=True)
     names = []
@@ -270,7 +302,10 @@ def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarra
         parts = [f"duplicates:{value >> 8}"] if value >> 8 else []
         flag_text = _FLAG_TEXT[value & 0xFF]
         names.append(";".join([*parts, flag_text]) if flag_text else ";".join(parts))
-    return codes.ravel(), names
+    by_text = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    new_code = np.empty(len(names), dtype=np.int64)
+    new_code[by_text] = np.arange(len(names))
+    return new_code[codes.ravel()], [names[i] for i in by_text.tolist()]
 
 
 def _iso_texts(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> IsoTexts:
