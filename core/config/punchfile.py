@@ -112,6 +112,7 @@ def read_punches(
     # while the file is read (`_row_problems`): a file of garbage is refused without holding its rows.
     check = _RowCheck()
     table = read_csv_table(path, REQUIRED, ["direction"], check=check)
+    pa.default_memory_pool().release_unused()  # Arrow caches the blocks it parsed; the arrays below need room
     problems: list[Problem] = []
     texts = table.arrow("timestamp")
     all_aware = check.all_aware()

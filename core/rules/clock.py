@@ -133,6 +133,13 @@ class IsoTexts:
         """Write the local texts of `instant_ns` in `zone` at `rows` ('' where not `present`)."""
         if not len(rows):
             return
+        present = np.asarray(present, dtype=bool)
+        if not present.all():
+            if not present.any():
+                self.lengths[rows] = 0
+                return
+            # Values not shown are often 0 (1970): they would stretch the table of dates to decades.
+            instant_ns = np.where(present, instant_ns, instant_ns[np.argmax(present)])
         wall = local_wall_ns(instant_ns, zone)
         seconds = np.floor_divide(wall, NS_PER_SECOND)
         days = np.floor_divide(seconds, 86_400)

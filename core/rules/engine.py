@@ -26,7 +26,7 @@ __all__ = ["PUNCHES_AT_ONCE", "compute_days"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Above this many punches, `compute_days` works through the employees in groups (`rules.groups`).
-PUNCHES_AT_ONCE = 1 << 19
+PUNCHES_AT_ONCE = 1 << 18
 _INTERVALS_AT_ONCE = 1 << 16  # intervals formatted per block: their byte matrices stay small
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
@@ -285,8 +285,17 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    names, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.ravel(), names.tolist()
+    """Codes into the distinct values in text order (a hash table: sorting 10^5 strings costs more)."""
+    codes, distinct = pd.factorize(values)
+    return _in_text_order(codes, [str(name) for name in distinct])
+
+
+def _in_text_order(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The same texts with `names` sorted and `codes` pointing into the sorted list."""
+    by_text = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    new_code = np.empty(len(names), dtype=np.int64)
+    new_code[by_text] = np.arange(len(names))
+    return new_code[codes], [names[i] for i in by_text.tolist()]
 
 
 def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -302,10 +311,7 @@ def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarra
         parts = [f"duplicates:{value >> 8}"] if value >> 8 else []
         flag_text = _FLAG_TEXT[value & 0xFF]
         names.append(";".join([*parts, flag_text]) if flag_text else ";".join(parts))
-    by_text = np.argsort(np.asarray(names, dtype=object), kind="stable")
-    new_code = np.empty(len(names), dtype=np.int64)
-    new_code[by_text] = np.arange(len(names))
-    return new_code[codes.ravel()], [names[i] for i in by_text.tolist()]
+    return _in_text_order(codes.ravel(), names)
 
 
 def _iso_texts(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> IsoTexts:
