@@ -55,10 +55,10 @@ def compute_in_groups(
         results.append(compute(part))
         positions.append(rows)
         del part
-    return DaysResult(
-        days=_joined_days([r.days for r in results]),
-        quarantine=_joined_quarantine([r.quarantine for r in results], positions),
-    )
+    quarantine = _joined_quarantine([r.quarantine for r in results], positions)
+    days = [r.days for r in results]
+    del results
+    return DaysResult(days=_joined_days(days), quarantine=quarantine)
 
 
 def _positions(values: pd.Series, ids: pd.Index) -> np.ndarray:
@@ -69,16 +69,20 @@ def _positions(values: pd.Series, ids: pd.Index) -> np.ndarray:
 
 
 def _joined_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The groups' days one after the other; each column leaves the groups' frames once joined, so
+    the days are held about once, not twice (`parts` are emptied)."""
+    names = list(parts[0].columns)
     columns: dict[str, object] = {}
-    for name in parts[0].columns:
-        pieces = [part[name] for part in parts]
+    for name in names:
+        pieces = [part.pop(name) for part in parts]
         if isinstance(pieces[0].dtype, pd.CategoricalDtype):
             joined = union_categoricals(pieces, sort_categories=name in _SORTED_CATEGORIES)
             categories = pd.Index(joined.categories.tolist(), dtype=pieces[0].cat.categories.dtype)
             columns[name] = pd.Categorical.from_codes(joined.codes, categories=categories)
         else:
             columns[name] = pd.concat(pieces, ignore_index=True)
-    return pd.DataFrame(columns, columns=list(parts[0].columns))
+        del pieces
+    return pd.DataFrame(columns, columns=names, copy=False)
 
 
 def _joined_quarantine(parts: list[pd.DataFrame], positions: list[np.ndarray]) -> pd.DataFrame:
