@@ -76,13 +76,32 @@ def _joined_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for name in names:
         pieces = [part.pop(name) for part in parts]
         if isinstance(pieces[0].dtype, pd.CategoricalDtype):
-            joined = union_categoricals(pieces, sort_categories=name in _SORTED_CATEGORIES)
-            categories = pd.Index(joined.categories.tolist(), dtype=pieces[0].cat.categories.dtype)
-            columns[name] = pd.Categorical.from_codes(joined.codes, categories=categories)
+            columns[name] = _joined_categorical(pieces, name in _SORTED_CATEGORIES)
         else:
             columns[name] = pd.concat(pieces, ignore_index=True)
         del pieces
     return pd.DataFrame(columns, columns=names, copy=False)
+
+
+def _joined_categorical(pieces: list[pd.Series], sort: bool) -> pd.Categorical:
+    """One categorical of `pieces` in order, with the categories one run would have."""
+    kind = pieces[0].cat.categories.dtype
+    first = pieces[0].cat.categories
+    if all(piece.cat.categories.equals(first) for piece in pieces):  # dates, sites, shifts, day types
+        codes = np.concatenate([piece.cat.codes.to_numpy() for piece in pieces])
+        return pd.Categorical.from_codes(codes, categories=first)
+    names = [name for piece in pieces for name in piece.cat.categories.tolist()]
+    if not sort and len(set(names)) == len(names):  # employee ids: each group has its own
+        offsets = np.cumsum([0] + [len(piece.cat.categories) for piece in pieces[:-1]])
+        codes = np.concatenate(
+            [
+                piece.cat.codes.to_numpy().astype(np.int64) + offset
+                for piece, offset in zip(pieces, offsets, strict=True)
+            ]
+        )
+        return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=kind))
+    joined = union_categoricals(pieces, sort_categories=sort)
+    return pd.Categorical.from_codes(joined.codes, categories=pd.Index(joined.categories.tolist(), dtype=kind))
 
 
 def _joined_quarantine(parts: list[pd.DataFrame], positions: list[np.ndarray]) -> pd.DataFrame:
