@@ -151,7 +151,7 @@ def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[st
 
     status, short_shift = _status(occ, worked, iv.punch_count > 0)
     on_leave = occ.leave_days >= 1
-    base_lop = np.select([status == "absent", status == "half_day"], [1.0, 0.5], 0.0)
+    base_lop = np.select([status == _ABSENT, status == _HALF_DAY], [1.0, 0.5], 0.0)
     flags = (
         iv.missing_in.astype(np.int64)
         | iv.missing_out.astype(np.int64) << 1
@@ -186,15 +186,21 @@ def _take_or_zero(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.where(index >= 0, values[np.maximum(index, 0)], 0)
 
 
+#: The statuses a day can have: `_status` gives codes into this list (day types come last, in order).
+_STATUS_NAMES = ("absent", "half_day", "present", "on_leave", *DAY_TYPES)
+_ABSENT, _HALF_DAY, _PRESENT, _ON_LEAVE, _FIRST_DAY_TYPE = range(5)
+
+
 def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Section 10 of docs/rules.md: the day's status, and whether `short_shift` applies."""
+    """Section 10 of docs/rules.md: the day's status (a code into `_STATUS_NAMES`), and whether
+    `short_shift` applies."""
     absent_below = occ.setting(lambda s: s.absent_below)
     half_day_below = occ.setting(lambda s: s.half_day_below)
     full_leave = occ.leave_days >= 1
     half_leave = occ.leave_days == 0.5
     off_day = occ.day_type != 0
     short = worked < absent_below
-    by_worked = np.where(short, "absent", np.where(worked < half_day_below, "half_day", "present"))
+    by_worked = np.where(short, _ABSENT, np.where(worked < half_day_below, _HALF_DAY, _PRESENT))
     status = np.select(
         [
             full_leave,
@@ -204,9 +210,9 @@ def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tupl
             half_leave,
             ~has_punch,
         ],
-        ["on_leave", "present", np.asarray(DAY_TYPES, dtype=object)[occ.day_type], "present", "half_day", "absent"],
+        [_ON_LEAVE, _PRESENT, _FIRST_DAY_TYPE + occ.day_type.astype(np.int64), _PRESENT, _HALF_DAY, _ABSENT],
         by_worked,
-    ).astype(object)
+    )
     return status, ~full_leave & ~off_day & has_punch & short
 
 
@@ -233,7 +239,7 @@ def _day_frame(
         "site": text(site, occ.site_names),
         "shift": text(occ.shift[rows], occ.shift_names),
         "day_type": text(occ.day_type[rows], DAY_TYPES),
-        "status": text(*_factorize(days["status"][rows])),
+        "status": text(*_present_in_text_order(days["status"][rows], _STATUS_NAMES)),
         "first_in": _local_times(days["first_in"][rows], days["has_first"][rows], site, zones),
         "last_out": _local_times(days["last_out"][rows], days["has_last"][rows], site, zones),
     }
@@ -284,10 +290,10 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
     return string_array(data[:filled], lengths)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Codes into the distinct values in text order (a hash table: sorting 10^5 strings costs more)."""
-    codes, distinct = pd.factorize(values)
-    return _in_text_order(codes, [str(name) for name in distinct])
+def _present_in_text_order(codes: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Codes into the names that occur, in text order (as a factorisation of the texts would give)."""
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    return _in_text_order(np.searchsorted(used, codes), [names[i] for i in used.tolist()])
 
 
 def _in_text_order(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -301,11 +307,15 @@ def _in_text_order(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, lis
 def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';').
 
-    The distinct texts are in text order, as `_factorize` gives them, so that results computed in
+    The distinct texts are in text order, as the statuses are, so that results computed in
     groups of employees combine into the same categories.
     """
     combined = flags.astype(np.int64) + (duplicates.astype(np.int64) << 8)
-    unique, codes = np.unique(combined, return_inverse=True)
+    if len(combined) and combined.max() < 1 << 16:  # the usual case: few re-sends a day, count instead of sort
+        unique = np.flatnonzero(np.bincount(combined))
+        codes = np.searchsorted(unique, combined)
+    else:
+        unique, codes = np.unique(combined, return_inverse=True)
     names = []
     for value in unique.tolist():
         parts = [f"duplicates:{value >> 8}"] if value >> 8 else []
