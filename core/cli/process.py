@@ -129,7 +129,8 @@ def process(
 
 
 def _summarise(days: pd.DataFrame, held_back: pd.DataFrame, out: Path, quarantine: Path | None) -> None:
-    statuses = Counter(days["status"].tolist())
+    counts = days["status"].value_counts(sort=False)  # counted on the codes: no string per day
+    statuses = {str(status): int(n) for status, n in counts.items() if n}
     listing = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     click.echo(f"wrote {len(days)} processed days to {out} ({listing or 'none'})", err=True)
     if len(held_back):
