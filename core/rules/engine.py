@@ -305,11 +305,8 @@ def _in_text_order(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, lis
 
 
 def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';').
-
-    The distinct texts are in text order, as the statuses are, so that results computed in
-    groups of employees combine into the same categories.
-    """
+    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';'),
+    listed in the order of `frames.anomaly_rank`."""
     combined = flags.astype(np.int64) + (duplicates.astype(np.int64) << 8)
     if len(combined) and combined.max() < 1 << 16:  # the usual case: few re-sends a day, count instead of sort
         unique = np.flatnonzero(np.bincount(combined))
@@ -321,7 +318,7 @@ def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarra
         parts = [f"duplicates:{value >> 8}"] if value >> 8 else []
         flag_text = _FLAG_TEXT[value & 0xFF]
         names.append(";".join([*parts, flag_text]) if flag_text else ";".join(parts))
-    return _in_text_order(codes.ravel(), names)
+    return codes.ravel(), names
 
 
 def _iso_texts(instants: np.ndarray, present: np.ndarray, site: np.ndarray, zones: list[str]) -> IsoTexts:

@@ -10,18 +10,24 @@ input order, as one run reports them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from punchbridge.rules.frames import AttendanceInputs, DaysResult
+from punchbridge.rules.frames import AttendanceInputs, DaysResult, anomaly_rank
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
+    Order = Callable[[str], SupportsRichComparison]  # how one run sorts a column's categories
 
 __all__ = ["compute_in_groups"]
 
-#: Categorical day columns whose categories one run lists in text order (the others keep first-seen
-#: order, which is the same for every group: all employees, dates, sites, shifts and day types).
-_SORTED_CATEGORIES = frozenset({"status", "anomalies"})
+#: Categorical day columns whose categories one run lists in an order of their own (the others keep
+#: first-seen order, which is the same for every group: all employees, dates, sites, shifts, day types).
+_CATEGORY_ORDER: dict[str, Order] = {"status": str, "anomalies": anomaly_rank}
 #: The order in which one run lists its quarantined punches.
 _REASON_ORDER = {"off_shift": 0, "unknown_employee": 1, "duplicate_punch": 2}
 
@@ -76,22 +82,23 @@ def _joined_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for name in names:
         pieces = [part.pop(name) for part in parts]
         if isinstance(pieces[0].dtype, pd.CategoricalDtype):
-            columns[name] = _joined_categorical(pieces, name in _SORTED_CATEGORIES)
+            columns[name] = _joined_categorical(pieces, _CATEGORY_ORDER.get(name))
         else:
             columns[name] = pd.concat(pieces, ignore_index=True)
         del pieces
     return pd.DataFrame(columns, columns=names, copy=False)
 
 
-def _joined_categorical(pieces: list[pd.Series], sort: bool) -> pd.Categorical:
-    """One categorical of `pieces` in order, with the categories one run would have."""
+def _joined_categorical(pieces: list[pd.Series], order: Order | None) -> pd.Categorical:
+    """One categorical of `pieces` in order, with the categories one run would have (sorted by
+    `order` when one run sorts them)."""
     kind = pieces[0].cat.categories.dtype
     first = pieces[0].cat.categories
     if all(piece.cat.categories.equals(first) for piece in pieces):  # dates, sites, shifts, day types
         codes = np.concatenate([piece.cat.codes.to_numpy() for piece in pieces])
         return pd.Categorical.from_codes(codes, categories=first)
     names = [name for piece in pieces for name in piece.cat.categories.tolist()]
-    if not sort and len(set(names)) == len(names):  # employee ids: each group has its own
+    if order is None and len(set(names)) == len(names):  # employee ids: each group has its own
         offsets = np.cumsum([0] + [len(piece.cat.categories) for piece in pieces[:-1]])
         codes = np.concatenate(
             [
@@ -100,8 +107,10 @@ def _joined_categorical(pieces: list[pd.Series], sort: bool) -> pd.Categorical:
             ]
         )
         return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=kind))
-    joined = union_categoricals(pieces, sort_categories=sort)
-    return pd.Categorical.from_codes(joined.codes, categories=pd.Index(joined.categories.tolist(), dtype=kind))
+    joined = union_categoricals(pieces)
+    categories = joined.categories.tolist()
+    joined = pd.Categorical.from_codes(joined.codes, categories=pd.Index(categories, dtype=kind))
+    return joined if order is None else joined.reorder_categories(pd.Index(sorted(categories, key=order), dtype=kind))
 
 
 def _joined_quarantine(parts: list[pd.DataFrame], positions: list[np.ndarray]) -> pd.DataFrame:
