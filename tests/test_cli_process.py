@@ -414,6 +414,21 @@ def test_quarantine_off_shift_punch(tmp_path):
     assert row["detail"]
 
 
+def test_punches_the_engine_holds_back_show_their_values_as_written(tmp_path):
+    # Only the timestamps are kept as text after reading; ids and directions come back from codes.
+    days, held, _ = run_with_quarantine(
+        tmp_path,
+        "E1, 2025-01-06T03:30:00Z ,D1,IN",  # 4 the instant of line 2, written otherwise: a re-send
+        "E1,2025-01-06T03:00:00+05:30,D1 ,0",  # 5 off shift
+    )
+    assert_e1_day_is_intact(days)
+    shown = [(r["line"], r["employee_id"], r["timestamp"], r["device_id"], r["direction"], r["reason"]) for r in held]
+    assert shown == [
+        ("4", "E1", "2025-01-06T03:30:00Z", "D1", "IN", "duplicate_punch"),
+        ("5", "E1", "2025-01-06T03:00:00+05:30", "D1", "0", "off_shift"),
+    ]
+
+
 def test_quarantine_every_reason_in_one_file_while_valid_rows_are_processed(tmp_path):
     days, held, result = run_with_quarantine(
         tmp_path,

@@ -14,7 +14,7 @@ different direction), dated shift assignments and leaves. Everything is read bac
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -249,6 +249,22 @@ def test_how_many_intervals_are_formatted_at_once_does_not_show_in_the_output(
     whole = run(dataset)
     monkeypatch.setattr(engine, "_INTERVALS_AT_ONCE", block)
     pd.testing.assert_frame_equal(run(dataset).days, whole.days)
+
+
+@pytest.mark.parametrize("at_once", [1, 90, 500])
+def test_computing_a_group_of_employees_at_a_time_gives_the_same_days_and_quarantine(
+    dataset: Dataset, at_once: int
+) -> None:
+    # A large input is computed in groups of employees (memory); nothing of it may show in the result.
+    stranger = dataset.inputs.punches.head(3).astype({"employee_id": object}).assign(employee_id="X-not-employed")
+    punches = pd.concat([stranger, dataset.inputs.punches.astype({"employee_id": object})], ignore_index=True)
+    inputs = replace(dataset.inputs, punches=punches)
+    whole = compute_days(inputs, dataset.rules, FIRST_DAY, LAST_DAY)
+    grouped = compute_days(inputs, dataset.rules, FIRST_DAY, LAST_DAY, punches_at_once=at_once)
+    assert len(punches) > at_once
+    assert set(whole.quarantine["reason"]) == {"off_shift", "unknown_employee", "duplicate_punch"}
+    pd.testing.assert_frame_equal(grouped.days, whole.days)
+    pd.testing.assert_frame_equal(grouped.quarantine, whole.quarantine)
 
 
 # ----------------------------------------------------------------------------- (c) a late punch

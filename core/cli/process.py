@@ -67,6 +67,7 @@ def process(
     """
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from punchbridge.cli.output import check_destination, write_tables
     from punchbridge.config.datafiles import load_rules, read_assignments, read_employees, read_leaves
@@ -116,6 +117,9 @@ def process(
         parts.append(punch_file.quarantine_rows(resent["row"].to_numpy(), "duplicate_punch", details))
     held_back = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
     held_back = held_back.sort_values("line", kind="stable").reset_index(drop=True)
+    # The punches and their timestamp texts are not needed for writing: room for the output's buffers.
+    del punch_file, inputs, parts, engine_rows, resent
+    pa.default_memory_pool().release_unused()
 
     tables = {destinations[0]: result.days}
     if quarantine:
@@ -125,7 +129,8 @@ def process(
 
 
 def _summarise(days: pd.DataFrame, held_back: pd.DataFrame, out: Path, quarantine: Path | None) -> None:
-    statuses = Counter(days["status"].tolist())
+    counts = days["status"].value_counts(sort=False)  # counted on the codes: no string per day
+    statuses = {str(status): int(n) for status, n in counts.items() if n}
     listing = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     click.echo(f"wrote {len(days)} processed days to {out} ({listing or 'none'})", err=True)
     if len(held_back):

@@ -41,27 +41,54 @@ REQUIRED = ("employee_id", "timestamp", "device_id")
 
 @dataclass
 class PunchFile:
-    """A punches CSV read for processing: the usable punches, and the rows held back with reasons."""
+    """A punches CSV read for processing: the usable punches, and the rows held back with reasons.
 
-    table: CsvTable
+    Of the file's text only the timestamps are kept (a quarantined punch shows its timestamp as
+    written); the ids and directions of the usable rows are their codes in `punches`.
+    """
+
+    table: CsvTable  # the line of every row read, and its `timestamp` text
     punches: pd.DataFrame  # engine columns, plus `row` (index into `table`)
     quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+    directions_as_written: list[str]  # the `direction` texts of the file; `direction_written` codes into it
+    direction_written: np.ndarray  # per row of `punches`
 
     def quarantine_rows(self, rows: np.ndarray, reason: str, detail: str | list[str]) -> pd.DataFrame:
-        """Quarantine records for table rows `rows` (used for punches the engine could not place)."""
-        return _quarantine_frame(self.table, rows, np.full(len(rows), reason, dtype=object), detail)
+        """Quarantine records for rows `rows` of `punches` (by `row`: punches the engine could not place)."""
+        at = np.searchsorted(self.punches["row"].to_numpy(), np.asarray(rows, dtype=np.int64))
+
+        def texts(column: str) -> list[str]:
+            values = self.punches[column].array
+            return np.asarray(values.categories, dtype=object)[values.codes[at]].tolist()  # type: ignore[no-any-return]
+
+        return pd.DataFrame(
+            {
+                "file": self.table.path,
+                "line": self.table.lines[rows],
+                "employee_id": texts("employee_id"),
+                "timestamp": _texts_at(self.table.arrow("timestamp"), rows),
+                "device_id": texts("device_id"),
+                "direction": np.asarray(self.directions_as_written, dtype=object)[self.direction_written[at]].tolist(),
+                "reason": np.full(len(rows), reason, dtype=object),
+                "detail": detail,
+            },
+            columns=list(QUARANTINE_COLUMNS),
+        )
+
+
+def _texts_at(texts: pa.Array, rows: np.ndarray) -> list[str]:
+    return texts.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()  # type: ignore[no-any-return]
 
 
 def _quarantine_frame(table: CsvTable, rows: np.ndarray, reasons: np.ndarray, detail: object) -> pd.DataFrame:
-    picked = pa.array(np.asarray(rows, dtype=np.int64))
     return pd.DataFrame(
         {
             "file": table.path,
             "line": table.lines[rows],
-            "employee_id": table.arrow("employee_id").take(picked).to_pylist(),
-            "timestamp": table.arrow("timestamp").take(picked).to_pylist(),
-            "device_id": table.arrow("device_id").take(picked).to_pylist(),
-            "direction": table.arrow("direction").take(picked).to_pylist(),
+            "employee_id": _texts_at(table.arrow("employee_id"), rows),
+            "timestamp": _texts_at(table.arrow("timestamp"), rows),
+            "device_id": _texts_at(table.arrow("device_id"), rows),
+            "direction": _texts_at(table.arrow("direction"), rows),
             "reason": reasons,
             "detail": detail,
         },
@@ -85,6 +112,7 @@ def read_punches(
     # while the file is read (`_row_problems`): a file of garbage is refused without holding its rows.
     check = _RowCheck()
     table = read_csv_table(path, REQUIRED, ["direction"], check=check)
+    pa.default_memory_pool().release_unused()  # Arrow caches the blocks it parsed; the arrays below need room
     problems: list[Problem] = []
     texts = table.arrow("timestamp")
     all_aware = check.all_aware()
@@ -155,7 +183,13 @@ def read_punches(
         [texts_by_reason[r][1] for r in held_reasons],
         dtype=object,
     )
-    return PunchFile(table=table, punches=punches, quarantine=_quarantine_frame(table, held, reasons, details))
+    quarantine = _quarantine_frame(table, held, reasons, details)
+    written = direction_codes[good].astype(np.min_scalar_type(max(len(direction_words) - 1, 0)))
+    # The id and direction texts are in `punches` as codes now: only the timestamps stay as text.
+    slim = CsvTable(table.path, {"timestamp": table.arrow("timestamp")}, table.lines)
+    del table, texts, employee_codes, device_codes, direction_codes
+    pa.default_memory_pool().release_unused()  # hand the freed texts back rather than keep them cached
+    return PunchFile(slim, punches, quarantine, direction_words, written)
 
 
 class _RowCheck:

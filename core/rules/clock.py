@@ -100,10 +100,22 @@ def iso_local(instant_ns: np.ndarray, zone: str, present: np.ndarray | None = No
 
 ISO_WIDTH = 28  # YYYY-MM-DDTHH:MM:SS and an offset of up to 9 characters (+05:53:28 in old zones)
 _ROW = np.dtype([("date", "V10"), ("t", "u1"), ("time", "V8"), ("offset", "V9")])  # ISO_WIDTH bytes
-#: "HH:MM:SS" of every second of a day, 8 bytes each: one gather formats the clock part.
-_CLOCK_TEXTS = np.array(
-    [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)], dtype="S8"
-).view("V8")
+
+
+def _clock_texts() -> np.ndarray:
+    """The text HH:MM:SS of every second of a day, 8 bytes each (built from digits: 86,400 strings
+    in Python would cost a tenth of a second at every start)."""
+    second = np.arange(86_400)
+    parts = np.stack([second // 3600, second // 60 % 60, second % 60], axis=1)
+    texts = np.empty((86_400, 8), dtype=np.uint8)
+    texts[:, [0, 3, 6]] = ord("0") + parts // 10
+    texts[:, [1, 4, 7]] = ord("0") + parts % 10
+    texts[:, [2, 5]] = ord(":")
+    return texts.view("V8").ravel()
+
+
+#: "HH:MM:SS" of every second of a day: one gather formats the clock part.
+_CLOCK_TEXTS = _clock_texts()
 
 
 def _date_texts(first_day: int, count: int) -> np.ndarray:
@@ -133,6 +145,13 @@ class IsoTexts:
         """Write the local texts of `instant_ns` in `zone` at `rows` ('' where not `present`)."""
         if not len(rows):
             return
+        present = np.asarray(present, dtype=bool)
+        if not present.all():
+            if not present.any():
+                self.lengths[rows] = 0
+                return
+            # Values not shown are often 0 (1970): they would stretch the table of dates to decades.
+            instant_ns = np.where(present, instant_ns, instant_ns[np.argmax(present)])
         wall = local_wall_ns(instant_ns, zone)
         seconds = np.floor_divide(wall, NS_PER_SECOND)
         days = np.floor_divide(seconds, 86_400)

@@ -22,10 +22,12 @@ from punchbridge.rules.intervals import BOUND_SEPARATOR, INTERVAL_SEPARATOR
 from punchbridge.rules.pairing import Intervals, pair_intervals, round_first_and_last
 from punchbridge.rules.settings import RuleSet
 
-__all__ = ["compute_days"]
+__all__ = ["PUNCHES_AT_ONCE", "compute_days"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_INTERVALS_AT_ONCE = 1 << 18  # intervals formatted per block: their byte matrices stay small
+#: Above this many punches, `compute_days` works through the employees in groups (`rules.groups`).
+PUNCHES_AT_ONCE = 1 << 18
+_INTERVALS_AT_ONCE = 1 << 16  # intervals formatted per block: their byte matrices stay small
 _FLAG_CODES = ANOMALY_CODES[1:]  # every code but duplicates, which carries a count
 _FLAG_TEXT = np.array(
     [
@@ -36,10 +38,30 @@ _FLAG_TEXT = np.array(
 )
 
 
-def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> DaysResult:
-    """Processed days for every employee and date in `[date_from, date_to]`, and off-shift punches."""
+def compute_days(
+    inputs: AttendanceInputs,
+    rules: RuleSet,
+    date_from: date,
+    date_to: date,
+    *,
+    punches_at_once: int = PUNCHES_AT_ONCE,
+) -> DaysResult:
+    """Processed days for every employee and date in `[date_from, date_to]`, and off-shift punches.
+
+    More than `punches_at_once` punches are computed a group of employees at a time (an employee's
+    days depend on their own punches only), so the engine's working memory stays bounded; the
+    result is the same whatever the groups.
+    """
     if date_to < date_from:
         raise ValueError(f"date_to {date_to} is before date_from {date_from}")
+    if len(inputs.punches) <= punches_at_once:
+        return _compute(inputs, rules, date_from, date_to)
+    from punchbridge.rules.groups import compute_in_groups
+
+    return compute_in_groups(inputs, punches_at_once, lambda part: _compute(part, rules, date_from, date_to))
+
+
+def _compute(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date_to: date) -> DaysResult:
     occurrences = build_occurrences(inputs, rules, date_from, date_to)
     zones = [rules.sites[name].timezone for name in occurrences.site_names]
     stream = punch_stream(inputs.punches, occurrences)
@@ -53,9 +75,6 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
     round_first_and_last(intervals, occurrences, zones)
     duplicates = np.bincount(owner[~kept & (owner >= 0)], minlength=occurrences.size)
 
-    days = _measure(occurrences, intervals, duplicates)
-    frame = _day_frame(occurrences, days, zones, rules.version(), intervals)
-
     unplaced = np.flatnonzero(kept & (owner < 0))
     in_range = _local_date_in_range(
         stream.instant[unplaced], stream.employee[unplaced], occurrences, zones, date_from, date_to
@@ -67,6 +86,12 @@ def compute_days(inputs: AttendanceInputs, rules: RuleSet, date_from: date, date
         resent["same_as"] = stream.resent_of
     parts = [part for part in (off_shift, unknown, resent) if len(part)]
     quarantine = pd.concat(parts, ignore_index=True) if parts else off_shift
+    # The per-punch arrays are not needed for the output rows: freed before the texts are built,
+    # which is when the engine's memory peaks.
+    del stream, kept, owner, held, unplaced, in_range
+
+    days = _measure(occurrences, intervals, duplicates)
+    frame = _day_frame(occurrences, days, zones, rules.version(), intervals)
     return DaysResult(days=frame, quarantine=quarantine)
 
 
@@ -126,7 +151,7 @@ def _measure(occ: Occurrences, iv: Intervals, duplicates: np.ndarray) -> dict[st
 
     status, short_shift = _status(occ, worked, iv.punch_count > 0)
     on_leave = occ.leave_days >= 1
-    base_lop = np.select([status == "absent", status == "half_day"], [1.0, 0.5], 0.0)
+    base_lop = np.select([status == _ABSENT, status == _HALF_DAY], [1.0, 0.5], 0.0)
     flags = (
         iv.missing_in.astype(np.int64)
         | iv.missing_out.astype(np.int64) << 1
@@ -161,15 +186,21 @@ def _take_or_zero(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.where(index >= 0, values[np.maximum(index, 0)], 0)
 
 
+#: The statuses a day can have: `_status` gives codes into this list (day types come last, in order).
+_STATUS_NAMES = ("absent", "half_day", "present", "on_leave", *DAY_TYPES)
+_ABSENT, _HALF_DAY, _PRESENT, _ON_LEAVE, _FIRST_DAY_TYPE = range(5)
+
+
 def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Section 10 of docs/rules.md: the day's status, and whether `short_shift` applies."""
+    """Section 10 of docs/rules.md: the day's status (a code into `_STATUS_NAMES`), and whether
+    `short_shift` applies."""
     absent_below = occ.setting(lambda s: s.absent_below)
     half_day_below = occ.setting(lambda s: s.half_day_below)
     full_leave = occ.leave_days >= 1
     half_leave = occ.leave_days == 0.5
     off_day = occ.day_type != 0
     short = worked < absent_below
-    by_worked = np.where(short, "absent", np.where(worked < half_day_below, "half_day", "present"))
+    by_worked = np.where(short, _ABSENT, np.where(worked < half_day_below, _HALF_DAY, _PRESENT))
     status = np.select(
         [
             full_leave,
@@ -179,9 +210,9 @@ def _status(occ: Occurrences, worked: np.ndarray, has_punch: np.ndarray) -> tupl
             half_leave,
             ~has_punch,
         ],
-        ["on_leave", "present", np.asarray(DAY_TYPES, dtype=object)[occ.day_type], "present", "half_day", "absent"],
+        [_ON_LEAVE, _PRESENT, _FIRST_DAY_TYPE + occ.day_type.astype(np.int64), _PRESENT, _HALF_DAY, _ABSENT],
         by_worked,
-    ).astype(object)
+    )
     return status, ~full_leave & ~off_day & has_punch & short
 
 
@@ -208,7 +239,7 @@ def _day_frame(
         "site": text(site, occ.site_names),
         "shift": text(occ.shift[rows], occ.shift_names),
         "day_type": text(occ.day_type[rows], DAY_TYPES),
-        "status": text(*_factorize(days["status"][rows])),
+        "status": text(*_present_in_text_order(days["status"][rows], _STATUS_NAMES)),
         "first_in": _local_times(days["first_in"][rows], days["has_first"][rows], site, zones),
         "last_out": _local_times(days["last_out"][rows], days["has_last"][rows], site, zones),
     }
@@ -237,7 +268,8 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
     more = np.zeros(len(keep), dtype=bool)  # another interval of the same day follows
     more[:-1] = row_of[1:] == row_of[:-1]
     piece_lengths = np.zeros(len(keep), dtype=np.int64)
-    data = []
+    data = np.empty(len(keep) * (2 * ISO_WIDTH + 2), dtype=np.uint8)  # the longest the texts can be
+    filled = 0
     for first in range(0, len(keep), _INTERVALS_AT_ONCE):  # the byte matrices of a block at a time
         part = slice(first, first + _INTERVALS_AT_ONCE)
         chosen = keep[part]
@@ -250,21 +282,37 @@ def _interval_texts(intervals: Intervals, occ: Occurrences, zones: list[str], ro
         pieces[:, -1] = ord(INTERVAL_SEPARATOR)
         follows = more[part, None]
         used = np.concatenate([starts.used(), np.ones_like(follows), ends.used(), follows], axis=1)
-        data.append(pieces[used])
+        block = pieces[used]
+        data[filled : filled + len(block)] = block
+        filled += len(block)
         piece_lengths[part] = starts.lengths + 1 + ends.lengths + more[part]
     lengths = np.bincount(row_of, weights=piece_lengths, minlength=len(rows)).astype(np.int64)
-    return string_array(np.concatenate(data) if data else np.zeros(0, dtype=np.uint8), lengths)
+    return string_array(data[:filled], lengths)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    names, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.ravel(), names.tolist()
+def _present_in_text_order(codes: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Codes into the names that occur, in text order (as a factorisation of the texts would give)."""
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    return _in_text_order(np.searchsorted(used, codes), [names[i] for i in used.tolist()])
+
+
+def _in_text_order(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The same texts with `names` sorted and `codes` pointing into the sorted list."""
+    by_text = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    new_code = np.empty(len(names), dtype=np.int64)
+    new_code[by_text] = np.arange(len(names))
+    return new_code[codes], [names[i] for i in by_text.tolist()]
 
 
 def _anomaly_texts(flags: np.ndarray, duplicates: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';')."""
+    """Anomaly text per row, as codes into the few distinct texts (sorted codes joined by ';'),
+    listed in the order of `frames.anomaly_rank`."""
     combined = flags.astype(np.int64) + (duplicates.astype(np.int64) << 8)
-    unique, codes = np.unique(combined, return_inverse=True)
+    if len(combined) and combined.max() < 1 << 16:  # the usual case: few re-sends a day, count instead of sort
+        unique = np.flatnonzero(np.bincount(combined))
+        codes = np.searchsorted(unique, combined)
+    else:
+        unique, codes = np.unique(combined, return_inverse=True)
     names = []
     for value in unique.tolist():
         parts = [f"duplicates:{value >> 8}"] if value >> 8 else []

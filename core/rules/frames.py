@@ -16,6 +16,7 @@ __all__ = [
     "PUNCH_COLUMNS",
     "AttendanceInputs",
     "DaysResult",
+    "anomaly_rank",
 ]
 
 PUNCH_COLUMNS = ("employee_id", "instant", "device_id", "direction")
@@ -62,6 +63,14 @@ ANOMALY_CODES = (
     "short_shift",
     "worked_on_leave",
 )
+
+
+def anomaly_rank(text: str) -> int:
+    """Where an `anomalies` text comes in the engine's list of the texts of a run: by re-send count,
+    then by which of the other codes it holds (each a bit, in the order of `ANOMALY_CODES`)."""
+    codes = text.split(";") if text else []
+    resends = int(codes.pop(0).partition(":")[2]) if codes and codes[0].startswith("duplicates:") else 0
+    return (resends << 8) + sum(1 << ANOMALY_CODES[1:].index(code) for code in codes)
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
