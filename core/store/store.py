@@ -187,6 +187,12 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
             highest = connection.execute(select(func.max(_punches.punches.c.id))).scalar_one()
         return int(highest or 0)
 
+    def first_punch_ns(self) -> int | None:
+        """The earliest instant of any stored punch (UTC nanoseconds), or None when there is none."""
+        with self._transaction(write=False) as connection:
+            first = connection.execute(select(func.min(_punches.punches.c.instant_ns))).scalar_one()
+        return None if first is None else int(first)
+
     def punch_count(self) -> int:
         with self._transaction(write=False) as connection:
             return int(connection.execute(select(func.count()).select_from(_punches.punches)).scalar_one())

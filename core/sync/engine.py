@@ -111,8 +111,11 @@ class SyncEngine:
 
     # -- range and targets -------------------------------------------------------------------------
 
-    def resolve_range(self, date_from: date | None, date_to: date | None) -> tuple[date, date]:
-        """The work dates this run covers: arguments, then `sync:` in the config, then the data.
+    def resolve_range(
+        self, date_from: date | None, date_to: date | None, *, also_first_ns: int | None = None
+    ) -> tuple[date, date]:
+        """The work dates this run covers: arguments, then `sync:` in the config, then the data (the
+        earliest punch stored, or `also_first_ns` when earlier: punches read but not stored yet).
 
         Never a day after the range's end: a range that starts before the retention horizon starts at
         it, and one that lies wholly before it is refused (RangePurgedError, exit code 2).
@@ -121,8 +124,9 @@ class SyncEngine:
         date_to = date_to or self.config.sync.to or self.today - timedelta(days=1)
         date_from = date_from or self.config.sync.from_
         if date_from is None:
-            first = self.store.punches_between(0, 2**62, None).head(1) if self.store.punch_count() else None
-            date_from = first["instant"].iloc[0].date() if first is not None and len(first) else date_to
+            # The earliest punch's UTC date (an index look-up, not a read of the history)
+            known = [ns for ns in (self.store.first_punch_ns(), also_first_ns) if ns is not None]
+            date_from = datetime.fromtimestamp(min(known) // 10**9, UTC).date() if known else date_to
             # punches that start after the range's end give nothing to compute before it, not a later day
             date_from = min(date_from, date_to)
         horizon = self.store.retention_horizon()  # days before it were purged: never computed again
@@ -157,13 +161,14 @@ class SyncEngine:
         self, targets: Sequence[str] | None = None, date_from: date | None = None, date_to: date | None = None
     ) -> SyncReport:
         """One sync: ingest, recompute what changed, deliver to `targets` (default: every enabled one)."""
+        asked_from = date_from
         date_from, date_to = self.resolve_range(date_from, date_to)
         chosen = self.chosen_targets(targets)
         report = SyncReport(dry_run=self.dry_run, date_from=date_from, date_to=date_to)
         run_id = None if self.dry_run else self.store.start_run("sync")
         self.registry.hook.run_started(kind="sync", targets=chosen)
         try:
-            self._sync(report, chosen, date_from, date_to)
+            self._sync(report, chosen, date_from, date_to, from_data=asked_from is None and not self.config.sync.from_)
         except BaseException as exc:
             self._finish_failed("sync", run_id, report.summary(), exc)
             raise
@@ -176,10 +181,18 @@ class SyncEngine:
         self.registry.hook.run_finished(kind="sync", summary=summary)
         return report
 
-    def _sync(self, report: SyncReport, chosen: list[str], date_from: date, date_to: date) -> None:
+    def _sync(
+        self, report: SyncReport, chosen: list[str], date_from: date, date_to: date, *, from_data: bool = False
+    ) -> None:
         self.cutoff = CutOff.load(self.store, self.employees)
         days = self._days = self._computation(dry_run=self.dry_run)
         fresh = days.ingest(report, date_from, date_to)
+        if from_data and len(fresh):
+            # The range starts at the earliest punch, and that may be one this run just read: the first
+            # sync of a customer without `sync: from` covers their whole history, not only yesterday.
+            earliest = int(pd.Timestamp(fresh["instant"].min()).value)
+            date_from, _ = self.resolve_range(None, date_to, also_first_ns=earliest)
+            report.date_from = date_from
         changed = days.recompute(report, date_from, date_to, fresh)
 
         def deliver(name: str) -> TargetReport:

@@ -33,9 +33,9 @@ def test_a_nightly_sync_delivers_the_day_just_ended_and_heals_a_missed_night(tmp
     environment = environment_for(config, store)
     out = tmp_path / "out"
 
-    # 01:30 IST on the 4th is 20:00 UTC on the 3rd: the run covers the 3rd (IST), the day that just
-    # ended. (A first sync without `sync: from:` covers yesterday only; later runs start at the first
-    # stored punch, so the range grows to cover every day not yet delivered.)
+    # 01:30 IST on the 4th is 20:00 UTC on the 3rd: the run covers the days up to the 3rd (IST), the
+    # day that just ended, from the first punch (the 2nd): without `sync: from:` a sync starts at the
+    # earliest punch, the first sync included.
     first = run_schedule(
         environment,
         clock=ManualClock(_utc("2026-03-03T12:00")),
@@ -43,10 +43,10 @@ def test_a_nightly_sync_delivers_the_day_just_ended_and_heals_a_missed_night(tmp
         until=_utc("2026-03-03T21:00"),
     )
     assert [run.status for run in first] == ["ok"]
-    assert sorted({day for _, day in _delivered(out)}) == ["2026-03-03"]
+    assert sorted({day for _, day in _delivered(out)}) == ["2026-03-02", "2026-03-03"]
 
     # Down on the night of the 5th, restarted 16 hours after it (beyond the 12 h grace): nothing at
-    # start-up, and the next night's run delivers the 4th and the 5th (and the 2nd, now in range).
+    # start-up, and the next night's run delivers the 4th and the 5th.
     second = run_schedule(
         environment,
         clock=ManualClock(_utc("2026-03-05T12:00")),
@@ -54,7 +54,7 @@ def test_a_nightly_sync_delivers_the_day_just_ended_and_heals_a_missed_night(tmp
         until=_utc("2026-03-05T21:00"),
     )
     assert [(run.started_by, run.status) for run in second] == [("schedule", "ok")]
-    assert second[0].summary["delivered"] == 3 * len(EMPLOYEES)
+    assert second[0].summary["delivered"] == 2 * len(EMPLOYEES)
     delivered = _delivered(out)
     assert sorted({day for _, day in delivered}) == ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
     assert max(delivered.values()) == 1 and len(delivered) == 4 * len(EMPLOYEES)
@@ -63,5 +63,5 @@ def test_a_nightly_sync_delivers_the_day_just_ended_and_heals_a_missed_night(tmp
     assert [(run["job"], run["kind"], run["status"]) for run in history] == [("nightly", "sync", "ok")] * 2, (
         "one row per job run: the engine's own run record is the job's"
     )
-    assert history[0]["summary"]["targets"]["payroll"]["delivered"] == 3 * len(EMPLOYEES)
+    assert history[0]["summary"]["targets"]["payroll"]["delivered"] == 2 * len(EMPLOYEES)
     assert history[0]["summary"]["to"] == "2026-03-05"
