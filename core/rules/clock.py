@@ -100,10 +100,17 @@ def iso_local(instant_ns: np.ndarray, zone: str, present: np.ndarray | None = No
 
 ISO_WIDTH = 28  # YYYY-MM-DDTHH:MM:SS and an offset of up to 9 characters (+05:53:28 in old zones)
 _ROW = np.dtype([("date", "V10"), ("t", "u1"), ("time", "V8"), ("offset", "V9")])  # ISO_WIDTH bytes
-#: "HH:MM:SS" of every second of a day, 8 bytes each: one gather formats the clock part.
-_CLOCK_TEXTS = np.array(
-    [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)], dtype="S8"
-).view("V8")
+
+
+@lru_cache(maxsize=1)
+def _clock_texts() -> np.ndarray:
+    """The text HH:MM:SS of every second of a day, 8 bytes each: one gather formats the clock part.
+
+    Built on first use (about 50 ms), not at import: commands that read punches without formatting
+    times (`punchbridge validate`) do not pay for it."""
+    return np.array(
+        [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)], dtype="S8"
+    ).view("V8")
 
 
 def _date_texts(first_day: int, count: int) -> np.ndarray:
@@ -146,7 +153,7 @@ class IsoTexts:
             distinct, which = np.unique(days, return_inverse=True)
             out["date"] = np.datetime_as_string(distinct.astype("datetime64[D]")).astype("S10").view("V10")[which]
         out["t"] = ord("T")
-        out["time"] = _CLOCK_TEXTS[seconds - days * 86_400]
+        out["time"] = _clock_texts()[seconds - days * 86_400]
         offset_seconds = np.floor_divide(wall - instant_ns, NS_PER_SECOND)
         if (offset_seconds == offset_seconds[0]).all():  # no DST change in the range: skip the sort
             offsets, which = offset_seconds[:1], np.zeros(len(rows), dtype=np.int64)
