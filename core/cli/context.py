@@ -315,7 +315,7 @@ def _check_files(config: Config, registry: PluginRegistry, unusable: set[Path]) 
     `unusable`, already reported as missing or unreadable, are not read again)."""
     from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
     from punchbridge.mapping.files import load_mapping
-    from punchbridge.sync.engine import target_column_problems
+    from punchbridge.plugin_api.registry import target_column_problems
 
     problems: list[Problem] = []
     employees = None

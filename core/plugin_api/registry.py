@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -30,7 +30,19 @@ from punchbridge.plugin_api import hookspecs
 from punchbridge.plugin_api.sources import Source
 from punchbridge.plugin_api.targets import Target
 
-__all__ = ["LoadedPlugin", "PluginRegistry", "Register", "RegisterTransform", "entry_points_for", "load_plugins"]
+if TYPE_CHECKING:
+    from punchbridge.config.model import Config
+
+__all__ = [
+    "LoadedPlugin",
+    "PluginRegistry",
+    "Register",
+    "RegisterTransform",
+    "entry_points_for",
+    "load_plugins",
+    "target_column_problems",
+    "validate_plugin_settings",
+]
 
 ENTRY_POINT_GROUP = "punchbridge"
 #: The distribution whose entry points are the built-in plugins.
@@ -206,3 +218,28 @@ def validate_plugin_settings(
             problems.append(Problem(str(doc.path), why, line=doc.line_of((*loc, name)), field=".".join((*loc, name))))
     ConfigError.collect(problems)
     return validated
+
+
+def target_column_problems(config: Config, registry: PluginRegistry, mappings: dict[str, Any]) -> list[Problem]:
+    """What each target's `check_columns` says about its mapping's output columns (before anything is sent).
+
+    `mappings` are the loaded mappings by target name; targets whose plugin or settings are wrong are
+    left out (those problems are reported, with their lines, where the settings are checked)."""
+    problems = []
+    for name, mapping in mappings.items():
+        settings = config.targets[name]
+        target_class = registry.targets.get(settings.plugin)
+        if target_class is None:
+            continue
+        raw = settings.plugin_settings()
+        model = target_class.settings_model
+        try:
+            plugin_settings: Any = model.model_validate(raw) if model is not None else raw
+        except ValueError:
+            continue
+        columns = [f.name for f in mapping.fields]
+        for text in target_class.check_columns(columns, plugin_settings):
+            problems.append(
+                Problem(str(settings.mapping), f"target {name!r} ({settings.plugin}): {text}", field="fields")
+            )
+    return problems
