@@ -27,10 +27,8 @@ import itertools
 import logging
 import re
 import xmlrpc.client
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.parsers.expat import ExpatError
-
-import httpx
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -43,6 +41,9 @@ from punchbridge.plugin_api import (
     throttling_error,
 )
 from punchbridge.plugins.odoo.settings import OdooSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["JSON2_SINCE", "OdooRpc", "shown"]
 
