@@ -21,7 +21,7 @@ __all__ = ["CsvFolderSettings", "CsvFolderSource"]
 class CsvFolderSettings(BaseModel):
     """Settings of a `csv_folder` source."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     folder: InputFolder
     pattern: str = "*.csv"

@@ -58,7 +58,7 @@ _CURSOR_VERSION = 1
 class MinopSourceSettings(BaseModel):
     """Settings of a `minop` source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     base_url: str = Field(description="The cloud's base URL, e.g. https://minop.example.com")
     api_key: SecretStr | None = Field(default=None, description="API key (or use client_id/client_secret)")

@@ -112,7 +112,7 @@ TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 class HttpSettings(BaseModel):
     """What every HTTP target's settings hold: `timeout`, the seconds one request may take. Extend it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     timeout: float = Field(default=30.0, gt=0, le=600)
 

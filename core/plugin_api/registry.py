@@ -147,11 +147,17 @@ def load_plugins(only: set[str] | None = None) -> PluginRegistry:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = PluginRegistry(manager=manager)
+    # Each `dist.name` and `dist.version` parses the distribution's metadata file: once per distribution.
+    described: dict[int, tuple[str, str]] = {}
     for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if only is not None and entry.name not in only:
             continue
-        distribution = entry.dist.name if entry.dist else "?"
-        version = entry.dist.version if entry.dist else "?"
+        distribution, version = "?", "?"
+        if entry.dist is not None:
+            if id(entry.dist) not in described:
+                metadata = entry.dist.metadata
+                described[id(entry.dist)] = (metadata["Name"], metadata["Version"])
+            distribution, version = described[id(entry.dist)]
         loaded = LoadedPlugin(entry.name, entry.value, distribution, version)
         registry.plugins.append(loaded)
         try:

@@ -60,7 +60,7 @@ class EventTypes(BaseModel):
     SAP's API example and of the client code found; P15 and P25 follow SAP HCM's break codes.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     clock_in: str = Field(default="P10", pattern=_TYPE_CODE)
     clock_out: str = Field(default="P20", pattern=_TYPE_CODE)
@@ -75,7 +75,7 @@ class TimeEventFields(BaseModel):
     code bases send them; not read in SAP's own reference (hence settings).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     id: str = Field(default="id", pattern=_NAME)
     assignment: str = Field(default="assignmentId", pattern=_NAME)
@@ -93,7 +93,7 @@ class TimeEventReadBack(BaseModel):
     the tenant's OData API Data Dictionary and set the names here.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     entity: str = Field(default="TimeEvent", pattern=_NAME)
     uuid_field: str = Field(default="UUID", pattern=_NAME)
@@ -113,7 +113,7 @@ class TimeEventApi(BaseModel):
     specification as summarised by a third party and from client code, so all are settings.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     path: str = Field(default="/rest/timemanagement/timeeventprocessing/v1/TimeEvents", pattern=_PATH)
     fields: TimeEventFields = TimeEventFields()
