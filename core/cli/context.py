@@ -135,7 +135,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
     (`ExitCode.STOPPED`); a second signal stops at once. Pass `event.is_set` on as `should_stop`."""
     import threading
 
-    from punchbridge.jobs.service import stop_on_signals as on_signals
+    from punchbridge.jobs.signals import stop_on_signals as on_signals
 
     stop = threading.Event()
     with on_signals(stop.set):

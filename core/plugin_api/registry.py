@@ -133,11 +133,30 @@ def entry_points_for(plugins: Iterable[str]) -> set[str]:
     named = set(plugins)
     wanted = {
         entry.name
-        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        if entry.name in named or entry.dist is None or entry.dist.name != BUILT_IN
+        for entry, distribution, _version in _described(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+        if entry.name in named or distribution != BUILT_IN
     }
     allowed = _restricted_by_environment()
     return wanted if allowed is None else wanted & allowed
+
+
+def _described(
+    entries: Iterable[importlib.metadata.EntryPoint],
+) -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
+    """Each entry point with its distribution's name and version ('?' without one). Each `dist.name` or
+    `dist.version` parses the distribution's metadata file: here it is parsed once per distribution."""
+    described: dict[int, tuple[str, str]] = {}
+    rows = []
+    for entry in entries:
+        dist = entry.dist
+        if dist is None:
+            rows.append((entry, "?", "?"))
+            continue
+        if id(dist) not in described:
+            metadata = dist.metadata
+            described[id(dist)] = (metadata["Name"], metadata["Version"])
+        rows.append((entry, *described[id(dist)]))
+    return rows
 
 
 def load_plugins(only: set[str] | None = None) -> PluginRegistry:
@@ -147,17 +166,10 @@ def load_plugins(only: set[str] | None = None) -> PluginRegistry:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = PluginRegistry(manager=manager)
-    # Each `dist.name` and `dist.version` parses the distribution's metadata file: once per distribution.
-    described: dict[int, tuple[str, str]] = {}
-    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    entries = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    for entry, distribution, version in _described(entries):
         if only is not None and entry.name not in only:
             continue
-        distribution, version = "?", "?"
-        if entry.dist is not None:
-            if id(entry.dist) not in described:
-                metadata = entry.dist.metadata
-                described[id(entry.dist)] = (metadata["Name"], metadata["Version"])
-            distribution, version = described[id(entry.dist)]
         loaded = LoadedPlugin(entry.name, entry.value, distribution, version)
         registry.plugins.append(loaded)
         try:
