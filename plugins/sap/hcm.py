@@ -116,7 +116,7 @@ class SapHcmSettings(SftpCsvSettings):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     date_format: str = "%Y%m%d"
     time_format: str = "%H%M%S"
-    event_types: EventCodes = EventCodes()
+    event_types: EventCodes = Field(default_factory=EventCodes)  # made on first use, as in successfactors
     terminal_id: str = Field(default="PB01", min_length=1, max_length=10)
     pad_personnel_numbers: bool = True
     extension: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,8}$")
