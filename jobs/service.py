@@ -18,13 +18,9 @@ consistent either way (a batch is recorded before it is sent and resumed by the 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from types import FrameType
 from typing import Any
 
 from punchbridge.errors import ConfigError, Problem
@@ -35,6 +31,7 @@ from punchbridge.jobs.runlog import logfmt
 from punchbridge.jobs.runner import JobEnvironment, JobRun, run_job
 from punchbridge.jobs.scheduler import JobScheduler, is_catch_up, plan_start
 from punchbridge.jobs.settings import JobSettings
+from punchbridge.jobs.signals import stop_on_signals
 
 __all__ = ["INTERRUPTED_RUN", "Schedule", "run_one", "run_schedule", "stop_on_signals"]
 
@@ -48,35 +45,6 @@ _NS = 1_000_000_000
 def _instant(ns: int) -> datetime:
     """The instant `ns` nanoseconds after the epoch (to the microsecond, without float rounding)."""
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
-
-
-@contextmanager
-def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Call `stop` on the first SIGTERM or SIGINT; a second one raises KeyboardInterrupt (stop now).
-
-    Only in the main thread (Python delivers signals there); elsewhere it does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        if len(received) > 1:
-            raise KeyboardInterrupt
-        log.warning(
-            "punchbridge received %s: stopping after the batch in flight (send it again to stop at once)",
-            signal.Signals(signum).name,
-        )
-        stop()
-
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def _lock_for(environment: JobEnvironment, lock: SchedulerLock | None) -> SchedulerLock:

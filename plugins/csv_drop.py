@@ -180,7 +180,7 @@ class LocalCsvSettings(BaseModel):
     `create_folder` is true.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     folder: OutputFolder
     prefix: str = Field(default="attendance", pattern=PREFIX_PATTERN)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from punchbridge.config.paths import InputFolder
-from punchbridge.config.punchfile import read_punches
 from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
 
 __all__ = ["CsvFolderSettings", "CsvFolderSource"]
@@ -23,7 +21,7 @@ __all__ = ["CsvFolderSettings", "CsvFolderSource"]
 class CsvFolderSettings(BaseModel):
     """Settings of a `csv_folder` source."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     folder: InputFolder
     pattern: str = "*.csv"
@@ -34,6 +32,11 @@ class CsvFolderSource(Source[CsvFolderSettings]):
 
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Read new or changed files; the cursor remembers (size, mtime) of each file read."""
+        # Here, not at the top: the plugin loads for every command whose configuration names it.
+        import pandas as pd
+
+        from punchbridge.config.punchfile import read_punches
+
         seen: dict[str, list[int]] = json.loads(cursor) if cursor else {}
         punches, held = [], []
         for path in sorted(self.settings.folder.glob(self.settings.pattern)):

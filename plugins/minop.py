@@ -32,23 +32,19 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from punchbridge.minop.client import (
-    PROCESSED_PATH,
-    RAW_PATH,
-    ApiKey,
-    ClientCredentials,
-    MinopClient,
-    MinopReplyError,
-    NotModified,
-)
-from punchbridge.minop.records import PROCESSED_FIELDS, parse_utc, processed_frames, raw_frames, utc_text
 from punchbridge.plugin_api import Fetched, Register, Source, SourceContext, hookimpl
+
+if TYPE_CHECKING:
+    import httpx
+
+    from punchbridge.minop.client import ApiKey, ClientCredentials, MinopClient
+
+# The Minop client (httpx) and its record frames (pandas) are imported by the methods that pull: the
+# plugin loads for `punchbridge plugins` and every configuration's checks without them.
 
 __all__ = ["RAW_REQUIRED_FIELDS", "MinopSource", "MinopSourceSettings"]
 
@@ -62,7 +58,7 @@ _CURSOR_VERSION = 1
 class MinopSourceSettings(BaseModel):
     """Settings of a `minop` source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     base_url: str = Field(description="The cloud's base URL, e.g. https://minop.example.com")
     api_key: SecretStr | None = Field(default=None, description="API key (or use client_id/client_secret)")
@@ -90,6 +86,8 @@ class MinopSourceSettings(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        import httpx
+
         try:
             url = httpx.URL(value)
         except httpx.InvalidURL:
@@ -113,6 +111,8 @@ class MinopSourceSettings(BaseModel):
 
     def credentials(self) -> ApiKey | ClientCredentials:
         """The client's authentication."""
+        from punchbridge.minop.client import ApiKey, ClientCredentials
+
         if self.api_key is not None:
             return ApiKey(self.api_key, self.api_key_header)
         assert self.client_id is not None and self.client_secret is not None
@@ -148,6 +148,8 @@ class MinopSource(Source[MinopSourceSettings]):
 
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Every page at once (the engine uses `fetch_pages`, which stores page by page)."""
+        import pandas as pd
+
         pages = list(self.fetch_pages(context, cursor))
         if not pages:
             return Fetched(pd.DataFrame(), pd.DataFrame(), cursor)
@@ -161,6 +163,8 @@ class MinopSource(Source[MinopSourceSettings]):
 
     def fetch_pages(self, context: SourceContext, cursor: str | None) -> Iterator[Fetched]:
         """One `Fetched` per page: raw punches, then (cloud processing) processed days."""
+        from punchbridge.minop.client import MinopClient
+
         settings = self.settings
         self._zones_told: set[tuple[str, str]] = set()  # (site, cloud zone) differences already logged
         state = self._load_state(cursor)
@@ -209,6 +213,8 @@ class MinopSource(Source[MinopSourceSettings]):
     def _plan(self, kind: str, stream: dict[str, Any], context: SourceContext) -> tuple[list[dict[str, str]], list]:
         """The queries of this run, and the range they leave covered: records updated since the watermark
         (minus the overlap) over what is covered already, then everything of dates not covered yet."""
+        from punchbridge.minop.records import PROCESSED_FIELDS, parse_utc, utc_text
+
         settings = self.settings
         base: dict[str, str] = {"limit": str(settings.page_size)}
         watermark = stream.get("watermark")
@@ -242,6 +248,8 @@ class MinopSource(Source[MinopSourceSettings]):
     def _refresh(self, stream: dict[str, Any], context: SourceContext) -> tuple[list[dict[str, str]], int | None]:
         """Queries for the dates `attendance.processed` events marked since the last run (whole dates, no
         `updated_since`), and the newest event time read (the stream keeps it)."""
+        from punchbridge.minop.records import PROCESSED_FIELDS
+
         seen = stream.get("events_through")
         if context.cloud_events is None:
             return [], seen
@@ -266,6 +274,11 @@ class MinopSource(Source[MinopSourceSettings]):
     ) -> Iterator[Fetched]:
         """Run the stream's plan page by page. The plan, the page cursor and the newest `updated_at` seen
         are in the cursor of every page, so an interrupted run resumes with the same queries."""
+        import pandas as pd
+
+        from punchbridge.minop.client import PROCESSED_PATH, RAW_PATH, MinopReplyError, NotModified
+        from punchbridge.minop.records import processed_frames, raw_frames
+
         before = json.dumps(state, sort_keys=True)
         stream: dict[str, Any] = dict(state[kind])
         if not isinstance(stream.get("plan"), list) or not stream["plan"]:
@@ -367,6 +380,8 @@ def _day(text: str, shift: int) -> str:
 
 
 def _newest(watermark: str | None, candidate: datetime | None) -> str | None:
+    from punchbridge.minop.records import utc_text
+
     if candidate is None:
         return watermark
     if watermark is None:

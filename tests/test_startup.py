@@ -70,3 +70,29 @@ def test_a_command_loads_only_the_plugins_its_configuration_names(tmp_path: Path
     assert {"csv_drop", "csv_folder"} <= plugins  # validate ran and checked the named ones
     unnamed = {"odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv", "minop"}
     assert not plugins & unnamed, f"validate imported unnamed plugins {sorted(plugins & unnamed)}"
+
+
+#: What only a plugin's work needs (a request, a signature, a file transfer), never its loading.
+CLIENTS = {"lxml", "signxml", "jwt", "cryptography", "paramiko", "stamina"}
+
+
+def test_plugins_lists_every_plugin_without_their_client_libraries() -> None:
+    loaded = loaded_by("plugins")
+    plugins = {module.split(".")[2] for module in loaded if module.startswith("punchbridge.plugins.")}
+    every = {"csv_drop", "csv_folder", "minop", "odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv"}
+    assert every <= plugins  # the command loaded every built-in plugin
+    heavy = packages(loaded) & (DATA | SERVING | CLIENTS)
+    assert not heavy, f"`punchbridge plugins` imported {sorted(heavy)}"
+
+
+def test_validate_on_the_demo_reads_its_inbox_without_the_store_or_http_libraries(tmp_path: Path) -> None:
+    """The demo's inbox file is read with pandas and pyarrow, as the sync reads it; the store (not created
+    yet) is not opened and no target's HTTP client is imported."""
+    from support.demo_copy import copy_config
+
+    config = copy_config(tmp_path / "config") / "demo.yaml"
+    loaded = loaded_by("validate", "-c", str(config))
+    assert "punchbridge.config.punchfile" in loaded  # validate ran and read the inbox file
+    heavy = packages(loaded) & (SERVING | CLIENTS | {"alembic"})
+    assert not heavy, f"validate imported {sorted(heavy)}"
+    assert "punchbridge.sync.engine" not in loaded

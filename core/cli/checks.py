@@ -82,7 +82,6 @@ def check_inbox(context: CommandContext) -> int:
     from punchbridge.config.datafiles import read_employees
     from punchbridge.config.punchfile import read_punches
     from punchbridge.plugin_api.registry import validate_plugin_settings
-    from punchbridge.store import Store
 
     config, document = context.config, context.document
     employees = read_employees(config.employees, config.rules)  # readable: load_context checked it
@@ -101,7 +100,7 @@ def check_inbox(context: CommandContext) -> int:
             document.path.parent,
         )
         # The csv_folder source's cursor: file name -> [size, mtime_ns] of each file it read.
-        cursor = Store.peek_cursor(config.store, f"source:{name}")
+        cursor = _peek_cursor(config.store, f"source:{name}")
         try:
             read = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -117,6 +116,19 @@ def check_inbox(context: CommandContext) -> int:
                 problems.extend(exc.problems)
     InputFileError.collect(problems)
     return checked
+
+
+def _peek_cursor(store_url: str, name: str) -> str | None:
+    """The store's cursor `name`, None when the store has none; a SQLite store not created yet is not
+    opened (the store, and SQLAlchemy with it, would cost more than the check)."""
+    from punchbridge.config.paths import sqlite_store_file
+
+    path = sqlite_store_file(store_url)
+    if path is not None and not path.exists():
+        return None
+    from punchbridge.store import Store
+
+    return Store.peek_cursor(store_url, name)
 
 
 @click.group("config")

@@ -135,7 +135,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
     (`ExitCode.STOPPED`); a second signal stops at once. Pass `event.is_set` on as `should_stop`."""
     import threading
 
-    from punchbridge.jobs.service import stop_on_signals as on_signals
+    from punchbridge.jobs.signals import stop_on_signals as on_signals
 
     stop = threading.Event()
     with on_signals(stop.set):
@@ -315,7 +315,7 @@ def _check_files(config: Config, registry: PluginRegistry, unusable: set[Path]) 
     `unusable`, already reported as missing or unreadable, are not read again)."""
     from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
     from punchbridge.mapping.files import load_mapping
-    from punchbridge.sync.engine import target_column_problems
+    from punchbridge.plugin_api.registry import target_column_problems
 
     problems: list[Problem] = []
     employees = None

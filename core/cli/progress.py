@@ -34,23 +34,28 @@ class ProgressBars:
     """One rich bar per label (`sending to payroll`, `terminal dev1`...), on a terminal only."""
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
         console = console if console is not None else bar_console()
-        self._progress: Progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        )  # fmt: skip
+        #: None when not drawn: a nightly run in a pipe or a log does not import rich's progress module.
+        self._progress: Progress | None = None
+        if console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=console, transient=True,
+            )  # fmt: skip
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()  # a sync delivers to several targets at once, each from its own thread
 
     @property
     def shown(self) -> bool:
         """True when the bars are drawn (the console is a terminal)."""
-        return not self._progress.disable
+        return self._progress is not None
 
     def update(self, label: str, done: int, total: int) -> None:
         """Show `done` of `total` (0: not known) on the bar titled `label` (made on first use)."""
+        if self._progress is None:
+            return
         known = total if total > 0 else None
         with self._lock:
             if label not in self._tasks:
@@ -67,10 +72,12 @@ class ProgressBars:
         return update
 
     def __enter__(self) -> ProgressBars:
-        self._progress.start()
+        if self._progress is not None:
+            self._progress.start()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()

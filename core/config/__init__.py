@@ -5,20 +5,27 @@
 Modules: `model` (the pydantic model of the YAML file), `yamlfile` (YAML that remembers lines),
 `csvfile` (strict CSV reading), `datafiles` (rules, employees, assignments, leaves) and `punchfile`
 (the punches file of `punchbridge process`).
+
+The names of `model` load on first use: a module that needs only `paths` or `yamlfile` (the plugin
+registry, `punchbridge plugins`) does not build the configuration's pydantic models.
 """
 
-from punchbridge.config.model import (
-    Config,
-    DeviceSettings,
-    JobSettings,
-    MinopSettings,
-    PluginSettings,
-    ReceiverSettings,
-    SyncSettings,
-    TargetSettings,
-    load_config,
-    read_config,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from punchbridge.config.model import (
+        Config,
+        DeviceSettings,
+        JobSettings,
+        MinopSettings,
+        PluginSettings,
+        ReceiverSettings,
+        SyncSettings,
+        TargetSettings,
+        load_config,
+        read_config,
+    )
 
 __all__ = [
     "Config",
@@ -32,3 +39,12 @@ __all__ = [
     "load_config",
     "read_config",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A name of `model`, imported on first use."""
+    if name in __all__:
+        value = getattr(importlib.import_module("punchbridge.config.model"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'punchbridge.config' has no attribute {name!r}")

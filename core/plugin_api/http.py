@@ -32,17 +32,19 @@ import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from punchbridge._version import __version__
 from punchbridge.errors import CredentialsError, RateLimitedError, TargetReplyError, TransientError
 from punchbridge.plugin_api.retries import with_retries
 from punchbridge.plugin_api.targets import Target
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_MESSAGE",
@@ -110,7 +112,7 @@ TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 class HttpSettings(BaseModel):
     """What every HTTP target's settings hold: `timeout`, the seconds one request may take. Extend it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     timeout: float = Field(default=30.0, gt=0, le=600)
 
@@ -213,6 +215,8 @@ class HttpConnection:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        import httpx  # here: a plugin that loads (`punchbridge plugins`, validate) need not import httpx
+
         self.where, self.timeout, self.sleep = where, timeout, sleep
         #: Requests sent (retries and renewals included).
         self.requests = 0
@@ -226,6 +230,8 @@ class HttpConnection:
 
     def request(self, method: str, url: str, what: str, **request: Any) -> httpx.Response:
         """One request (`what` names it in messages); no answer in time or a failed connection is a TransientError."""
+        import httpx
+
         self.requests += 1
         try:
             return self.client.request(method, url, **request)

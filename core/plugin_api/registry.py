@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -30,7 +30,19 @@ from punchbridge.plugin_api import hookspecs
 from punchbridge.plugin_api.sources import Source
 from punchbridge.plugin_api.targets import Target
 
-__all__ = ["LoadedPlugin", "PluginRegistry", "Register", "RegisterTransform", "entry_points_for", "load_plugins"]
+if TYPE_CHECKING:
+    from punchbridge.config.model import Config
+
+__all__ = [
+    "LoadedPlugin",
+    "PluginRegistry",
+    "Register",
+    "RegisterTransform",
+    "entry_points_for",
+    "load_plugins",
+    "target_column_problems",
+    "validate_plugin_settings",
+]
 
 ENTRY_POINT_GROUP = "punchbridge"
 #: The distribution whose entry points are the built-in plugins.
@@ -121,11 +133,30 @@ def entry_points_for(plugins: Iterable[str]) -> set[str]:
     named = set(plugins)
     wanted = {
         entry.name
-        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        if entry.name in named or entry.dist is None or entry.dist.name != BUILT_IN
+        for entry, distribution, _version in _described(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+        if entry.name in named or distribution != BUILT_IN
     }
     allowed = _restricted_by_environment()
     return wanted if allowed is None else wanted & allowed
+
+
+def _described(
+    entries: Iterable[importlib.metadata.EntryPoint],
+) -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
+    """Each entry point with its distribution's name and version ('?' without one). Each `dist.name` or
+    `dist.version` parses the distribution's metadata file: here it is parsed once per distribution."""
+    described: dict[int, tuple[str, str]] = {}
+    rows = []
+    for entry in entries:
+        dist = entry.dist
+        if dist is None:
+            rows.append((entry, "?", "?"))
+            continue
+        if id(dist) not in described:
+            metadata = dist.metadata
+            described[id(dist)] = (metadata["Name"], metadata["Version"])
+        rows.append((entry, *described[id(dist)]))
+    return rows
 
 
 def load_plugins(only: set[str] | None = None) -> PluginRegistry:
@@ -135,11 +166,10 @@ def load_plugins(only: set[str] | None = None) -> PluginRegistry:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = PluginRegistry(manager=manager)
-    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    entries = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    for entry, distribution, version in _described(entries):
         if only is not None and entry.name not in only:
             continue
-        distribution = entry.dist.name if entry.dist else "?"
-        version = entry.dist.version if entry.dist else "?"
         loaded = LoadedPlugin(entry.name, entry.value, distribution, version)
         registry.plugins.append(loaded)
         try:
@@ -206,3 +236,28 @@ def validate_plugin_settings(
             problems.append(Problem(str(doc.path), why, line=doc.line_of((*loc, name)), field=".".join((*loc, name))))
     ConfigError.collect(problems)
     return validated
+
+
+def target_column_problems(config: Config, registry: PluginRegistry, mappings: dict[str, Any]) -> list[Problem]:
+    """What each target's `check_columns` says about its mapping's output columns (before anything is sent).
+
+    `mappings` are the loaded mappings by target name; targets whose plugin or settings are wrong are
+    left out (those problems are reported, with their lines, where the settings are checked)."""
+    problems = []
+    for name, mapping in mappings.items():
+        settings = config.targets[name]
+        target_class = registry.targets.get(settings.plugin)
+        if target_class is None:
+            continue
+        raw = settings.plugin_settings()
+        model = target_class.settings_model
+        try:
+            plugin_settings: Any = model.model_validate(raw) if model is not None else raw
+        except ValueError:
+            continue
+        columns = [f.name for f in mapping.fields]
+        for text in target_class.check_columns(columns, plugin_settings):
+            problems.append(
+                Problem(str(settings.mapping), f"target {name!r} ({settings.plugin}): {text}", field="fields")
+            )
+    return problems

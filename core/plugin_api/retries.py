@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-import stamina
-
 from punchbridge.errors import TransientError
 
 __all__ = ["RETRY_ATTEMPTS", "RETRY_TIMEOUT_SECONDS", "retry_wait", "with_retries"]
@@ -62,6 +60,8 @@ def with_retries(
     `sleep` waits instead of stamina (the Retry-After, else the backoff): a test passes its clock's
     sleep so that no time passes for real; stamina's test mode (`stamina.set_testing`) applies too.
     """
+    import stamina  # here: every HTTP plugin imports this module when it loads, not only when it retries
+
     tries = 0
 
     def on(exc: BaseException) -> bool | float:

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 from pydantic import BaseModel
 
 from punchbridge.plugin_api.targets import model_argument, validated_settings
-from punchbridge.rules.settings import RuleSet
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from punchbridge.rules.settings import RuleSet
 
 __all__ = ["Fetched", "Source", "SourceContext"]
 

@@ -102,9 +102,12 @@ ISO_WIDTH = 28  # YYYY-MM-DDTHH:MM:SS and an offset of up to 9 characters (+05:5
 _ROW = np.dtype([("date", "V10"), ("t", "u1"), ("time", "V8"), ("offset", "V9")])  # ISO_WIDTH bytes
 
 
+@lru_cache(maxsize=1)
 def _clock_texts() -> np.ndarray:
-    """The text HH:MM:SS of every second of a day, 8 bytes each (built from digits: 86,400 strings
-    in Python would cost a tenth of a second at every start)."""
+    """The text HH:MM:SS of every second of a day, 8 bytes each: one gather formats the clock part.
+
+    Built from digits (86,400 strings in Python would cost a tenth of a second) on first use, not at
+    import: commands that read punches without formatting times (`punchbridge validate`) skip it."""
     second = np.arange(86_400)
     parts = np.stack([second // 3600, second // 60 % 60, second % 60], axis=1)
     texts = np.empty((86_400, 8), dtype=np.uint8)
@@ -112,10 +115,6 @@ def _clock_texts() -> np.ndarray:
     texts[:, [1, 4, 7]] = ord("0") + parts % 10
     texts[:, [2, 5]] = ord(":")
     return texts.view("V8").ravel()
-
-
-#: "HH:MM:SS" of every second of a day: one gather formats the clock part.
-_CLOCK_TEXTS = _clock_texts()
 
 
 def _date_texts(first_day: int, count: int) -> np.ndarray:
@@ -165,7 +164,7 @@ class IsoTexts:
             distinct, which = np.unique(days, return_inverse=True)
             out["date"] = np.datetime_as_string(distinct.astype("datetime64[D]")).astype("S10").view("V10")[which]
         out["t"] = ord("T")
-        out["time"] = _CLOCK_TEXTS[seconds - days * 86_400]
+        out["time"] = _clock_texts()[seconds - days * 86_400]
         offset_seconds = np.floor_divide(wall - instant_ns, NS_PER_SECOND)
         if (offset_seconds == offset_seconds[0]).all():  # no DST change in the range: skip the sort
             offsets, which = offset_seconds[:1], np.zeros(len(rows), dtype=np.int64)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 __all__ = [
     "BOUND_SEPARATOR",
@@ -126,6 +126,11 @@ def join_intervals(starts: pa.Array, ends: pa.Array, counts: np.ndarray) -> pa.A
 
     The rules engine's way: one Python string per interval would cost more than pairing the punches.
     """
+    # Imported here: the targets that only format or parse one day's text should not pay for Arrow.
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     pieces = pc.binary_join_element_wise(starts, ends, BOUND_SEPARATOR)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), pieces), INTERVAL_SEPARATOR)

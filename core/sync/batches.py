@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
-import stamina
-
 from punchbridge.plugin_api.retries import RETRY_ATTEMPTS, RETRY_TIMEOUT_SECONDS, retry_wait
 from punchbridge.plugin_api.targets import Batch, FatalTargetError, Outcome, Record, Target
 
@@ -26,6 +24,8 @@ def push_with_retries(target: Target, batch: Batch) -> list[Outcome]:
     """Push one batch; retry transient failures with full jitter, honouring Retry-After, capped (the
     policy of `punchbridge.plugin_api.retries`: a login inside the push that ran out of retries is not
     retried again)."""
+    import stamina  # here: a night with nothing to send does not load it
+
     for attempt in stamina.retry_context(on=retry_wait, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT_SECONDS):
         with attempt:
             outcomes = target.push(batch)

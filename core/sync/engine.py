@@ -267,6 +267,7 @@ class SyncEngine:
         # could not send (its target busy, a stop) writes a plain "dirty" meanwhile, which stays.
         mine = f"dirty:{uuid.uuid4().hex}"
         chosen: list[bool] = []
+        marked: list[bool] = []
 
         gate = self.open_day_gate(name)
 
@@ -276,9 +277,11 @@ class SyncEngine:
             days = self.store.load_days(date_from, date_to) if backlog else changed
             if self.dry_run and backlog and len(changed):
                 days = pd.concat([days[~day_keys(days).isin(day_keys(changed))], changed], ignore_index=True)
-            if not self.dry_run:
-                self.store.set_cursor(cursor, mine)
             days = gate.with_watched(days)
+            # A quiet night (clean before, no day to look at) leaves the cursor "clean" unwritten.
+            if not self.dry_run and (backlog or len(days)):
+                self.store.set_cursor(cursor, mine)
+                marked.append(True)
             recomputed = set(day_keys(changed) + "|day") if len(changed) else set()
             records = records_to_send(
                 delivery, self.mappings[name], days, self.employees, self.cutoff, gate, recomputed
@@ -291,7 +294,10 @@ class SyncEngine:
             self._not_delivered(name, changed)
         elif not self.dry_run:
             finished = report.error is None and not report.stopped
-            self.store.replace_cursor(cursor, mine, "clean" if finished else "dirty")
+            if marked:
+                self.store.replace_cursor(cursor, mine, "clean" if finished else "dirty")
+            elif not finished:  # as above, from the "clean" this run left unwritten
+                self.store.replace_cursor(cursor, "clean", "dirty")
         return report
 
     def open_day_gate(self, name: str) -> OpenDayGate:

@@ -11,9 +11,9 @@ import pandas as pd
 
 from punchbridge.config import Config
 from punchbridge.config.datafiles import read_assignments, read_employees, read_leaves
-from punchbridge.errors import ConfigError, Problem
+from punchbridge.errors import ConfigError
 from punchbridge.mapping.files import load_mapping
-from punchbridge.plugin_api.registry import PluginRegistry
+from punchbridge.plugin_api.registry import PluginRegistry, target_column_problems
 
 __all__ = ["SyncInputs", "target_column_problems", "with_received_leaves"]
 
@@ -39,28 +39,6 @@ class SyncInputs:
             leaves=read_leaves(config.leaves, employees) if config.leaves else None,
             mappings=mappings,
         )
-
-
-def target_column_problems(config: Config, registry: PluginRegistry, mappings: dict[str, Any]) -> list[Problem]:
-    """What each target's `check_columns` says about its mapping's output columns (before anything is sent)."""
-    problems = []
-    for name, mapping in mappings.items():
-        settings = config.targets[name]
-        target_class = registry.targets.get(settings.plugin)
-        if target_class is None:
-            continue  # reported where the plugin names are checked
-        raw = settings.plugin_settings()
-        model = target_class.settings_model
-        try:
-            plugin_settings: Any = model.model_validate(raw) if model is not None else raw
-        except ValueError:
-            continue  # reported by the settings check, with line numbers
-        columns = [f.name for f in mapping.fields]
-        for text in target_class.check_columns(columns, plugin_settings):
-            problems.append(
-                Problem(str(settings.mapping), f"target {name!r} ({settings.plugin}): {text}", field="fields")
-            )
-    return problems
 
 
 def with_received_leaves(

@@ -102,7 +102,8 @@ class DayComputation:
             # Page by page: each page's punches are stored before its cursor is saved, so a run that
             # stops half-way resumes from the last stored page (a page read twice is stored once).
             punches_read = 0
-            for fetched in source.fetch_pages(context, self.store.get_cursor(cursor_name)):
+            cursor = self.store.get_cursor(cursor_name)
+            for fetched in source.fetch_pages(context, cursor):
                 punches_read += len(fetched.punches)
                 self.reading(name, punches_read, 0)
                 if len(fetched.quarantine):
@@ -119,8 +120,10 @@ class DayComputation:
                         report.ingested += len(fetched.punches)
                 if fetched.days is not None and len(fetched.days):
                     self._save_source_days(report, fetched.days)
-                if not self.dry_run and fetched.cursor is not None:
+                if not self.dry_run and fetched.cursor is not None and fetched.cursor != cursor:
+                    # An unchanged cursor (a folder with nothing new) is not written again: one commit less.
                     self.store.set_cursor(cursor_name, fetched.cursor)
+                    cursor = fetched.cursor
         return pd.concat(read, ignore_index=True) if read else pd.DataFrame(columns=["employee_id", "instant"])
 
     def _save_source_days(self, report: SyncReport, days: pd.DataFrame) -> None:

@@ -26,10 +26,8 @@ import html
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -40,6 +38,9 @@ from punchbridge.plugin_api import (
     clip,
     throttling_error,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 _TAGS = re.compile(r"<[^>]+>")
 

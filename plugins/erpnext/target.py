@@ -10,10 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from punchbridge.plugin_api import (
     BadRecordError,
@@ -40,6 +38,9 @@ from punchbridge.plugins.erpnext.employees import EMPLOYEE_FIELDS, employee_of
 from punchbridge.plugins.erpnext.punches import WIRE, Day, Held, Punch, day_of, days_of, held_fields, localised
 from punchbridge.plugins.erpnext.sending import CheckinSender, Item, Sent
 from punchbridge.plugins.erpnext.settings import ErpNextSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ErpNextTarget"]
 

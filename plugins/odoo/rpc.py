@@ -26,11 +26,8 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import xmlrpc.client
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.parsers.expat import ExpatError
-
-import httpx
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -43,6 +40,11 @@ from punchbridge.plugin_api import (
     throttling_error,
 )
 from punchbridge.plugins.odoo.settings import OdooSettings
+
+if TYPE_CHECKING:
+    import xmlrpc.client
+
+    import httpx
 
 __all__ = ["JSON2_SINCE", "OdooRpc", "shown"]
 
@@ -190,6 +192,8 @@ class OdooRpc:
     def _rpc(self, service: str, method: str, args: list[Any], what: str) -> Any:
         """One XML-RPC or JSON-RPC call to `service.method`."""
         if self.protocol == "xmlrpc":
+            import xmlrpc.client  # here: it brings http.client and email, which the JSON-RPC path never needs
+
             call = xmlrpc.client.dumps(tuple(args), methodname=method, allow_none=True)
             response = self._send(f"/xmlrpc/2/{service}", what, content=call, headers={"Content-Type": "text/xml"})
             try:

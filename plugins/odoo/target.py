@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from punchbridge.plugin_api import (
     BadRecordError,
@@ -37,6 +35,9 @@ from punchbridge.plugins.odoo.online import login_failure, online_checks
 from punchbridge.plugins.odoo.plan import blocker, describe, plan
 from punchbridge.plugins.odoo.rpc import OdooRpc, shown
 from punchbridge.plugins.odoo.settings import OdooSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OdooTarget"]
 

@@ -26,9 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from punchbridge.plugin_api import (
     BadRecordError,
@@ -53,6 +51,9 @@ from punchbridge.plugins.salesforce.bulk import RowResult, bulk_upsert
 from punchbridge.plugins.salesforce.objects import FieldInfo, describe_object, online_checks, pull_people, read_records
 from punchbridge.plugins.salesforce.settings import API_NAME, SalesforceSettings
 from punchbridge.plugins.salesforce.values import to_salesforce
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["SalesforceSettings", "SalesforceTarget", "register_targets"]
 

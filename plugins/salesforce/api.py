@@ -22,9 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -37,6 +35,9 @@ from punchbridge.plugin_api import (
     throttling_error,
 )
 from punchbridge.plugins.salesforce.auth import Session, TokenSource
+
+if TYPE_CHECKING:
+    import httpx
 
 #: The wait after a REQUEST_LIMIT_EXCEEDED that is not the daily limit, when Salesforce gives none.
 CONCURRENCY_WAIT = 60.0

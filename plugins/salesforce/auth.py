@@ -17,11 +17,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from punchbridge.plugin_api import (
@@ -35,6 +32,12 @@ from punchbridge.plugin_api import (
     clip,
 )
 from punchbridge.plugin_api.http import retry_after
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# PyJWT and cryptography are imported where a key is read or an assertion signed: the plugin loads
+# (`punchbridge plugins`, every configuration that names it) without them.
 
 log = logging.getLogger("punchbridge.plugins.salesforce")
 
@@ -72,6 +75,9 @@ class Session:
 
 def load_private_key(path: Path, passphrase: SecretStr | None) -> rsa.RSAPrivateKey:
     """The RSA key in the PEM file `path`; FatalTargetError naming the file (never its content) otherwise."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -100,6 +106,8 @@ def load_private_key(path: Path, passphrase: SecretStr | None) -> rsa.RSAPrivate
 
 def jwt_assertion(key: rsa.RSAPrivateKey, issuer: str, subject: str, audience: str, now: float) -> str:
     """The RS256 JWT of Salesforce's JWT bearer flow: iss the consumer key, sub the user, aud the login host."""
+    import jwt
+
     claims = {"iss": issuer, "sub": subject, "aud": audience, "exp": int(now) + ASSERTION_SECONDS}
     return jwt.encode(claims, key, algorithm="RS256")
 

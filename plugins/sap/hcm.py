@@ -88,7 +88,7 @@ _SECONDS = ("%S", "%T", "%X", "%c")
 class EventCodes(BaseModel):
     """The time event type written for each kind of clock event."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     clock_in: str = Field(default="P10", min_length=1, max_length=3)
     clock_out: str = Field(default="P20", min_length=1, max_length=3)
@@ -99,7 +99,7 @@ class EventCodes(BaseModel):
 class SapHcmSettings(SftpCsvSettings):
     """Settings of a `sap_hcm` target: the `sftp_csv` connection settings plus the file layout."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     prefix: str = Field(default="timeevents", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     layout: Literal["csv", "fixed"] = "csv"
@@ -116,7 +116,7 @@ class SapHcmSettings(SftpCsvSettings):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     date_format: str = "%Y%m%d"
     time_format: str = "%H%M%S"
-    event_types: EventCodes = EventCodes()
+    event_types: EventCodes = Field(default_factory=EventCodes)  # made on first use, as in successfactors
     terminal_id: str = Field(default="PB01", min_length=1, max_length=10)
     pad_personnel_numbers: bool = True
     extension: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,8}$")

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -43,6 +41,9 @@ from punchbridge.plugin_api import (
     content_kind,
     throttling_error,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "CsrfRefusedError",

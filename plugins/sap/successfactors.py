@@ -40,10 +40,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import InvalidOperation
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from punchbridge.plugin_api import (
     BadRecordError,
@@ -63,7 +61,6 @@ from punchbridge.plugin_api import (
 from punchbridge.plugins.sap import successfactors_online as _online
 from punchbridge.plugins.sap import successfactors_read as _successfactors_read
 from punchbridge.plugins.sap.odata import date_value, edm_time, upsert_results
-from punchbridge.plugins.sap.saml import SigningKey, load_signing_key
 from punchbridge.plugins.sap.stored import decimal_hours, stored_fields
 from punchbridge.plugins.sap.successfactors_client import SuccessFactorsClient, clear_token_cache
 from punchbridge.plugins.sap.successfactors_events import DayEvents, day_payloads, send_event_calls
@@ -74,6 +71,11 @@ from punchbridge.plugins.sap.successfactors_settings import (
     mode_of,
 )
 from punchbridge.plugins.sap.time_events import day_events, employee_of, local_time, record_kind, work_date_of
+
+if TYPE_CHECKING:
+    import httpx
+
+    from punchbridge.plugins.sap.saml import SigningKey
 
 __all__ = [
     "EXTERNAL_TIME_DATA",
@@ -171,6 +173,8 @@ class SuccessFactorsTarget(HttpTarget[SuccessFactorsSettings]):
         return self._client
 
     def _signing_key(self) -> SigningKey:
+        from punchbridge.plugins.sap.saml import load_signing_key  # lxml, signxml, cryptography: on first login
+
         config = self.settings
         files = {}
         for setting, path in (("private_key", config.private_key), ("certificate", config.certificate)):

@@ -29,10 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
-from cryptography.hazmat.primitives import serialization
+from typing import TYPE_CHECKING, Any
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -42,8 +39,12 @@ from punchbridge.plugin_api import (
     TokenRefusedError,
 )
 from punchbridge.plugins.sap.odata import CsrfRefusedError, body_of, error_of, reply_error
-from punchbridge.plugins.sap.saml import SigningKey, build_assertion
 from punchbridge.plugins.sap.successfactors_settings import SuccessFactorsSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from punchbridge.plugins.sap.saml import SigningKey
 
 __all__ = ["Identity", "SuccessFactorsClient", "clear_token_cache"]
 
@@ -101,6 +102,8 @@ class SuccessFactorsClient:
     def __init__(
         self, config: SuccessFactorsSettings, key: SigningKey, http: HttpConnection, *, clock: Callable[[], float]
     ) -> None:
+        from cryptography.hazmat.primitives import serialization
+
         self.config, self.key, self.http, self.clock = config, key, http, clock
         self.where = http.where
         self._certificate = hashlib.sha256(key.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
@@ -134,6 +137,8 @@ class SuccessFactorsClient:
 
     def _mint(self, identity: Identity) -> _Token:
         config = self.config
+        from punchbridge.plugins.sap.saml import build_assertion  # lxml and signxml: only to sign
+
         now = datetime.fromtimestamp(self.clock(), UTC)
         assertion = build_assertion(
             self.key,

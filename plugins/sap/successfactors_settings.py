@@ -60,7 +60,7 @@ class EventTypes(BaseModel):
     SAP's API example and of the client code found; P15 and P25 follow SAP HCM's break codes.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     clock_in: str = Field(default="P10", pattern=_TYPE_CODE)
     clock_out: str = Field(default="P20", pattern=_TYPE_CODE)
@@ -75,7 +75,7 @@ class TimeEventFields(BaseModel):
     code bases send them; not read in SAP's own reference (hence settings).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     id: str = Field(default="id", pattern=_NAME)
     assignment: str = Field(default="assignmentId", pattern=_NAME)
@@ -93,7 +93,7 @@ class TimeEventReadBack(BaseModel):
     the tenant's OData API Data Dictionary and set the names here.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     entity: str = Field(default="TimeEvent", pattern=_NAME)
     uuid_field: str = Field(default="UUID", pattern=_NAME)
@@ -113,11 +113,11 @@ class TimeEventApi(BaseModel):
     specification as summarised by a third party and from client code, so all are settings.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     path: str = Field(default="/rest/timemanagement/timeeventprocessing/v1/TimeEvents", pattern=_PATH)
-    fields: TimeEventFields = TimeEventFields()
-    types: EventTypes = EventTypes()
+    fields: TimeEventFields = Field(default_factory=TimeEventFields)
+    types: EventTypes = Field(default_factory=EventTypes)
     per_call: int = Field(default=1000, ge=1, le=1000)
     per_user: int = Field(default=200, ge=1, le=200)
     #: The schema allows 1 to 30 characters.
@@ -133,7 +133,7 @@ class TimeEventApi(BaseModel):
     #: (the target's own `client_id`/`user_id` otherwise).
     client_id: str | None = Field(default=None, min_length=1, max_length=200)
     user_id: str | None = Field(default=None, min_length=1, max_length=100)
-    read_back: TimeEventReadBack = TimeEventReadBack()
+    read_back: TimeEventReadBack = Field(default_factory=TimeEventReadBack)
 
 
 class SuccessFactorsSettings(HttpSettings):
@@ -166,7 +166,9 @@ class SuccessFactorsSettings(HttpSettings):
     badge_field: str | None = Field(default=None, pattern=_NAME)
     token_path: str = Field(default="/oauth/token", pattern=_PATH)
     odata_path: str = Field(default="/odata/v2", pattern=_PATH)
-    time_events: TimeEventApi = TimeEventApi()
+    # A default made when the plugin loads would build the nested models (and pydantic would look for its
+    # plugins in every installed distribution) in every command that only lists plugins.
+    time_events: TimeEventApi = Field(default_factory=TimeEventApi)
 
     @field_validator("api_server")
     @classmethod

@@ -90,7 +90,7 @@ POSIX_RENAME = "posix-rename@openssh.com"
 class SftpCsvSettings(BaseModel):
     """Settings of an `sftp_csv` target. `password` comes from the environment (`${VAR}`), never the file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     host: str = Field(min_length=1)
     port: int = Field(default=22, ge=1, le=65535)

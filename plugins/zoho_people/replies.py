@@ -25,9 +25,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from punchbridge.plugin_api import (
     CredentialsError,
@@ -47,6 +45,9 @@ from punchbridge.plugins.zoho_people.settings import (
     READ_BACK,
     ZohoPeopleSettings,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "CallRefusedError",

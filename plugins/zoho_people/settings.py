@@ -53,7 +53,7 @@ class ZohoPeopleSettings(HttpSettings):
     `client_secret` and `refresh_token` come from the environment (`${ZOHO_REFRESH_TOKEN}`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, populate_by_name=True)
 
     data_centre: Literal["com", "eu", "in", "com.au", "jp", "ca"] = Field(
         default="com", validation_alias=AliasChoices("data_centre", "dc")

@@ -15,10 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from punchbridge.plugin_api import (
     Batch,
@@ -70,6 +68,9 @@ from punchbridge.plugins.zoho_people.settings import (
     ZohoPeopleSettings,
 )
 from punchbridge.plugins.zoho_people.tokens import ZohoTokens
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ZohoPeopleTarget"]
 
