@@ -24,6 +24,8 @@ from typing import Annotated, Any, BinaryIO, Protocol
 
 from pydantic import AfterValidator
 
+from punchbridge.config.paths import sqlite_store_file
+
 __all__ = [
     "GROUP_MODE",
     "PRIVATE_MODE",
@@ -33,7 +35,6 @@ __all__ = [
     "make_private",
     "open_private",
     "private_sqlite_file",
-    "sqlite_file",
 ]
 
 #: A file only its owner may read and write.
@@ -121,25 +122,10 @@ def make_private(handle: RemoteFile, gid: int | None = None, *, where: str = "th
             log.warning("%s did not let punchbridge make its payroll files private (mode 0600): %s", where, exc)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite store URL; None for other databases, memory and `file:` URIs."""
-    from sqlalchemy.engine import make_url  # here: plugins import this module when they load
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
-
-
 def private_sqlite_file(url: str) -> None:
     """Create the SQLite store file of `url` with mode 0600 if it does not exist yet; if it does, warn
     (once per process) when other users may read it or its side files. Nothing for other URLs."""
-    path = sqlite_file(url)
+    path = sqlite_store_file(url)
     if path is None:
         return
     try:

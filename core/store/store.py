@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, desc, func, select, update
 from sqlalchemy.pool import SingletonThreadPool
 
+from punchbridge.config.paths import sqlite_store_file
 from punchbridge.errors import StoreError
 from punchbridge.records import Batch, Outcome, Record
 from punchbridge.store import days as _days
@@ -39,7 +40,7 @@ from punchbridge.store.database import (
     transaction,
 )
 from punchbridge.store.days import text_values
-from punchbridge.store.files import private_sqlite_file, sqlite_file
+from punchbridge.store.files import private_sqlite_file
 from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
 from punchbridge.store.receiver import ReceiverWrite
@@ -99,7 +100,7 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
     def peek_cursor(url: str, name: str) -> str | None:
         """Cursor `name` of the store at `url` as it is, without creating, migrating or writing the store;
         None when there is no such store or cursor, or it cannot be read (for checks that write nothing)."""
-        path = sqlite_file(url)
+        path = sqlite_store_file(url)
         if path is not None and not path.exists():
             return None
         engine: Engine | None = None
