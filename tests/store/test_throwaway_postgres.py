@@ -30,9 +30,16 @@ STARTER = textwrap.dedent(
 
 
 def _postmaster_of(port: int) -> list[int]:
-    """Pids of postgres processes started with `-p PORT`."""
-    found = subprocess.run(["pgrep", "-f", f"postgres .*-p {port} "], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
+    """Pids of postgres processes started with `-p PORT` (read from /proc: no procps needed)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:  # the process ended meanwhile
+            continue
+        if words and words[0].endswith(b"postgres") and b"-p" in words and str(port).encode() in words:
+            found.append(int(cmdline.parent.name))
+    return found
 
 
 def test_a_killed_test_process_leaves_no_server_or_files_behind(tmp_path: Path) -> None:
