@@ -11,8 +11,9 @@ Then, each run of `punchbridge sync` timed end to end as a subprocess:
    `--runs` times, alternating with `punchbridge --help` (the start-up alone, its baseline);
 2. one new day of punches for every employee: wall time, and the records delivered.
 
-Last, the store's size per million punches held, in all and per table (indexes counted with their
-table), from SQLite's `dbstat`.
+Last, the store's size per million punches held, in all, per table (indexes counted with their
+table) and per b-tree (each table and index apart), from SQLite's `dbstat`; and the bytes each row of
+the largest tables takes with its indexes (a punch, a processed day, a ledger row, a batch).
 """
 
 from __future__ import annotations
@@ -84,21 +85,34 @@ def _month_of_punches(employees: int, first: date, days: int, seed: int) -> Path
 
 
 def _store_size(path: Path) -> dict[str, object]:
-    """The store's bytes per table (with its indexes) and in all, per million punches held."""
+    """The store's bytes per table (with its indexes), per b-tree and in all, per million punches held."""
     with sqlite3.connect(path) as connection:
         punches = connection.execute("SELECT COUNT(*) FROM punches").fetchone()[0]
         pages = connection.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")
         table_of = dict(pages.fetchall())
+        by_tree = dict(connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
         by_table: dict[str, int] = {}
-        for name, size in connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+        for name, size in by_tree.items():
             table = table_of.get(name, name)
             by_table[table] = by_table.get(table, 0) + size
+        # what one row costs says where a saving has to come from (a punch's columns, a day's, a key's)
+        rows = {
+            table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("punches", "processed_days", "ledger", "batches")
+        }
     million = max(punches, 1) / 1e6
+
+    def per_million(sizes: dict[str, int]) -> dict[str, float]:
+        ordered = sorted(sizes.items(), key=lambda item: -item[1])
+        return {name: round(size / 2**20 / million, 1) for name, size in ordered}
+
     return {
         "punches_held": punches,
         "store_mib_per_million_punches": round(sum(by_table.values()) / 2**20 / million, 1),
-        "mib_per_million_punches_by_table": {
-            t: round(b / 2**20 / million, 1) for t, b in sorted(by_table.items(), key=lambda item: -item[1])
+        "mib_per_million_punches_by_table": per_million(by_table),
+        "mib_per_million_punches_by_btree": {name: size for name, size in per_million(by_tree).items() if size >= 0.05},
+        "bytes_per_row_with_indexes": {
+            table: round(by_table.get(table, 0) / count, 1) for table, count in rows.items() if count
         },
     }
 
