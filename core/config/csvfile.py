@@ -132,16 +132,21 @@ def read_csv_table(
     *,
     allow_empty: bool = True,
     check: RowCheck | None = None,
+    keep: Sequence[str] | None = None,
 ) -> CsvTable:
     """Read `path`, checking its header names `required` columns; raise `InputFileError` if unusable.
 
     `check(block, tally)` is called for each block of rows (as a `CsvTable` of that block); any
     problem it adds makes the file unusable, and from then on the rows are only checked, not kept.
+    A check may be called again from the first block when the file is read a second time (a quoted
+    value over several lines): its blocks' `lines` then start again. With `keep`, only those columns
+    are kept in the table returned (the others are seen by `check` block by block, then dropped), so
+    a large file's other texts are never held whole.
     """
     name = str(path)
     text = _TextScan.of(name, Path(path))
     header = _header(name, text.header, required, optional)
-    table = _Body(name, Path(path), text, header, check).read()
+    table = _Body(name, Path(path), text, header, check, keep).read()
     if not allow_empty and len(table) == 0:
         raise InputFileError(Problem(name, "has a header but no rows"))
     return table
@@ -254,17 +259,28 @@ def _header(name: str, first_line: str, required: Sequence[str], optional: Seque
 class _Body:
     """The rows after the header, read block by block (see the module docstring)."""
 
-    def __init__(self, name: str, path: Path, text: _TextScan, header: list[str], check: RowCheck | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        text: _TextScan,
+        header: list[str],
+        check: RowCheck | None,
+        keep: Sequence[str] | None = None,
+    ) -> None:
         self.name = name
         self.path = path
         self.text = text
         self.header = header
         self.check = check
+        self.kept_columns = list(self.header) if keep is None else [c for c in self.header if c in keep]
 
     def read(self) -> CsvTable:
         if not self.text.body_has_text:  # a header and nothing else: no rows
             empty = pa.array([], type=pa.string())
-            return CsvTable(path=self.name, columns=dict.fromkeys(self.header, empty), lines=np.zeros(0, np.int64))
+            return CsvTable(
+                path=self.name, columns=dict.fromkeys(self.kept_columns, empty), lines=np.zeros(0, np.int64)
+            )
         try:
             return self._parse(multiline=False)
         except pa.ArrowInvalid:
@@ -293,14 +309,14 @@ class _Body:
             if self.check is not None:
                 self.check(CsvTable(self.name, dict(columns), self._lines(index, starts)), tally)
             if not tally:
-                kept.append((columns, index))
+                kept.append(({c: columns[c] for c in self.kept_columns}, index))
             else:
                 kept.clear()  # the file is refused: its rows are not needed any more
         if starts is None and seen != self.text.body_lines:
             starts = self._record_starts()  # a quoted value holds a line break: find where rows start
         if tally:
             raise InputFileError(self._relocated(tally.problems(), starts))
-        names = list(self.header)
+        names = self.kept_columns
         columns = {
             c: pa.concat_arrays([part[c] for part, _ in kept]) if kept else pa.array([], pa.string()) for c in names
         }

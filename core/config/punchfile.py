@@ -80,15 +80,21 @@ def _texts_at(texts: pa.Array, rows: np.ndarray) -> list[str]:
     return texts.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()  # type: ignore[no-any-return]
 
 
-def _quarantine_frame(table: CsvTable, rows: np.ndarray, reasons: np.ndarray, detail: object) -> pd.DataFrame:
+def _quarantine_frame(
+    table: CsvTable, check: _RowCheck, rows: np.ndarray, reasons: np.ndarray, detail: object
+) -> pd.DataFrame:
+    def texts(name: str) -> list[str]:
+        codes, words = check.encoded(name)
+        return np.asarray(words, dtype=object)[codes[rows]].tolist() if len(words) else []
+
     return pd.DataFrame(
         {
             "file": table.path,
             "line": table.lines[rows],
-            "employee_id": _texts_at(table.arrow("employee_id"), rows),
+            "employee_id": texts("employee_id"),
             "timestamp": _texts_at(table.arrow("timestamp"), rows),
-            "device_id": _texts_at(table.arrow("device_id"), rows),
-            "direction": _texts_at(table.arrow("direction"), rows),
+            "device_id": texts("device_id"),
+            "direction": texts("direction"),
             "reason": reasons,
             "detail": detail,
         },
@@ -110,8 +116,10 @@ def read_punches(
     """
     # Every row problem (a value missing, a malformed timestamp or direction) is found block by block
     # while the file is read (`_row_problems`): a file of garbage is refused without holding its rows.
+    # The ids and directions are turned into codes block by block (`_RowCheck`): of the file's text
+    # only the timestamps are held whole (a quarantined punch shows its timestamp as written).
     check = _RowCheck()
-    table = read_csv_table(path, REQUIRED, ["direction"], check=check)
+    table = read_csv_table(path, REQUIRED, ["direction"], check=check, keep=["timestamp"])
     pa.default_memory_pool().release_unused()  # Arrow caches the blocks it parsed; the arrays below need room
     problems: list[Problem] = []
     texts = table.arrow("timestamp")
@@ -120,10 +128,10 @@ def read_punches(
         has_offset, well_formed = _timestamp_forms(texts)
     else:
         has_offset = well_formed = np.ones(len(table), dtype=bool)
-    direction_codes, direction_words = table.encoded("direction")
+    direction_codes, direction_words = check.encoded("direction")
     canonical = [_DIRECTION_WORDS.get(word.lower()) if word else None for word in direction_words]
 
-    employee_codes, employee_names = table.encoded("employee_id")
+    employee_codes, employee_names = check.encoded("employee_id")
     zone_by_employee = _employee_zones(employees, rules)
     zones = sorted(set(zone_by_employee.values()))
     name_zone = np.array([zones.index(zone_by_employee[n]) if n in zone_by_employee else -1 for n in employee_names])
@@ -142,7 +150,7 @@ def read_punches(
     reason[instant < name_oldest[employee_codes]] = _TOO_OLD
     reason[unplaceable] = _UNPLACEABLE
     reason[row_zone < 0] = _UNKNOWN
-    device_codes, device_names = table.encoded("device_id")
+    device_codes, device_names = check.encoded("device_id")
     invisible = _invisible_rows(employee_codes, employee_names) | _invisible_rows(device_codes, device_names)
     reason[invisible] = _INVISIBLE
 
@@ -183,24 +191,44 @@ def read_punches(
         [texts_by_reason[r][1] for r in held_reasons],
         dtype=object,
     )
-    quarantine = _quarantine_frame(table, held, reasons, details)
+    quarantine = _quarantine_frame(table, check, held, reasons, details)
     written = direction_codes[good].astype(np.min_scalar_type(max(len(direction_words) - 1, 0)))
-    # The id and direction texts are in `punches` as codes now: only the timestamps stay as text.
-    slim = CsvTable(table.path, {"timestamp": table.arrow("timestamp")}, table.lines)
-    del table, texts, employee_codes, device_codes, direction_codes
-    pa.default_memory_pool().release_unused()  # hand the freed texts back rather than keep them cached
-    return PunchFile(slim, punches, quarantine, direction_words, written)
+    del texts, employee_codes, device_codes, direction_codes, check
+    pa.default_memory_pool().release_unused()  # hand the freed arrays back rather than keep them cached
+    return PunchFile(table, punches, quarantine, direction_words, written)
+
+
+#: The columns turned into codes as they are read (`_RowCheck.encoded`).
+_ENCODED = ("employee_id", "device_id", "direction")
 
 
 class _RowCheck:
     """`_row_problems` for each block, keeping the instants of blocks whose timestamps all have an
-    offset (the usual case), so they are not parsed twice."""
+    offset (the usual case), so they are not parsed twice, and the ids and directions of each
+    block as dictionary codes, so their texts are not held for the whole file."""
 
     def __init__(self) -> None:
         self.instants: list[np.ndarray | None] = []
+        self.codes: dict[str, list[pa.DictionaryArray]] = {name: [] for name in _ENCODED}
+        self.last_line = 0
+
+    def _start_again(self) -> None:
+        self.instants.clear()
+        for parts in self.codes.values():
+            parts.clear()
+        self.last_line = 0
 
     def __call__(self, block: CsvTable, tally: ProblemTally) -> None:
+        if len(block) and int(block.lines[0]) <= self.last_line:
+            self._start_again()  # the file is being read a second time (a value over several lines)
+        if len(block):
+            self.last_line = int(block.lines[-1])
         self.instants.append(_row_problems(block, tally))
+        for name, parts in self.codes.items():
+            if tally:
+                parts.clear()  # the file is refused: its rows are not needed any more
+            else:
+                parts.append(pc.dictionary_encode(block.arrow(name)))
 
     def all_aware(self) -> np.ndarray | None:
         """The UTC instants (ns) of every row read, when every timestamp had an offset; else None."""
@@ -208,6 +236,16 @@ class _RowCheck:
             return None
         parts = [part for part in self.instants if part is not None]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def encoded(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """Column `name` of every row read as integer codes into its distinct values (in the order
+        they first appear, as `CsvTable.encoded` gives them)."""
+        parts = self.codes[name]
+        if not parts:
+            return np.zeros(0, dtype=np.int32), []
+        whole = pa.chunked_array(parts, type=pa.dictionary(pa.int32(), pa.string())).unify_dictionaries()
+        codes = [np.asarray(chunk.indices.to_numpy(zero_copy_only=False), dtype=np.int32) for chunk in whole.chunks]
+        return np.concatenate(codes), whole.chunks[0].dictionary.to_pylist()
 
 
 def _row_problems(block: CsvTable, tally: ProblemTally) -> np.ndarray | None:

@@ -48,6 +48,7 @@ def compute_in_groups(
     order = np.argsort(punch_group.astype(np.int32), kind="stable")  # input order within each group
     bounds = np.concatenate([[0], np.cumsum(np.bincount(punch_group, minlength=groups))])
     first_employee = np.concatenate([[0], np.cumsum(np.bincount(employee_group, minlength=groups))])
+    del punch_employee, punch_group  # a row each: room for the groups' work
 
     results, positions = [], []
     for group in range(groups):
