@@ -81,8 +81,25 @@ def test_plugins_lists_every_plugin_without_their_client_libraries() -> None:
     plugins = {module.split(".")[2] for module in loaded if module.startswith("punchbridge.plugins.")}
     every = {"csv_drop", "csv_folder", "minop", "odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv"}
     assert every <= plugins  # the command loaded every built-in plugin
-    heavy = packages(loaded) & (DATA | SERVING | CLIENTS)
+    heavy = packages(loaded) & (DATA | SERVING | CLIENTS | {"rich"})  # rich: its output is a pipe here
     assert not heavy, f"`punchbridge plugins` imported {sorted(heavy)}"
+
+
+def test_plugins_to_a_pipe_lists_each_plugin_on_a_plain_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "punchbridge", "plugins"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[3:] if line and ":" not in line}
+    assert rows["local_csv"] == [
+        "local_csv",
+        "punchbridge.plugins.csv_drop",
+        "punchbridge",
+        rows["local_csv"][3],
+        "loaded",
+    ]
+    assert "│" not in done.stdout  # no box drawing where a script reads the output
+    assert any(line.startswith("targets: ") and "local_csv" in line for line in done.stdout.splitlines())
 
 
 def test_validate_on_the_demo_reads_its_inbox_without_the_store_or_http_libraries(tmp_path: Path) -> None:
