@@ -35,8 +35,11 @@ class CsvFolderSource(Source[CsvFolderSettings]):
         `fetch` would give back `cursor` as it is)."""
         if cursor is None:
             return False  # the first run saves an empty cursor
-        seen: dict[str, list[int]] = json.loads(cursor)
-        if json.dumps(seen, sort_keys=True) != cursor:
+        try:
+            seen: dict[str, list[int]] = json.loads(cursor)
+        except ValueError:
+            return False  # `fetch` says what is wrong with it
+        if not isinstance(seen, dict) or json.dumps(seen, sort_keys=True) != cursor:
             return False
         for path in self.settings.folder.glob(self.settings.pattern):
             stat = path.stat()

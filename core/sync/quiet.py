@@ -202,16 +202,21 @@ class QuietNight:
 
     def _source_has_nothing_new(self, name: str) -> bool:
         settings = self.config.sources[name]
-        source_class = self.registry.source_class(settings.plugin)
+        source_class = self.registry.sources.get(settings.plugin)
+        if source_class is None:
+            return False  # not loaded: the full sync says why
         if source_class.covered_employees is not Source.covered_employees:
             return False  # it may supply processed days of its own: the full sync asks it
-        validated = validate_plugin_settings(
-            source_class.settings_model,
-            settings.plugin_settings(),
-            self.document,
-            ("sources", name),
-            self.document.path.parent,
-        )
+        try:
+            validated = validate_plugin_settings(
+                source_class.settings_model,
+                settings.plugin_settings(),
+                self.document,
+                ("sources", name),
+                self.document.path.parent,
+            )
+        except PunchbridgeError:
+            return False  # the full sync reports it, after the input files it checks first
         return source_class(name, validated).nothing_new_since(self.store.get_cursor(f"source:{name}"))
 
     def run(self, date_from: date, date_to: date, chosen: list[str]) -> SyncReport:
