@@ -151,3 +151,26 @@ def test_an_unfinished_delivery_makes_the_night_not_quiet(tmp_path: Path) -> Non
     with sqlite3.connect(tmp_path / "store.db") as connection:
         (cursor,) = connection.execute("SELECT value FROM cursors WHERE name = 'deliver:payroll'").fetchone()
     assert cursor == "clean"
+
+
+def test_a_quiet_night_skips_a_target_another_process_is_delivering_to(tmp_path: Path) -> None:
+    from punchbridge.errors import ExitCode
+    from punchbridge.store import Store
+    from punchbridge.store.locks import LockBusyError, StoreLock, delivery_advisory_key
+
+    config = _quiet_setup(tmp_path)
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        other = StoreLock(
+            store, "delivery", "payroll", advisory_key=delivery_advisory_key("payroll"),
+            busy=lambda lock, holder: LockBusyError(f"busy: {lock.describe(holder)}", holder),
+            what="the delivery lock of target 'payroll'", host="node-b", pid=4242,
+        )  # fmt: skip
+        assert other.acquire()
+        try:
+            night = _sync(config)
+        finally:
+            other.release()
+        (last_run,) = store.list_runs(limit=1)
+    assert night.exit_code == ExitCode.BUSY, night.output
+    assert "target 'payroll': another process is delivering to it: host node-b, pid 4242" in night.output
+    assert last_run["status"] == "busy" and last_run["summary"]["targets"]["payroll"]["busy"]
