@@ -117,7 +117,8 @@ def test_validate_on_the_demo_reads_its_inbox_without_the_store_or_http_librarie
 
 def test_a_quiet_sync_decides_so_without_the_data_libraries_or_the_rules_engine(tmp_path: Path) -> None:
     """A night with nothing new (punchbridge.sync.quiet) runs without pandas, pyarrow, the rules engine or
-    alembic (the store is at its head); the first sync, with everything new, does import them."""
+    alembic (the store is at its head), and prints its report to a pipe without rich; the first sync,
+    with everything new, does import the data libraries."""
     from support.jobs_helpers import write_setup
 
     config = write_setup(tmp_path, whole_range=True)
@@ -125,6 +126,6 @@ def test_a_quiet_sync_decides_so_without_the_data_libraries_or_the_rules_engine(
     assert "pandas" in first and "punchbridge.rules.engine" in first  # the probe saw a full sync
     quiet = loaded_by("sync", "-c", str(config))
     assert "punchbridge.sync.quiet" in quiet and "punchbridge.store.store" in quiet  # it ran, on the store
-    heavy = packages(quiet) & (DATA | {"alembic"})
+    heavy = packages(quiet) & (DATA | {"alembic", "rich"})  # rich: the report goes to a pipe here
     assert not heavy, f"a quiet sync imported {sorted(heavy)}"
     assert not {"punchbridge.rules.engine", "punchbridge.sync.engine"} & quiet

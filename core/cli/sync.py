@@ -12,17 +12,15 @@ from punchbridge.cli.context import (
     config_option,
     err_console,
     load_context,
-    out_console,
     parse_date,
     stop_on_signals,
     wait_option,
 )
 from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.cli.plain import ReportConsole, ReportTable
 from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from punchbridge.cli.context import CommandContext
     from punchbridge.sync import SyncReport
     from punchbridge.sync.report import TargetReport
@@ -150,16 +148,14 @@ def print_report(report: SyncReport, config_path: Path | None = None) -> None:
 
     `config_path` is the configuration the run used: the hints name it in the commands they suggest.
     """
-    out = out_console()
+    out = ReportConsole()
     mode = "dry run: nothing was written" if report.dry_run else "sync"
     out.print(
         f"{mode} {report.date_from} to {report.date_to}: {report.ingested} new punch(es), "
         f"{report.duplicates} already stored, {report.quarantined} quarantined; "
         f"{report.days_computed} day(s) computed, {report.days_new} new, {report.days_changed} changed"
     )
-    from rich.table import Table
-
-    table = Table(title="delivery" if not report.dry_run else "would deliver")
+    table = ReportTable(title="delivery" if not report.dry_run else "would deliver")
     for column in (
         "target",
         "new",
@@ -196,7 +192,7 @@ def print_report(report: SyncReport, config_path: Path | None = None) -> None:
     out.print(table)
     for t in report.targets:
         if t.sample is not None and len(t.sample):
-            sample = Table(title=f"{t.name}: first {len(t.sample)} record(s) that would be sent")
+            sample = ReportTable(title=f"{t.name}: first {len(t.sample)} record(s) that would be sent")
             for column in t.sample.columns:
                 sample.add_column(str(column))
             for row in t.sample.itertuples(index=False):
@@ -245,7 +241,7 @@ def held_back_line(target: TargetReport, config_path: Path | None = None) -> str
     )
 
 
-def _print_cutoff(out: Console, report: SyncReport) -> None:
+def _print_cutoff(out: ReportConsole, report: SyncReport) -> None:
     """The payroll cut-off lines of a sync report (nothing when no locked period was touched)."""
     recorded = report.adjustments_recorded
     if report.days_locked or recorded:
