@@ -30,6 +30,23 @@ class CsvFolderSettings(BaseModel):
 class CsvFolderSource(Source[CsvFolderSettings]):
     """Reads every matching CSV file in a folder that changed since the last run."""
 
+    def nothing_new_since(self, cursor: str | None) -> bool:
+        """True when every matching file was read before, with the same size and modification time (and
+        `fetch` would give back `cursor` as it is)."""
+        if cursor is None:
+            return False  # the first run saves an empty cursor
+        try:
+            seen: dict[str, list[int]] = json.loads(cursor)
+        except ValueError:
+            return False  # `fetch` says what is wrong with it
+        if not isinstance(seen, dict) or json.dumps(seen, sort_keys=True) != cursor:
+            return False
+        for path in self.settings.folder.glob(self.settings.pattern):
+            stat = path.stat()
+            if seen.get(path.name) != [stat.st_size, stat.st_mtime_ns]:
+                return False
+        return True
+
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Read new or changed files; the cursor remembers (size, mtime) of each file read."""
         # Here, not at the top: the plugin loads for every command whose configuration names it.

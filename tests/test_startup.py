@@ -81,8 +81,25 @@ def test_plugins_lists_every_plugin_without_their_client_libraries() -> None:
     plugins = {module.split(".")[2] for module in loaded if module.startswith("punchbridge.plugins.")}
     every = {"csv_drop", "csv_folder", "minop", "odoo", "salesforce", "sap", "zoho_people", "erpnext", "sftp_csv"}
     assert every <= plugins  # the command loaded every built-in plugin
-    heavy = packages(loaded) & (DATA | SERVING | CLIENTS)
+    heavy = packages(loaded) & (DATA | SERVING | CLIENTS | {"rich"})  # rich: its output is a pipe here
     assert not heavy, f"`punchbridge plugins` imported {sorted(heavy)}"
+
+
+def test_plugins_to_a_pipe_lists_each_plugin_on_a_plain_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "punchbridge", "plugins"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[3:] if line and ":" not in line}
+    assert rows["local_csv"] == [
+        "local_csv",
+        "punchbridge.plugins.csv_drop",
+        "punchbridge",
+        rows["local_csv"][3],
+        "loaded",
+    ]
+    assert "│" not in done.stdout  # no box drawing where a script reads the output
+    assert any(line.startswith("targets: ") and "local_csv" in line for line in done.stdout.splitlines())
 
 
 def test_validate_on_the_demo_reads_its_inbox_without_the_store_or_http_libraries(tmp_path: Path) -> None:
@@ -96,3 +113,19 @@ def test_validate_on_the_demo_reads_its_inbox_without_the_store_or_http_librarie
     heavy = packages(loaded) & (SERVING | CLIENTS | {"alembic"})
     assert not heavy, f"validate imported {sorted(heavy)}"
     assert "punchbridge.sync.engine" not in loaded
+
+
+def test_a_quiet_sync_decides_so_without_the_data_libraries_or_the_rules_engine(tmp_path: Path) -> None:
+    """A night with nothing new (punchbridge.sync.quiet) runs without pandas, pyarrow, the rules engine or
+    alembic (the store is at its head), and prints its report to a pipe without rich; the first sync,
+    with everything new, does import the data libraries."""
+    from support.jobs_helpers import write_setup
+
+    config = write_setup(tmp_path, whole_range=True)
+    first = loaded_by("sync", "-c", str(config))
+    assert "pandas" in first and "punchbridge.rules.engine" in first  # the probe saw a full sync
+    quiet = loaded_by("sync", "-c", str(config))
+    assert "punchbridge.sync.quiet" in quiet and "punchbridge.store.store" in quiet  # it ran, on the store
+    heavy = packages(quiet) & (DATA | {"alembic", "rich"})  # rich: the report goes to a pipe here
+    assert not heavy, f"a quiet sync imported {sorted(heavy)}"
+    assert not {"punchbridge.rules.engine", "punchbridge.sync.engine"} & quiet

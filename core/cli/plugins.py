@@ -8,9 +8,13 @@ import click
 
 from punchbridge.cli.context import out_console
 from punchbridge.cli.exits import exit_codes
+from punchbridge.cli.plain import plain_table, stdout_is_terminal
 from punchbridge.errors import ExitCode
 
 __all__ = ["plugin_group", "plugins_command"]
+
+#: The columns of the plugins table.
+_PLUGIN_COLUMNS = ("entry point", "module", "distribution", "version", "status")
 
 
 @exit_codes()
@@ -20,18 +24,31 @@ def plugins_command() -> None:
     from punchbridge.plugin_api.registry import load_plugins
 
     registry = load_plugins()
+    rows = [
+        [plugin.name, plugin.module, plugin.distribution, plugin.version, plugin.error or "loaded"]
+        for plugin in registry.plugins
+    ]
+    lines = [
+        f"targets: {', '.join(sorted(registry.targets)) or 'none'}",
+        f"sources: {', '.join(sorted(registry.sources)) or 'none'}",
+        f"transforms: {', '.join(sorted(registry.transforms)) or 'none'}",
+    ]
+    if not stdout_is_terminal():  # a pipe or a file: the same table as plain text, without importing rich
+        click.echo(plain_table("punchbridge plugins", _PLUGIN_COLUMNS, rows))
+        for text in [*lines, *(f"conflict: {conflict}" for conflict in registry.conflicts)]:
+            click.echo(text)
+        return
     from rich.table import Table
 
     table = Table(title="punchbridge plugins")
-    for column in ("entry point", "module", "distribution", "version", "status"):
+    for column in _PLUGIN_COLUMNS:
         table.add_column(column)
-    for plugin in registry.plugins:
-        table.add_row(plugin.name, plugin.module, plugin.distribution, plugin.version, plugin.error or "loaded")
+    for row in rows:
+        table.add_row(*row)
     out = out_console()
     out.print(table)
-    out.print(f"targets: {', '.join(sorted(registry.targets)) or 'none'}")
-    out.print(f"sources: {', '.join(sorted(registry.sources)) or 'none'}")
-    out.print(f"transforms: {', '.join(sorted(registry.transforms)) or 'none'}")
+    for text in lines:
+        out.print(text)
     for conflict in registry.conflicts:
         out.print(f"[yellow]conflict:[/] {conflict}")
 

@@ -12,17 +12,16 @@ from punchbridge.cli.context import (
     config_option,
     err_console,
     load_context,
-    out_console,
     parse_date,
     stop_on_signals,
     wait_option,
 )
 from punchbridge.cli.exits import exit_codes, exit_with
+from punchbridge.cli.plain import ReportConsole, ReportTable
 from punchbridge.errors import ExitCode
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
+    from punchbridge.cli.context import CommandContext
     from punchbridge.sync import SyncReport
     from punchbridge.sync.report import TargetReport
 
@@ -70,12 +69,21 @@ def sync(
     wait_seconds: float,
 ) -> None:
     """Ingest new punches, recompute what changed, and deliver new or changed records to the targets."""
+    context = load_context(config_path)
+    new_store = context.missing_store_file()
+    quiet_files = None
+    if not dry_run:
+        from punchbridge.sync.quiet import input_files_digest
+
+        quiet_files = input_files_digest(context.config, context.registry)  # before any input file is read
+        report = None if new_store else _quiet_night(context, quiet_files, targets, date_from, date_to, wait_seconds)
+        if report is not None:
+            _print_and_exit(report, config_path)
     from punchbridge.cli.progress import ProgressBars
     from punchbridge.sync import SyncEngine, SyncInputs
+    from punchbridge.sync.quiet import inputs_digest, remember_inputs
 
-    context = load_context(config_path)
     inputs = SyncInputs.load(context.config, context.registry)  # every input checked before the store is touched
-    new_store = context.missing_store_file()
     bars = ProgressBars()
     with context.open_store(dry_run=dry_run) as store, stop_on_signals() as stop:
         if new_store is not None:
@@ -85,6 +93,8 @@ def sync(
             err_console().print(
                 f"new store: {verb} {new_store}; every day of the range counts as new", soft_wrap=True, markup=False
             )
+        # taken before the engine reads the received leaves, like the files' digest before the files
+        digest = inputs_digest(quiet_files, store) if quiet_files is not None else None
         engine = SyncEngine(
             context.config, context.document, context.registry, store,
             dry_run=dry_run, progress=bars.labelled("sending to"), reading=bars.labelled("reading"),
@@ -92,6 +102,33 @@ def sync(
         )  # fmt: skip
         with bars:  # an UnknownTargetError is a UserInputError: reported with its problem, exit code 2
             report = engine.run(list(targets) or None, date_from, date_to)
+        if digest is not None:
+            remember_inputs(store, digest)  # the next night compares its inputs with these
+    _print_and_exit(report, config_path)
+
+
+def _quiet_night(
+    context: CommandContext,
+    files_digest: str,
+    targets: tuple[str, ...],
+    date_from: date | None,
+    date_to: date | None,
+    wait_seconds: float,
+) -> SyncReport | None:
+    """The report of a quiet night (`punchbridge.sync.quiet`), or None when the full sync must run."""
+    from punchbridge.sync.quiet import QuietNight, inputs_digest
+
+    with context.open_store() as store, stop_on_signals() as stop:
+        night = QuietNight(
+            context.config, context.document, context.registry, store, inputs_digest(files_digest, store),
+            should_stop=stop.is_set, lock_wait=wait_seconds,
+        )  # fmt: skip
+        quiet = night.check(list(targets) or None, date_from, date_to)
+        return None if quiet is None else night.run(*quiet)
+
+
+def _print_and_exit(report: SyncReport, config_path: Path) -> None:
+    """Print the sync report and exit with the code the report calls for."""
     print_report(report, config_path)
     print_busy(report)
     if report.stopped:
@@ -111,16 +148,14 @@ def print_report(report: SyncReport, config_path: Path | None = None) -> None:
 
     `config_path` is the configuration the run used: the hints name it in the commands they suggest.
     """
-    out = out_console()
+    out = ReportConsole()
     mode = "dry run: nothing was written" if report.dry_run else "sync"
     out.print(
         f"{mode} {report.date_from} to {report.date_to}: {report.ingested} new punch(es), "
         f"{report.duplicates} already stored, {report.quarantined} quarantined; "
         f"{report.days_computed} day(s) computed, {report.days_new} new, {report.days_changed} changed"
     )
-    from rich.table import Table
-
-    table = Table(title="delivery" if not report.dry_run else "would deliver")
+    table = ReportTable(title="delivery" if not report.dry_run else "would deliver")
     for column in (
         "target",
         "new",
@@ -157,7 +192,7 @@ def print_report(report: SyncReport, config_path: Path | None = None) -> None:
     out.print(table)
     for t in report.targets:
         if t.sample is not None and len(t.sample):
-            sample = Table(title=f"{t.name}: first {len(t.sample)} record(s) that would be sent")
+            sample = ReportTable(title=f"{t.name}: first {len(t.sample)} record(s) that would be sent")
             for column in t.sample.columns:
                 sample.add_column(str(column))
             for row in t.sample.itertuples(index=False):
@@ -206,7 +241,7 @@ def held_back_line(target: TargetReport, config_path: Path | None = None) -> str
     )
 
 
-def _print_cutoff(out: Console, report: SyncReport) -> None:
+def _print_cutoff(out: ReportConsole, report: SyncReport) -> None:
     """The payroll cut-off lines of a sync report (nothing when no locked period was touched)."""
     recorded = report.adjustments_recorded
     if report.days_locked or recorded:

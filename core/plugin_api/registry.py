@@ -24,7 +24,6 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from punchbridge.config.paths import path_problem, path_roles, resolve_path
-from punchbridge.config.yamlfile import YamlDocument, problems_from_validation
 from punchbridge.errors import ConfigError, Problem
 from punchbridge.plugin_api import hookspecs
 from punchbridge.plugin_api.sources import Source
@@ -32,6 +31,7 @@ from punchbridge.plugin_api.targets import Target
 
 if TYPE_CHECKING:
     from punchbridge.config.model import Config
+    from punchbridge.config.yamlfile import YamlDocument
 
 __all__ = [
     "LoadedPlugin",
@@ -211,6 +211,8 @@ def validate_plugin_settings(
     model: type[BaseModel] | None, settings: dict[str, Any], doc: YamlDocument, loc: tuple[str, ...], base: Path
 ) -> Any:
     """Validate a plugin's settings with its model; problems name the config file, line and field."""
+    from punchbridge.config.yamlfile import problems_from_validation
+
     if model is None:
         if settings:
             raise ConfigError(

@@ -84,6 +84,14 @@ class Source(ABC, Generic[SourceSettingsT]):
         compute their days with its own rules. Default: none (a source of punches only)."""
         return frozenset()
 
+    def nothing_new_since(self, cursor: str | None) -> bool:
+        """True only when this source certainly holds nothing new since `cursor`, found without reading
+        any punches (a folder's file sizes and times, not a request); then a sync whose other inputs are
+        unchanged is a quiet night and skips the engine (`punchbridge.sync.quiet`). Default False: the
+        engine reads the source as usual. A source whose `fetch` would return another cursor must say False.
+        """
+        return False
+
     @abstractmethod
     def fetch(self, context: SourceContext, cursor: str | None) -> Fetched:
         """Read what arrived since `cursor` (None on the first run)."""

@@ -6,9 +6,8 @@ import json
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, Row, delete, func, select, update
 
 from punchbridge.errors import StoreError
@@ -16,6 +15,9 @@ from punchbridge.records import Batch, Outcome, Record
 from punchbridge.store.compact import hash_from_stored, hash_to_stored
 from punchbridge.store.database import chunks, dialect_insert, dumps_json
 from punchbridge.store.schema import batches, dead_letters, ledger
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
@@ -46,6 +48,8 @@ DEAD_LETTER_COLUMNS = (
 
 
 def _frame(rows: Sequence[Any], columns: Sequence[str], ints: Collection[str] = ()) -> pd.DataFrame:
+    import pandas as pd
+
     data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
     for column in ints:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import BigInteger, Connection, Text, bindparam, column, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from punchbridge.store.database import bulk_execute, chunks, fetch_rows
-from punchbridge.store.days import text_values
 from punchbridge.store.retention import load_tombstones
 from punchbridge.store.schema import punches
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 
 __all__ = [
     "PUNCH_FRAME_COLUMNS",
@@ -49,6 +51,9 @@ class IngestResult:
 
 def instants_ns(series: pd.Series) -> np.ndarray:
     """Nanoseconds since the epoch (UTC) of a timezone-aware datetime column."""
+    import numpy as np
+    import pandas as pd
+
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"punches: column 'instant' must be timezone-aware datetimes (UTC), not {series.dtype}")
     missing = series.isna().to_numpy()
@@ -61,6 +66,8 @@ def instants_ns(series: pd.Series) -> np.ndarray:
 
 def punch_columns(frame: pd.DataFrame, source: str, now_ns: int) -> dict[str, list[Any]]:
     """The rows to insert, as Python values per column (ValueError when `frame` is malformed)."""
+    from punchbridge.store.days import text_values
+
     missing = [c for c in ("employee_id", "instant", "device_id") if c not in frame.columns]
     if missing:
         raise ValueError(f"punches: missing columns {missing}")
@@ -174,6 +181,9 @@ def _insert_postgresql(
 
 def punch_frame(rows: list[Any]) -> pd.DataFrame:
     """Rows of (id, employee_id, instant_ns, device_id, direction, source) as the store's punch frame."""
+    import numpy as np
+    import pandas as pd
+
     data = list(zip(*rows, strict=True)) if rows else [() for _ in PUNCH_FRAME_COLUMNS]
     ids, employees, instants, devices, directions, sources = data
     return pd.DataFrame(

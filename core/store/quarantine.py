@@ -8,14 +8,15 @@ employee-day the mapping held back). `punchbridge quarantine list` reads them th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Select, func, or_, select
 
 from punchbridge.store.database import fetch_rows
 from punchbridge.store.schema import quarantine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ADDED_COLUMNS", "LISTED_COLUMNS", "count_rows", "insert_rows", "list_rows"]
 
@@ -55,6 +56,9 @@ def list_rows(
 ) -> pd.DataFrame:
     """Quarantined rows (LISTED_COLUMNS) matching the filters, oldest first; with `limit`, the newest
     `limit` of them (still oldest first)."""
+    import numpy as np
+    import pandas as pd
+
     query = _filtered(select(*(quarantine.c[c] for c in LISTED_COLUMNS)), reason, source, device)
     if limit is not None:
         rows = list(reversed(fetch_rows(connection, query.order_by(quarantine.c.id.desc()).limit(limit))))

@@ -21,10 +21,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.dialects import sqlite
 
@@ -39,6 +37,9 @@ from punchbridge.store.schema import (
     quarantine,
     webhook_events,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CLOUD_EVENT_COLUMNS",
@@ -374,6 +375,8 @@ def apply_writes(connection: Connection, writes: Sequence[ReceiverWrite], now_ns
 
 def list_leaves(connection: Connection) -> pd.DataFrame:
     """Leaves as the rules engine takes them (LEAVE_COLUMNS), ordered by employee_id, date, kind."""
+    import pandas as pd
+
     query = select(leaves.c.employee_id, leaves.c.date, leaves.c.kind, leaves.c.paid).order_by(
         leaves.c.employee_id, leaves.c.date, leaves.c.kind
     )
@@ -407,6 +410,9 @@ def list_cloud_events(connection: Connection, event_type: str | None) -> pd.Data
 
 
 def _frame(rows: Sequence[Any], columns: Sequence[str], ints: Sequence[str]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
     for name in ints:

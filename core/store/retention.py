@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from punchbridge.periods import parse_period
 from punchbridge.store.database import chunks, dialect_insert, dumps_json
 from punchbridge.store.delivery import erase_batch_records
 from punchbridge.store.schema import (
@@ -216,6 +215,8 @@ class RetentionStore:
     def lock_period(self, site: str, period: str, *, locked_at: str, source: str = "cli", by: str = "") -> bool:
         """Lock payroll period `period` (`YYYY-MM`) for `site` (`*`: every site), audited. False when it
         was locked already (the first lock stays, as for the webhook). ValueError for a bad argument."""
+        from punchbridge.periods import parse_period
+
         _text(site, "the site")
         parse_period(period)
         _text(locked_at, "locked_at")
@@ -295,6 +296,8 @@ class RetentionStore:
 
     def repost_adjustments(self, moves: Sequence[tuple[Adjustment, str]]) -> None:
         """Give adjustments a new posting period (theirs was locked before they were delivered)."""
+        from punchbridge.periods import parse_period
+
         if not moves:
             return
         with self._transaction(write=True) as connection:

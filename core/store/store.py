@@ -13,16 +13,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, desc, func, select, update
 from sqlalchemy.pool import SingletonThreadPool
 
 from punchbridge.config.paths import sqlite_store_file
 from punchbridge.errors import StoreError
 from punchbridge.records import Batch, Outcome, Record
-from punchbridge.store import days as _days
 from punchbridge.store import delivery as _delivery
 from punchbridge.store import punches as _punches
 from punchbridge.store import quarantine as _quarantine
@@ -39,7 +37,6 @@ from punchbridge.store.database import (
     redact_url,
     transaction,
 )
-from punchbridge.store.days import text_values
 from punchbridge.store.files import private_sqlite_file
 from punchbridge.store.locks import LockStore
 from punchbridge.store.punches import IngestResult
@@ -49,6 +46,10 @@ from punchbridge.store.retention import RetentionStore
 from punchbridge.store.scheduling import SchedulingStore
 from punchbridge.store.schema import RUN_STATUSES, audit, cursors, runs
 from punchbridge.store.terminals import TerminalStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 __all__ = ["DEFAULT_URL", "IngestResult", "Store"]
 
@@ -234,6 +235,10 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
 
     def add_quarantine(self, rows: pd.DataFrame) -> int:
         """Store quarantined rows (columns as the table; only `source` and `reason` are required)."""
+        import pandas as pd
+
+        from punchbridge.store.days import text_values
+
         missing = [c for c in ("source", "reason") if c not in rows.columns]
         if missing:
             raise ValueError(f"quarantine: missing columns {missing}")
@@ -281,6 +286,8 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
         indexed like `days`. A changed row gets version + 1 and its values replaced; a row with an
         equal hash is left as it is (also its `recomputed` flag and `computed_at_ns`).
         """
+        from punchbridge.store import days as _days
+
         now = time.time_ns()
         _days.normalise_days(days.iloc[:0])  # the columns are there (before opening a transaction)
         with self._transaction(write=True) as connection:
@@ -288,12 +295,16 @@ class Store(TerminalStore, SchedulingStore, LockStore, RetentionStore, Reconcile
 
     def load_days(self, date_from: date, date_to: date, employee_ids: Collection[str] | None = None) -> pd.DataFrame:
         """Stored days with work_date in [date_from, date_to]: DAY_COLUMNS + version + content_hash."""
+        from punchbridge.store import days as _days
+
         with self._transaction(write=False) as connection:
             return _days.load_days(connection, date_from, date_to, employee_ids)
 
     @staticmethod
     def day_content_hash(days: pd.DataFrame) -> pd.Series:
         """The content hash save_days uses (see `punchbridge.store.days.day_content_hash`)."""
+        from punchbridge.store import days as _days
+
         return _days.day_content_hash(days)
 
     # -- delivery -------------------------------------------------------------------------------

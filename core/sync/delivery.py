@@ -41,9 +41,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from punchbridge.config import Config
 from punchbridge.config.yamlfile import YamlDocument
@@ -53,6 +51,9 @@ from punchbridge.store import Store
 from punchbridge.store.locks import LockBusyError, StoreLock, delivery_advisory_key
 from punchbridge.sync.batches import by_period, chunks, push_with_retries
 from punchbridge.sync.report import TargetReport
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SAMPLE_SIZE", "Delivery", "Outgoing"]
 
@@ -140,6 +141,8 @@ class Delivery:
                 self.resume()
             outgoing = choose()
             if self.dry_run:
+                import pandas as pd  # here: a night with nothing to send does not load it
+
                 self.report.sample = pd.DataFrame([dict(r.fields) for r in outgoing.records[:SAMPLE_SIZE]])
             else:
                 self.send(outgoing)
@@ -234,6 +237,8 @@ class Delivery:
         self._quarantine(held)
 
     def _quarantine(self, held: pd.DataFrame) -> None:
+        import pandas as pd
+
         if len(held) == 0 or self.dry_run:
             return
         source = f"target:{self.name}"

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -42,7 +42,7 @@ from punchbridge.config import Config
 from punchbridge.config.yamlfile import YamlDocument
 from punchbridge.cutoff.adjustments import adjustment_problems, reposted
 from punchbridge.cutoff.state import CutOff
-from punchbridge.errors import ConfigError, Problem, UserInputError
+from punchbridge.errors import ConfigError
 from punchbridge.periods import PeriodLocks, period_bounds
 from punchbridge.plugin_api.registry import PluginRegistry
 from punchbridge.plugin_api.targets import Record
@@ -51,18 +51,17 @@ from punchbridge.store.reconcile import DELIVERY_CURSOR
 from punchbridge.sync.adjustments import adjustments_waiting, deliver_adjustments
 from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.diff import day_keys, records_to_send
-from punchbridge.sync.errors import RangePurgedError, UnknownTargetError
+from punchbridge.sync.errors import UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.parallel import deliver_each
+from punchbridge.sync.quiet import finish_failed, run_status
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
+from punchbridge.sync.scope import chosen_targets, resolve_range
 from punchbridge.sync.stored import employee_of_key, zones_of_employees
 
 __all__ = ["SyncEngine", "SyncInputs", "SyncReport", "TargetReport", "UnknownTargetError", "target_column_problems"]
-
-#: The longest error text kept in a run's summary.
-_MAX_ERROR = 2000
 
 
 class SyncEngine:
@@ -114,46 +113,17 @@ class SyncEngine:
     def resolve_range(
         self, date_from: date | None, date_to: date | None, *, also_first_ns: int | None = None
     ) -> tuple[date, date]:
-        """The work dates this run covers: arguments, then `sync:` in the config, then the data (the
-        earliest punch stored, or `also_first_ns` when earlier: punches read but not stored yet).
-
-        Never a day after the range's end: a range that starts before the retention horizon starts at
-        it, and one that lies wholly before it is refused (RangePurgedError, exit code 2).
-        """
-        asked_from, asked_to = date_from, date_to
-        date_to = date_to or self.config.sync.to or self.today - timedelta(days=1)
-        date_from = date_from or self.config.sync.from_
-        if date_from is None:
-            # The earliest punch's UTC date (an index look-up, not a read of the history)
-            known = [ns for ns in (self.store.first_punch_ns(), also_first_ns) if ns is not None]
-            date_from = datetime.fromtimestamp(min(known) // 10**9, UTC).date() if known else date_to
-            # punches that start after the range's end give nothing to compute before it, not a later day
-            date_from = min(date_from, date_to)
-        horizon = self.store.retention_horizon()  # days before it were purged: never computed again
-        if horizon is not None and date_to < horizon:
-            given = asked_from is not None or asked_to is not None
-            where = {"file": "", "field": "--from/--to"} if given else {"file": str(self.document.path)}
-            raise RangePurgedError(date_from, date_to, horizon, **where)
-        if date_to < date_from:  # only arguments can disagree so (the configuration's range is checked)
-            said = f"--to {date_to}" if asked_to else f"the range's end {date_to} (sync: to, else yesterday)"
-            raise UserInputError(Problem("", f"{said} is before --from {date_from}", field="--from/--to"))
-        if horizon is not None and date_from < horizon:
-            date_from = horizon
-        return date_from, date_to
+        """The work dates this run covers (`punchbridge.sync.scope.resolve_range`)."""
+        return resolve_range(
+            self.config, self.document, self.store, self.today, date_from, date_to, also_first_ns=also_first_ns
+        )
 
     def chosen_targets(self, targets: Sequence[str] | None) -> list[str]:
         """The targets a run serves, in configuration order: `targets`, or every enabled one.
 
         UnknownTargetError (nothing is written) when `targets` names one the configuration lacks.
         """
-        unknown = set(targets or ()) - set(self.config.targets)
-        if unknown:
-            raise UnknownTargetError(unknown, self.config.targets, file=str(self.document.path))
-        return [
-            name
-            for name, settings in self.config.targets.items()
-            if (targets is None and settings.enabled) or (targets and name in targets)
-        ]
+        return chosen_targets(self.config, self.document, targets)
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -174,10 +144,7 @@ class SyncEngine:
             raise
         summary = report.summary()
         if run_id is not None:
-            status = (
-                "failed" if report.failed else "busy" if report.busy else "partial" if report.dead_lettered else "ok"
-            )
-            self.store.finish_run(run_id, status, summary)
+            self.store.finish_run(run_id, run_status(report), summary)
         self.registry.hook.run_finished(kind="sync", summary=summary)
         return report
 
@@ -378,13 +345,7 @@ class SyncEngine:
 
     def _finish_failed(self, kind: str, run_id: int | None, summary: Mapping[str, Any], exc: BaseException) -> None:
         """Record a run that raised as failed, with its error, and fire `run_finished` (once) for it."""
-        error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
-        failed = {**summary, "error": error}
-        try:
-            if run_id is not None:
-                self.store.finish_run(run_id, "failed", failed, error=error.splitlines()[0])
-        finally:
-            self.registry.hook.run_finished(kind=kind, summary=failed)
+        finish_failed(self.store, self.registry, kind, run_id, dict(summary), exc)
 
 
 def _fields(value: Any) -> dict[str, Any]:
