@@ -45,11 +45,13 @@ def _too_large(limit: int) -> RejectedError:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
+    result = dict(pairs)  # built in C; a key given twice leaves it shorter than the pairs
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
     return result
 
 
@@ -72,6 +74,12 @@ def _finite_float(text: str) -> float:
 
 def json_depth(value: Any) -> int:
     """How deeply `value` nests objects and arrays (a scalar is 0, `{}` is 1), without recursion."""
+    if isinstance(value, dict):  # a flat object, as most pushes are, without the walk
+        for child in value.values():
+            if isinstance(child, dict | list):
+                break
+        else:
+            return 1
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
