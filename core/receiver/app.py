@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from punchbridge._version import __version__
 from punchbridge.config import Config
@@ -121,7 +121,7 @@ class Receiver:
         content_length: str | None,
         authorization: str | None,
         query_token: str | None,
-        chunks: AsyncIterator[bytes],
+        chunks: AsyncIterator[bytes] | bytes,
         url_device: str | None,
         query_device: str | None = None,
     ) -> Reply:
@@ -250,15 +250,25 @@ class Receiver:
         return reply
 
 
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as the server hands it over (raises ClientDisconnect if the client left)."""
+async def _body_chunks(receive: Receive, message: Message) -> AsyncIterator[bytes]:
+    """The request body from its first message on (raises ClientDisconnect if the client left)."""
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
+        message = await receive()
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes] | bytes:
+    """The body itself when the server hands it over in one message (a push's small body, nearly
+    always), else its chunks: `read_limited` checks the size either way."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")
+        return body
+    return _body_chunks(receive, message)
 
 
 def _push_device(scope: Scope) -> tuple[bool, str | None]:
@@ -288,7 +298,7 @@ async def _serve_push(receiver: Receiver, scope: Scope, receive: Receive, send: 
     if query:
         parameters = QueryParams(query)
         token, query_device = parameters.get("token"), parameters.get("stgid")
-    reply = await receiver.push(length, authorization, token, _body_chunks(receive), device, query_device)
+    reply = await receiver.push(length, authorization, token, await _body(receive), device, query_device)
     await reply.send(send)
 
 

@@ -20,14 +20,19 @@ from punchbridge.receiver.rejection import RejectedError
 __all__ = ["json_depth", "parse_json_object", "read_limited"]
 
 
-async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """The body, or `RejectedError` 413 as soon as it is known to exceed `limit` bytes."""
+async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes] | bytes, limit: int) -> bytes:
+    """The body, or `RejectedError` 413 as soon as it is known to exceed `limit` bytes (`chunks` may be
+    the whole body already, as the server handed it over: checked the same way)."""
     if content_length is not None:
         text = content_length.strip()
         if not text.isdigit() or not text.isascii():
             raise RejectedError(400, "bad_request", "Content-Length is not a number", field="Content-Length")
         if int(text) > limit:
             raise _too_large(limit)
+    if isinstance(chunks, bytes):
+        if len(chunks) > limit:
+            raise _too_large(limit)
+        return chunks
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
