@@ -20,14 +20,19 @@ from punchbridge.receiver.rejection import RejectedError
 __all__ = ["json_depth", "parse_json_object", "read_limited"]
 
 
-async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """The body, or `RejectedError` 413 as soon as it is known to exceed `limit` bytes."""
+async def read_limited(content_length: str | None, chunks: AsyncIterator[bytes] | bytes, limit: int) -> bytes:
+    """The body, or `RejectedError` 413 as soon as it is known to exceed `limit` bytes (`chunks` may be
+    the whole body already, as the server handed it over: checked the same way)."""
     if content_length is not None:
         text = content_length.strip()
         if not text.isdigit() or not text.isascii():
             raise RejectedError(400, "bad_request", "Content-Length is not a number", field="Content-Length")
         if int(text) > limit:
             raise _too_large(limit)
+    if isinstance(chunks, bytes):
+        if len(chunks) > limit:
+            raise _too_large(limit)
+        return chunks
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
@@ -45,11 +50,13 @@ def _too_large(limit: int) -> RejectedError:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
+    result = dict(pairs)  # built in C; a key given twice leaves it shorter than the pairs
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
     return result
 
 
@@ -72,6 +79,12 @@ def _finite_float(text: str) -> float:
 
 def json_depth(value: Any) -> int:
     """How deeply `value` nests objects and arrays (a scalar is 0, `{}` is 1), without recursion."""
+    if isinstance(value, dict):  # a flat object, as most pushes are, without the walk
+        for child in value.values():
+            if isinstance(child, dict | list):
+                break
+        else:
+            return 1
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:

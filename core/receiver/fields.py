@@ -151,9 +151,9 @@ def optional_scalar(record: Mapping[str, Any], key: str, field: str, types: str 
 
 def scalar_extras(record: Mapping[str, Any], known: Iterable[str], prefix: str, *, status: int = 400) -> None:
     """Refuse a field that is not in `known` and holds an object or a list (flat values are ignored)."""
-    listed = set(known)
+    listed: set[str] | None = None  # built only when a value is an object or a list: rarely
     for key, value in record.items():
-        if key not in listed and isinstance(value, dict | list):
+        if isinstance(value, dict | list) and key not in (listed := set(known) if listed is None else listed):
             raise RejectedError(
                 status,
                 "invalid_field",

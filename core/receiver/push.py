@@ -129,6 +129,8 @@ def _record(document: Mapping[str, Any], shape: str) -> tuple[Mapping[str, Any],
 
 def _user(record: Mapping[str, Any], prefix: str) -> str:
     spellings = [key for key in ("UserID", "UserId") if record.get(key) is not None]
+    if len(spellings) == 1:  # as nearly every terminal sends it
+        return identifier(record[spellings[0]], prefix + spellings[0], integers=True)
     if not spellings:
         key = "UserId" if prefix else "UserID"
         raise RejectedError(400, "missing_field", "is missing (the employee's id on the terminal)", field=prefix + key)

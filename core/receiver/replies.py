@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
@@ -26,6 +26,18 @@ class Reply:
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...] = ()
+    #: The two ASGI messages, built once: the same few replies answer nearly every push.
+    _start: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _body: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = [
+            (b"content-type", self.content_type.encode("latin-1")),
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers),
+        ]
+        object.__setattr__(self, "_start", {"type": "http.response.start", "status": self.status, "headers": headers})
+        object.__setattr__(self, "_body", {"type": "http.response.body", "body": self.body})
 
     @classmethod
     def json(cls, value: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
@@ -42,14 +54,10 @@ class Reply:
         return Response(self.body, status_code=self.status, media_type=self.content_type, headers=dict(self.headers))
 
     async def send(self, send: Send) -> None:
-        """Straight to the ASGI server."""
-        headers = [
-            (b"content-type", self.content_type.encode("latin-1")),
-            (b"content-length", str(len(self.body)).encode("latin-1")),
-            *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers),
-        ]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
+        """Straight to the ASGI server (copies of the messages: a server or middleware may change them)."""
+        start = self._start
+        await send({"type": start["type"], "status": start["status"], "headers": list(start["headers"])})
+        await send({**self._body})
 
 
 OK = Reply(200, b"ok", "text/plain; charset=utf-8")

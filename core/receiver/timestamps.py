@@ -70,29 +70,33 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+_WALL_GROUPS = ("year", "month", "day", "hour", "minute", "second", "fraction")
+_OFFSET_GROUPS = tuple((f"{name}_sign", f"{name}_hours", f"{name}_minutes") for name in ("gmt", "iso"))
+
+
 def _moment(match: re.Match[str], zone: str | None) -> datetime:
-    parts = match.groupdict()
-    fraction = (parts["fraction"] or "").ljust(6, "0")[:6]
+    year, month, day, hour, minute, second, fraction = match.group(*_WALL_GROUPS)
     try:
         wall = datetime(
-            int(parts["year"]),
-            int(parts["month"]),
-            int(parts["day"]),
-            int(parts["hour"]),
-            int(parts["minute"]),
-            int(parts["second"] or 0),
-            int(fraction),
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            int((fraction or "").ljust(6, "0")[:6]),
         )
     except ValueError as exc:
         raise NotAMomentError(f"not a real date and time ({exc})") from None
-    for name in ("gmt", "iso"):
-        sign = parts.get(f"{name}_sign")
+    names = match.re.groupindex
+    for sign_group, hours_group, minutes_group in _OFFSET_GROUPS:
+        sign = match.group(sign_group) if sign_group in names else None
         if sign:
-            offset = timedelta(hours=int(parts[f"{name}_hours"]), minutes=int(parts[f"{name}_minutes"]))
+            offset = timedelta(hours=int(match.group(hours_group)), minutes=int(match.group(minutes_group)))
             aware = wall.replace(tzinfo=timezone(-offset if sign == "-" else offset))
             break
     else:
-        if parts["utc"] or parts.get("gmt") or zone is None:
+        if match.group("utc") or ("gmt" in names and match.group("gmt")) or zone is None:
             aware = wall.replace(tzinfo=UTC)
         else:
             aware = wall.replace(tzinfo=_zone(zone), fold=0)
