@@ -58,11 +58,29 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("rules engine", ("punchbridge.rules",)),
-    ("shared base", ("punchbridge.errors", "punchbridge.records", "punchbridge.periods", "punchbridge._version")),
+    (
+        "shared base",
+        (
+            "punchbridge.errors",
+            "punchbridge.lazy",
+            "punchbridge.records",
+            "punchbridge.periods",
+            "punchbridge._version",
+        ),
+    ),
 ]
 
 #: What the root of core/ may hold: the package face and what every layer shares.
-ROOT_MODULES = {"__init__.py", "__main__.py", "_version.py", "errors.py", "records.py", "periods.py", "py.typed"}
+ROOT_MODULES = {
+    "__init__.py",
+    "__main__.py",
+    "_version.py",
+    "errors.py",
+    "lazy.py",
+    "records.py",
+    "periods.py",
+    "py.typed",
+}
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ The names of `model` load on first use: a module that needs only `paths` or `yam
 registry, `punchbridge plugins`) does not build the configuration's pydantic models.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from punchbridge.lazy import lazy_names
 
 if TYPE_CHECKING:
     from punchbridge.config.model import (
@@ -41,10 +42,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """A name of `model`, imported on first use."""
-    if name in __all__:
-        value = getattr(importlib.import_module("punchbridge.config.model"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'punchbridge.config' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, dict.fromkeys(__all__, "punchbridge.config.model"))

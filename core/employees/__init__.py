@@ -17,8 +17,9 @@ this package imports its engine only when one of the names below is first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from punchbridge.lazy import lazy_names
 
 if TYPE_CHECKING:
     from punchbridge.employees.engine import EmployeeSync, check_employee_sync, run_employee_sync
@@ -78,11 +79,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The public names, imported from their module when first used."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, {name: f"{__name__}.{home}" for name, home in _HOMES.items()})

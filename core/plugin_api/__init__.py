@@ -16,7 +16,6 @@ on first use (httpx is imported by the targets that speak HTTP, not by every com
 those of `rules.intervals`.
 """
 
-import importlib
 from typing import TYPE_CHECKING
 
 from punchbridge.errors import (
@@ -28,6 +27,7 @@ from punchbridge.errors import (
     TargetReplyError,
     TransientError,
 )
+from punchbridge.lazy import lazy_names
 from punchbridge.plugin_api.hookspecs import hookimpl
 from punchbridge.plugin_api.registry import Register, RegisterTransform
 from punchbridge.plugin_api.sources import Fetched, Source, SourceContext
@@ -116,10 +116,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """A name of `http` or `rules.intervals`, imported on first use."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'punchbridge.plugin_api' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

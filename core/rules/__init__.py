@@ -6,8 +6,9 @@ The names below load their module on first use: the configuration model reads `r
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from punchbridge.lazy import lazy_names
 
 if TYPE_CHECKING:
     from punchbridge.rules.engine import compute_days
@@ -37,10 +38,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """A public name, imported from its module on first use."""
-    if name in _HOMES:
-        value = getattr(importlib.import_module(f"punchbridge.rules.{_HOMES[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'punchbridge.rules' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, {name: f"{__name__}.{home}" for name, home in _HOMES.items()})

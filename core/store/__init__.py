@@ -9,8 +9,9 @@ when they load, and must not pay for SQLAlchemy and pandas then.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from punchbridge.lazy import lazy_names
 
 if TYPE_CHECKING:
     from punchbridge.store.punches import IngestResult
@@ -25,8 +26,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_names(__name__, _HOMES)

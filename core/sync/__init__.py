@@ -13,8 +13,9 @@ the engine (pandas).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from punchbridge.lazy import lazy_names
 
 if TYPE_CHECKING:
     from punchbridge.sync.engine import SyncEngine, SyncInputs, SyncReport, TargetReport, UnknownTargetError
@@ -32,8 +33,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_names(__name__, _HOMES)
