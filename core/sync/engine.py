@@ -161,6 +161,11 @@ class SyncEngine:
             date_from, _ = self.resolve_range(None, date_to, also_first_ns=earliest)
             report.date_from = date_from
         changed = days.recompute(report, date_from, date_to, fresh)
+        # A run for some targets only (`--target`) changed days the others were not sent: their next
+        # delivery must look at every stored day, though the run that makes it finds nothing new.
+        for name in self.config.targets:
+            if name not in chosen:
+                self._not_delivered(name, changed)
 
         def deliver(name: str) -> TargetReport:
             if name == self.adjustments_target:
