@@ -55,7 +55,7 @@ from punchbridge.sync.errors import UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.parallel import deliver_each
-from punchbridge.sync.quiet import finish_failed, run_status
+from punchbridge.sync.quiet import TARGET_INPUTS_CURSOR, finish_failed, run_status, target_inputs_digest
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
 from punchbridge.sync.scope import chosen_targets, resolve_range
@@ -240,12 +240,18 @@ class SyncEngine:
         mine = f"dirty:{uuid.uuid4().hex}"
         chosen: list[bool] = []
         marked: list[bool] = []
+        # What the records are made from besides the days (mapping, lookup files, employees, settings):
+        # changed since the last finished delivery, every stored day is compared with the target. A
+        # store that never kept it (a first delivery, an older version) keeps it from this run on.
+        inputs_cursor = TARGET_INPUTS_CURSOR.format(target=name)
+        inputs = target_inputs_digest(self.config, name)
+        kept_inputs = self.store.get_cursor(inputs_cursor)
 
         gate = self.open_day_gate(name)
 
         def choose() -> Outgoing:
             chosen.append(True)
-            backlog = self.store.get_cursor(cursor) != "clean"
+            backlog = self.store.get_cursor(cursor) != "clean" or kept_inputs not in (None, inputs)
             days = self.store.load_days(date_from, date_to) if backlog else changed
             if self.dry_run and backlog and len(changed):
                 days = pd.concat([days[~day_keys(days).isin(day_keys(changed))], changed], ignore_index=True)
@@ -270,6 +276,8 @@ class SyncEngine:
                 self.store.replace_cursor(cursor, mine, "clean" if finished else "dirty")
             elif not finished:  # as above, from the "clean" this run left unwritten
                 self.store.replace_cursor(cursor, "clean", "dirty")
+            if finished and kept_inputs != inputs:
+                self.store.set_cursor(inputs_cursor, inputs)
         return report
 
     def open_day_gate(self, name: str) -> OpenDayGate:

@@ -49,7 +49,15 @@ if TYPE_CHECKING:
     from punchbridge.plugin_api.registry import PluginRegistry
     from punchbridge.store import Store
 
-__all__ = ["QUIET_CURSOR", "QuietNight", "input_files_digest", "remember_inputs", "run_status"]
+__all__ = [
+    "QUIET_CURSOR",
+    "TARGET_INPUTS_CURSOR",
+    "QuietNight",
+    "input_files_digest",
+    "remember_inputs",
+    "run_status",
+    "target_inputs_digest",
+]
 
 #: The store cursor holding the inputs' digest of the last full sync beside the state it computed.
 QUIET_CURSOR = "sync:quiet"
@@ -77,6 +85,25 @@ def input_files_digest(config: Config, registry: PluginRegistry) -> str:
         files.append(target.mapping)
         files.extend(_lookup_files(target.mapping))
     for path in files:
+        digest.update(_file_digest(path))
+    return digest.hexdigest()
+
+
+#: The store cursor holding, per target, the digest of what its records are made from besides the days
+#: (`target_inputs_digest`) as of its last finished delivery.
+TARGET_INPUTS_CURSOR = "deliver-inputs:{target}"
+
+
+def target_inputs_digest(config: Config, target: str) -> str:
+    """A digest of what target `target`'s records are made from besides the processed days: its
+    settings, its mapping file and the lookup files it names, and the employees file (departments,
+    sites and names feed the mapping). When it differs from the one kept at the target's last finished
+    delivery, the next delivery compares every stored day of its range with what the target holds:
+    a fixed id table sends the days it held back, a new cost centre reaches the days it covers.
+    """
+    settings = config.targets[target]
+    digest = hashlib.sha256(settings.model_dump_json().encode())
+    for path in [settings.mapping, *_lookup_files(settings.mapping), config.employees]:
         digest.update(_file_digest(path))
     return digest.hexdigest()
 
