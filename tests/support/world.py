@@ -44,6 +44,14 @@ TERMINALS = "terminals: {plugin: csv_folder, folder: inbox}"
 PUNCH_HEADER = "employee_id,timestamp,device_id,direction"
 BENGALURU = "{timezone: Asia/Kolkata, weekly_off: [sun]}"
 
+#: A day at the office for A1 and B2 on Monday 2025-10-06 (Bengaluru), nine hours each.
+MONDAY_OF_TWO = [
+    ("A1", "2025-10-06T09:00:00+05:30"),
+    ("A1", "2025-10-06T18:00:00+05:30"),
+    ("B2", "2025-10-06T09:02:00+05:30"),
+    ("B2", "2025-10-06T18:01:00+05:30"),
+]
+
 
 class World:
     """A customer folder (`root`) with its configuration file (`config_path`) and the operator's actions.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from support.world import BENGALURU, World
+from support.world import BENGALURU, MONDAY_OF_TWO, World
 
 TODAY = date(2025, 10, 8)
 
@@ -33,15 +33,7 @@ def _world(tmp_path: Path) -> World:
         columns=("employee_id", "site", "shift", "department"),
     )
     world.write_file("mapping.yaml", _mapping("A1: P-1"))  # B2 has no payroll id yet
-    world.punch_file(
-        "october.csv",
-        [
-            ("A1", "2025-10-06T09:00:00+05:30"),
-            ("A1", "2025-10-06T18:00:00+05:30"),
-            ("B2", "2025-10-06T09:02:00+05:30"),
-            ("B2", "2025-10-06T18:01:00+05:30"),
-        ],
-    )
+    world.punch_file("october.csv", MONDAY_OF_TWO)
     world.configure(
         period=("2025-10-06", "2025-10-07"),
         targets={"payroll": "{plugin: local_csv, mapping: mapping.yaml, folder: out, create_folder: true}"},

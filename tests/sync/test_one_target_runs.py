@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from support.world import BENGALURU, World
+from support.world import BENGALURU, MONDAY_OF_TWO, World
 
 MAPPING = (
     "fields:\n  - {name: employee, from: employee_id}\n  - {name: date, from: work_date}\n"
@@ -29,15 +29,7 @@ def _world(tmp_path: Path) -> World:
     world = World(tmp_path)
     world.write_employees([("A1", "blr", "general"), ("B2", "blr", "general")])
     world.write_file("mapping.yaml", MAPPING)
-    world.punch_file(
-        "october.csv",
-        [
-            ("A1", "2025-10-06T09:00:00+05:30"),
-            ("A1", "2025-10-06T18:00:00+05:30"),
-            ("B2", "2025-10-06T09:02:00+05:30"),
-            ("B2", "2025-10-06T18:01:00+05:30"),
-        ],
-    )
+    world.punch_file("october.csv", MONDAY_OF_TWO)
     world.configure(
         period=("2025-10-06", "2025-10-06"),
         targets=TARGETS,
