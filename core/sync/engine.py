@@ -55,7 +55,13 @@ from punchbridge.sync.errors import UnknownTargetError
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.parallel import deliver_each
-from punchbridge.sync.quiet import TARGET_INPUTS_CURSOR, finish_failed, run_status, target_inputs_digest
+from punchbridge.sync.quiet import (
+    TARGET_EMPLOYEES_CURSOR,
+    TARGET_INPUTS_CURSOR,
+    finish_failed,
+    run_status,
+    target_inputs_digest,
+)
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
 from punchbridge.sync.scope import chosen_targets, resolve_range
@@ -107,6 +113,7 @@ class SyncEngine:
         self.adjustments_target = config.adjustments.target if config.adjustments else None
         self.cutoff = CutOff(PeriodLocks(), {}, {})  # read from the store when a run starts
         self._days: DayComputation | None = None  # this run's computation (closes open days too)
+        self._rows: dict[str, str] | None = None  # the employees file's rows as digests (`_employee_rows`)
 
     # -- range and targets -------------------------------------------------------------------------
 
@@ -240,12 +247,21 @@ class SyncEngine:
         mine = f"dirty:{uuid.uuid4().hex}"
         chosen: list[bool] = []
         marked: list[bool] = []
-        # What the records are made from besides the days (mapping, lookup files, employees, settings):
-        # changed since the last finished delivery, every stored day is compared with the target. A
-        # store that never kept it (a first delivery, an older version) keeps it from this run on.
+        # What the records are made from besides the days (settings, mapping, lookup files): changed
+        # since the last finished delivery, every stored day is compared with the target; an employee
+        # whose row of the employees file changed (a department move), their days. A store that never
+        # kept these (a first delivery, an older version) keeps them from this run on.
         inputs_cursor = TARGET_INPUTS_CURSOR.format(target=name)
         inputs = target_inputs_digest(self.config, name)
         kept_inputs = self.store.get_cursor(inputs_cursor)
+        rows_cursor = TARGET_EMPLOYEES_CURSOR.format(target=name)
+        rows = self._employee_rows()
+        kept_rows = json.loads(self.store.get_cursor(rows_cursor) or "null")
+        moved = (
+            []
+            if kept_rows is None
+            else sorted(k for k in rows.keys() | kept_rows.keys() if rows.get(k) != kept_rows.get(k))
+        )
 
         gate = self.open_day_gate(name)
 
@@ -253,7 +269,10 @@ class SyncEngine:
             chosen.append(True)
             backlog = self.store.get_cursor(cursor) != "clean" or kept_inputs not in (None, inputs)
             days = self.store.load_days(date_from, date_to) if backlog else changed
-            if self.dry_run and backlog and len(changed):
+            if not backlog and moved:
+                theirs = self.store.load_days(date_from, date_to, moved)
+                days = pd.concat([theirs[~day_keys(theirs).isin(day_keys(changed))], changed], ignore_index=True)
+            elif self.dry_run and backlog and len(changed):
                 days = pd.concat([days[~day_keys(days).isin(day_keys(changed))], changed], ignore_index=True)
             days = gate.with_watched(days)
             # A quiet night (clean before, no day to look at) leaves the cursor "clean" unwritten.
@@ -278,7 +297,18 @@ class SyncEngine:
                 self.store.replace_cursor(cursor, "clean", "dirty")
             if finished and kept_inputs != inputs:
                 self.store.set_cursor(inputs_cursor, inputs)
+            if finished and kept_rows != rows:
+                self.store.set_cursor(rows_cursor, json.dumps(rows, sort_keys=True))
         return report
+
+    def _employee_rows(self) -> dict[str, str]:
+        """Each employee's row of the employees file as a short digest (what their records' fields
+        such as department or name are mapped from), computed once a run."""
+        if self._rows is None:
+            employees = self.employees.astype(str)
+            hashes = pd.util.hash_pandas_object(employees, index=False)
+            self._rows = {str(e): format(int(h), "x") for e, h in zip(employees["employee_id"], hashes, strict=True)}
+        return self._rows
 
     def open_day_gate(self, name: str) -> OpenDayGate:
         """The `open_days:` gate of target `name` for this run (punchbridge.sync.open_gate)."""

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUIET_CURSOR",
+    "TARGET_EMPLOYEES_CURSOR",
     "TARGET_INPUTS_CURSOR",
     "QuietNight",
     "input_files_digest",
@@ -94,16 +95,21 @@ def input_files_digest(config: Config, registry: PluginRegistry) -> str:
 TARGET_INPUTS_CURSOR = "deliver-inputs:{target}"
 
 
+#: Per target, each employee's row of the employees file as of its last finished delivery (digests).
+TARGET_EMPLOYEES_CURSOR = "deliver-employees:{target}"
+
+
 def target_inputs_digest(config: Config, target: str) -> str:
-    """A digest of what target `target`'s records are made from besides the processed days: its
-    settings, its mapping file and the lookup files it names, and the employees file (departments,
-    sites and names feed the mapping). When it differs from the one kept at the target's last finished
-    delivery, the next delivery compares every stored day of its range with what the target holds:
-    a fixed id table sends the days it held back, a new cost centre reaches the days it covers.
+    """A digest of what target `target`'s records are made from besides the processed days and the
+    employees file: its settings, its mapping file and the lookup files it names. When it differs from
+    the one kept at the target's last finished delivery, the next delivery compares every stored day
+    of its range with what the target holds: a fixed id table sends the days it held back, a new cost
+    centre rule reaches the days it covers. (The employees file is compared row by row instead, so a
+    new hire does not make every night compare the whole history: `TARGET_EMPLOYEES_CURSOR`.)
     """
     settings = config.targets[target]
     digest = hashlib.sha256(settings.model_dump_json().encode())
-    for path in [settings.mapping, *_lookup_files(settings.mapping), config.employees]:
+    for path in [settings.mapping, *_lookup_files(settings.mapping)]:
         digest.update(_file_digest(path))
     return digest.hexdigest()
 

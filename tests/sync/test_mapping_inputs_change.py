@@ -76,7 +76,8 @@ def test_a_department_move_in_the_employees_file_resends_the_days_with_their_new
         columns=("employee_id", "site", "shift", "department"),
     )
     moved = world.sync(today=TODAY)
-    assert moved.targets[0].changed == 2 and moved.targets[0].new == 0  # A1's two days, B2's unchanged
+    assert moved.targets[0].changed == 2 and moved.targets[0].new == 0  # A1's two days
+    assert moved.targets[0].unchanged == 0  # B2's row did not change: their days were not even compared
     latest = {(employee, day): centre for employee, day, centre in _sent(world)}
     assert latest[("P-1", "2025-10-06")] == "CC-HR" and latest[("P-2", "2025-10-06")] == "CC-OPS"
 
@@ -90,3 +91,16 @@ def test_through_the_command_line_the_quiet_night_check_does_not_skip_it(tmp_pat
     files = len(world.files())
     world.sync_cli()  # nothing left to send
     assert len(world.files()) == files
+
+
+def test_a_new_hire_does_not_make_the_night_compare_everyone(tmp_path: Path) -> None:
+    world = _world(tmp_path)
+    world.write_file("mapping.yaml", _mapping("A1: P-1, B2: P-2, C3: P-3"))
+    world.sync(today=TODAY)
+    world.write_employees(
+        [("A1", "blr", "general", "ops"), ("B2", "blr", "general", "ops"), ("C3", "blr", "general", "hr")],
+        columns=("employee_id", "site", "shift", "department"),
+    )
+    hired = world.sync(today=TODAY)
+    assert hired.targets[0].unchanged == 0  # A1's and B2's days are not read back and compared
+    assert {(employee, centre) for employee, _day, centre in _sent(world)} >= {("P-3", "CC-HR")}
