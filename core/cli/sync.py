@@ -73,7 +73,7 @@ def sync(
     new_store = context.missing_store_file()
     quiet_files = None
     if not dry_run:
-        from punchbridge.sync.quiet import input_files_digest
+        from punchbridge.sync.fingerprints import input_files_digest
 
         quiet_files = input_files_digest(context.config, context.registry)  # before any input file is read
         report = None if new_store else _quiet_night(context, quiet_files, targets, date_from, date_to, wait_seconds)

@@ -52,16 +52,11 @@ from punchbridge.sync.adjustments import adjustments_waiting, deliver_adjustment
 from punchbridge.sync.delivery import Delivery, Outgoing
 from punchbridge.sync.diff import day_keys, records_to_send
 from punchbridge.sync.errors import UnknownTargetError
+from punchbridge.sync.fingerprints import TARGET_EMPLOYEES_CURSOR, TARGET_INPUTS_CURSOR, target_inputs_digest
 from punchbridge.sync.inputs import SyncInputs, target_column_problems, with_received_leaves
 from punchbridge.sync.open_gate import OpenDayGate, closing_rules
 from punchbridge.sync.parallel import deliver_each
-from punchbridge.sync.quiet import (
-    TARGET_EMPLOYEES_CURSOR,
-    TARGET_INPUTS_CURSOR,
-    finish_failed,
-    run_status,
-    target_inputs_digest,
-)
+from punchbridge.sync.quiet import finish_failed, run_status
 from punchbridge.sync.recompute import DayComputation
 from punchbridge.sync.report import SyncReport, TargetReport
 from punchbridge.sync.scope import chosen_targets, resolve_range
